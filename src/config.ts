@@ -1,0 +1,227 @@
+/**
+ * Configuration from the environment, validated once at start. `parseConfig(env)` is pure: it
+ * returns the config or a list of problems, each naming the variable and what is expected.
+ */
+import { z } from 'zod';
+import { validate as validateCron } from 'node-cron';
+import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;
+export type BacklogMode = (typeof BACKLOG_MODES)[number];
+
+const DEFAULT_ALERT_URL_TEMPLATE = '{appUrl}/{organizationName}/alerts/{displayId}';
+const TEMPLATE_KEYS = ['appUrl', 'organizationName', 'displayId', 'id'] as const;
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+      } catch {
+        return false;
+      }
+    }, `${what} must be an http(s) URL without credentials`)
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const csv = <T extends z.ZodType<string>>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
+
+const userId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'Slack user ids look like U0123ABCD');
+const groupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'Slack user-group ids look like S0123ABCD');
+const mention = z
+  .string()
+  .regex(/^([UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|here|channel)$/, 'a user id (U…), a user-group id (S…), here or channel');
+
+const EnvSchema = z
+  .object({
+    COTOOL_API_URL: httpUrl('COTOOL_API_URL'),
+    COTOOL_API_KEY: z.string().trim().min(8, 'the Cotool API key (Cotool → Settings → API keys)'),
+    COTOOL_APP_URL: opt(httpUrl('COTOOL_APP_URL')),
+    COTOOL_ALERT_URL_TEMPLATE: z
+      .string()
+      .default(DEFAULT_ALERT_URL_TEMPLATE)
+      .refine(
+        (t) => [...t.matchAll(/\{(\w+)\}/g)].every((m) => (TEMPLATE_KEYS as readonly string[]).includes(m[1] ?? '')),
+        `placeholders are ${TEMPLATE_KEYS.map((k) => `{${k}}`).join(', ')}`,
+      ),
+    COTOOL_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+    SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, 'a bot token starting with xoxb-'),
+    SLACK_APP_TOKEN: opt(z.string().trim().regex(/^xapp-/, 'an app-level token starting with xapp- (Socket Mode)')),
+    SLACK_SIGNING_SECRET: opt(z.string().trim().min(8, "the app's signing secret (Basic Information)")),
+    SLACK_API_URL: opt(httpUrl('SLACK_API_URL').transform((v) => `${v}/`)),
+    SLACK_ALERT_CHANNEL: z
+      .string()
+      .trim()
+      .regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD (channel details → About)'),
+    POLL_SCHEDULE: z
+      .string()
+      .trim()
+      .default('*/30 * * * * *')
+      .refine((v) => validateCron(v), 'a cron expression, e.g. "*/30 * * * * *" (every 30 s)'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .default('sqlite:./data/cotool-slack.db')
+      .refine((v) => v.startsWith('sqlite:') && v.length > 'sqlite:'.length, {
+        message: 'sqlite:<path> (postgres:// is not supported by this release)',
+      }),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    SLACK_ALLOWED_USERS: csv(userId).default([]),
+    SLACK_ALLOWED_USERGROUPS: csv(groupId).default([]),
+    MIN_SEVERITY: opt(z.enum(SEVERITIES)),
+    NOTIFY_SOURCES: csv(z.enum(SOURCE_NAMES)).default([]),
+    ESCALATION_MENTION: csv(mention).default([]),
+    BACKLOG: z.enum(BACKLOG_MODES).default('recent'),
+    BACKLOG_MAX_AGE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 365).default(60),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: EXPECTED.SLACK_SIGNING_SECRET ?? '',
+      });
+    }
+  });
+
+/** What each required variable holds, for the one-line message when it is missing. */
+const EXPECTED: Record<string, string> = {
+  COTOOL_API_URL: 'the Cotool API base URL, e.g. https://app.cotool.ai',
+  COTOOL_API_KEY: 'a Cotool API key (Cotool → Settings → API keys)',
+  SLACK_BOT_TOKEN: 'the bot token, starting with xoxb- (OAuth & Permissions)',
+  SLACK_ALERT_CHANNEL: 'the id of the channel cards are posted to, e.g. C0123ABCD',
+  SLACK_SIGNING_SECRET: "the app's signing secret (required in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
+};
+
+export type Config = {
+  cotool: { apiUrl: string; apiKey: string; appUrl: string; alertUrlTemplate: string; timeoutMs: number };
+  slack: {
+    mode: 'socket' | 'http';
+    botToken: string;
+    appToken: string | null;
+    signingSecret: string | null;
+    apiUrl: string | null;
+    alertChannel: string;
+    allowedUsers: string[];
+    allowedUsergroups: string[];
+    escalationMention: string | null;
+  };
+  poll: {
+    schedule: string;
+    minSeverity: (typeof SEVERITIES)[number] | null;
+    sources: string[];
+    backlog: BacklogMode;
+    backlogMaxAgeMs: number;
+  };
+  databaseUrl: string;
+  sqlitePath: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Values that must never appear in logs or messages. */
+  secrets: string[];
+};
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** `<@U…>` / `<!subteam^S…>` / `<!here>` built from validated ids: trusted mrkdwn. */
+function mentionMrkdwn(ids: string[]): string | null {
+  if (ids.length === 0) return null;
+  return ids
+    .map((id) => {
+      if (id === 'here' || id === 'channel') return `<!${id}>`;
+      return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+    })
+    .join(' ');
+}
+
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const byVar = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      const value = env[name];
+      const what =
+        value === undefined || value.trim() === ''
+          ? `${name} is missing: expected ${EXPECTED[name] ?? issue.message}`
+          : `${name} is invalid: expected ${issue.message}`;
+      if (!byVar.has(name)) byVar.set(name, what);
+    }
+    return { ok: false, problems: [...byVar.values()] };
+  }
+  const e = parsed.data;
+  const apiOrigin = new URL(e.COTOOL_API_URL).origin;
+  const config: Config = {
+    cotool: {
+      apiUrl: e.COTOOL_API_URL,
+      apiKey: e.COTOOL_API_KEY,
+      appUrl: e.COTOOL_APP_URL ?? apiOrigin,
+      alertUrlTemplate: e.COTOOL_ALERT_URL_TEMPLATE,
+      timeoutMs: e.COTOOL_TIMEOUT_MS,
+    },
+    slack: {
+      mode: e.SLACK_APP_TOKEN ? 'socket' : 'http',
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN ?? null,
+      signingSecret: e.SLACK_SIGNING_SECRET ?? null,
+      apiUrl: e.SLACK_API_URL ?? null,
+      alertChannel: e.SLACK_ALERT_CHANNEL,
+      allowedUsers: e.SLACK_ALLOWED_USERS,
+      allowedUsergroups: e.SLACK_ALLOWED_USERGROUPS,
+      escalationMention: mentionMrkdwn(e.ESCALATION_MENTION),
+    },
+    poll: {
+      schedule: e.POLL_SCHEDULE,
+      minSeverity: e.MIN_SEVERITY ?? null,
+      sources: e.NOTIFY_SOURCES,
+      backlog: e.BACKLOG,
+      backlogMaxAgeMs: e.BACKLOG_MAX_AGE_MINUTES * 60_000,
+    },
+    databaseUrl: e.DATABASE_URL,
+    sqlitePath: e.DATABASE_URL.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''),
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    secrets: [e.COTOOL_API_KEY, e.SLACK_BOT_TOKEN, e.SLACK_APP_TOKEN, e.SLACK_SIGNING_SECRET].filter(
+      (s): s is string => typeof s === 'string' && s.length > 0,
+    ),
+  };
+  return { ok: true, config };
+}
+
+/** The Cotool web link for an alert, from the configured template; null when it cannot be built. */
+export function alertUrl(
+  cotool: Pick<Config['cotool'], 'appUrl' | 'alertUrlTemplate'>,
+  alert: { id: string; displayId: string; organizationName: string | null },
+): string | null {
+  if (cotool.alertUrlTemplate.includes('{organizationName}') && !alert.organizationName) return null;
+  const values: Record<string, string> = {
+    appUrl: cotool.appUrl,
+    organizationName: encodeURIComponent(alert.organizationName ?? ''),
+    displayId: encodeURIComponent(alert.displayId),
+    id: encodeURIComponent(alert.id),
+  };
+  const url = cotool.alertUrlTemplate.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}

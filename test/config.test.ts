@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { alertUrl, parseConfig } from '../src/config.ts';
+
+const base = {
+  COTOOL_API_URL: 'https://app.cotool.ai',
+  COTOOL_API_KEY: 'cotool-key-0123456789',
+  SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+  SLACK_APP_TOKEN: 'xapp-1-2-3',
+  SLACK_ALERT_CHANNEL: 'C0ALERTS',
+};
+
+function problems(env: Record<string, string | undefined>): string[] {
+  const r = parseConfig(env);
+  return r.ok ? [] : r.problems;
+}
+
+describe('parseConfig', () => {
+  it('accepts the minimal Socket Mode configuration with documented defaults', () => {
+    const r = parseConfig(base);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.slack.mode).toBe('socket');
+    expect(r.config.poll.schedule).toBe('*/30 * * * * *');
+    expect(r.config.sqlitePath).toBe('./data/cotool-slack.db');
+    expect(r.config.port).toBe(3000);
+    expect(r.config.cotool.appUrl).toBe('https://app.cotool.ai');
+    expect(r.config.poll.backlog).toBe('recent');
+    expect(r.config.poll.backlogMaxAgeMs).toBe(3_600_000);
+    expect(r.config.secrets).toEqual(['cotool-key-0123456789', 'xoxb-1-2-3', 'xapp-1-2-3']);
+  });
+
+  it('HTTP mode requires the signing secret; Socket Mode does not', () => {
+    const { SLACK_APP_TOKEN: _, ...http } = base;
+    expect(problems(http)).toEqual([
+      "SLACK_SIGNING_SECRET is missing: expected the app's signing secret (required in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
+    ]);
+    const r = parseConfig({ ...http, SLACK_SIGNING_SECRET: 'abcdef0123456789' });
+    expect(r.ok && r.config.slack.mode).toBe('http');
+  });
+
+  it.each([
+    ['COTOOL_API_URL', undefined, /^COTOOL_API_URL is missing: expected the Cotool API base URL/],
+    ['SLACK_BOT_TOKEN', undefined, /^SLACK_BOT_TOKEN is missing: expected the bot token, starting with xoxb-/],
+    ['COTOOL_API_URL', 'ftp://x', /^COTOOL_API_URL is invalid: expected .*http\(s\) URL/],
+    ['COTOOL_API_URL', 'https://user:pw@x.example', /^COTOOL_API_URL is invalid/],
+    ['COTOOL_API_KEY', '', /^COTOOL_API_KEY is missing/],
+    ['SLACK_BOT_TOKEN', 'xoxp-user-token', /^SLACK_BOT_TOKEN is invalid: expected a bot token starting with xoxb-/],
+    ['SLACK_APP_TOKEN', 'nope', /^SLACK_APP_TOKEN is invalid: expected an app-level token/],
+    ['SLACK_ALERT_CHANNEL', '#alerts', /^SLACK_ALERT_CHANNEL is invalid: expected a channel id/],
+    ['POLL_SCHEDULE', 'every 30s', /^POLL_SCHEDULE is invalid: expected a cron expression/],
+    ['DATABASE_URL', 'postgres://db/x', /^DATABASE_URL is invalid: expected sqlite:<path>/],
+    ['PORT', '70000', /^PORT is invalid/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL is invalid/],
+    ['SLACK_ALLOWED_USERS', 'U123,bob', /^SLACK_ALLOWED_USERS is invalid/],
+    ['SLACK_ALLOWED_USERGROUPS', 'U123', /^SLACK_ALLOWED_USERGROUPS is invalid/],
+    ['MIN_SEVERITY', 'urgent', /^MIN_SEVERITY is invalid/],
+    ['NOTIFY_SOURCES', 'email,carrier-pigeon', /^NOTIFY_SOURCES is invalid/],
+    ['BACKLOG', 'some', /^BACKLOG is invalid/],
+    ['COTOOL_ALERT_URL_TEMPLATE', '{appUrl}/{evil}', /^COTOOL_ALERT_URL_TEMPLATE is invalid/],
+  ])('%s=%s → one line naming the variable', (name, value, expected) => {
+    const p = problems({ ...base, [name]: value });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(expected);
+    expect(p[0]).not.toContain('\n');
+  });
+
+  it('never echoes secret values in problems', () => {
+    const p = problems({ ...base, SLACK_BOT_TOKEN: 'xoxp-secret-value-123', COTOOL_API_KEY: 'short' });
+    expect(p.join(' ')).not.toContain('xoxp-secret-value-123');
+    expect(p).toHaveLength(2);
+  });
+
+  it('parses lists, mentions and an sqlite path', () => {
+    const r = parseConfig({
+      ...base,
+      SLACK_ALLOWED_USERS: ' U111, W222 ,',
+      SLACK_ALLOWED_USERGROUPS: 'S333',
+      ESCALATION_MENTION: 'S0ONCALL,U0BOSS,here',
+      NOTIFY_SOURCES: 'email,cotool_detection',
+      MIN_SEVERITY: 'high',
+      DATABASE_URL: 'sqlite:/var/lib/cotool/bot.db',
+      SLACK_API_URL: 'http://127.0.0.1:9999/api',
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.slack.allowedUsers).toEqual(['U111', 'W222']);
+    expect(r.config.slack.allowedUsergroups).toEqual(['S333']);
+    expect(r.config.slack.escalationMention).toBe('<!subteam^S0ONCALL> <@U0BOSS> <!here>');
+    expect(r.config.poll.sources).toEqual(['email', 'cotool_detection']);
+    expect(r.config.sqlitePath).toBe('/var/lib/cotool/bot.db');
+    expect(r.config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
+  });
+
+  it('treats empty strings as unset', () => {
+    const r = parseConfig({ ...base, MIN_SEVERITY: '', SLACK_API_URL: ' ', ESCALATION_MENTION: '' });
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('alertUrl', () => {
+  const cotool = { appUrl: 'https://app.cotool.ai', alertUrlTemplate: '{appUrl}/{organizationName}/alerts/{displayId}' };
+  it('builds the web link from the template, encoding each part', () => {
+    expect(alertUrl(cotool, { id: 'x', displayId: 'COT-12', organizationName: 'acme corp' })).toBe(
+      'https://app.cotool.ai/acme%20corp/alerts/COT-12',
+    );
+  });
+  it('returns null when the template needs an organization the alert lacks', () => {
+    expect(alertUrl(cotool, { id: 'x', displayId: 'COT-12', organizationName: null })).toBeNull();
+  });
+  it('cannot be steered to another host by alert data', () => {
+    const url = alertUrl(cotool, { id: 'x', displayId: '../../@evil.example', organizationName: '//evil.example' });
+    expect(url && new URL(url).host).toBe('app.cotool.ai');
+  });
+});
