@@ -65,27 +65,26 @@ export const TIMELINE_KINDS = [
 export type KnownTimelineKind = (typeof TIMELINE_KINDS)[number];
 
 /** Optional, nullable text: absent and null both read as null. */
-const text = z.string().nullish().transform((v) => v ?? null);
+const text = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
 /** An id is an opaque non-empty string: no UUID check, so a non-RFC-4122 id never drops an alert. */
 const id = z.string().min(1);
-const optId = z.string().nullish().transform((v) => v ?? null);
+const optId = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
 
-export const AlertSourceSchema = z.looseObject({
-  category: text,
-  name: text,
-  triggerType: text,
-});
-export type AlertSource = z.infer<typeof AlertSourceSchema>;
+const sourceShape = { category: text, name: text, triggerType: text };
+export const AlertSourceSchema = z.looseObject(sourceShape);
+export type AlertSource = z.infer<z.ZodObject<typeof sourceShape>>;
 
-export const DetectionSchema = z.looseObject({
-  id: optId,
-  agentId: optId,
-  name: text,
-  kind: text,
-});
-export type Detection = z.infer<typeof DetectionSchema>;
+const detectionShape = { id: optId, agentId: optId, name: text, kind: text };
+export const DetectionSchema = z.looseObject(detectionShape);
+export type Detection = z.infer<z.ZodObject<typeof detectionShape>>;
 
-export const TimelineEntrySchema = z.looseObject({
+const entryShape = {
   id,
   alertId: optId,
   organizationId: optId,
@@ -101,11 +100,15 @@ export const TimelineEntrySchema = z.looseObject({
   bodyMarkdown: text,
   beforeStatus: text,
   afterStatus: text,
-  metadata: z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? {}),
-});
-export type TimelineEntry = z.infer<typeof TimelineEntrySchema>;
+  metadata: z
+    .record(z.string(), z.unknown())
+    .nullish()
+    .transform((v) => v ?? {}),
+};
+export const TimelineEntrySchema = z.looseObject(entryShape);
+export type TimelineEntry = z.infer<z.ZodObject<typeof entryShape>>;
 
-export const AlertSchema = z.looseObject({
+const alertShape = {
   id,
   displayId: z.string().min(1),
   organizationId: optId,
@@ -114,8 +117,8 @@ export const AlertSchema = z.looseObject({
   description: text,
   severity: text,
   status: z.string().min(1),
-  source: AlertSourceSchema.nullish().transform((v) => v ?? null),
-  detection: DetectionSchema.nullish().transform((v) => v ?? null),
+  source: AlertSourceSchema.nullish().transform((v): AlertSource | null => v ?? null),
+  detection: DetectionSchema.nullish().transform((v): Detection | null => v ?? null),
   createdBy: text,
   originAgentId: optId,
   originTriggerId: optId,
@@ -135,8 +138,10 @@ export const AlertSchema = z.looseObject({
   originAgentName: text,
   assignedAgentName: text,
   triggerSource: text,
-});
-export type Alert = Omit<z.infer<typeof AlertSchema>, 'status' | 'severity'> & {
+};
+export const AlertSchema = z.looseObject(alertShape);
+/** The parsed alert. Extra fields are kept at run time (looseObject) but are not part of the type. */
+export type Alert = Omit<z.infer<z.ZodObject<typeof alertShape>>, 'status' | 'severity'> & {
   status: AlertStatus;
   severity: Severity | null;
 };
@@ -198,8 +203,8 @@ export function isClosed(status: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Drift: what the server sent that this file does not know. Reported, never fatal.
 
-const ALERT_KEYS = new Set([...Object.keys(AlertSchema.shape), 'timeline']);
-const ENTRY_KEYS = new Set(Object.keys(TimelineEntrySchema.shape));
+const ALERT_KEYS = new Set([...Object.keys(alertShape), 'timeline']);
+const ENTRY_KEYS = new Set(Object.keys(entryShape));
 
 const ALERT_ENUMS: Record<string, readonly string[]> = {
   status: ALERT_STATUSES,
