@@ -1,0 +1,78 @@
+/**
+ * The one vocabulary of Slack ids: views render them, listeners register on them. Stable and
+ * namespaced — changing a value strands the buttons on every card already posted.
+ */
+import type { KnownAlertStatus } from '../cotool/schemas.ts';
+
+/** `action_id`s of card elements. */
+export const ACTIONS = {
+  closeFp: 'alert.close_fp',
+  closeBenign: 'alert.close_benign',
+  closeTp: 'alert.close_tp',
+  escalate: 'alert.escalate',
+  reopen: 'alert.reopen',
+  /** Overflow menu; each option's value carries its op. */
+  more: 'alert.more',
+  openLink: 'alert.open_link',
+  externalLink: 'alert.external_link',
+  share: 'alert.share',
+} as const;
+export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
+
+/** Modal `callback_id`s. */
+export const VIEWS = {
+  closeModal: 'alert.close_modal',
+  editModal: 'alert.edit_modal',
+} as const;
+export type ViewId = (typeof VIEWS)[keyof typeof VIEWS];
+
+/** `block_id`s: card blocks, and the modal inputs whose values are read back on submit. */
+export const BLOCKS = {
+  cardHeader: 'alert.card.header',
+  cardStatus: 'alert.card.status',
+  cardFields: 'alert.card.fields',
+  cardDescription: 'alert.card.description',
+  cardActions: 'alert.card.actions',
+  cardLinks: 'alert.card.links',
+  cardFooter: 'alert.card.footer',
+  reply: 'alert.reply',
+  replyContext: 'alert.reply.context',
+  closeDisposition: 'alert.close_modal.disposition',
+  closeReason: 'alert.close_modal.reason',
+  editTitle: 'alert.edit_modal.title',
+  editDescription: 'alert.edit_modal.description',
+} as const;
+export type BlockId = (typeof BLOCKS)[keyof typeof BLOCKS];
+
+/** `action_id`s of the inputs inside the modal blocks above. */
+export const INPUTS = {
+  closeDisposition: 'alert.close_modal.disposition_input',
+  closeReason: 'alert.close_modal.reason_input',
+  editTitle: 'alert.edit_modal.title_input',
+  editDescription: 'alert.edit_modal.description_input',
+} as const;
+
+/** What a click asks for; carried in every button / overflow option value. */
+export const OPS = {
+  closeFp: 'close_fp',
+  closeBenign: 'close_benign',
+  closeTp: 'close_tp',
+  escalate: 'escalate',
+  reopen: 'reopen',
+  inProgress: 'in_progress',
+  closeReason: 'close_reason',
+  edit: 'edit',
+  share: 'share',
+} as const;
+export type CardOp = (typeof OPS)[keyof typeof OPS];
+export const CARD_OPS = Object.values(OPS) as [CardOp, ...CardOp[]];
+
+/** The status each one-click op sets in Cotool (the others open a modal or post a message). */
+export const OP_STATUS = {
+  close_fp: 'closed_false_positive',
+  close_benign: 'closed_true_positive_benign',
+  close_tp: 'closed_true_positive',
+  escalate: 'escalated',
+  reopen: 'open',
+  in_progress: 'in_progress',
+} as const satisfies Partial<Record<CardOp, KnownAlertStatus>>;

@@ -1,0 +1,381 @@
+/**
+ * The alert card and its thread replies: pure (alert, context) → { text, blocks }. The whole card is
+ * rebuilt from the current alert after every change; the buttons offered follow from its status.
+ * Every value that came from Cotool goes through `mrkdwn()` / `plain()` (text.ts), sized for the
+ * field it lands in; only our own labels, emoji codes, date tokens and the caller's configured
+ * mention are written raw.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  ActionsBlock,
+  Button,
+  ConfirmationDialog,
+  ContextBlock,
+  KnownBlock,
+  MrkdwnElement,
+  Overflow,
+  PlainTextElement,
+  PlainTextOption,
+  SectionBlock,
+} from '@slack/types';
+import {
+  type Alert,
+  type CLOSED_STATUSES,
+  isClosed,
+  isKnownStatus,
+  isLive,
+  type KnownAlertStatus,
+  type KnownSeverity,
+  SEVERITIES,
+} from '../../cotool/schemas.ts';
+import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
+import { encodeAction } from '../payloads.ts';
+import { LIMITS, mrkdwn, oneLine, plain, quote, safeUrl, slackDate } from '../text.ts';
+
+export type CardView = { text: string; blocks: KnownBlock[] };
+export type SlackActor = { id: string; name: string };
+
+export type CardContext = {
+  /** "Open in Cotool" link, built by the caller (may be null). */
+  alertUrl: string | null;
+  /** Render the triage buttons. */
+  interactive: boolean;
+  /** What the bot last did to the alert from Slack, and who asked. */
+  lastAction?: { by: SlackActor; kind: 'status' | 'edit'; status?: string; at: string } | null;
+  /** Who escalated (agent or human) and why, for the escalated line. */
+  escalation?: { by: string | null; reason: string | null; at: string } | null;
+  /** A short note from the bot, e.g. "Alert no longer exists in Cotool". */
+  notice?: string | null;
+};
+
+type ClosedStatus = (typeof CLOSED_STATUSES)[number];
+
+const SEVERITY: Record<KnownSeverity, { emoji: string; label: string }> = {
+  critical: { emoji: ':red_circle:', label: 'Critical' },
+  high: { emoji: ':large_orange_circle:', label: 'High' },
+  medium: { emoji: ':large_yellow_circle:', label: 'Medium' },
+  low: { emoji: ':large_blue_circle:', label: 'Low' },
+};
+const NO_SEVERITY = ':white_circle:';
+const CLOSED_MARK = ':white_check_mark:';
+const ESCALATED_MARK = ':rotating_light:';
+
+const STATUS_LABEL: Record<KnownAlertStatus, string> = {
+  open: 'Open',
+  in_progress: 'In progress',
+  escalated: 'Escalated',
+  closed_true_positive: 'Closed · True positive',
+  closed_false_positive: 'Closed · False positive',
+  closed_true_positive_benign: 'Closed · Benign',
+};
+const CLOSED_AS: Record<ClosedStatus, string> = {
+  closed_false_positive: 'false positive',
+  closed_true_positive_benign: 'benign',
+  closed_true_positive: 'true positive',
+};
+const CLOSE_BUTTONS = [
+  { op: OPS.closeFp, action_id: ACTIONS.closeFp, status: 'closed_false_positive', style: 'primary' },
+  { op: OPS.closeBenign, action_id: ACTIONS.closeBenign, status: 'closed_true_positive_benign' },
+  { op: OPS.closeTp, action_id: ACTIONS.closeTp, status: 'closed_true_positive', style: 'danger' },
+] as const satisfies readonly { op: CardOp; action_id: string; status: ClosedStatus; style?: 'primary' | 'danger' }[];
+
+const PROVIDERS = new Map([
+  ['jira', 'Jira'],
+  ['jira-automation', 'Jira'],
+  ['linear', 'Linear'],
+  ['slack', 'Slack'],
+  ['email', 'Email'],
+  ['webhook', 'Webhook'],
+  ['bugcrowd', 'Bugcrowd'],
+  ['hackerone', 'HackerOne'],
+  ['cron', 'Schedule'],
+]);
+
+/** Lengths for untrusted values inside composed lines (all far below any field limit once combined). */
+const ID_MAX = 32;
+const NAME_MAX = 80;
+const TITLE_MAX = 200;
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+/** Mention tokens the caller may pass for the escalation reply (user, user group, @here, @channel). */
+const MENTION_TOKEN = /^<(?:@[UW][A-Z0-9]{2,20}|!subteam\^[A-Z0-9]{2,20}(?:\|[^<>&|]{1,80})?|!here|!channel)>$/;
+
+// ---------------------------------------------------------------------------------------------
+// Small builders
+
+const md = (text: string): MrkdwnElement => ({ type: 'mrkdwn', text, verbatim: true });
+const pt = (text: string): PlainTextElement => ({ type: 'plain_text', text, emoji: true });
+const section = (block_id: string, text: string): SectionBlock => ({ type: 'section', block_id, text: md(text) });
+const button = (text: string, action_id: string, extra: Partial<Button> = {}): Button => ({
+  type: 'button',
+  text: pt(text),
+  action_id,
+  ...extra,
+});
+/** For `[a, cond && b, …].filter(present)` lists. */
+const present = <T>(x: T | null | undefined | false | ''): x is T => Boolean(x);
+
+const isKnownSeverity = (s: string): s is KnownSeverity => (SEVERITIES as readonly string[]).includes(s);
+const isClosedStatus = (s: string): s is ClosedStatus => isClosed(s);
+
+const idOf = (alert: Alert) => mrkdwn(oneLine(alert.displayId), ID_MAX);
+const titleOf = (alert: Alert) => oneLine(alert.title) || 'Untitled alert';
+const nameOf = (name: string) => mrkdwn(oneLine(name), NAME_MAX) || 'someone';
+const at = (iso: string | null | undefined) => (iso ? ` · ${slackDate(iso)}` : '');
+
+/** Status as people say it; an unknown status is shown as sent. */
+function statusLabel(status: string): string {
+  return isKnownStatus(status) ? STATUS_LABEL[status] : mrkdwn(oneLine(status), 60) || 'Unknown';
+}
+
+function severityOf(severity: string | null): { emoji: string; label: string; tag: string } {
+  if (severity && isKnownSeverity(severity)) return { ...SEVERITY[severity], tag: severity.toUpperCase() };
+  const raw = oneLine(severity ?? '');
+  return raw
+    ? { emoji: NO_SEVERITY, label: mrkdwn(raw, 40), tag: mrkdwn(raw.toUpperCase(), 16) }
+    : { emoji: NO_SEVERITY, label: 'Unknown', tag: '' };
+}
+
+/** Encodes button values; null when the alert's id cannot travel in a payload (the card then renders without buttons). */
+function payloadEncoder(alert: Alert): ((op: CardOp) => string) | null {
+  const value = (op: CardOp) => encodeAction({ v: 1, op, id: alert.id, u: alert.updatedAt });
+  try {
+    value(OPS.closeBenign); // the longest op: if it fits, all do
+    return value;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The card
+
+export function renderAlertCard(alert: Alert, ctx: CardContext): CardView {
+  const encode = ctx.interactive ? payloadEncoder(alert) : null;
+  const blocks: KnownBlock[] = [
+    header(alert),
+    statusSection(alert, ctx),
+    fieldsSection(alert),
+    descriptionSection(alert),
+    encode && triageActions(alert, encode),
+    linkActions(alert, ctx),
+    footer(alert, ctx, ctx.interactive && !encode),
+  ].filter(present);
+  return { text: fallbackText(alert), blocks };
+}
+
+/** `[HIGH] COT-123: title (Escalated)` — the notification text; Slack renders it as mrkdwn. */
+function fallbackText(alert: Alert): string {
+  const { tag } = severityOf(alert.severity);
+  return `${tag ? `[${tag}] ` : ''}${idOf(alert)}: ${mrkdwn(titleOf(alert), TITLE_MAX)} (${statusLabel(alert.status)})`;
+}
+
+function header(alert: Alert): KnownBlock {
+  const mark = isClosed(alert.status) ? CLOSED_MARK : severityOf(alert.severity).emoji;
+  const prefix = `${mark} ${plain(oneLine(alert.displayId), ID_MAX)} · `;
+  return {
+    type: 'header',
+    block_id: BLOCKS.cardHeader,
+    text: pt(prefix + plain(titleOf(alert), LIMITS.header - prefix.length)),
+  };
+}
+
+/** Whether the bot's last action is what put the alert in its current status. */
+const lastActionSetStatus = (alert: Alert, ctx: CardContext) =>
+  ctx.lastAction?.kind === 'status' && ctx.lastAction.status === alert.status ? ctx.lastAction : null;
+
+/** The closed or escalated line; live cards without an escalation have none. */
+function statusSection(alert: Alert, ctx: CardContext): SectionBlock | null {
+  const last = lastActionSetStatus(alert, ctx);
+  if (isClosedStatus(alert.status)) {
+    const by = last ? ` by ${nameOf(last.by.name)}` : '';
+    return section(
+      BLOCKS.cardStatus,
+      `${CLOSED_MARK} *Closed as ${CLOSED_AS[alert.status]}*${by}${at(last?.at ?? alert.resolvedAt)}`,
+    );
+  }
+  if (alert.status !== 'escalated') return null;
+  const esc = ctx.escalation ?? (last && { by: last.by.name, reason: null, at: last.at });
+  const by = esc?.by ? ` by ${nameOf(esc.by)}` : '';
+  const why = esc?.reason?.trim() ? `\n${quote(esc.reason, { maxChars: 500, maxLines: 6, max: 2_500 })}` : '';
+  return section(BLOCKS.cardStatus, `${ESCALATED_MARK} *Escalated*${by}${at(esc?.at)}${why}`);
+}
+
+function fieldsSection(alert: Alert): SectionBlock {
+  const closed = isClosed(alert.status);
+  const severity = severityOf(alert.severity);
+  const source = [alert.source?.category, alert.source?.name, alert.source?.triggerType]
+    .map((p) => oneLine(p ?? ''))
+    .filter((p, i, all) => p && all.indexOf(p) === i)
+    .map((p) => mrkdwn(p, 60));
+  const detection = oneLine(alert.detection?.name ?? '');
+  const agent = oneLine(alert.assignedAgentName ?? '');
+  const field = (label: string, value: string) => md(`*${label}*\n${value}`);
+  const fields = [
+    field('Status', statusLabel(alert.status)),
+    field('Severity', closed ? severity.label : `${severity.emoji} ${severity.label}`),
+    field('Source', source.join(' · ') || '—'),
+    detection && field('Detection', mrkdwn(detection, 200)),
+    field('Assigned agent', agent ? mrkdwn(agent, NAME_MAX) : 'Unassigned'),
+    field('Created', slackDate(alert.createdAt)),
+  ].filter(present);
+  return { type: 'section', block_id: BLOCKS.cardFields, fields };
+}
+
+function descriptionSection(alert: Alert): SectionBlock | null {
+  if (!alert.description?.trim()) return null;
+  const excerpt = quote(alert.description, { maxChars: 600, maxLines: 12, max: LIMITS.sectionText - 20 });
+  return section(BLOCKS.cardDescription, `*Description*\n${excerpt}`);
+}
+
+function triageActions(alert: Alert, encode: (op: CardOp) => string): ActionsBlock | null {
+  if (isClosed(alert.status)) {
+    return {
+      type: 'actions',
+      block_id: BLOCKS.cardActions,
+      elements: [button('Reopen', ACTIONS.reopen, { value: encode(OPS.reopen) })],
+    };
+  }
+  if (!isLive(alert.status)) return null; // an unknown status: no guess at which transitions are valid
+  const closeButtons = CLOSE_BUTTONS.map((b) =>
+    button(`Close as ${CLOSED_AS[b.status]}`, b.action_id, {
+      value: encode(b.op),
+      ...('style' in b && { style: b.style }),
+      confirm: confirmClose(alert, b.status, 'style' in b ? b.style : 'primary'),
+    }),
+  );
+  const option = (text: string, op: CardOp): PlainTextOption => ({ text: pt(text), value: encode(op) });
+  const more: Overflow = {
+    type: 'overflow',
+    action_id: ACTIONS.more,
+    options: [
+      alert.status !== 'in_progress' && option('Mark in progress', OPS.inProgress),
+      option('Close with reason…', OPS.closeReason),
+      option('Edit title & description…', OPS.edit),
+    ].filter(present),
+  };
+  const escalate =
+    alert.status !== 'escalated' && button('Escalate', ACTIONS.escalate, { value: encode(OPS.escalate) });
+  return { type: 'actions', block_id: BLOCKS.cardActions, elements: [...closeButtons, escalate, more].filter(present) };
+}
+
+/** The dialog before a close: names the alert and the disposition, in plain text. */
+function confirmClose(alert: Alert, status: ClosedStatus, style: 'primary' | 'danger'): ConfirmationDialog {
+  const as = CLOSED_AS[status];
+  const subject = plain(`${oneLine(alert.displayId)}: ${titleOf(alert)}`, 200);
+  return {
+    title: pt(`Close as ${as}?`),
+    text: pt(`${subject}\n\nThis closes the alert in Cotool as ${as}.`),
+    confirm: pt('Close alert'),
+    deny: pt('Cancel'),
+    style,
+  };
+}
+
+function linkActions(alert: Alert, ctx: CardContext): ActionsBlock | null {
+  const cotool = safeUrl(ctx.alertUrl);
+  const external = safeUrl(alert.externalUrl);
+  const elements = [
+    cotool && button('Open in Cotool', ACTIONS.openLink, { url: cotool }),
+    external && button(externalLabel(alert, new URL(external).hostname), ACTIONS.externalLink, { url: external }),
+  ].filter(present);
+  return elements.length ? { type: 'actions', block_id: BLOCKS.cardLinks, elements } : null;
+}
+
+/**
+ * "Jira SEC-42" for a provider we know; otherwise the link's own host comes first
+ * ("evil.example SEC-42"), so a label taken from the alert cannot pass for one of ours.
+ */
+function externalLabel(alert: Alert, host: string): string {
+  const name = PROVIDERS.get(oneLine(alert.externalProvider ?? '')) ?? host;
+  const ref = oneLine(alert.externalRef ?? '');
+  return plain(ref ? `${name} ${ref}` : `Open in ${name}`, LIMITS.buttonText);
+}
+
+function footer(alert: Alert, ctx: CardContext, actionsUnavailable: boolean): ContextBlock {
+  const last = ctx.lastAction;
+  const lastShownAbove = lastActionSetStatus(alert, ctx) && (isClosed(alert.status) || alert.status === 'escalated');
+  const org = oneLine(alert.organizationName ?? '');
+  const elements = [
+    ctx.notice?.trim() && md(`:warning: ${mrkdwn(oneLine(ctx.notice), 300)}`),
+    actionsUnavailable && md(':warning: Buttons are unavailable for this alert; use Cotool.'),
+    last && !lastShownAbove && md(`${describeLast(last)} by ${nameOf(last.by.name)}${at(last.at)}`),
+    md(`${org ? `${mrkdwn(org, NAME_MAX)} · ` : ''}Updated ${slackDate(alert.updatedAt)}`),
+  ].filter(present);
+  return { type: 'context', block_id: BLOCKS.cardFooter, elements };
+}
+
+function describeLast(last: NonNullable<CardContext['lastAction']>): string {
+  if (last.kind === 'edit') return ':pencil2: Edited';
+  const status = last.status ?? '';
+  if (isClosedStatus(status)) return `${CLOSED_MARK} Closed as ${CLOSED_AS[status]}`;
+  if (status === 'escalated') return `${ESCALATED_MARK} Escalated`;
+  if (status === 'in_progress') return ':hourglass_flowing_sand: Marked in progress';
+  if (status === 'open') return ':arrows_counterclockwise: Reopened';
+  return `Set to ${statusLabel(status)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread replies
+
+/** The caller's mention if every token in it is a mention token; otherwise it is shown as text. */
+function mentionOf(mention: string | null): string {
+  const tokens = mention?.trim().split(/\s+/) ?? [];
+  if (!mention || !tokens[0]) return '';
+  return tokens.every((t) => MENTION_TOKEN.test(t)) ? tokens.join(' ') : mrkdwn(oneLine(mention), NAME_MAX);
+}
+
+/** The reply (broadcast to the channel) announcing an escalation, with the configured mention. */
+export function renderEscalationReply(
+  alert: Alert,
+  ctx: { by: string | null; reason: string | null; mention: string | null },
+): CardView {
+  const id = idOf(alert);
+  const title = mrkdwn(titleOf(alert), TITLE_MAX);
+  const by = ctx.by?.trim() ? ` by ${nameOf(ctx.by)}` : '';
+  const reason = ctx.reason?.trim() ? ` — ${mrkdwn(oneLine(ctx.reason), 1_500)}` : '';
+  const mention = mentionOf(ctx.mention);
+  return {
+    text: `${mention ? `${mention} ` : ''}${ESCALATED_MARK} ${id} was escalated${by}: ${title}`,
+    blocks: [
+      section(BLOCKS.reply, `${ESCALATED_MARK} *${id}* was escalated${by}${reason}${mention ? `\n${mention}` : ''}`),
+      { type: 'context', block_id: BLOCKS.replyContext, elements: [md(`${id} · ${title}`)] },
+    ],
+  };
+}
+
+export type StatusReplyContext = {
+  by: SlackActor;
+  /** Where the change was made: a Slack user (mentioned) or someone in Cotool (named). */
+  from: 'slack' | 'cotool';
+  status: string;
+  reason?: string | null;
+};
+
+/** A thread note for a status change: "@ana closed COT-1 as false positive: <reason>". */
+export function renderStatusReply(alert: Alert, ctx: StatusReplyContext): CardView {
+  const actor = ctx.from === 'slack' && SLACK_USER_ID.test(ctx.by.id) ? `<@${ctx.by.id}>` : `*${nameOf(ctx.by.name)}*`;
+  const where = ctx.from === 'cotool' ? ' in Cotool' : '';
+  const { mark, verb } = describeChange(ctx.status);
+  const line = (id: string) => `${actor} ${verb(id)}${where}`;
+  const reason = ctx.reason?.trim() ?? '';
+  const why = reason ? `:\n${quote(reason, { maxChars: 2_000, maxLines: 20, max: 2_500 })}` : '';
+  return {
+    text: `${line(idOf(alert))}${reason ? `: ${mrkdwn(oneLine(reason), 300)}` : ''}`,
+    blocks: [section(BLOCKS.reply, `${mark} ${line(`*${idOf(alert)}*`)}${why}`)],
+  };
+}
+/** Closing is one status change among others; the same note serves it. */
+export const renderClosedReply = renderStatusReply;
+
+function describeChange(status: string): { mark: string; verb: (id: string) => string } {
+  if (isClosedStatus(status)) return { mark: CLOSED_MARK, verb: (id) => `closed ${id} as ${CLOSED_AS[status]}` };
+  if (status === 'escalated') return { mark: ESCALATED_MARK, verb: (id) => `escalated ${id}` };
+  if (status === 'in_progress') return { mark: ':hourglass_flowing_sand:', verb: (id) => `marked ${id} in progress` };
+  if (status === 'open') return { mark: ':arrows_counterclockwise:', verb: (id) => `reopened ${id}` };
+  return { mark: ':information_source:', verb: (id) => `set ${id} to ${statusLabel(status)}` };
+}
+
+/** A stable hash of what the card shows, to skip `chat.update` when nothing visible changed. */
+export function cardFingerprint(view: CardView): string {
+  return createHash('sha256').update(JSON.stringify(view)).digest('hex');
+}
