@@ -2,8 +2,9 @@
  * Configuration from the environment, validated once at start. `parseConfig(env)` is pure: it
  * returns the config or a list of problems, each naming the variable and what is expected.
  */
-import { z } from 'zod';
+
 import { validate as validateCron } from 'node-cron';
+import { z } from 'zod';
 import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -61,8 +62,16 @@ const EnvSchema = z
         `placeholders are ${TEMPLATE_KEYS.map((k) => `{${k}}`).join(', ')}`,
       ),
     COTOOL_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
-    SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, 'a bot token starting with xoxb-'),
-    SLACK_APP_TOKEN: opt(z.string().trim().regex(/^xapp-/, 'an app-level token starting with xapp- (Socket Mode)')),
+    SLACK_BOT_TOKEN: z
+      .string()
+      .trim()
+      .regex(/^xoxb-/, 'a bot token starting with xoxb-'),
+    SLACK_APP_TOKEN: opt(
+      z
+        .string()
+        .trim()
+        .regex(/^xapp-/, 'an app-level token starting with xapp- (Socket Mode)'),
+    ),
     SLACK_SIGNING_SECRET: opt(z.string().trim().min(8, "the app's signing secret (Basic Information)")),
     SLACK_API_URL: opt(httpUrl('SLACK_API_URL').transform((v) => `${v}/`)),
     SLACK_ALERT_CHANNEL: z
@@ -89,7 +98,12 @@ const EnvSchema = z
     NOTIFY_SOURCES: csv(z.enum(SOURCE_NAMES)).default([]),
     ESCALATION_MENTION: csv(mention).default([]),
     BACKLOG: z.enum(BACKLOG_MODES).default('recent'),
-    BACKLOG_MAX_AGE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 365).default(60),
+    BACKLOG_MAX_AGE_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(60 * 24 * 365)
+      .default(60),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {

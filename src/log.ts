@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger };
 

@@ -98,7 +98,10 @@ describe('parseConfig', () => {
 });
 
 describe('alertUrl', () => {
-  const cotool = { appUrl: 'https://app.cotool.ai', alertUrlTemplate: '{appUrl}/{organizationName}/alerts/{displayId}' };
+  const cotool = {
+    appUrl: 'https://app.cotool.ai',
+    alertUrlTemplate: '{appUrl}/{organizationName}/alerts/{displayId}',
+  };
   it('builds the web link from the template, encoding each part', () => {
     expect(alertUrl(cotool, { id: 'x', displayId: 'COT-12', organizationName: 'acme corp' })).toBe(
       'https://app.cotool.ai/acme%20corp/alerts/COT-12',

@@ -6,6 +6,10 @@ describe('smoke', () => {
     const raw = { id: 'x', displayId: 'COT-1', title: 't', status: 'weird', createdAt: 'a', updatedAt: 'b', extra: 1 };
     const a = AlertSchema.parse(raw);
     expect(a.description).toBeNull();
-    expect(driftOf(raw).map((d) => d.path).sort()).toEqual(['alert.extra', 'alert.status']);
+    expect(
+      driftOf(raw)
+        .map((d) => d.path)
+        .sort(),
+    ).toEqual(['alert.extra', 'alert.status']);
   });
 });

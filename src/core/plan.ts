@@ -21,8 +21,13 @@ export type PlanPolicy = {
 export type PlanInput = {
   /** Records for the fetched alerts and every unfinished record (posted-not-final or claimed). */
   records: ReadonlyMap<string, CardRecord>;
-  /** The complete live set (every page fetched; a partial list must never reach plan). */
+  /** The live alerts fetched this cycle. */
   live: readonly Alert[];
+  /**
+   * Whether `live` is the complete live set. Only a complete list can say that a card's alert
+   * left it; a partial one (a page limit reached) is still used for new and changed alerts.
+   */
+  complete: boolean;
   /** True until the first complete cycle has been recorded: the backlog rule applies. */
   firstRun: boolean;
   now: number;
@@ -116,6 +121,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   // Cards whose alert is no longer live: closed (or deleted) in Cotool since the last poll.
+  if (!input.complete) return { actions, skipped };
   for (const record of records.values()) {
     if (liveIds.has(record.alertId)) continue;
     if (record.state === 'posted' && !record.final) actions.push({ type: 'refresh', record });

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import type { CardRecord, LastAction, RenderedState, Store } from './store.ts';
+import type { CardRecord, LastAction, Store } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -119,7 +119,17 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
       return Number(q.claimSeenOrStale.run(now, owner, t, alertId, staleBefore).changes) === 1;
     },
     async markPosted(alertId, owner, place, r) {
-      q.posted.run(place.channel, place.ts, r.status, r.updatedAt, r.fingerprint, r.final ? 1 : 0, clock(), alertId, owner);
+      q.posted.run(
+        place.channel,
+        place.ts,
+        r.status,
+        r.updatedAt,
+        r.fingerprint,
+        r.final ? 1 : 0,
+        clock(),
+        alertId,
+        owner,
+      );
     },
     async releaseClaim(alertId, owner) {
       if (Number(q.releaseNew.run(alertId, owner).changes) === 0) q.releaseSeen.run(clock(), alertId, owner);

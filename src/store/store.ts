@@ -54,7 +54,12 @@ export interface Store {
    */
   tryClaim(alertId: string, displayId: string, owner: string, now: number, staleBefore: number): Promise<boolean>;
   /** The card was posted: keep its place and what it shows. */
-  markPosted(alertId: string, owner: string, place: { channel: string; ts: string }, rendered: RenderedState): Promise<void>;
+  markPosted(
+    alertId: string,
+    owner: string,
+    place: { channel: string; ts: string },
+    rendered: RenderedState,
+  ): Promise<void>;
   /** The post failed: undo the claim so the next cycle tries again. */
   releaseClaim(alertId: string, owner: string): Promise<void>;
   /** Remember an alert without posting a card (first-start backlog). No-op when a record exists. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/cotool/schemas.ts';
 import { type PlanInput, type PlanPolicy, plan } from '../../src/core/plan.ts';
+import type { Alert } from '../../src/cotool/schemas.ts';
 import type { CardRecord } from '../../src/store/store.ts';
 import { alert } from '../support/alerts.ts';
 
@@ -38,6 +38,7 @@ function run(live: Alert[], records: CardRecord[] = [], over: Partial<PlanInput>
     records: new Map(records.map((r) => [r.alertId, r])),
     live,
     firstRun: false,
+    complete: true,
     now: NOW,
     policy,
     fingerprint,
@@ -98,10 +99,17 @@ describe('plan', () => {
     expect(p.actions).toMatchObject([{ type: 'refresh', record: { alertId: gone.id } }]);
   });
 
+  it('never reads a partial listing as "the alert disappeared"', () => {
+    const gone = alert();
+    expect(run([], [posted(gone)], { complete: false }).actions).toEqual([]);
+  });
+
   it('updates a final card when its alert is live again (reopened)', () => {
     const closed = alert({ status: 'closed_false_positive' });
     const reopened = { ...closed, status: 'open' };
-    expect(run([reopened], [posted(closed, { final: true })]).actions).toMatchObject([{ type: 'update', render: true }]);
+    expect(run([reopened], [posted(closed, { final: true })]).actions).toMatchObject([
+      { type: 'update', render: true },
+    ]);
   });
 
   describe('first start', () => {

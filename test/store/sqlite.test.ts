@@ -24,7 +24,14 @@ describe('sqlite store', () => {
     await s.markPosted('a1', 'p1', { channel: 'C1', ts: '1.1' }, rendered);
     expect(await s.tryClaim('a1', 'COT-1', 'p2', 99_999, 99_999)).toBe(false); // posted: never again
     const r = await s.get('a1');
-    expect(r).toMatchObject({ state: 'posted', channel: 'C1', ts: '1.1', status: 'open', fingerprint: 'f1', claimOwner: null });
+    expect(r).toMatchObject({
+      state: 'posted',
+      channel: 'C1',
+      ts: '1.1',
+      status: 'open',
+      fingerprint: 'f1',
+      claimOwner: null,
+    });
   });
 
   it('a released claim of a new alert disappears; of a seen alert goes back to seen', async () => {
@@ -78,7 +85,12 @@ describe('sqlite store', () => {
     const s = openSqliteStore(':memory:');
     await s.tryClaim('a1', 'COT-1', 'p', 1, 0);
     await s.markPosted('a1', 'p', { channel: 'C', ts: '1' }, rendered);
-    const action = { by: { id: 'U1', name: 'jane' }, kind: 'status' as const, status: 'closed_false_positive', at: 'now' };
+    const action = {
+      by: { id: 'U1', name: 'jane' },
+      kind: 'status' as const,
+      status: 'closed_false_positive',
+      at: 'now',
+    };
     await s.setLastAction('a1', action);
     expect((await s.get('a1'))?.lastAction).toEqual(action);
     expect(await s.getMeta('bootstrapped_at')).toBeNull();

@@ -1,0 +1,104 @@
+/**
+ * The Bolt app: Socket Mode when an app token is configured, else HTTP on PORT at /slack/events
+ * (Bolt verifies the signatures). /healthz is served on PORT in both modes. Bolt's Web API client
+ * retries rate-limited calls after Retry-After and retries 5xx and network failures.
+ */
+import type { ServerResponse } from 'node:http';
+import { App, type Logger as BoltLogger, type CustomRoute, LogLevel } from '@slack/bolt';
+import type { Config } from '../config.ts';
+import { type HealthState, healthBody } from '../http/health.ts';
+import type { Logger } from '../log.ts';
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: LogLevel.DEBUG,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+  error: LogLevel.ERROR,
+  fatal: LogLevel.ERROR,
+  silent: LogLevel.ERROR,
+};
+
+/** Bolt and its clients log through pino (and so through its redaction). */
+export function boltLogger(logger: Logger, level: string): BoltLogger {
+  const log = logger.child({ module: 'bolt' });
+  let current = LEVELS[level] ?? LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msg) => log.debug(text(msg)),
+    info: (...msg) => log.info(text(msg)),
+    warn: (...msg) => log.warn(text(msg)),
+    error: (...msg) => log.error(text(msg)),
+    setLevel: (l) => {
+      current = l;
+    },
+    getLevel: () => current,
+    setName: () => undefined,
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(payload);
+}
+
+export type SlackAppOptions = {
+  /** Overrides for the Web API client's retry policy (tests use short delays). */
+  retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number; randomize?: boolean };
+  /** Per-request timeout of the Web API client. */
+  timeoutMs?: number;
+};
+
+export function createSlackApp(
+  config: Config,
+  logger: Logger,
+  health: HealthState,
+  options: SlackAppOptions = {},
+): App {
+  const routes: CustomRoute[] = [
+    {
+      path: '/healthz',
+      method: ['GET', 'HEAD'],
+      handler: (_req, res) => json(res, 200, healthBody(health)),
+    },
+  ];
+  const clientOptions = {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: options.retryConfig ?? {
+      retries: 5,
+      factor: 2,
+      minTimeout: 1_000,
+      maxTimeout: 20_000,
+      randomize: true,
+    },
+    timeout: options.timeoutMs ?? 20_000,
+  };
+  const common = {
+    token: config.slack.botToken,
+    logger: boltLogger(logger, config.logLevel),
+    logLevel: LEVELS[config.logLevel] ?? LogLevel.INFO,
+    clientOptions,
+    customRoutes: routes,
+    // The bot's own messages are never commands; Bolt drops them before any listener runs.
+    ignoreSelf: true,
+    // Bolt would otherwise call auth.test from the constructor with nobody awaiting it: a wrong token
+    // would crash the process with a stack trace. startBot() verifies the token, then calls init().
+    deferInitialization: true,
+  };
+  if (config.slack.mode === 'socket') {
+    return new App({
+      ...common,
+      socketMode: true,
+      appToken: config.slack.appToken ?? undefined,
+      // The Socket Mode client opens its connection through apps.connections.open: same API URL.
+      installerOptions: { port: config.port, clientOptions },
+    });
+  }
+  return new App({
+    ...common,
+    signingSecret: config.slack.signingSecret ?? undefined,
+    endpoints: '/slack/events',
+    port: config.port,
+  });
+}

@@ -1,0 +1,25 @@
+/** Binds the pure views to the configuration: the renderer the poller and the listeners share. */
+import { alertUrl, type Config } from '../config.ts';
+import type { Alert } from '../cotool/schemas.ts';
+import type { CardRenderer } from '../notify/poller.ts';
+import type { CardRecord } from '../store/store.ts';
+import { cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
+import { renderGoneCard } from './views/gone-card.ts';
+
+export type RenderOptions = { interactive: boolean };
+
+export function createCardRenderer(config: Config, options: RenderOptions = { interactive: false }): CardRenderer {
+  const card = (alert: Alert, record: CardRecord | null) =>
+    renderAlertCard(alert, {
+      alertUrl: alertUrl(config.cotool, alert),
+      interactive: options.interactive,
+      lastAction: record?.lastAction ?? null,
+    });
+  return {
+    card,
+    gone: (record) => renderGoneCard(record.displayId),
+    escalationReply: (alert, who) =>
+      renderEscalationReply(alert, { by: who.by, reason: who.reason, mention: config.slack.escalationMention }),
+    fingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
+  };
+}

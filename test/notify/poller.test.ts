@@ -1,0 +1,323 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Alert, AlertWithTimeline, TimelineEntry } from '../../src/cotool/schemas.ts';
+import { createHealth } from '../../src/http/health.ts';
+import { createLogger } from '../../src/log.ts';
+import { type CardRenderer, createPoller, type OutgoingMessage, type SlackPort } from '../../src/notify/poller.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/store.ts';
+import { alert } from '../support/alerts.ts';
+
+const T0 = Date.parse('2026-11-23T12:00:00.000Z');
+
+function platformError(error: string) {
+  return Object.assign(new Error(`An API error occurred: ${error}`), {
+    code: 'slack_webapi_platform_error',
+    data: { ok: false, error },
+  });
+}
+class NotFound extends Error {
+  isNotFound() {
+    return true;
+  }
+}
+
+function fakeSlack() {
+  let seq = 0;
+  const messages: (OutgoingMessage & { ts: string; at: number })[] = [];
+  const updates: { channel: string; ts: string; text: string }[] = [];
+  const failPosts: (Error | null)[] = []; // null: that post goes through
+  const port: SlackPort = {
+    async post(m) {
+      const err = failPosts.shift();
+      if (err) throw err;
+      const ts = `1700000000.${String(++seq).padStart(6, '0')}`;
+      messages.push({ ...m, ts, at: seq });
+      return { channel: m.channel, ts };
+    },
+    async update(m) {
+      updates.push({ channel: m.channel, ts: m.ts, text: m.text });
+    },
+    async findCard(_channel, alertId) {
+      const hit = messages.find((m) => !m.thread_ts && m.metadata?.event_payload.alert_id === alertId);
+      return hit?.ts ?? null;
+    },
+  };
+  return { port, messages, updates, failPosts, cards: () => messages.filter((m) => !m.thread_ts) };
+}
+
+function fakeCotool(initial: Alert[] = []) {
+  const alerts = new Map(initial.map((a) => [a.id, a]));
+  const timelines = new Map<string, TimelineEntry[]>();
+  let failures = 0;
+  return {
+    alerts,
+    timelines,
+    failNext(n: number) {
+      failures = n;
+    },
+    client: {
+      async listAllAlerts() {
+        if (failures > 0) {
+          failures--;
+          throw new Error('Cotool GET /api/alerts failed: HTTP 500');
+        }
+        const live = [...alerts.values()].filter((a) => ['open', 'in_progress', 'escalated'].includes(a.status));
+        return { alerts: live.reverse(), totalCount: live.length, skipped: 0, pages: 1 };
+      },
+      async getAlert(id: string): Promise<AlertWithTimeline> {
+        const a = alerts.get(id);
+        if (!a) throw new NotFound('404');
+        return { ...a, timeline: timelines.get(id) ?? [] };
+      },
+    },
+  };
+}
+
+const render: CardRenderer = {
+  card: (a, record) => ({
+    text: `${a.displayId} ${a.status} ${a.title}${record?.lastAction ? ` by ${record.lastAction.by.name}` : ''}`,
+    blocks: [],
+  }),
+  gone: (r) => ({ text: `${r.displayId} gone`, blocks: [] }),
+  escalationReply: (a, who) => ({
+    text: `${a.displayId} escalated by ${who.by ?? '?'}: ${who.reason ?? ''}`,
+    blocks: [],
+  }),
+  fingerprint: (v) => v.text,
+};
+
+function setup(initial: Alert[], opts: { store?: Store; firstRunDone?: boolean } = {}) {
+  let now = T0;
+  const store = opts.store ?? openSqliteStore(':memory:', () => now);
+  const slack = fakeSlack();
+  const cotool = fakeCotool(initial);
+  const health = createHealth('socket');
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const make = () =>
+    createPoller({
+      store,
+      cotool: cotool.client,
+      slack: slack.port,
+      render,
+      channel: 'C0ALERTS',
+      policy: { minSeverity: null, sources: [], backlog: 'all', backlogMaxAgeMs: 3_600_000, claimStaleMs: 30_000 },
+      health,
+      logger,
+      clock: () => now,
+    });
+  return {
+    store,
+    slack,
+    cotool,
+    health,
+    lines,
+    make,
+    poller: make(),
+    tick: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('poller', () => {
+  it('posts one card per new alert with metadata naming the alert, and no second card next cycle', async () => {
+    const a = alert();
+    const b = alert();
+    const t = setup([a, b]);
+    const r1 = await t.poller.runOnce();
+    expect(r1).toMatchObject({ ok: true, live: 2, posted: 2, failed: 0 });
+    expect(
+      t.slack
+        .cards()
+        .map((m) => m.metadata?.event_payload.alert_id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
+    await t.poller.runOnce();
+    expect(t.slack.cards()).toHaveLength(2);
+    expect(t.health.lastSuccessfulPollAt).not.toBeNull();
+  });
+
+  it('a Cotool outage changes nothing in Slack and is never read as "alerts disappeared"', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.failNext(3);
+    for (let i = 0; i < 3; i++) expect((await t.poller.runOnce()).ok).toBe(false);
+    expect(t.health.consecutiveFailures).toBe(3);
+    expect(t.health.lastError?.source).toBe('cotool');
+    expect(t.slack.updates).toHaveLength(0);
+    const newer = alert();
+    t.cotool.alerts.set(newer.id, newer);
+    expect(await t.poller.runOnce()).toMatchObject({ ok: true, posted: 1 });
+    expect(t.health.consecutiveFailures).toBe(0);
+    expect(t.slack.cards()).toHaveLength(2);
+  });
+
+  it('edits the card in place only when the rendered card differs', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.alerts.set(a.id, { ...a, updatedAt: '2026-11-23T12:01:00.000Z' });
+    await t.poller.runOnce();
+    expect(t.slack.updates).toHaveLength(0);
+    t.cotool.alerts.set(a.id, { ...a, title: 'Renamed', updatedAt: '2026-11-23T12:02:00.000Z' });
+    await t.poller.runOnce();
+    expect(t.slack.updates).toEqual([
+      { channel: 'C0ALERTS', ts: t.slack.cards()[0]?.ts, text: `${a.displayId} open Renamed` },
+    ]);
+  });
+
+  it('announces an escalation once, in the thread, broadcast, naming who escalated and why', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.alerts.set(a.id, { ...a, status: 'escalated' });
+    t.cotool.timelines.set(a.id, [
+      {
+        id: 'e1',
+        alertId: a.id,
+        organizationId: null,
+        createdAt: '2026-11-23T12:00:30.000Z',
+        actorType: 'agent',
+        actorUserId: null,
+        actorAgentId: 'ag',
+        actorRunId: null,
+        actorUserName: null,
+        actorUserImageUrl: null,
+        actorAgentName: 'Aria',
+        kind: 'status_change',
+        bodyMarkdown: 'Confirmed credential stuffing',
+        beforeStatus: 'open',
+        afterStatus: 'escalated',
+        metadata: {},
+      },
+    ]);
+    await t.poller.runOnce();
+    await t.poller.runOnce();
+    const replies = t.slack.messages.filter((m) => m.thread_ts);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({
+      thread_ts: t.slack.cards()[0]?.ts,
+      reply_broadcast: true,
+      text: `${a.displayId} escalated by Aria: Confirmed credential stuffing`,
+    });
+    expect(t.slack.updates.map((u) => u.text)).toEqual([`${a.displayId} escalated ${a.title}`]);
+  });
+
+  it('a new alert that is already escalated gets its card and the broadcast reply', async () => {
+    const t = setup([alert({ status: 'escalated' })]);
+    await t.poller.runOnce();
+    expect(t.slack.messages.map((m) => Boolean(m.thread_ts))).toEqual([false, true]);
+    await t.poller.runOnce();
+    expect(t.slack.messages).toHaveLength(2);
+  });
+
+  it('a lost escalation reply is retried next cycle, without a second card', async () => {
+    const t = setup([alert({ status: 'escalated' })]);
+    t.slack.failPosts.push(null, platformError('internal_error')); // the card goes through; the reply fails
+    await t.poller.runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(0);
+    await t.poller.runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(1);
+  });
+
+  it('a card whose alert was closed in Cotool shows the final state and is then left alone', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.alerts.set(a.id, { ...a, status: 'closed_false_positive', resolvedAt: '2026-11-23T12:05:00.000Z' });
+    await t.poller.runOnce();
+    await t.poller.runOnce();
+    expect(t.slack.updates.map((u) => u.text)).toEqual([`${a.displayId} closed_false_positive ${a.title}`]);
+    expect((await t.store.get(a.id))?.final).toBe(true);
+  });
+
+  it('a card whose alert was deleted in Cotool says so', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.alerts.delete(a.id);
+    await t.poller.runOnce();
+    expect(t.slack.updates.map((u) => u.text)).toEqual([`${a.displayId} gone`]);
+  });
+
+  it('not_in_channel: one actionable log line, claim released, retried next cycle', async () => {
+    const t = setup([alert(), alert()]);
+    t.slack.failPosts.push(platformError('not_in_channel'));
+    const r = await t.poller.runOnce();
+    expect(r).toMatchObject({ ok: true, posted: 0, failed: 1 });
+    expect(t.lines.filter((l) => l.includes('invite it there'))).toHaveLength(1);
+    expect(t.health.lastError?.message).toMatch(/not a member of C0ALERTS/);
+    expect(await t.poller.runOnce()).toMatchObject({ posted: 2 });
+    expect(t.slack.cards()).toHaveLength(2);
+  });
+
+  it('a crash between the post and its confirmation produces no second card after restart', async () => {
+    const a = alert();
+    const t = setup([a]);
+    const crashing: Store = {
+      ...t.store,
+      markPosted: async () => {
+        throw new Error('process killed');
+      },
+    };
+    const first = createPoller({
+      store: crashing,
+      cotool: t.cotool.client,
+      slack: t.slack.port,
+      render,
+      channel: 'C0ALERTS',
+      policy: { minSeverity: null, sources: [], backlog: 'all', backlogMaxAgeMs: 0, claimStaleMs: 30_000 },
+      health: t.health,
+      logger: createLogger('silent'),
+      clock: () => T0,
+    });
+    await first.runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+    expect((await t.store.get(a.id))?.state).toBe('claimed');
+    // Restart: a new process (new owner) 40 s later.
+    t.tick(40_000);
+    await t.make().runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+    expect(await t.store.get(a.id)).toMatchObject({ state: 'posted', ts: t.slack.cards()[0]?.ts });
+  });
+
+  it('a stale claim whose post never reached Slack is posted', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.store.tryClaim(a.id, a.displayId, 'dead-process', T0 - 120_000, 0);
+    await t.poller.runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+  });
+
+  it('stop() lets the action in flight finish and starts no other', async () => {
+    const alerts = Array.from({ length: 5 }, () => alert());
+    const t = setup(alerts);
+    const slow = t.slack.port.post;
+    let release: () => void = () => undefined;
+    t.slack.port.post = async (m) => {
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return slow(m);
+    };
+    const cycle = t.poller.runOnce();
+    await new Promise((r) => setTimeout(r, 20));
+    const stopping = t.poller.stop(2_000);
+    release();
+    await stopping;
+    await cycle;
+    expect(t.slack.cards()).toHaveLength(1);
+    expect((await t.store.listUnfinished()).filter((r) => r.state === 'claimed')).toHaveLength(0);
+  });
+});
