@@ -9,8 +9,11 @@ import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createPoller, type Poller, schedulePoller } from './notify/poller.ts';
+import { createAccessPolicy } from './service/access.ts';
 import { createSlackApp, type SlackAppOptions } from './slack/app.ts';
+import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
+import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { openSqliteStore } from './store/sqlite.ts';
@@ -51,11 +54,19 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger: logger.child({ module: 'cotool' }),
   });
   const app = createSlackApp(config, logger, health, options.slack);
-  const render = createCardRenderer(config);
+  const render = createCardRenderer(config, { interactive: true });
+  const slack = createSlackPort(app.client);
+  const access = createAccessPolicy({
+    directory: createSlackDirectory(app.client),
+    allowedUsers: config.slack.allowedUsers,
+    allowedUsergroups: config.slack.allowedUsergroups,
+    alertChannel: config.slack.alertChannel,
+    logger,
+  });
   const poller = createPoller({
     store,
     cotool,
-    slack: createSlackPort(app.client),
+    slack,
     render,
     channel: config.slack.alertChannel,
     policy: {
@@ -69,6 +80,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
   });
 
+  registerListeners(app, { config, cotool, store, render, slack, access, health, logger, clock: Date.now });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });

@@ -43,6 +43,11 @@ const csv = <T extends z.ZodType<string>>(item: T) =>
     z.array(item),
   );
 
+const bool = z.preprocess(
+  (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
+);
+
 const userId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'Slack user ids look like U0123ABCD');
 const groupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'Slack user-group ids look like S0123ABCD');
 const mention = z
@@ -98,6 +103,8 @@ const EnvSchema = z
     NOTIFY_SOURCES: csv(z.enum(SOURCE_NAMES)).default([]),
     ESCALATION_MENTION: csv(mention).default([]),
     BACKLOG: z.enum(BACKLOG_MODES).default('recent'),
+    CLOSE_REASON_REQUIRED: bool.default(false),
+    EXPAND_ALERT_IDS: bool.default(false),
     BACKLOG_MAX_AGE_MINUTES: z.coerce
       .number()
       .int()
@@ -136,6 +143,10 @@ export type Config = {
     allowedUsers: string[];
     allowedUsergroups: string[];
     escalationMention: string | null;
+    /** Every close goes through the reason modal. */
+    closeReasonRequired: boolean;
+    /** A bare COT-123 in a channel message gets a compact card in its thread. */
+    expandAlertIds: boolean;
   };
   poll: {
     schedule: string;
@@ -200,6 +211,8 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       allowedUsers: e.SLACK_ALLOWED_USERS,
       allowedUsergroups: e.SLACK_ALLOWED_USERGROUPS,
       escalationMention: mentionMrkdwn(e.ESCALATION_MENTION),
+      closeReasonRequired: e.CLOSE_REASON_REQUIRED,
+      expandAlertIds: e.EXPAND_ALERT_IDS,
     },
     poll: {
       schedule: e.POLL_SCHEDULE,

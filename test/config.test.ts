@@ -56,6 +56,7 @@ describe('parseConfig', () => {
     ['MIN_SEVERITY', 'urgent', /^MIN_SEVERITY is invalid/],
     ['NOTIFY_SOURCES', 'email,carrier-pigeon', /^NOTIFY_SOURCES is invalid/],
     ['BACKLOG', 'some', /^BACKLOG is invalid/],
+    ['CLOSE_REASON_REQUIRED', 'maybe', /^CLOSE_REASON_REQUIRED is invalid/],
     ['COTOOL_ALERT_URL_TEMPLATE', '{appUrl}/{evil}', /^COTOOL_ALERT_URL_TEMPLATE is invalid/],
   ])('%s=%s → one line naming the variable', (name, value, expected) => {
     const p = problems({ ...base, [name]: value });
@@ -89,6 +90,11 @@ describe('parseConfig', () => {
     expect(r.config.poll.sources).toEqual(['email', 'cotool_detection']);
     expect(r.config.sqlitePath).toBe('/var/lib/cotool/bot.db');
     expect(r.config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
+  });
+
+  it('reads booleans', () => {
+    const r = parseConfig({ ...base, CLOSE_REASON_REQUIRED: 'TRUE', EXPAND_ALERT_IDS: '0' });
+    expect(r.ok && [r.config.slack.closeReasonRequired, r.config.slack.expandAlertIds]).toEqual([true, false]);
   });
 
   it('treats empty strings as unset', () => {

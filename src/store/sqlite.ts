@@ -24,6 +24,16 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX cards_unfinished ON cards (state, final);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE action_claims (
+     alert_id    TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     claimed_at  INTEGER NOT NULL
+   );
+   CREATE TABLE once_keys (
+     key         TEXT PRIMARY KEY,
+     expires_at  INTEGER NOT NULL
+   );
+   CREATE INDEX once_keys_expiry ON once_keys (expires_at);`,
 ];
 
 type Row = Record<string, SQLInputValue>;
@@ -88,12 +98,24 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
       'UPDATE cards SET status = ?, updated_at = ?, fingerprint = ?, final = ?, changed_at = ? WHERE alert_id = ?',
     ),
     lastAction: db.prepare('UPDATE cards SET last_action = ?, changed_at = ? WHERE alert_id = ?'),
+    claimAction: db.prepare(
+      `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (?, ?, ?)
+       ON CONFLICT (alert_id) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at
+       WHERE action_claims.claimed_at < ?`,
+    ),
+    releaseAction: db.prepare('DELETE FROM action_claims WHERE alert_id = ? AND owner = ?'),
+    once: db.prepare(
+      `INSERT INTO once_keys (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at < ?`,
+    ),
+    pruneOnce: db.prepare('DELETE FROM once_keys WHERE expires_at < ?'),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
   };
 
+  let onceWrites = 0;
   const store: Store = {
     async getMany(alertIds) {
       const out = new Map<string, CardRecord>();
@@ -143,6 +165,16 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
     },
     async setLastAction(alertId, action) {
       q.lastAction.run(action ? JSON.stringify(action) : null, clock(), alertId);
+    },
+    async claimAction(alertId, owner, now, ttlMs) {
+      return Number(q.claimAction.run(alertId, owner, now, now - ttlMs).changes) === 1;
+    },
+    async releaseAction(alertId, owner) {
+      q.releaseAction.run(alertId, owner);
+    },
+    async firstTime(key, now, ttlMs) {
+      if (++onceWrites % 500 === 0) q.pruneOnce.run(now);
+      return Number(q.once.run(key, now + ttlMs, now).changes) === 1;
     },
     async getMeta(key) {
       const r = q.getMeta.get(key) as Row | undefined;

@@ -67,6 +67,18 @@ export interface Store {
   /** The card was re-rendered (or its alert's state noted). */
   saveRender(alertId: string, rendered: RenderedState): Promise<void>;
   setLastAction(alertId: string, action: LastAction | null): Promise<void>;
+  /**
+   * Claims the right to change an alert from Slack: true when no other change of this alert is in
+   * flight (or the one in flight is older than `ttlMs`, its process presumably gone). Two fast
+   * clicks, or two analysts, get one true between them.
+   */
+  claimAction(alertId: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseAction(alertId: string, owner: string): Promise<void>;
+  /**
+   * True the first time `key` is seen within `ttlMs`, false after: for Slack redeliveries of the same
+   * interaction and "at most once per thread" replies. Old keys are forgotten.
+   */
+  firstTime(key: string, now: number, ttlMs: number): Promise<boolean>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;

@@ -99,6 +99,26 @@ describe('sqlite store', () => {
     expect(await s.getMeta('bootstrapped_at')).toBe('y');
   });
 
+  it('an action claim admits one change of an alert at a time, until released or expired', async () => {
+    const s = openSqliteStore(':memory:');
+    expect(await s.claimAction('a1', 'click-1', 1_000, 30_000)).toBe(true);
+    expect(await s.claimAction('a1', 'click-2', 1_001, 30_000)).toBe(false);
+    expect(await s.claimAction('a2', 'click-3', 1_001, 30_000)).toBe(true);
+    await s.releaseAction('a1', 'click-2'); // not the owner: no effect
+    expect(await s.claimAction('a1', 'click-4', 1_002, 30_000)).toBe(false);
+    await s.releaseAction('a1', 'click-1');
+    expect(await s.claimAction('a1', 'click-5', 1_003, 30_000)).toBe(true);
+    expect(await s.claimAction('a1', 'click-6', 40_000, 30_000)).toBe(true); // click-5 expired
+  });
+
+  it('firstTime is true once per key within its ttl', async () => {
+    const s = openSqliteStore(':memory:');
+    expect(await s.firstTime('interaction:U1:123.456', 1_000, 60_000)).toBe(true);
+    expect(await s.firstTime('interaction:U1:123.456', 2_000, 60_000)).toBe(false);
+    expect(await s.firstTime('interaction:U1:999.000', 2_000, 60_000)).toBe(true);
+    expect(await s.firstTime('interaction:U1:123.456', 70_000, 60_000)).toBe(true);
+  });
+
   it('survives a reopen (the restart case) and migrates once', async () => {
     const path = tempPath();
     const s1 = openSqliteStore(path);
@@ -111,7 +131,7 @@ describe('sqlite store', () => {
     const db = new DatabaseSync(path);
     const rows = db.prepare('SELECT version FROM schema_migrations').all();
     db.close();
-    expect(rows.map((r) => Number(r.version))).toEqual([SCHEMA_VERSION]);
+    expect(rows.map((r) => Number(r.version))).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
   });
 
   it('refuses a database from a newer release', async () => {

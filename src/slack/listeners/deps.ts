@@ -1,0 +1,22 @@
+import type { Config } from '../../config.ts';
+import type { CotoolClient } from '../../cotool/client.ts';
+import type { HealthState } from '../../http/health.ts';
+import type { Logger } from '../../log.ts';
+import type { CardRenderer, SlackPort } from '../../notify/poller.ts';
+import type { AccessPolicy } from '../../service/access.ts';
+import type { Store } from '../../store/store.ts';
+
+/** What every listener may use. Built once in bot.ts; tests build it with fakes. */
+export type ListenerDeps = {
+  config: Config;
+  cotool: CotoolClient;
+  store: Store;
+  /** The interactive card renderer (buttons on), shared with the poller. */
+  render: CardRenderer;
+  /** Posting and updating messages (cards, thread replies). */
+  slack: SlackPort;
+  access: AccessPolicy;
+  health: HealthState;
+  logger: Logger;
+  clock: () => number;
+};
