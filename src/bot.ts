@@ -2,6 +2,7 @@
  * Composition root: config → log → store → Cotool client → Slack app → poller, and shutdown.
  * `startBot()` is what `npm start` runs; tests start it in-process against local fakes.
  */
+import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import { type Config, parseConfig } from './config.ts';
@@ -13,6 +14,7 @@ import { createAccessPolicy } from './service/access.ts';
 import { createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
+import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
@@ -80,7 +82,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
   });
 
-  registerListeners(app, { config, cotool, store, render, slack, access, health, logger, clock: Date.now });
+  const events: ListenerEvents = new EventEmitter();
+  registerListeners(app, { config, cotool, store, render, slack, access, health, logger, clock: Date.now, events });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });

@@ -1,10 +1,16 @@
+import type { EventEmitter } from 'node:events';
 import type { Config } from '../../config.ts';
+import type { Alert } from '../../cotool/schemas.ts';
 import type { CotoolClient } from '../../cotool/client.ts';
 import type { HealthState } from '../../http/health.ts';
 import type { Logger } from '../../log.ts';
 import type { CardRenderer, SlackPort } from '../../notify/poller.ts';
 import type { AccessPolicy } from '../../service/access.ts';
 import type { Store } from '../../store/store.ts';
+
+/** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
+export type AlertChanged = { alert: Alert; userId: string };
+export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged] }>;
 
 /** What every listener may use. Built once in bot.ts; tests build it with fakes. */
 export type ListenerDeps = {
@@ -19,4 +25,5 @@ export type ListenerDeps = {
   health: HealthState;
   logger: Logger;
   clock: () => number;
+  events: ListenerEvents;
 };
