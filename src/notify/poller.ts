@@ -261,17 +261,7 @@ export function createPoller(deps: PollerDeps) {
 
   async function runCycle(): Promise<CycleReport> {
     const started = clock();
-    const report: CycleReport = {
-      ok: false,
-      live: 0,
-      pages: 0,
-      skippedMalformed: 0,
-      actions: { post: 0, recover: 0, seen: 0, escalate: 0, update: 0, refresh: 0 },
-      posted: 0,
-      updated: 0,
-      failed: 0,
-      durationMs: 0,
-    };
+    const report = emptyReport();
     health.lastPollAt = new Date(started).toISOString();
     let live: Alert[];
     let complete = true;
@@ -290,6 +280,11 @@ export function createPoller(deps: PollerDeps) {
       return report;
     }
     report.live = live.length;
+    // Shutting down while Cotool answered: leave the store alone (it may be closing).
+    if (stopping) {
+      report.durationMs = clock() - started;
+      return report;
+    }
 
     const unfinished = await store.listUnfinished();
     const records = await store.getMany(live.map((a) => a.id));
@@ -329,7 +324,7 @@ export function createPoller(deps: PollerDeps) {
       else if (outcome === 'updated') report.updated++;
       else if (outcome === 'failed') report.failed++;
     }
-    if (firstRun) await store.setMeta('bootstrapped_at', new Date(clock()).toISOString());
+    if (firstRun && !stopping) await store.setMeta('bootstrapped_at', new Date(clock()).toISOString());
 
     report.ok = true;
     report.durationMs = clock() - started;
@@ -373,7 +368,17 @@ export function createPoller(deps: PollerDeps) {
     owner,
     /** Runs one cycle; concurrent calls share the cycle in flight. */
     runOnce(): Promise<CycleReport> {
-      if (!inFlight) inFlight = runCycle().finally(() => (inFlight = null));
+      if (!inFlight) {
+        inFlight = runCycle()
+          .catch((err: unknown) => {
+            // Only a store failure gets here (every Slack and Cotool failure is handled in the cycle).
+            health.consecutiveFailures++;
+            health.lastError = { at: new Date(clock()).toISOString(), source: 'internal', message: String(err) };
+            log.error({ err }, 'poll cycle failed');
+            return { ...emptyReport(), durationMs: 0 };
+          })
+          .finally(() => (inFlight = null));
+      }
       return inFlight;
     },
     /** Stops starting new Slack actions and waits (up to `timeoutMs`) for the one in flight. */
@@ -386,6 +391,20 @@ export function createPoller(deps: PollerDeps) {
 }
 
 export type Poller = ReturnType<typeof createPoller>;
+
+function emptyReport(): CycleReport {
+  return {
+    ok: false,
+    live: 0,
+    pages: 0,
+    skippedMalformed: 0,
+    actions: { post: 0, recover: 0, seen: 0, escalate: 0, update: 0, refresh: 0 },
+    posted: 0,
+    updated: 0,
+    failed: 0,
+    durationMs: 0,
+  };
+}
 
 /** Runs the poller on a cron schedule without overlapping runs; returns the task to stop. */
 export function schedulePoller(poller: Poller, expression: string, logger: Logger): ScheduledTask {

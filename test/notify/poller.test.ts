@@ -321,3 +321,14 @@ describe('poller', () => {
     expect((await t.store.listUnfinished()).filter((r) => r.state === 'claimed')).toHaveLength(0);
   });
 });
+
+describe('poller failures', () => {
+  it('a store failure fails the cycle loudly (health, log) without an unhandled rejection', async () => {
+    const t = setup([alert()]);
+    await t.store.close();
+    const r = await t.poller.runOnce();
+    expect(r.ok).toBe(false);
+    expect(t.health.lastError?.source).toBe('internal');
+    expect(t.lines.some((l) => l.includes('poll cycle failed'))).toBe(true);
+  });
+});
