@@ -61,3 +61,134 @@ export function cotoolFailed(
 export function unexpectedError(ref: string): string {
   return `:warning: Something went wrong on our side; nothing was changed. (ref \`${ref}\`)`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Triage from the card: buttons, the reason modal and the edit modal.
+
+const STATUS_PHRASE: Record<string, string> = {
+  open: 'reopened',
+  in_progress: 'marked in progress',
+  escalated: 'escalated',
+  closed_false_positive: 'closed as false positive',
+  closed_true_positive_benign: 'closed as benign',
+  closed_true_positive: 'closed as true positive',
+};
+
+/** "closed as false positive", "escalated"… for a status; an unknown status is named as sent. */
+export function statusPhrase(status: string): string {
+  return STATUS_PHRASE[status] ?? `set to ${mrkdwn(oneLine(status), 40)}`;
+}
+
+const STATUS_NAME: Record<string, string> = {
+  open: 'Open',
+  in_progress: 'In progress',
+  escalated: 'Escalated',
+  closed_false_positive: 'Closed · False positive',
+  closed_true_positive_benign: 'Closed · Benign',
+  closed_true_positive: 'Closed · True positive',
+};
+
+/** "Open", "Closed · Benign"… as the card shows it; an unknown status is named as sent (escaped). */
+export function statusName(status: string): string {
+  return STATUS_NAME[status] ?? (mrkdwn(oneLine(status), 40) || 'Unknown');
+}
+
+const idText = (displayId: string) => `*${mrkdwn(oneLine(displayId), 40) || 'The alert'}*`;
+const byText = (by: string | null | undefined) => (by?.trim() ? ` by ${mrkdwn(oneLine(by), 80)}` : '');
+
+/** A button value or form that does not decode: a card from an older release, or a tampered value. */
+export function cardOutOfDate(): string {
+  return ":hourglass: This card is out of date, so nothing was done. Use the alert's latest card in the channel, or look it up with `/cotool COT-…`.";
+}
+
+/** Someone else's change of this alert is in flight. */
+export function alertBusy(displayId: string): string {
+  return `:hourglass_flowing_sand: ${idText(displayId)} is already being changed by someone else. Nothing was done; check the card in a moment.`;
+}
+
+/**
+ * The card was drawn from an older version of the alert. `now` is the alert's status now, `before`
+ * the status the card showed (null when unknown), `by` who made the change, when known.
+ */
+export function staleCard(
+  displayId: string,
+  change: { now: string; before: string | null; by: string | null },
+): string {
+  const what =
+    change.before !== null && change.before === change.now
+      ? 'was updated'
+      : `was ${statusPhrase(change.now)}${byText(change.by)}`;
+  return `:arrows_counterclockwise: ${idText(displayId)} ${what} since this card was drawn, so nothing was changed. The card now shows the alert as it is; look again before you act.`;
+}
+
+/** The alert already had the status asked for. */
+export function alreadyInStatus(displayId: string, status: string, by: string | null): string {
+  return `:information_source: ${idText(displayId)} is already ${statusPhrase(status)}${byText(by)}. Nothing was changed.`;
+}
+
+/** A closed alert: the close form is not offered. */
+export function alreadyClosed(displayId: string, status: string, by: string | null): string {
+  return `:information_source: ${idText(displayId)} is already ${statusPhrase(status)}${byText(by)}. Reopen it first to close it another way.`;
+}
+
+/** The status change went through. */
+export function statusChangedNote(displayId: string, status: string): string {
+  return `:white_check_mark: ${idText(displayId)} ${statusPhrase(status)}. The card and its thread are updated.`;
+}
+
+/** The analyst's words did not fit Cotool's 2,000-character reason. */
+export function reasonShortened(kept: number): string {
+  return `:scissors: Your reason was shortened to its first ${kept.toLocaleString('en-US')} characters to fit Cotool's 2,000-character limit; the change was made.`;
+}
+
+/** Cotool made the change but Slack would not take the card update. */
+export function cardNotUpdated(displayId: string): string {
+  return `:warning: ${idText(displayId)} was changed in Cotool, but Slack did not take the card update; the card will catch up within a minute.`;
+}
+
+/** A timeout or 5xx on a write, and the re-read that should have told what happened failed too. */
+export function outcomeUnknown(displayId: string, ref: string): string {
+  return `:warning: Cotool did not answer, and it could not be checked whether ${idText(displayId)} was changed. Look at the alert in Cotool before trying again. (ref \`${ref}\`)`;
+}
+
+/** The edit form was submitted without a change. */
+export function nothingToSave(displayId: string): string {
+  return `:information_source: Nothing to save: ${idText(displayId)} already has that title and description.`;
+}
+
+/** The edit went through; `parts` names what changed ("the title", "the description"). */
+export function detailsSavedNote(displayId: string, parts: readonly string[]): string {
+  return `:white_check_mark: Saved ${parts.join(' and ')} of ${idText(displayId)}. The card and its thread are updated.`;
+}
+
+/** What the analyst typed, quoted back when their change was refused, so it is not lost. */
+export function yourWords(label: string, words: string): string {
+  const text = words.trim();
+  if (!text) return '';
+  const lines = mrkdwn(text, 2_500)
+    .split('\n')
+    .slice(0, 30)
+    .map((l) => `>${l}`);
+  return `\n${label}:\n${lines.join('\n')}`;
+}
+
+/** Inline errors of the triage modals. */
+export const FORM_ERRORS = {
+  dispositionMissing: 'Choose how to close the alert.',
+  reasonMissing: 'Write a reason (or use the one-click close buttons on the card).',
+  reasonTooLong: (max: number) => `At most ${max.toLocaleString('en-US')} characters.`,
+  titleMissing: 'The title cannot be empty.',
+  titleTooLong: (max: number, now: number) =>
+    `At most ${max.toLocaleString('en-US')} characters (now ${now.toLocaleString('en-US')}).`,
+  descriptionTooLong: (max: number) => `At most ${max.toLocaleString('en-US')} characters.`,
+} as const;
+
+/** A form submitted after the alert changed: it is shown again, as the alert is now. */
+export function staleForm(displayId: string, change: { now: string; by: string | null }): string {
+  return `:arrows_counterclockwise: ${idText(displayId)} changed since you opened this form (it is now ${statusName(change.now)}${byText(change.by)}), so nothing was saved. Check it below and submit again.`;
+}
+
+/** A form could not be opened in time (its trigger expired). */
+export function formNotOpened(): string {
+  return ':warning: Slack did not open the form in time, so nothing was done. Click again.';
+}

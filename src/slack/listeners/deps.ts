@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Config } from '../../config.ts';
-import type { Alert } from '../../cotool/schemas.ts';
 import type { CotoolClient } from '../../cotool/client.ts';
+import type { Alert } from '../../cotool/schemas.ts';
 import type { HealthState } from '../../http/health.ts';
 import type { Logger } from '../../log.ts';
 import type { CardRenderer, SlackPort } from '../../notify/poller.ts';

@@ -1,0 +1,313 @@
+/**
+ * What the triage use-cases (change-status.ts, edit-details.ts, and opening their forms) share: who
+ * may act, one change per alert at a time, reading the alert, keeping the channel card true, and the
+ * result codes every surface maps to words (src/slack/messages.ts).
+ *
+ * Headless: Slack is reached only through the `SlackPort` (update the card, post in its thread) and
+ * Cotool through its client, so every flow runs in tests against recording fakes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CotoolClient } from '../cotool/client.ts';
+import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
+import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
+import type { Logger } from '../log.ts';
+import type { CardRenderer, SlackPort, SlackView } from '../notify/poller.ts';
+import { classifySlackError } from '../slack/errors.ts';
+import { newRef } from '../slack/messages.ts';
+import type { CardRecord, LastAction, Store } from '../store/store.ts';
+import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { nameInReason } from './reason.ts';
+
+export type Actor = { id: string; name: string };
+/** A Slack message: channel and ts. */
+export type Place = { channel: string; ts: string };
+
+export type TriageDeps = {
+  cotool: Pick<CotoolClient, 'getAlert' | 'updateStatus' | 'updateDetails'>;
+  store: Store;
+  /** The interactive card renderer shared with the poller. */
+  render: CardRenderer;
+  slack: Pick<SlackPort, 'post' | 'update'>;
+  access: Pick<AccessPolicy, 'check'>;
+  logger: Logger;
+  clock: () => number;
+  /** Told after every change a Slack user made (App Home and other surfaces refresh on it). */
+  onChanged?: (change: { alert: Alert; userId: string }) => void;
+  /** How long a claim on an alert holds if its process dies mid-change (default 30 s). */
+  claimTtlMs?: number;
+};
+
+export type CotoolFailureCode = 'forbidden' | 'not_found' | 'invalid' | 'upstream';
+
+export type TriageFailure =
+  /** The access policy refused the user; nothing was asked of Cotool. */
+  | { ok: false; code: 'denied'; reason: AccessRefusal }
+  /** Another change of this alert is in flight (a double click, or two analysts). */
+  | { ok: false; code: 'busy'; displayId: string }
+  /**
+   * The alert changed since the card (or form) was drawn; nothing was changed and the card was
+   * redrawn. `before`: the status the card showed, when known; `by`: who set the current status.
+   */
+  | {
+      ok: false;
+      code: 'stale';
+      displayId: string;
+      alert: Alert;
+      view: SlackView;
+      before: string | null;
+      by: string | null;
+    }
+  /** Cotool refused or failed; `ref` is in the log line with the error. */
+  | { ok: false; code: CotoolFailureCode; displayId: string; error: CotoolError; ref: string }
+  /** A write's answer was lost and the re-read failed too: whether it applied is not known. */
+  | { ok: false; code: 'unknown_outcome'; displayId: string; ref: string };
+
+export type CardSync = {
+  record: CardRecord | null;
+  /** The card as rendered now (also what an ephemeral copy of it should show). */
+  view: SlackView;
+  /** The stored channel card, if the alert has one. */
+  place: Place | null;
+  /** null: no channel card; false: Slack refused the update (the poller will catch up). */
+  cardUpdated: boolean | null;
+  /** null: no reply asked for, or no card to reply under. */
+  replied: boolean | null;
+};
+
+export const CLAIM_TTL_MS = 30_000;
+
+/** The alert without its timeline (what the card renders from). */
+export function withoutTimeline(a: AlertWithTimeline): Alert {
+  const { timeline: _timeline, ...alert } = a;
+  return alert;
+}
+
+export function classifyCotool(err: CotoolError): CotoolFailureCode {
+  if (err.kind === 'http') {
+    if (err.isNotFound() || err.status === 404) return 'not_found';
+    if (err.status === 401 || err.status === 403) return 'forbidden';
+    if (err.status === 400 || err.status === 422) return 'invalid';
+  }
+  return 'upstream';
+}
+
+/** A Cotool failure as a result, logged once with the reference the user is shown. */
+export function cotoolFailure(log: Logger, err: unknown, displayId: string, what: string): TriageFailure {
+  if (!isCotoolError(err)) throw err;
+  const ref = newRef();
+  const code = classifyCotool(err);
+  const line = { ref, displayId, err: err.toLog() };
+  if (code === 'upstream') log.error(line, `${what}: Cotool did not answer`);
+  else log.warn(line, `${what}: Cotool refused`);
+  return { ok: false, code, displayId, error: err, ref };
+}
+
+export async function authorize(
+  deps: TriageDeps,
+  userId: string,
+): Promise<{ ok: true; actor: Actor } | Extract<TriageFailure, { code: 'denied' }>> {
+  const decision = await deps.access.check(userId);
+  if (!decision.ok) return { ok: false, code: 'denied', reason: decision.reason };
+  return { ok: true, actor: { id: userId, name: decision.user.name } };
+}
+
+/** Runs `fn` holding the alert's claim; two fast clicks (or two analysts) get one run between them. */
+export async function withClaim<T>(
+  deps: TriageDeps,
+  alertId: string,
+  displayId: string,
+  fn: () => Promise<T>,
+): Promise<T | Extract<TriageFailure, { code: 'busy' }>> {
+  const owner = randomUUID();
+  if (!(await deps.store.claimAction(alertId, owner, deps.clock(), deps.claimTtlMs ?? CLAIM_TTL_MS))) {
+    return { ok: false, code: 'busy', displayId };
+  }
+  try {
+    return await fn();
+  } finally {
+    await deps.store.releaseAction(alertId, owner);
+  }
+}
+
+/** The display id to name an alert by before it has been read: the stored card's, else the id. */
+export async function knownDisplayId(deps: TriageDeps, alertId: string): Promise<string> {
+  return (await deps.store.get(alertId))?.displayId ?? alertId;
+}
+
+export type Fetched = { ok: true; alert: Alert; timeline: TimelineEntry[]; record: CardRecord | null };
+
+/**
+ * Reads the alert. A 404 also marks its channel card as gone (as the poller would), so nobody
+ * clicks it again.
+ */
+export async function fetchAlert(
+  deps: TriageDeps,
+  alertId: string,
+  displayId: string,
+  what: string,
+): Promise<Fetched | TriageFailure> {
+  const log = deps.logger;
+  let got: AlertWithTimeline;
+  try {
+    got = await deps.cotool.getAlert(alertId);
+  } catch (err) {
+    const failure = cotoolFailure(log, err, displayId, what);
+    if (failure.code === 'not_found') await markGone(deps, alertId);
+    return failure;
+  }
+  const record = await deps.store.get(got.id);
+  return { ok: true, alert: withoutTimeline(got), timeline: got.timeline, record };
+}
+
+async function markGone(deps: TriageDeps, alertId: string): Promise<void> {
+  const record = await deps.store.get(alertId);
+  if (record?.state !== 'posted' || !record.channel || !record.ts) return;
+  const view = deps.render.gone(record);
+  try {
+    await deps.slack.update({ ...view, channel: record.channel, ts: record.ts });
+    await deps.store.saveRender(alertId, {
+      status: 'deleted',
+      updatedAt: record.updatedAt ?? '',
+      fingerprint: deps.render.fingerprint(view),
+      final: true,
+    });
+  } catch (err) {
+    deps.logger.warn({ alertId, slackError: classifySlackError(err).code }, 'could not mark a card as gone');
+  }
+}
+
+/**
+ * The alert a write returned, completed from the one read just before it. Write answers lack the
+ * hydrated fields (agent names, derived disposition) and the documented example omits others, so a
+ * field the answer leaves empty keeps the value read before — except the fields the write itself
+ * decides (`decided`), and those derived from the new status.
+ */
+export function mergeWritten(before: Alert, written: Alert, decided: Partial<Alert> = {}): Alert {
+  const out: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(written)) {
+    // '' is how an incomplete answer's placeholders read (see the client); never a real value here.
+    if (value !== null && value !== undefined && value !== '') out[key] = value;
+  }
+  Object.assign(out, decided);
+  const merged = out as Alert;
+  if (merged.status !== before.status) {
+    const closed = isClosed(merged.status);
+    merged.resolvedAt = closed ? (written.resolvedAt ?? merged.updatedAt) : null;
+    merged.derivedDisposition = closed ? merged.status.replace(/^closed_/, '') : null;
+  }
+  if (merged.assignedAgentId !== before.assignedAgentId && !written.assignedAgentName) merged.assignedAgentName = null;
+  return merged;
+}
+
+/** Who set `status`: the Slack user the bot remembers, else the one named in the timeline. */
+export function whoSet(status: string, record: CardRecord | null, timeline: readonly TimelineEntry[]): string | null {
+  const last = record?.lastAction;
+  if (last?.kind === 'status' && last.status === status) return last.by.name;
+  const entry = timeline
+    .filter((e) => e.kind === 'status_change' && e.afterStatus === status)
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+  if (!entry) return null;
+  const reason = entry.bodyMarkdown ?? (typeof entry.metadata.reason === 'string' ? entry.metadata.reason : null);
+  return nameInReason(reason) ?? entry.actorAgentName ?? entry.actorUserName ?? null;
+}
+
+/** A stand-in record for rendering an alert that has no channel card (e.g. a lookup answer). */
+function recordFor(alert: Alert, lastAction: LastAction | null): CardRecord {
+  return {
+    alertId: alert.id,
+    displayId: alert.displayId,
+    state: 'seen',
+    channel: null,
+    ts: null,
+    status: alert.status,
+    updatedAt: alert.updatedAt,
+    fingerprint: null,
+    final: false,
+    claimedAt: null,
+    claimOwner: null,
+    lastAction,
+  };
+}
+
+const samePlace = (a: Place | null | undefined, b: Place | null | undefined) =>
+  !!a && !!b && a.channel === b.channel && a.ts === b.ts;
+
+/**
+ * Re-renders the alert's channel card from `alert` (and the clicked message, when that is another
+ * message of ours), records what it shows so the poller does not redo it, and posts `reply` in the
+ * card's thread (never broadcast). Slack failures are logged and reported, never thrown: the
+ * change in Cotool has been made by then, and the poller brings the card up to date.
+ */
+export async function syncCard(
+  deps: TriageDeps,
+  alert: Alert,
+  opts: { clicked?: Place | null; lastAction?: LastAction; reply?: SlackView | null } = {},
+): Promise<CardSync> {
+  const { store, render, slack } = deps;
+  const log = deps.logger;
+  if (opts.lastAction) await store.setLastAction(alert.id, opts.lastAction);
+  const record = await store.get(alert.id);
+  const place =
+    record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;
+  const view = render.card(alert, record ?? recordFor(alert, opts.lastAction ?? null));
+  let cardUpdated: boolean | null = null;
+  if (place) {
+    const fingerprint = render.fingerprint(view);
+    const rendered = { status: alert.status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
+    try {
+      await slack.update({ ...view, ...place });
+      await store.saveRender(alert.id, rendered);
+      cardUpdated = true;
+    } catch (err) {
+      cardUpdated = false;
+      const f = classifySlackError(err, place.channel);
+      if (f.code === 'message_not_found' || f.code === 'cant_update_message') {
+        await store.saveRender(alert.id, { ...rendered, final: true });
+        log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
+      } else {
+        log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not update the card; the poller will');
+      }
+    }
+  }
+  if (opts.clicked && !samePlace(opts.clicked, place)) {
+    try {
+      await slack.update({ ...view, ...opts.clicked });
+    } catch (err) {
+      log.info({ alertId: alert.id, slackError: classifySlackError(err).code }, 'could not update the clicked message');
+    }
+  }
+  let replied: boolean | null = null;
+  if (opts.reply && place) {
+    try {
+      await slack.post({ ...opts.reply, channel: place.channel, thread_ts: place.ts, reply_broadcast: false });
+      replied = true;
+    } catch (err) {
+      replied = false;
+      const f = classifySlackError(err, place.channel);
+      log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not post the thread reply');
+    }
+  }
+  return { record, view, place, cardUpdated, replied };
+}
+
+export type FormLoad =
+  | { ok: true; alert: Alert; timeline: TimelineEntry[]; record: CardRecord | null; actor: Actor; stale: boolean }
+  | TriageFailure;
+
+/**
+ * For opening a modal from a card: checks access, reads the alert, and redraws the card when it was
+ * drawn from an older version (the form then shows, and is checked against, the alert as it is now).
+ */
+export async function loadForForm(
+  deps: TriageDeps,
+  input: { alertId: string; expectedUpdatedAt: string; userId: string; clicked?: Place | null; what: string },
+): Promise<FormLoad> {
+  const auth = await authorize(deps, input.userId);
+  if (!auth.ok) return auth;
+  const displayId = await knownDisplayId(deps, input.alertId);
+  const got = await fetchAlert(deps, input.alertId, displayId, input.what);
+  if (!got.ok) return got;
+  const stale = got.alert.updatedAt !== input.expectedUpdatedAt;
+  if (stale) await syncCard(deps, got.alert, { clicked: input.clicked ?? null });
+  return { ...got, actor: auth.actor, stale };
+}

@@ -1,0 +1,103 @@
+/**
+ * Opening the reason modal and the edit modal from a card. The modal is opened at once with the
+ * click's trigger_id (it expires after 3 s) showing "Loading COT-1…"; access is checked and the alert
+ * read only then, and the modal updated in place with the form — or with why there is none.
+ */
+import type { WebClient } from '@slack/web-api';
+import { isClosed, isLive } from '../../../cotool/schemas.ts';
+import type { Logger } from '../../../log.ts';
+import { loadForForm, type Place, whoSet } from '../../../service/triage.ts';
+import { classifySlackError } from '../../errors.ts';
+import { VIEWS } from '../../ids.ts';
+import { alreadyClosed, formNotOpened, statusName } from '../../messages.ts';
+import type { ActionPayload, Disposition, ModalMeta } from '../../payloads.ts';
+import { CLOSE_VERB, renderCloseModal } from '../../views/close-modal.ts';
+import { EDIT_VERB, renderEditModal } from '../../views/edit-modal.ts';
+import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
+import type { Surface } from './surface.ts';
+import type { Triage } from './triage-context.ts';
+
+type View = Parameters<WebClient['views']['open']>[0]['view'];
+
+export type FormKind = 'close' | 'edit';
+
+export async function openForm(
+  kind: FormKind,
+  p: ActionPayload,
+  ctx: {
+    triage: Triage;
+    client: WebClient;
+    triggerId: string;
+    userId: string;
+    surface: Surface;
+    logger: Logger;
+    disposition?: Disposition;
+  },
+): Promise<void> {
+  const { triage, client, userId, surface, logger } = ctx;
+  const callbackId = kind === 'close' ? VIEWS.closeModal : VIEWS.editModal;
+  const verb = kind === 'close' ? CLOSE_VERB : EDIT_VERB;
+  const record = await triage.deps.store.get(p.id);
+  let displayId = record?.displayId ?? null;
+
+  let viewId: string | undefined;
+  let hash: string | undefined;
+  try {
+    const opened = await client.views.open({
+      trigger_id: ctx.triggerId,
+      view: loadingModal(callbackId, verb, displayId) as View,
+    });
+    viewId = opened.view?.id;
+    hash = opened.view?.hash;
+  } catch (err) {
+    const f = classifySlackError(err);
+    logger.warn({ userId, alertId: p.id, slackError: f.code }, 'could not open the modal');
+    await surface.tell(formNotOpened());
+    return;
+  }
+  if (!viewId) return;
+
+  const show = async (view: object): Promise<void> => {
+    try {
+      await client.views.update({ view_id: viewId, ...(hash ? { hash } : {}), view: view as View });
+    } catch (err) {
+      // Closed by the user meanwhile, or Slack refused the view: either way there is no form to show.
+      const f = classifySlackError(err);
+      logger.warn({ userId, alertId: p.id, slackError: f.code }, 'could not fill in the modal');
+    }
+  };
+
+  const loaded = await loadForForm(triage.deps, {
+    alertId: p.id,
+    expectedUpdatedAt: p.u,
+    userId,
+    clicked: surface.clicked,
+    what: `opening the ${kind} form`,
+  });
+  if (!loaded.ok) {
+    if (loaded.code === 'denied')
+      logger.info({ userId, alertId: p.id, reason: loaded.reason }, 'refused a triage form');
+    return show(noticeModal(callbackId, verb, displayId, triage.failureText(loaded)));
+  }
+  const { alert } = loaded;
+  displayId = alert.displayId;
+  if (kind === 'close' && !isLive(alert.status)) {
+    const text = isClosed(alert.status)
+      ? alreadyClosed(alert.displayId, alert.status, whoSet(alert.status, loaded.record, loaded.timeline))
+      : `:information_source: This alert's status (${statusName(alert.status)}) is not one Slack can change. Use Cotool.`;
+    return show(noticeModal(callbackId, verb, displayId, text));
+  }
+  const place: Place | null =
+    surface.clicked ??
+    (loaded.record?.state === 'posted' && loaded.record.channel && loaded.record.ts
+      ? { channel: loaded.record.channel, ts: loaded.record.ts }
+      : null);
+  const meta: ModalMeta = {
+    v: 1,
+    id: alert.id,
+    u: alert.updatedAt,
+    ...(place ? { c: place.channel, t: place.ts } : {}),
+    ...(ctx.disposition ? { d: ctx.disposition } : {}),
+  };
+  await show(kind === 'close' ? renderCloseModal(alert, meta) : renderEditModal(alert, meta));
+}

@@ -1,0 +1,97 @@
+/**
+ * What the triage listeners (card buttons here, modal submissions in ../views) share: the use-cases
+ * bound to the listener deps, the redelivery guard, and the one mapping of a use-case result to the
+ * words a user sees.
+ */
+import { type ChangeStatusSuccess, createChangeStatus } from '../../../service/change-status.ts';
+import { createEditDetails, type EditDetailsSuccess } from '../../../service/edit-details.ts';
+import type { TriageDeps, TriageFailure } from '../../../service/triage.ts';
+import {
+  accessRefused,
+  alertBusy,
+  alreadyInStatus,
+  cardNotUpdated,
+  cotoolFailed,
+  detailsSavedNote,
+  nothingToSave,
+  outcomeUnknown,
+  reasonShortened,
+  staleCard,
+  statusChangedNote,
+} from '../../messages.ts';
+import type { ListenerDeps } from '../deps.ts';
+
+/** How long a delivered interaction is remembered, so that a redelivery does not act twice. */
+export const REDELIVERY_WINDOW_MS = 10 * 60_000;
+
+export type Triage = ReturnType<typeof createTriage>;
+
+export function createTriage(deps: ListenerDeps) {
+  const triageDeps: TriageDeps = {
+    cotool: deps.cotool,
+    store: deps.store,
+    render: deps.render,
+    slack: deps.slack,
+    access: deps.access,
+    logger: deps.logger,
+    clock: deps.clock,
+    onChanged: (change) => {
+      deps.events.emit('alert-changed', change);
+    },
+  };
+  return {
+    deps: triageDeps,
+    changeStatus: createChangeStatus(triageDeps),
+    editDetails: createEditDetails(triageDeps),
+    /** True the first time this delivery is seen; false for Slack's redelivery of the same interaction. */
+    firstDelivery: (key: string) => deps.store.firstTime(key, deps.clock(), REDELIVERY_WINDOW_MS),
+    /** The words for a refusal or failure. `status`: the status asked for, if this was a status change. */
+    failureText(f: TriageFailure, status?: string): string {
+      switch (f.code) {
+        case 'denied':
+          return accessRefused(f.reason, deps.access.describe());
+        case 'busy':
+          return alertBusy(f.displayId);
+        case 'stale':
+          return status !== undefined && f.alert.status === status
+            ? alreadyInStatus(f.displayId, f.alert.status, f.by)
+            : staleCard(f.displayId, { now: f.alert.status, before: f.before, by: f.by });
+        case 'unknown_outcome':
+          return outcomeUnknown(f.displayId, f.ref);
+        default:
+          return cotoolFailed(f.error, f.ref, { alertRef: f.displayId, changing: true });
+      }
+    },
+    /** The words for a status change that went through (or found the status already set). */
+    statusText(r: ChangeStatusSuccess): string {
+      if (!r.statusChanged) return alreadyInStatus(r.alert.displayId, r.alert.status, r.setBy);
+      return [
+        statusChangedNote(r.alert.displayId, r.alert.status),
+        r.wordsCut ? reasonShortened(r.keptChars) : '',
+        r.cardUpdated === false ? cardNotUpdated(r.alert.displayId) : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    },
+    /** Notes worth telling after a one-click change on the card (the card itself shows the rest). */
+    statusNotes(r: ChangeStatusSuccess): string {
+      if (!r.statusChanged) return alreadyInStatus(r.alert.displayId, r.alert.status, r.setBy);
+      return [
+        r.wordsCut ? reasonShortened(r.keptChars) : '',
+        r.cardUpdated === false ? cardNotUpdated(r.alert.displayId) : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    },
+    detailsText(r: EditDetailsSuccess): string {
+      if (r.changed.length === 0) return nothingToSave(r.alert.displayId);
+      const parts = r.changed.map((c) => `the ${c}`);
+      return [
+        detailsSavedNote(r.alert.displayId, parts),
+        r.cardUpdated === false ? cardNotUpdated(r.alert.displayId) : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    },
+  };
+}

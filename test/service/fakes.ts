@@ -1,0 +1,261 @@
+/**
+ * Recording fakes for the triage use-cases: a Cotool client over one in-memory alert (with
+ * injectable failures), a Slack port that records posts and updates, an access policy that says
+ * what it is told, a real in-memory store and the real card renderer.
+ */
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config.ts';
+import type { CotoolClient } from '../../src/cotool/client.ts';
+import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
+import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
+import { createLogger } from '../../src/log.ts';
+import type { OutgoingMessage, SlackView } from '../../src/notify/poller.ts';
+import type { AccessDecision } from '../../src/service/access.ts';
+import type { TriageDeps } from '../../src/service/triage.ts';
+import { createCardRenderer } from '../../src/slack/render.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/store.ts';
+import { alert as makeAlert } from '../support/alerts.ts';
+
+export const CHANNEL = 'C0ALERTS';
+export const CARD_TS = '1795000000.000100';
+export const JANE = { id: 'U0JANE', name: 'Jane Doe' };
+
+export const config = (() => {
+  const parsed = parseConfig({
+    COTOOL_API_URL: 'https://app.cotool.ai',
+    COTOOL_API_KEY: 'test-cotool-key-0123456789',
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_APP_TOKEN: 'xapp-test',
+    SLACK_ALERT_CHANNEL: CHANNEL,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.config;
+})();
+
+export const httpError = (status: number, extra: Partial<CotoolErrorInit> = {}, method = 'POST') =>
+  new CotoolError({ kind: 'http', method, path: '/api/alerts/x/status', status, ...extra });
+export const timeoutError = (method = 'POST') =>
+  new CotoolError({ kind: 'timeout', method, path: '/api/alerts/x/status', detail: 'after 10000 ms' });
+
+type Step = Error | null;
+
+/** A Cotool client over one alert. `fail.<method>` holds errors thrown by the next calls, in order. */
+export function fakeCotool(initial: Alert) {
+  let current: Alert = { ...initial };
+  const timeline: TimelineEntry[] = [];
+  const calls: { method: string; args: unknown[] }[] = [];
+  const fail: Record<'get' | 'status' | 'details', Step[]> = { get: [], status: [], details: [] };
+  /** Whether a failing status/details call still applies the change (an answer lost on the way back). */
+  const applyDespiteFailure = { status: false, details: false };
+  let tick = 0;
+  const bump = () => new Date(Date.parse('2026-11-23T11:00:00.000Z') + ++tick * 1000).toISOString();
+  const next = (k: keyof typeof fail) => {
+    const e = fail[k].shift();
+    return e ?? null;
+  };
+  /** What the write endpoints answer with: no hydrated fields, like the real server. */
+  const bare = (a: Alert): Alert => ({
+    ...a,
+    assignedAgentName: null,
+    originAgentName: null,
+    derivedDisposition: null,
+    triggerSource: null,
+  });
+
+  const client: Pick<CotoolClient, 'getAlert' | 'updateStatus' | 'updateDetails'> = {
+    async getAlert(id) {
+      calls.push({ method: 'getAlert', args: [id] });
+      const e = next('get');
+      if (e) throw e;
+      return { ...current, timeline: [...timeline] };
+    },
+    async updateStatus(id, status, reason) {
+      calls.push({ method: 'updateStatus', args: [id, status, reason] });
+      const e = next('status');
+      if (e && !applyDespiteFailure.status) throw e;
+      const changed = current.status !== status;
+      if (changed) {
+        const beforeStatus = current.status;
+        current = { ...current, status, updatedAt: bump() };
+        timeline.push({
+          id: `e${tick}`,
+          alertId: current.id,
+          organizationId: null,
+          createdAt: current.updatedAt,
+          actorType: 'human',
+          actorUserId: null,
+          actorAgentId: null,
+          actorRunId: null,
+          actorUserName: 'Cotool API',
+          actorUserImageUrl: null,
+          actorAgentName: null,
+          kind: 'status_change',
+          bodyMarkdown: reason ?? null,
+          beforeStatus,
+          afterStatus: status,
+          metadata: { reason: reason ?? null },
+        });
+      }
+      if (e) throw e;
+      return {
+        alert: bare(current),
+        entry: changed ? (timeline.at(-1) ?? null) : null,
+        statusChanged: changed,
+        alertComplete: true,
+      };
+    },
+    async updateDetails(id, patch: DetailsPatch) {
+      calls.push({ method: 'updateDetails', args: [id, patch] });
+      const e = next('details');
+      if (e && !applyDespiteFailure.details) throw e;
+      current = {
+        ...current,
+        ...(patch.title !== undefined ? { title: patch.title } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        updatedAt: bump(),
+      };
+      if (e) throw e;
+      return { alert: bare(current), entries: [], alertComplete: true };
+    },
+  };
+  return {
+    client,
+    calls,
+    fail,
+    applyDespiteFailure,
+    get alert() {
+      return current;
+    },
+    /** A change made elsewhere (in Cotool), as someone else. */
+    changeElsewhere(patch: Partial<Alert>, by = 'Ana') {
+      const beforeStatus = current.status;
+      current = { ...current, ...patch, updatedAt: bump() };
+      if (patch.status && patch.status !== beforeStatus) {
+        timeline.push({
+          id: `e${tick}`,
+          alertId: current.id,
+          organizationId: null,
+          createdAt: current.updatedAt,
+          actorType: 'human',
+          actorUserId: null,
+          actorAgentId: null,
+          actorRunId: null,
+          actorUserName: by,
+          actorUserImageUrl: null,
+          actorAgentName: null,
+          kind: 'status_change',
+          bodyMarkdown: null,
+          beforeStatus,
+          afterStatus: patch.status,
+          metadata: {},
+        });
+      }
+    },
+    count: (method: string) => calls.filter((c) => c.method === method).length,
+  };
+}
+
+export function fakeSlack() {
+  const posts: OutgoingMessage[] = [];
+  const updates: (SlackView & { channel: string; ts: string })[] = [];
+  const failUpdate: Error[] = [];
+  return {
+    port: {
+      async post(m: OutgoingMessage) {
+        posts.push(m);
+        return { channel: m.channel, ts: `1795000001.${String(posts.length).padStart(6, '0')}` };
+      },
+      async update(m: SlackView & { channel: string; ts: string }) {
+        const e = failUpdate.shift();
+        if (e) throw e;
+        updates.push(m);
+      },
+    },
+    posts,
+    updates,
+    failUpdate,
+  };
+}
+
+export function fakeAccess(decision: (userId: string) => AccessDecision = (id) => ({ ok: true, user: user(id) })) {
+  const checked: string[] = [];
+  return {
+    checked,
+    policy: {
+      async check(userId: string) {
+        checked.push(userId);
+        return decision(userId);
+      },
+    },
+  };
+}
+
+export const user = (id: string, name = id === JANE.id ? JANE.name : id) => ({
+  id,
+  name,
+  isRestricted: false,
+  isUltraRestricted: false,
+  isBot: false,
+  deleted: false,
+});
+
+export type Harness = Awaited<ReturnType<typeof triageHarness>>;
+
+/** Everything a use-case needs, with the alert's card already posted in the channel. */
+export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card?: boolean } = {}) {
+  const a = makeAlert({ updatedAt: '2026-11-23T10:00:00.000Z', ...overrides });
+  const cotool = fakeCotool(a);
+  const slack = fakeSlack();
+  const access = fakeAccess();
+  const store: Store = openSqliteStore(':memory:');
+  const logs: string[] = [];
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _enc, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    }),
+  );
+  const render = createCardRenderer(config, { interactive: true });
+  if (opts.card !== false) {
+    await store.tryClaim(a.id, a.displayId, 'poller', 1, 0);
+    const view = render.card(a, null);
+    await store.markPosted(
+      a.id,
+      'poller',
+      { channel: CHANNEL, ts: CARD_TS },
+      { status: a.status, updatedAt: a.updatedAt, fingerprint: render.fingerprint(view), final: false },
+    );
+  }
+  const changed: { alert: Alert; userId: string }[] = [];
+  let now = Date.parse('2026-11-23T12:00:00.000Z');
+  const deps: TriageDeps = {
+    cotool: cotool.client,
+    store,
+    render,
+    slack: slack.port,
+    access: access.policy,
+    logger,
+    clock: () => now,
+    onChanged: (c) => changed.push(c),
+  };
+  return {
+    alert: a,
+    cotool,
+    slack,
+    access,
+    store,
+    logs,
+    deps,
+    changed,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+/** All the text of a rendered view, for `toContain` checks. */
+export const json = (v: unknown) => JSON.stringify(v);

@@ -1,0 +1,140 @@
+/**
+ * The card-click listener with realistic payloads and recording fakes (no Bolt, no network): it
+ * acknowledges before anything else, refuses values that are not ours, ignores redeliveries, and
+ * turns an unexpected failure into a note with a reference that is also in the log.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { createHealth } from '../../../src/http/health.ts';
+import { ACTIONS } from '../../../src/slack/ids.ts';
+import { clickHandler } from '../../../src/slack/listeners/actions/index.ts';
+import { createTriage } from '../../../src/slack/listeners/actions/triage-context.ts';
+import type { ListenerDeps, ListenerEvents } from '../../../src/slack/listeners/deps.ts';
+import { encodeAction } from '../../../src/slack/payloads.ts';
+import { blockActionsPayload } from '../../e2e/fakes/payloads.ts';
+import { CARD_TS, CHANNEL, config, JANE, triageHarness } from '../../service/fakes.ts';
+
+type Obj = Record<string, unknown>;
+
+async function setup() {
+  const h = await triageHarness();
+  const order: string[] = [];
+  const told: Obj[] = [];
+  const events: ListenerEvents = new EventEmitter();
+  const deps: ListenerDeps = {
+    config,
+    cotool: h.cotool.client as ListenerDeps['cotool'],
+    store: h.store,
+    render: h.deps.render,
+    slack: { ...h.slack.port, findCard: async () => null },
+    access: {
+      check: async (id) => {
+        order.push('access');
+        return h.deps.access.check(id);
+      },
+      user: async () => null,
+      describe: () => 'members of the channel',
+    },
+    health: createHealth('socket'),
+    logger: h.deps.logger,
+    clock: h.deps.clock,
+    events,
+  };
+  const handler = clickHandler(deps, createTriage(deps));
+  const client = {
+    chat: { postEphemeral: async (a: Obj) => void told.push(a) },
+    views: { open: async () => ({ view: { id: 'V1', hash: 'h' } }), update: async () => ({}) },
+  };
+  const click = (value: string, actionId: string = ACTIONS.closeFp, overrides: Obj = {}) => {
+    const body = {
+      ...blockActionsPayload({
+        user: JANE.id,
+        channel: CHANNEL,
+        messageTs: CARD_TS,
+        actionId,
+        value,
+        responseUrl: 'https://hooks.slack.test/actions/1',
+      }),
+      ...overrides,
+    } as Obj;
+    const action = (body.actions as Obj[])[0];
+    return {
+      body,
+      run: () =>
+        handler({
+          ack: async () => void order.push('ack'),
+          body,
+          action,
+          client,
+          respond: async (m: Obj) => void told.push(m),
+          context: {},
+        } as never),
+    };
+  };
+  const value = (op: 'close_fp' | 'escalate' = 'close_fp') =>
+    encodeAction({ v: 1, op, id: h.alert.id, u: h.alert.updatedAt });
+  return { h, order, told, click, value };
+}
+
+describe('card click listener', () => {
+  it('acknowledges before checking access or calling Cotool', async () => {
+    const { order, click, value, h } = await setup();
+    await click(value()).run();
+    expect(order[0]).toBe('ack');
+    expect(order).toContain('access');
+    expect(h.cotool.alert.status).toBe('closed_false_positive');
+  });
+
+  it.each([
+    ['another app’s value', '{"type":"approve","request_id":"123"}'],
+    ['a legacy string', 'close_fp:COT-1'],
+    ['an old version', JSON.stringify({ v: 0, op: 'close_fp', id: 'x', u: 'y' })],
+    ['a newer version', JSON.stringify({ v: 2, op: 'close_fp', id: 'x', u: 'y' })],
+    ['a tampered op', JSON.stringify({ v: 1, op: 'delete', id: 'x', u: 'y' })],
+    ['an extra field', JSON.stringify({ v: 1, op: 'close_fp', id: 'x', u: 'y', admin: true })],
+    ['no value at all', undefined],
+  ])('refuses %s as out of date: no Cotool call, a warning logged', async (_, v) => {
+    const { told, click, h } = await setup();
+    await click(v as string).run();
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(String(told[0]?.text)).toContain('This card is out of date');
+    expect(h.cotool.calls).toHaveLength(0);
+    expect(h.logs.some((l) => l.includes('"level":40') && l.includes('does not decode'))).toBe(true);
+  });
+
+  it('refuses a valid value moved onto another button', async () => {
+    const { told, click, value, h } = await setup();
+    await click(value('escalate'), ACTIONS.closeTp).run();
+    expect(String(told[0]?.text)).toContain('This card is out of date');
+    expect(h.cotool.calls).toHaveLength(0);
+  });
+
+  it('ignores the redelivery of the same click', async () => {
+    const { click, value, h } = await setup();
+    const c = click(value());
+    await c.run();
+    await c.run();
+    expect(h.cotool.count('updateStatus')).toBe(1);
+    expect(h.cotool.count('getAlert')).toBe(1);
+  });
+
+  it('an unexpected failure → a note with a reference that is in the error log', async () => {
+    const { told, click, value, h } = await setup();
+    h.cotool.fail.get.push(new TypeError('boom'));
+    await click(value()).run();
+    const text = String(told[0]?.text);
+    const ref = /ref `([0-9a-f]{8})`/.exec(text)?.[1];
+    expect(text).toContain('Something went wrong on our side');
+    expect(ref).toBeDefined();
+    expect(h.logs.some((l) => l.includes('"level":50') && l.includes(`"ref":"${ref}"`))).toBe(true);
+  });
+
+  it('without a response_url (e.g. App Home), the note goes out through chat.postEphemeral', async () => {
+    const { told, click } = await setup();
+    const c = click('nope');
+    c.body.response_url = '';
+    await c.run();
+    expect(told).toEqual([expect.objectContaining({ channel: CHANNEL, user: JANE.id })]);
+  });
+});
