@@ -76,3 +76,45 @@ export const OP_STATUS = {
   reopen: 'open',
   in_progress: 'in_progress',
 } as const satisfies Partial<Record<CardOp, KnownAlertStatus>>;
+
+/**
+ * Look-ups (/cotool answers, list pages, App Home). List rows carry `lookup.view.<row>` so each
+ * row's button has an action_id of its own; listeners match the prefix.
+ */
+export const LOOKUP_ACTIONS = {
+  viewPrefix: 'lookup.view.',
+  more: 'lookup.more',
+  homeRefresh: 'home.refresh',
+} as const;
+
+/** `block_id`s of look-up surfaces (the lookup answer, list pages, unfurls, App Home). */
+export const LOOKUP_BLOCKS = {
+  notice: 'lookup.notice',
+  description: 'lookup.description',
+  timelineHeading: 'lookup.timeline',
+  /** Prefix: one context block per timeline entry, `lookup.timeline.<n>`. */
+  timelineEntry: 'lookup.timeline.',
+  actions: 'lookup.actions',
+  sharedBy: 'lookup.shared_by',
+  listHeader: 'lookup.list.header',
+  /** Prefix: `lookup.list.row.<n>`. */
+  listRow: 'lookup.list.row.',
+  listMore: 'lookup.list.more',
+  listFooter: 'lookup.list.footer',
+  help: 'lookup.help',
+  helpContext: 'lookup.help.context',
+  compact: 'lookup.compact',
+  compactContext: 'lookup.compact.context',
+  homeHeader: 'home.header',
+  homeIntro: 'home.intro',
+  homeStatus: 'home.counts.status',
+  homeSeverity: 'home.counts.severity',
+  homeEscalated: 'home.escalated',
+  homeEscalatedMore: 'home.escalated.more',
+  homeHealthHeading: 'home.health',
+  homeHealth: 'home.health.fields',
+  homeHealthError: 'home.health.error',
+  homeError: 'home.error',
+  homeActions: 'home.actions',
+  homeRefused: 'home.refused',
+} as const;

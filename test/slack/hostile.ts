@@ -131,7 +131,10 @@ function checkUrl(path: string, url: string): void {
   if (!/^https?:\/\/[^\s@/]+\//i.test(url) || /javascript:|data:|vbscript:/i.test(url)) fail(path, 'unsafe url', url);
 }
 
-function checkElement(path: string, el: Obj, alertId: string, actionIds: Set<string>): void {
+/** Checks a button or option value; the default is "an action payload for the card's alert". */
+type ValueCheck = (path: string, value: Json | undefined, max: number) => void;
+
+function checkElement(path: string, el: Obj, value: ValueCheck, actionIds: Set<string>): void {
   const actionId = el.action_id;
   if (typeof actionId === 'string') {
     within(`${path}.action_id`, actionId, LIMITS.actionId);
@@ -141,7 +144,7 @@ function checkElement(path: string, el: Obj, alertId: string, actionIds: Set<str
   if (el.type === 'button') {
     textOf(`${path}.text`, el.text, LIMITS.buttonText);
     if (typeof el.url === 'string') checkUrl(`${path}.url`, el.url);
-    if (el.value !== undefined) checkValue(`${path}.value`, el.value, LIMITS.buttonValue, alertId);
+    if (el.value !== undefined) value(`${path}.value`, el.value, LIMITS.buttonValue);
     if (el.url === undefined && el.value === undefined) fail(path, 'button without value or url', '');
   }
   if (el.type === 'overflow') {
@@ -151,7 +154,7 @@ function checkElement(path: string, el: Obj, alertId: string, actionIds: Set<str
     }
     options.forEach((o, i) => {
       textOf(`${path}.options[${i}].text`, o.text, LIMITS.overflowOptionText);
-      checkValue(`${path}.options[${i}].value`, o.value, LIMITS.overflowOptionValue, alertId);
+      value(`${path}.options[${i}].value`, o.value, LIMITS.overflowOptionValue);
     });
   }
   const confirm = el.confirm as Obj | undefined;
@@ -170,8 +173,10 @@ function checkValue(path: string, value: Json | undefined, max: number, alertId:
   if (!decoded.ok || decoded.value.id !== alertId) fail(path, 'value does not round-trip', value);
 }
 
-function checkBlock(path: string, block: Obj, alertId: string, actionIds: Set<string>): void {
+function checkBlock(path: string, block: Obj, value: ValueCheck, actionIds: Set<string>): void {
   switch (block.type) {
+    case 'divider':
+      break;
     case 'header':
       textOf(path, block.text, LIMITS.header);
       break;
@@ -181,6 +186,7 @@ function checkBlock(path: string, block: Obj, alertId: string, actionIds: Set<st
       if (fields.length > LIMITS.sectionFields) fail(path, `${fields.length} fields`, '');
       for (const [i, f] of fields.entries()) textOf(`${path}.fields[${i}]`, f, LIMITS.sectionField);
       if (!block.text && fields.length === 0) fail(path, 'empty section', '');
+      if (block.accessory) checkElement(`${path}.accessory`, block.accessory as Obj, value, actionIds);
       break;
     }
     case 'context': {
@@ -194,7 +200,7 @@ function checkBlock(path: string, block: Obj, alertId: string, actionIds: Set<st
       const elements = block.elements as Obj[];
       if (elements.length < 1 || elements.length > LIMITS.actionsElements)
         fail(path, `${elements.length} elements`, '');
-      for (const [i, e] of elements.entries()) checkElement(`${path}.elements[${i}]`, e, alertId, actionIds);
+      for (const [i, e] of elements.entries()) checkElement(`${path}.elements[${i}]`, e, value, actionIds);
       break;
     }
     default:
@@ -221,25 +227,36 @@ function walk(path: string, node: Json, allowed: readonly string[]): void {
  */
 export function assertSafeView(
   view: { text: string; blocks: unknown[] },
-  opts: { alertId: string; allowed?: readonly string[] },
+  opts: {
+    alertId: string;
+    allowed?: readonly string[];
+    /** 50 for a message (default), 100 for a home tab or modal. */
+    maxBlocks?: number;
+    /** How to check button and option values (default: an action payload naming `alertId`). */
+    checkValue?: ValueCheck;
+    /** Where action_ids must be unique: the whole view (default) or each block (Slack's own rule). */
+    actionIdScope?: 'view' | 'block';
+  },
 ): void {
   const allowed = opts.allowed ?? [];
+  const value: ValueCheck = opts.checkValue ?? ((path, v, max) => checkValue(path, v, max, opts.alertId));
   const json = JSON.parse(JSON.stringify(view)) as { text: string; blocks: Obj[] };
   within('text', json.text, LIMITS.fallbackText);
   checkMrkdwn('text', json.text, allowed);
   walk('', json as unknown as Json, allowed);
-  if (json.blocks.length < 1 || json.blocks.length > LIMITS.messageBlocks)
+  if (json.blocks.length < 1 || json.blocks.length > (opts.maxBlocks ?? LIMITS.messageBlocks))
     fail('blocks', `${json.blocks.length} blocks`, '');
   const blockIds = new Set<string>();
-  const actionIds = new Set<string>();
+  let actionIds = new Set<string>();
   json.blocks.forEach((b, i) => {
+    if (opts.actionIdScope === 'block') actionIds = new Set<string>();
     const id = b.block_id;
     if (typeof id === 'string') {
       within(`blocks[${i}].block_id`, id, LIMITS.blockId);
       if (blockIds.has(id)) fail(`blocks[${i}]`, 'duplicate block_id', id);
       blockIds.add(id);
     }
-    checkBlock(`blocks[${i}]`, b, opts.alertId, actionIds);
+    checkBlock(`blocks[${i}]`, b, value, actionIds);
   });
   // Wherever a url sits (not only in the buttons checked above), it is http(s).
   expect(JSON.stringify(json)).not.toMatch(/"url":"(?!https?:)/i);

@@ -387,6 +387,8 @@ export function validateBlocks(blocks: unknown, surface: Surface, path = '/block
       if (check.blockIds.has(b.block_id)) fail(check, `${p}/block_id`, `duplicate block_id: ${b.block_id}`);
       check.blockIds.add(b.block_id);
     }
+    // Slack wants an action_id unique within its block (several cards on one surface share ids).
+    check.actionIds = new Set();
     handler(check, b, p);
   }
   return check.errors;

@@ -1,4 +1,17 @@
+/**
+ * Events the bot answers: the App Home tab, link unfurls, and (EXPAND_ALERT_IDS) bare alert ids in
+ * channel messages. Bolt acknowledges events before these run.
+ */
 import type { App } from '@slack/bolt';
+import { createLookupService } from '../../../service/lookup.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { registerExpand } from './expand.ts';
+import { registerHome } from './home.ts';
+import { registerUnfurls } from './unfurl.ts';
 
-export function registerEvents(_app: App, _deps: ListenerDeps): void {}
+export function registerEvents(app: App, deps: ListenerDeps): void {
+  const lookups = createLookupService(deps);
+  registerHome(app, deps, lookups);
+  registerUnfurls(app, deps, lookups);
+  if (deps.config.slack.expandAlertIds) registerExpand(app, deps, lookups);
+}

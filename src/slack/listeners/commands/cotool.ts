@@ -1,0 +1,118 @@
+/**
+ * `/cotool`: parse the text (pure), then either answer at once in the ack (help, a bad command) or
+ * ack with a one-line "Looking up…" and answer through the response URL once Cotool has replied —
+ * so the ack never waits for Cotool, however slow. Access is checked before any Cotool call.
+ * Answers are ephemeral; the "Looking up…" line is replaced by the answer.
+ */
+import type { App, RespondArguments } from '@slack/bolt';
+import { alertUrl } from '../../../config.ts';
+import { type Command, parseCommand } from '../../../core/command.ts';
+import { LIST_PAGE_SIZE, type LookupService } from '../../../service/lookup.ts';
+import type { CardView } from '../../views/alert-card.ts';
+import { renderHelp } from '../../views/help.ts';
+import { renderList } from '../../views/list.ts';
+import { noAlertForRunAnswer, progressText, renderLookup, runNotice } from '../../views/lookup.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { failureView, guarded } from './boundary.ts';
+
+export const COMMAND = '/cotool';
+
+type Ask = Exclude<Command, { kind: 'help' } | { kind: 'invalid' }>;
+
+function progressOf(cmd: Ask): string {
+  switch (cmd.kind) {
+    case 'lookup':
+      return `Looking up ${cmd.ref}`;
+    case 'run':
+      return `Looking up the alert of run ${cmd.runId}`;
+    case 'list':
+      return 'Listing alerts';
+    case 'search':
+      return 'Searching Cotool';
+  }
+}
+
+/** The answer to a command that needs Cotool. */
+export async function answerCommand(
+  cmd: Ask,
+  userId: string,
+  deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
+  lookups: LookupService,
+): Promise<CardView> {
+  const log = deps.logger.child({ module: 'command' });
+  const who = deps.access.describe();
+  const link = (a: Parameters<typeof alertUrl>[1]) => alertUrl(deps.config.cotool, a);
+  switch (cmd.kind) {
+    case 'lookup': {
+      const r = await lookups.lookup(userId, cmd.ref);
+      if (!r.ok) return failureView(r, { who, alertRef: cmd.ref, log, fields: { userId, kind: cmd.kind } });
+      return renderLookup(r.alert, { alertUrl: link(r.alert), lastAction: r.lastAction });
+    }
+    case 'run': {
+      const r = await lookups.lookupRun(userId, cmd.runId);
+      if (!r.ok) {
+        if (r.code === 'not_found') return noAlertForRunAnswer(cmd.runId);
+        return failureView(r, { who, log, fields: { userId, kind: cmd.kind } });
+      }
+      if (!r.found) return noAlertForRunAnswer(cmd.runId);
+      const { alert, lastAction } = r.found;
+      return renderLookup(alert, { alertUrl: link(alert), lastAction, notice: runNotice(cmd.runId) });
+    }
+    case 'list':
+    case 'search': {
+      const query =
+        cmd.kind === 'list'
+          ? { status: cmd.status, severity: cmd.severity, source: cmd.source }
+          : { status: [], severity: [], source: [], q: cmd.q };
+      const offset = cmd.kind === 'list' ? (cmd.page - 1) * LIST_PAGE_SIZE : 0;
+      const r = await lookups.list(userId, query, offset);
+      if (!r.ok) return failureView(r, { who, log, fields: { userId, kind: cmd.kind } });
+      return renderList(r);
+    }
+  }
+}
+
+export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: LookupService): void {
+  const log = deps.logger.child({ module: 'command' });
+  app.command(COMMAND, async ({ command, ack, respond }) => {
+    const userId = command.user_id;
+    let cmd: Command;
+    try {
+      cmd = parseCommand(command.text, { appUrl: deps.config.cotool.appUrl });
+    } catch (err) {
+      // The parser is pure and total; this is a bug. Still ack, with a reference.
+      await guarded(
+        log,
+        { userId },
+        () => Promise.reject(err),
+        (text) => ack({ response_type: 'ephemeral', text }),
+      );
+      return;
+    }
+    if (cmd.kind === 'help' || cmd.kind === 'invalid') {
+      const view = renderHelp({ who: deps.access.describe(), problem: cmd.kind === 'invalid' ? cmd.message : null });
+      log.info({ userId, kind: cmd.kind }, '/cotool answered with help');
+      await ack({ response_type: 'ephemeral', text: view.text, blocks: view.blocks });
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: progressText(progressOf(cmd)) });
+    const ask = cmd;
+    const started = performance.now();
+    await guarded(
+      log,
+      { userId, kind: ask.kind },
+      async () => {
+        const view = await answerCommand(ask, userId, deps, lookups);
+        const answer: RespondArguments = {
+          response_type: 'ephemeral',
+          replace_original: true,
+          text: view.text,
+          blocks: view.blocks,
+        };
+        await respond(answer);
+        log.info({ userId, kind: ask.kind, ms: Math.round(performance.now() - started) }, '/cotool answered');
+      },
+      (text) => respond({ response_type: 'ephemeral', replace_original: true, text }),
+    );
+  });
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { CotoolError } from '../../../src/cotool/errors.ts';
+import type { Alert } from '../../../src/cotool/schemas.ts';
+import { createHealth, type HealthState } from '../../../src/http/health.ts';
+import type { HomeData } from '../../../src/service/lookup.ts';
+import { ACTIONS, LOOKUP_ACTIONS } from '../../../src/slack/ids.ts';
+import { accessRefused } from '../../../src/slack/messages.ts';
+import { decodeAction } from '../../../src/slack/payloads.ts';
+import {
+  HOME_MAX_ESCALATED,
+  humanDuration,
+  renderErrorHome,
+  renderHome,
+  renderRefusedHome,
+} from '../../../src/slack/views/home.ts';
+import { linkToken } from '../../../src/slack/views/unfurl.ts';
+import { alert } from '../../support/alerts.ts';
+import { assertSafeView, HOSTILE } from '../hostile.ts';
+import { hostileAlert } from './fixtures.ts';
+
+const NOW = Date.parse('2026-11-23T12:00:00.000Z');
+const health = (o: Partial<HealthState> = {}): HealthState => ({
+  ...createHealth('socket', new Date('2026-11-23T08:00:00.000Z')),
+  lastPollAt: '2026-11-23T11:59:48.000Z',
+  lastSuccessfulPollAt: '2026-11-23T11:59:48.000Z',
+  lastPollDurationMs: 340,
+  liveAlerts: 17,
+  ...o,
+});
+const escalatedAlerts = (n: number, make: (i: number) => Partial<Alert> = () => ({})) =>
+  Array.from({ length: n }, (_, i) =>
+    alert({
+      id: `00000000-0000-4000-8000-0000000002${String(i).padStart(2, '0')}`,
+      displayId: `COT-${200 + i}`,
+      status: 'escalated',
+      ...make(i),
+    }),
+  );
+const data = (o: Partial<HomeData> = {}, n = 2): HomeData => {
+  const alerts = escalatedAlerts(n);
+  return {
+    ok: true,
+    byStatus: { open: 12, in_progress: 3, escalated: n },
+    bySeverity: { low: 2, medium: 5, high: 6, critical: 3 },
+    escalated: { alerts: alerts.map((a) => ({ alert: a, lastAction: null })), totalCount: n },
+    error: null,
+    health: health(),
+    now: NOW,
+    ...o,
+  };
+};
+const ctx = {
+  alertUrl: (a: Alert) => `https://app.cotool.ai/acme/alerts/${a.displayId}`,
+  appUrl: 'https://app.cotool.ai',
+};
+const json = (v: unknown) => JSON.stringify(v);
+const OPEN_COTOOL = '<https://app.cotool.ai/|Open Cotool>';
+
+/** Values on the home: a card button naming one of `ids`, or Refresh. */
+const homeValues = (ids: string[]) => (path: string, value: unknown) => {
+  if (value === 'refresh') return;
+  const d = decodeAction(value);
+  if (d.ok && ids.includes(d.value.id)) return;
+  throw new Error(`${path}: value does not decode: ${String(value).slice(0, 100)}`);
+};
+const assertSafeHome = (view: { blocks: unknown[] }, ids: string[], allowed: string[] = [OPEN_COTOOL]) =>
+  assertSafeView(
+    { text: 'home', blocks: view.blocks },
+    { alertId: '', maxBlocks: 100, actionIdScope: 'block', checkValue: homeValues(ids), allowed },
+  );
+
+describe('renderHome', () => {
+  it('snapshot', () => {
+    expect(renderHome(data(), ctx)).toMatchSnapshot();
+  });
+
+  it('counts by status and by severity, the escalated alerts with their buttons, and the bot health', () => {
+    const d = data();
+    const view = renderHome(d, ctx);
+    const text = json(view);
+    expect(view.type).toBe('home');
+    expect(text).toContain('*Live alerts by status* — 17 in all');
+    expect(text).toContain('*Open*\\n12');
+    expect(text).toContain('*In progress*\\n3');
+    expect(text).toContain('*Escalated*\\n2');
+    expect(text).toContain('*Critical*\\n3');
+    expect(text).toContain('*Low*\\n2');
+    expect(text).toContain('*No severity*\\n1');
+    expect(text).toContain('*Escalated — a human must look* (2)');
+    expect(text).toContain('COT-200');
+    expect(text).toContain('COT-201');
+    const escalated = view.blocks.flatMap((b) => (b.type === 'actions' && 'elements' in b ? b.elements : [])) as Array<{
+      action_id: string;
+      value?: string;
+    }>;
+    const ids = escalated.map((e) => e.action_id);
+    expect(ids.filter((i) => i === ACTIONS.closeTp)).toHaveLength(2); // each card keeps the card's own action ids
+    expect(ids).toContain(LOOKUP_ACTIONS.homeRefresh);
+    const closeTp = escalated.find((e) => e.action_id === ACTIONS.closeTp);
+    expect(decodeAction(closeTp?.value)).toMatchObject({
+      ok: true,
+      value: { op: 'close_tp', id: d.escalated?.alerts[0]?.alert.id },
+    });
+    // Block ids stay unique on the surface.
+    const blockIds = view.blocks.map((b) => b.block_id);
+    expect(new Set(blockIds).size).toBe(blockIds.length);
+    expect(text).toContain(':large_green_circle: Healthy');
+    expect(text).toContain('*Lag*\\n12 s');
+    expect(text).toContain('*Last poll took*\\n340 ms');
+    expect(text).toContain(OPEN_COTOOL);
+    assertSafeHome(view, d.escalated?.alerts.map((a) => a.alert.id) ?? []);
+  });
+
+  it('shows a Cotool failure with its reference and dashes, never a blank home', () => {
+    const err = new CotoolError({ kind: 'timeout', method: 'GET', path: '/api/alerts' });
+    const view = renderHome(
+      data({ byStatus: { open: null, in_progress: 3, escalated: null }, escalated: null, error: err }),
+      { ...ctx, errorText: ':warning: Cotool did not answer. Try again in a moment. (ref `abcd1234`)' },
+    );
+    const text = json(view);
+    expect(text).toContain('*Open*\\n—');
+    expect(text).toContain('— in all');
+    expect(text).toContain('(ref `abcd1234`)');
+    expect(text).toContain('could not be read from Cotool just now');
+    assertSafeHome(view, []);
+  });
+
+  it('says when nothing is escalated, and when polls are failing', () => {
+    const view = renderHome(
+      data({
+        escalated: { alerts: [], totalCount: 0 },
+        health: health({
+          consecutiveFailures: 3,
+          lastSuccessfulPollAt: '2026-11-23T11:00:00.000Z',
+          lastError: { at: '2026-11-23T11:59:00.000Z', source: 'cotool', message: 'HTTP 500 <!channel>' },
+        }),
+      }),
+      ctx,
+    );
+    const text = json(view);
+    expect(text).toContain('nothing is waiting for a human');
+    expect(text).toContain(':red_circle: Degraded — 3 failed polls in a row');
+    expect(text).toContain('*Lag*\\n60 min');
+    expect(text).toContain('HTTP 500 &lt;!channel&gt;');
+    const fresh = json(renderHome(data({ health: createHealth('http') }), ctx));
+    expect(fresh).toContain('No poll has completed yet');
+    expect(fresh).toContain('*Last successful poll*\\nnever');
+  });
+
+  it('shows at most 10 escalated cards within 100 blocks, and says how many more there are', () => {
+    const alerts = escalatedAlerts(50);
+    const view = renderHome(
+      data({ escalated: { alerts: alerts.map((a) => ({ alert: a, lastAction: null })), totalCount: 73 } }),
+      ctx,
+    );
+    expect(view.blocks.length).toBeLessThanOrEqual(100);
+    const headers = view.blocks.filter((b) => b.type === 'header' && json(b).includes('COT-2'));
+    expect(headers).toHaveLength(HOME_MAX_ESCALATED);
+    expect(json(view)).toContain('63 more escalated alerts not shown');
+    assertSafeHome(
+      view,
+      alerts.map((a) => a.id),
+    );
+  });
+
+  it('refused and error homes say why', () => {
+    const refused = renderRefusedHome(accessRefused('guest', 'members of <#C0ALERTS> (guests excluded)'));
+    expect(json(refused)).toContain('Guest accounts cannot see or change Cotool alerts');
+    expect(json(refused)).not.toContain('COT-');
+    expect(json(renderErrorHome(':warning: Something went wrong (ref `x`)'))).toContain('ref `x`');
+  });
+
+  it('humanises durations', () => {
+    expect([0, 5_000, 119_000, 600_000, 7_200_000, 200_000_000].map(humanDuration)).toEqual([
+      '0 s',
+      '5 s',
+      '119 s',
+      '10 min',
+      '2 h',
+      '2 d',
+    ]);
+  });
+
+  it.each(HOSTILE.map((h, i) => [i, h] as const))('hostile corpus #%i', (_, h) => {
+    const alerts = Array.from({ length: 12 }, (_, i) =>
+      hostileAlert(h, i % 2 ? 'escalated' : h, `00000000-0000-4000-8000-0000000003${String(i).padStart(2, '0')}`),
+    );
+    const view = renderHome(
+      data({
+        escalated: {
+          alerts: alerts.map((a) => ({
+            alert: a,
+            lastAction: { by: { id: h, name: h }, kind: 'status', status: h, at: h },
+          })),
+          totalCount: 12,
+        },
+        health: health({ lastSuccessfulPollAt: h, startedAt: h, lastError: { at: h, source: 'cotool', message: h } }),
+      }),
+      { alertUrl: () => h, appUrl: h, errorText: null },
+    );
+    // The app URL is configuration: its link is ours (a URL that cannot be one is left out).
+    const link = linkToken(h, 'Open Cotool');
+    assertSafeHome(
+      view,
+      alerts.map((a) => a.id),
+      link ? [link] : [],
+    );
+  });
+});
