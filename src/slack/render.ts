@@ -13,6 +13,7 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
     renderAlertCard(alert, {
       alertUrl: alertUrl(config.cotool, alert),
       interactive: options.interactive,
+      closeOpensForm: config.slack.closeReasonRequired,
       lastAction: record?.lastAction ?? null,
     });
   return {

@@ -160,6 +160,13 @@ describe('renderAlertCard behaviour', () => {
     expect(tp.confirm.style).toBe('danger');
   });
 
+  it('with CLOSE_REASON_REQUIRED the close buttons open the form directly (no confirm dialog first)', () => {
+    const view = renderAlertCard(base(), { ...ctx(), closeOpensForm: true });
+    const closers = elements(view).filter((e) => String(e.action_id).startsWith('alert.close_'));
+    expect(closers).toHaveLength(3);
+    for (const c of closers) expect(c).not.toHaveProperty('confirm');
+  });
+
   it('makes closed cards look closed', () => {
     const resolved = base({ status: 'closed_true_positive_benign', resolvedAt: '2026-11-23T11:00:00Z' });
     const json = JSON.stringify(renderAlertCard(resolved, ctx()));

@@ -40,6 +40,11 @@ export type CardContext = {
   alertUrl: string | null;
   /** Render the triage buttons. */
   interactive: boolean;
+  /**
+   * Closing opens the reason form (CLOSE_REASON_REQUIRED): the form is the confirmation, so the
+   * close buttons carry no confirm dialog of their own.
+   */
+  closeOpensForm?: boolean;
   /** What the bot last did to the alert from Slack, and who asked. */
   lastAction?: { by: SlackActor; kind: 'status' | 'edit'; status?: string; at: string } | null;
   /** Who escalated (agent or human) and why, for the escalated line. */
@@ -156,7 +161,7 @@ export function renderAlertCard(alert: Alert, ctx: CardContext): CardView {
     statusSection(alert, ctx),
     fieldsSection(alert),
     descriptionSection(alert),
-    encode && triageActions(alert, encode),
+    encode && triageActions(alert, encode, ctx.closeOpensForm === true),
     linkActions(alert, ctx),
     footer(alert, ctx, ctx.interactive && !encode),
   ].filter(present);
@@ -227,7 +232,7 @@ function descriptionSection(alert: Alert): SectionBlock | null {
   return section(BLOCKS.cardDescription, `*Description*\n${excerpt}`);
 }
 
-function triageActions(alert: Alert, encode: (op: CardOp) => string): ActionsBlock | null {
+function triageActions(alert: Alert, encode: (op: CardOp) => string, closeOpensForm: boolean): ActionsBlock | null {
   if (isClosed(alert.status)) {
     return {
       type: 'actions',
@@ -240,7 +245,7 @@ function triageActions(alert: Alert, encode: (op: CardOp) => string): ActionsBlo
     button(`Close as ${CLOSED_AS[b.status]}`, b.action_id, {
       value: encode(b.op),
       ...('style' in b && { style: b.style }),
-      confirm: confirmClose(alert, b.status, 'style' in b ? b.style : 'primary'),
+      ...(!closeOpensForm && { confirm: confirmClose(alert, b.status, 'style' in b ? b.style : 'primary') }),
     }),
   );
   const option = (text: string, op: CardOp): PlainTextOption => ({ text: pt(text), value: encode(op) });
