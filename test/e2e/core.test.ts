@@ -145,6 +145,27 @@ describe('core: alerts become live cards', () => {
     expect(stack.slack.callsOf('chat.postMessage').filter((c) => c.result.status === 429)).toHaveLength(2);
   });
 
+  it('Slack answers 500/503 → retried by the Web API client; exactly one card per alert', async () => {
+    const alerts = [stack.cotool.addAlert(), stack.cotool.addAlert()];
+    stack.slack.failNext('chat.postMessage', 2, { status: 503 });
+    const bot = await stack.start('socket');
+    const r = await bot.poller.runOnce();
+    expect(r).toMatchObject({ posted: 2, failed: 0 });
+    expect(cards().map((c) => c.metadata?.event_payload?.alert_id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    expect(stack.slack.callsOf('chat.postMessage').filter((c) => c.result.status === 503)).toHaveLength(2);
+  });
+
+  it('Slack keeps failing → the claim is released and the card is posted on a later poll, once', async () => {
+    stack.cotool.addAlert();
+    stack.slack.failNext('chat.postMessage', 4, { status: 500 }); // more than the client's retries
+    const bot = await stack.start('socket');
+    expect(await bot.poller.runOnce()).toMatchObject({ posted: 0, failed: 1 });
+    expect(bot.health.lastError?.source).toBe('slack');
+    expect(await bot.poller.runOnce()).toMatchObject({ posted: 1, failed: 0 });
+    await bot.poller.runOnce();
+    expect(cards()).toHaveLength(1);
+  });
+
   it('bot not in the channel → one actionable log line, and the cards arrive once it is invited', async () => {
     stack.slack.addChannel(CHANNEL, { member: false });
     stack.cotool.addAlert();
