@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { MAX_SEARCH_CHARS } from '../core/command.ts';
 import { ALERT_STATUSES, SEVERITIES, SOURCE_NAMES } from '../cotool/schemas.ts';
-import { PAYLOAD_VERSION } from './payloads.ts';
+import { type DecodeResult, decodeWith, PAYLOAD_VERSION } from './payloads.ts';
 import { LIMITS } from './text.ts';
 
 /** Offsets beyond this are not pages anyone reaches by clicking "More". */
@@ -41,22 +41,11 @@ const ViewSchema = z.strictObject({
 });
 export type ViewPayload = z.infer<typeof ViewSchema>;
 
-export type LookupDecode<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'version' | 'too_long' };
+export type LookupDecode<T> = DecodeResult<T>;
 
-function decode<T>(schema: z.ZodType<T>, input: unknown): LookupDecode<T> {
-  if (typeof input !== 'string') return { ok: false, reason: 'malformed' };
-  if (input.length > LIMITS.buttonValue) return { ok: false, reason: 'too_long' };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(input);
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'malformed' };
-  if ((raw as { v?: unknown }).v !== PAYLOAD_VERSION) return { ok: false, reason: 'version' };
-  const parsed = schema.safeParse(raw);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: 'malformed' };
-}
+/** A value without a version counts as another version's (the log says 'version'). */
+const decode = <T>(schema: z.ZodType<T>, input: unknown): LookupDecode<T> =>
+  decodeWith(schema, input, LIMITS.buttonValue, 'version');
 
 /** Throws on an invalid payload or one that would not fit a button value; callers render without the button. */
 function encode<T>(schema: z.ZodType<T>, value: T): string {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { CotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { mrkdwn, oneLine } from './text.ts';
+import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
 
 /** A short reference shown to the user and written to the log with the error. */
 export function newRef(): string {
@@ -69,9 +70,7 @@ const STATUS_PHRASE: Record<string, string> = {
   open: 'reopened',
   in_progress: 'marked in progress',
   escalated: 'escalated',
-  closed_false_positive: 'closed as false positive',
-  closed_true_positive_benign: 'closed as benign',
-  closed_true_positive: 'closed as true positive',
+  ...Object.fromEntries(Object.entries(CLOSED_AS).map(([status, as]) => [status, `closed as ${as}`])),
 };
 
 /** "closed as false positive", "escalated"… for a status; an unknown status is named as sent. */
@@ -79,14 +78,8 @@ export function statusPhrase(status: string): string {
   return STATUS_PHRASE[status] ?? `set to ${mrkdwn(oneLine(status), 40)}`;
 }
 
-const STATUS_NAME: Record<string, string> = {
-  open: 'Open',
-  in_progress: 'In progress',
-  escalated: 'Escalated',
-  closed_false_positive: 'Closed · False positive',
-  closed_true_positive_benign: 'Closed · Benign',
-  closed_true_positive: 'Closed · True positive',
-};
+/** The card's status labels, looked up by any status string. */
+const STATUS_NAME: Record<string, string> = STATUS_LABEL;
 
 /** "Open", "Closed · Benign"… as the card shows it; an unknown status is named as sent (escaped). */
 export function statusName(status: string): string {

@@ -58,7 +58,16 @@ function encodeWith<T>(schema: z.ZodType<T>, value: T, max: number): string {
   return json;
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, input: unknown, max: number): DecodeResult<T> {
+/**
+ * Decodes a versioned JSON value with `schema`; never throws. A value without `v` is refused as
+ * `unversioned` ('malformed' unless the caller counts it as another version).
+ */
+export function decodeWith<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  max: number,
+  unversioned: 'malformed' | 'version' = 'malformed',
+): DecodeResult<T> {
   if (typeof input !== 'string') return { ok: false, reason: 'malformed' };
   if (input.length > max) return { ok: false, reason: 'too_long' };
   let raw: unknown;
@@ -68,7 +77,8 @@ function decodeWith<T>(schema: z.ZodType<T>, input: unknown, max: number): Decod
     return { ok: false, reason: 'malformed' };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'malformed' };
-  if (Object.hasOwn(raw, 'v') && (raw as { v: unknown }).v !== PAYLOAD_VERSION) return { ok: false, reason: 'version' };
+  if (!Object.hasOwn(raw, 'v')) return { ok: false, reason: unversioned };
+  if ((raw as { v: unknown }).v !== PAYLOAD_VERSION) return { ok: false, reason: 'version' };
   const parsed = schema.safeParse(raw);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: 'malformed' };
 }

@@ -151,7 +151,11 @@ describe('core: alerts become live cards', () => {
     const bot = await stack.start('socket');
     const r = await bot.poller.runOnce();
     expect(r).toMatchObject({ posted: 2, failed: 0 });
-    expect(cards().map((c) => c.metadata?.event_payload?.alert_id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    expect(
+      cards()
+        .map((c) => c.metadata?.event_payload?.alert_id)
+        .sort(),
+    ).toEqual(alerts.map((a) => a.id).sort());
     expect(stack.slack.callsOf('chat.postMessage').filter((c) => c.result.status === 503)).toHaveLength(2);
   });
 

@@ -18,19 +18,21 @@ import type {
   PlainTextOption,
   SectionBlock,
 } from '@slack/types';
-import {
-  type Alert,
-  type CLOSED_STATUSES,
-  isClosed,
-  isKnownStatus,
-  isLive,
-  type KnownAlertStatus,
-  type KnownSeverity,
-  SEVERITIES,
-} from '../../cotool/schemas.ts';
+import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
 import { LIMITS, mrkdwn, oneLine, plain, quote, safeUrl, slackDate } from '../text.ts';
+import {
+  alertMark,
+  CLOSED_AS,
+  CLOSED_MARK,
+  type ClosedStatus,
+  isKnownSeverity,
+  NO_SEVERITY_MARK,
+  SEVERITY_LABEL,
+  SEVERITY_MARK,
+  STATUS_LABEL,
+} from './labels.ts';
 
 export type CardView = { text: string; blocks: KnownBlock[] };
 export type SlackActor = { id: string; name: string };
@@ -53,31 +55,8 @@ export type CardContext = {
   notice?: string | null;
 };
 
-type ClosedStatus = (typeof CLOSED_STATUSES)[number];
-
-const SEVERITY: Record<KnownSeverity, { emoji: string; label: string }> = {
-  critical: { emoji: ':red_circle:', label: 'Critical' },
-  high: { emoji: ':large_orange_circle:', label: 'High' },
-  medium: { emoji: ':large_yellow_circle:', label: 'Medium' },
-  low: { emoji: ':large_blue_circle:', label: 'Low' },
-};
-const NO_SEVERITY = ':white_circle:';
-const CLOSED_MARK = ':white_check_mark:';
 const ESCALATED_MARK = ':rotating_light:';
 
-const STATUS_LABEL: Record<KnownAlertStatus, string> = {
-  open: 'Open',
-  in_progress: 'In progress',
-  escalated: 'Escalated',
-  closed_true_positive: 'Closed · True positive',
-  closed_false_positive: 'Closed · False positive',
-  closed_true_positive_benign: 'Closed · Benign',
-};
-const CLOSED_AS: Record<ClosedStatus, string> = {
-  closed_false_positive: 'false positive',
-  closed_true_positive_benign: 'benign',
-  closed_true_positive: 'true positive',
-};
 const CLOSE_BUTTONS = [
   { op: OPS.closeFp, action_id: ACTIONS.closeFp, status: 'closed_false_positive', style: 'primary' },
   { op: OPS.closeBenign, action_id: ACTIONS.closeBenign, status: 'closed_true_positive_benign' },
@@ -119,7 +98,6 @@ const button = (text: string, action_id: string, extra: Partial<Button> = {}): B
 /** For `[a, cond && b, …].filter(present)` lists. */
 const present = <T>(x: T | null | undefined | false | ''): x is T => Boolean(x);
 
-const isKnownSeverity = (s: string): s is KnownSeverity => (SEVERITIES as readonly string[]).includes(s);
 const isClosedStatus = (s: string): s is ClosedStatus => isClosed(s);
 
 const idOf = (alert: Alert) => mrkdwn(oneLine(alert.displayId), ID_MAX);
@@ -133,11 +111,13 @@ function statusLabel(status: string): string {
 }
 
 function severityOf(severity: string | null): { emoji: string; label: string; tag: string } {
-  if (severity && isKnownSeverity(severity)) return { ...SEVERITY[severity], tag: severity.toUpperCase() };
+  if (severity && isKnownSeverity(severity)) {
+    return { emoji: SEVERITY_MARK[severity], label: SEVERITY_LABEL[severity], tag: severity.toUpperCase() };
+  }
   const raw = oneLine(severity ?? '');
   return raw
-    ? { emoji: NO_SEVERITY, label: mrkdwn(raw, 40), tag: mrkdwn(raw.toUpperCase(), 16) }
-    : { emoji: NO_SEVERITY, label: 'Unknown', tag: '' };
+    ? { emoji: NO_SEVERITY_MARK, label: mrkdwn(raw, 40), tag: mrkdwn(raw.toUpperCase(), 16) }
+    : { emoji: NO_SEVERITY_MARK, label: 'Unknown', tag: '' };
 }
 
 /** Encodes button values; null when the alert's id cannot travel in a payload (the card then renders without buttons). */
@@ -175,7 +155,7 @@ function fallbackText(alert: Alert): string {
 }
 
 function header(alert: Alert): KnownBlock {
-  const mark = isClosed(alert.status) ? CLOSED_MARK : severityOf(alert.severity).emoji;
+  const mark = alertMark(alert);
   const prefix = `${mark} ${plain(oneLine(alert.displayId), ID_MAX)} · `;
   return {
     type: 'header',

@@ -1,8 +1,9 @@
 /**
- * Words and marks the look-up views use for statuses and severities (the same ones the alert card
- * shows). Unknown values from a newer server are shown as sent, escaped.
+ * Words and marks for statuses and severities: one set for the alert card, the look-up views, App
+ * Home and the messages. Unknown values from a newer server are shown as sent, escaped.
  */
 import {
+  type CLOSED_STATUSES,
   isClosed,
   isKnownStatus,
   type KnownAlertStatus,
@@ -20,6 +21,15 @@ export const STATUS_LABEL: Record<KnownAlertStatus, string> = {
   closed_true_positive_benign: 'Closed · Benign',
 };
 
+export type ClosedStatus = (typeof CLOSED_STATUSES)[number];
+
+/** How a closed alert was closed, as in "Closed as false positive". */
+export const CLOSED_AS: Record<ClosedStatus, string> = {
+  closed_false_positive: 'false positive',
+  closed_true_positive_benign: 'benign',
+  closed_true_positive: 'true positive',
+};
+
 export const SEVERITY_LABEL: Record<KnownSeverity, string> = {
   critical: 'Critical',
   high: 'High',
@@ -27,14 +37,18 @@ export const SEVERITY_LABEL: Record<KnownSeverity, string> = {
   low: 'Low',
 };
 
-const SEVERITY_MARK: Record<KnownSeverity, string> = {
+export const SEVERITY_MARK: Record<KnownSeverity, string> = {
   critical: ':red_circle:',
   high: ':large_orange_circle:',
   medium: ':large_yellow_circle:',
   low: ':large_blue_circle:',
 };
 
-const isKnownSeverity = (s: string): s is KnownSeverity => (SEVERITIES as readonly string[]).includes(s);
+/** The mark of an alert without a (known) severity. */
+export const NO_SEVERITY_MARK = ':white_circle:';
+export const CLOSED_MARK = ':white_check_mark:';
+
+export const isKnownSeverity = (s: string): s is KnownSeverity => (SEVERITIES as readonly string[]).includes(s);
 
 /** Mrkdwn label of a status (escaped when unknown). */
 export function statusText(status: string | null | undefined): string {
@@ -52,6 +66,6 @@ export function severityText(severity: string | null | undefined): string {
 
 /** The emoji leading an alert's line: a check mark once closed, else its severity's colour. */
 export function alertMark(alert: { status: string; severity: string | null }): string {
-  if (isClosed(alert.status)) return ':white_check_mark:';
-  return alert.severity && isKnownSeverity(alert.severity) ? SEVERITY_MARK[alert.severity] : ':white_circle:';
+  if (isClosed(alert.status)) return CLOSED_MARK;
+  return alert.severity && isKnownSeverity(alert.severity) ? SEVERITY_MARK[alert.severity] : NO_SEVERITY_MARK;
 }

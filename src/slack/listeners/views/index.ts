@@ -23,7 +23,7 @@ import { decodeModalMeta, type ModalMeta } from '../../payloads.ts';
 import { mrkdwn, oneLine } from '../../text.ts';
 import { CLOSE_VERB, readCloseForm, renderCloseModal } from '../../views/close-modal.ts';
 import { EDIT_VERB, readEditForm, renderEditModal } from '../../views/edit-modal.ts';
-import { noticeModal, workingModal } from '../../views/triage-modal.ts';
+import { type FormValues, noticeModal, workingModal } from '../../views/triage-modal.ts';
 import { createTriage, type Triage } from '../actions/triage-context.ts';
 import type { ListenerDeps } from '../deps.ts';
 
@@ -72,14 +72,39 @@ async function metaOrRefuse(
   return null;
 }
 
-function closeSubmitted(deps: ListenerDeps, triage: Triage) {
-  const log = deps.logger.child({ module: 'close-form' });
+/** What the analyst is answered with: the text, and the modal view when it is not a plain notice. */
+type Answer = { text: string; view?: object };
+
+type SubmitContext<F> = { form: F; meta: ModalMeta; userId: string; typed: string; log: Logger };
+
+/** What differs between the forms; `formSubmitted` does the rest. */
+type FormSpec<F extends { ok: true }> = {
+  callbackId: string;
+  verb: string;
+  module: string;
+  /** The form as named in the log line when it fails unexpectedly ("a close form"). */
+  name: string;
+  read: (values: FormValues | undefined) => F | { ok: false; errors: Record<string, string> };
+  /** What the modal says while the change is made. */
+  working: (displayId: string, form: F) => string;
+  /** What the analyst typed, added to an answer that did not save it so nothing typed is lost. */
+  typed: (form: F) => string;
+  /** Makes the change and words the outcome. */
+  submit: (ctx: SubmitContext<F>) => Promise<Answer>;
+};
+
+/**
+ * A form's submission: metadata and inputs checked before the ack (errors inline), a redelivery
+ * ignored, the modal updated to a working view, the change made, and the outcome answered.
+ */
+function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triage, spec: FormSpec<F>) {
+  const log = deps.logger.child({ module: spec.module });
   return async (args: SubmitArgs): Promise<void> => {
     const { ack, body, view, client } = args;
     const userId = body.user.id;
-    const meta = await metaOrRefuse(args, VIEWS.closeModal, CLOSE_VERB, log);
+    const meta = await metaOrRefuse(args, spec.callbackId, spec.verb, log);
     if (!meta) return;
-    const form = readCloseForm(view.state.values);
+    const form = spec.read(view.state.values);
     if (!form.ok) {
       await ack({ response_action: 'errors', errors: form.errors });
       return;
@@ -90,15 +115,36 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
       return;
     }
     const displayId = await knownDisplayId(triage.deps, meta.id);
-    const working = `Closing ${idMd(displayId)} as ${statusPhrase(form.status).replace(/^closed as /, '')}…`;
     await ack({
       response_action: 'update',
-      view: workingModal(VIEWS.closeModal, CLOSE_VERB, displayId, working) as View,
+      view: workingModal(spec.callbackId, spec.verb, displayId, spec.working(displayId, form)) as View,
     });
     const answer = answerer(deps, client, view.id, userId, meta, log);
-    const notice = (text: string) => noticeModal(VIEWS.closeModal, CLOSE_VERB, displayId, text);
-    const words = yourWords('Your reason', form.words);
+    const notice = (text: string) => noticeModal(spec.callbackId, spec.verb, displayId, text);
+    const typed = spec.typed(form);
     try {
+      const out = await spec.submit({ form, meta, userId, typed, log });
+      await answer(out.text, out.view ?? notice(out.text));
+    } catch (err) {
+      const ref = newRef();
+      log.error({ ref, err, userId, alertId: meta.id }, `${spec.name} failed unexpectedly`);
+      const text = unexpectedError(ref) + typed;
+      await answer(text, notice(text));
+    }
+  };
+}
+
+function closeSubmitted(deps: ListenerDeps, triage: Triage) {
+  return formSubmitted(deps, triage, {
+    callbackId: VIEWS.closeModal,
+    verb: CLOSE_VERB,
+    module: 'close-form',
+    name: 'a close form',
+    read: readCloseForm,
+    working: (displayId, form) =>
+      `Closing ${idMd(displayId)} as ${statusPhrase(form.status).replace(/^closed as /, '')}…`,
+    typed: (form) => yourWords('Your reason', form.words),
+    submit: async ({ form, meta, userId, typed, log }) => {
       const result = await triage.changeStatus({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
@@ -111,56 +157,31 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
         { userId, alertId: meta.id, status: form.status, outcome: result.ok ? 'ok' : result.code },
         'close form handled',
       );
-      if (result.ok) {
-        const text = triage.statusText(result);
-        await answer(text, notice(text));
-      } else if (result.code === 'stale' && isLive(result.alert.status)) {
+      if (result.ok) return { text: triage.statusText(result) };
+      if (result.code === 'stale' && isLive(result.alert.status)) {
         const text = staleForm(result.displayId, { now: result.alert.status, by: result.by });
         const again = renderCloseModal(
           result.alert,
           { ...meta, u: result.alert.updatedAt, d: form.disposition },
           { notice: text, words: form.words },
         );
-        await answer(text + words, again);
-      } else {
-        const text = triage.failureText(result, form.status) + words;
-        await answer(text, notice(text));
+        return { text: text + typed, view: again };
       }
-    } catch (err) {
-      const ref = newRef();
-      log.error({ ref, err, userId, alertId: meta.id }, 'a close form failed unexpectedly');
-      const text = unexpectedError(ref) + words;
-      await answer(text, notice(text));
-    }
-  };
+      return { text: triage.failureText(result, form.status) + typed };
+    },
+  });
 }
 
 function editSubmitted(deps: ListenerDeps, triage: Triage) {
-  const log = deps.logger.child({ module: 'edit-form' });
-  return async (args: SubmitArgs): Promise<void> => {
-    const { ack, body, view, client } = args;
-    const userId = body.user.id;
-    const meta = await metaOrRefuse(args, VIEWS.editModal, EDIT_VERB, log);
-    if (!meta) return;
-    const form = readEditForm(view.state.values);
-    if (!form.ok) {
-      await ack({ response_action: 'errors', errors: form.errors });
-      return;
-    }
-    if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
-      await ack();
-      log.info({ userId, alertId: meta.id }, 'ignored a redelivered form');
-      return;
-    }
-    const displayId = await knownDisplayId(triage.deps, meta.id);
-    await ack({
-      response_action: 'update',
-      view: workingModal(VIEWS.editModal, EDIT_VERB, displayId, `Saving ${idMd(displayId)}…`) as View,
-    });
-    const answer = answerer(deps, client, view.id, userId, meta, log);
-    const notice = (text: string) => noticeModal(VIEWS.editModal, EDIT_VERB, displayId, text);
-    const typed = yourWords('Your title', form.title ?? '') + yourWords('Your description', form.description ?? '');
-    try {
+  return formSubmitted(deps, triage, {
+    callbackId: VIEWS.editModal,
+    verb: EDIT_VERB,
+    module: 'edit-form',
+    name: 'an edit form',
+    read: readEditForm,
+    working: (displayId) => `Saving ${idMd(displayId)}…`,
+    typed: (form) => yourWords('Your title', form.title ?? '') + yourWords('Your description', form.description ?? ''),
+    submit: async ({ form, meta, userId, typed, log }) => {
       const result = await triage.editDetails({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
@@ -177,24 +198,15 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
         },
         'edit form handled',
       );
-      if (result.ok) {
-        const text = triage.detailsText(result);
-        await answer(text, notice(text));
-      } else if (result.code === 'stale') {
+      if (result.ok) return { text: triage.detailsText(result) };
+      if (result.code === 'stale') {
         const text = staleForm(result.displayId, { now: result.alert.status, by: result.by });
         // Shown as the alert is now; what was typed is quoted, not prefilled: an untouched field
         // prefilled from the older version would otherwise overwrite the newer one on save.
         const again = renderEditModal(result.alert, { ...meta, u: result.alert.updatedAt }, { notice: text + typed });
-        await answer(text + typed, again);
-      } else {
-        const text = triage.failureText(result) + typed;
-        await answer(text, notice(text));
+        return { text: text + typed, view: again };
       }
-    } catch (err) {
-      const ref = newRef();
-      log.error({ ref, err, userId, alertId: meta.id }, 'an edit form failed unexpectedly');
-      const text = unexpectedError(ref) + typed;
-      await answer(text, notice(text));
-    }
-  };
+      return { text: triage.failureText(result) + typed };
+    },
+  });
 }
