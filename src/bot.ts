@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import { type Config, parseConfig } from './config.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createPoller, type Poller, schedulePoller } from './notify/poller.ts';
 import { createAccessPolicy } from './service/access.ts';
@@ -27,6 +28,7 @@ export type Bot = {
   store: Store;
   poller: Poller;
   health: HealthState;
+  metrics: Metrics;
   logger: Logger;
   /** Stops cleanly: no new poll, the in-flight one finished or abandoned safely, socket closed. */
   stop(): Promise<void>;
@@ -48,16 +50,18 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const config = parsed.config;
   const logger = createLogger(config.logLevel, options.logDestination);
   const health = createHealth(config.slack.mode);
+  const metrics = createMetrics();
   const store = openSqliteStore(config.sqlitePath);
   const cotool = createCotoolClient({
     baseUrl: config.cotool.apiUrl,
     apiKey: config.cotool.apiKey,
     timeoutMs: config.cotool.timeoutMs,
     logger: logger.child({ module: 'cotool' }),
+    onRequest: metrics.observeCotoolRequest,
   });
-  const app = createSlackApp(config, logger, health, options.slack);
+  const app = createSlackApp(config, logger, health, options.slack, metrics);
   const render = createCardRenderer(config, { interactive: true });
-  const slack = createSlackPort(app.client);
+  const slack = createSlackPort(app.client, (err) => metrics.slackErrors.inc({ code: classifySlackError(err).code }));
   const access = createAccessPolicy({
     directory: createSlackDirectory(app.client),
     allowedUsers: config.slack.allowedUsers,
@@ -80,10 +84,23 @@ export async function startBot(env: Record<string, string | undefined>, options:
     },
     health,
     logger,
+    metrics,
   });
 
   const events: ListenerEvents = new EventEmitter();
-  registerListeners(app, { config, cotool, store, render, slack, access, health, logger, clock: Date.now, events });
+  registerListeners(app, {
+    config,
+    cotool,
+    store,
+    render,
+    slack,
+    access,
+    health,
+    logger,
+    clock: Date.now,
+    events,
+    metrics,
+  });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -120,7 +137,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     })();
     return stopped;
   };
-  return { config, app, store, poller, health, logger, stop };
+  return { config, app, store, poller, health, metrics, logger, stop };
 }
 
 /** A wrong token is a configuration error: say so in one line. Slack being unreachable is not. */

@@ -52,6 +52,27 @@ export type CotoolClientOptions = {
   backoffLimitMs?: number;
   userAgent?: string;
   fetch?: typeof fetch;
+  /**
+   * Told once per HTTP attempt (a retry is another attempt): the route template, never an id, and
+   * the status, or `timeout` / `network` when no answer came. Must not throw.
+   */
+  onRequest?: (attempt: RequestAttempt) => void;
+};
+
+/** The API paths the client calls, as templates (what metrics and logs may name). */
+export const COTOOL_ROUTES = [
+  '/api/alerts',
+  '/api/alerts/:id',
+  '/api/alerts/:id/status',
+  '/api/alerts/for-run/:id',
+] as const;
+export type CotoolRoute = (typeof COTOOL_ROUTES)[number];
+
+export type RequestAttempt = {
+  method: 'GET' | 'POST' | 'PATCH';
+  route: CotoolRoute;
+  status: number | 'timeout' | 'network';
+  ms: number;
 };
 
 export type ListAllOptions = {
@@ -102,13 +123,15 @@ const DEFAULT_MAX_PAGES = 50;
 /** Bound on the drift notes remembered, so a server sending random values cannot grow memory. */
 const MAX_NOTES = 1_000;
 
-type Method = 'GET' | 'POST' | 'PATCH';
+type Method = RequestAttempt['method'];
 type Policy = 'read' | 'status-write' | 'details-write';
 
 type Call = {
   method: Method;
   /** API path with encoded segments, e.g. `/api/alerts/COT-1`. */
   path: string;
+  /** The path's template, e.g. `/api/alerts/:id`. */
+  route: CotoolRoute;
   searchParams?: URLSearchParams;
   json?: unknown;
   policy: Policy;
@@ -219,6 +242,18 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     let attempts = 1;
     let status: number | undefined;
     let contentType = '';
+    // Each attempt is reported once: with its status when an answer came, else when it failed.
+    let attemptStarted = started;
+    let reported = false;
+    const report = (outcome: RequestAttempt['status']) => {
+      if (reported) return;
+      reported = true;
+      try {
+        opts.onRequest?.({ method, route: call.route, status: outcome, ms: performance.now() - attemptStarted });
+      } catch (err) {
+        log.debug({ err }, 'onRequest hook failed');
+      }
+    };
     log.debug({ method, path }, 'cotool request');
     try {
       const text = await api(path, {
@@ -229,6 +264,9 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
         hooks: {
           beforeRetry: [
             ({ error, retryCount }) => {
+              report(isTimeoutError(error) ? 'timeout' : 'network');
+              attemptStarted = performance.now();
+              reported = false;
               attempts = retryCount + 1;
               log.debug({ method, path, retry: retryCount, after: retryReason(error) }, 'cotool request retry');
             },
@@ -236,6 +274,7 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
           afterResponse: [
             ({ response }) => {
               status = response.status;
+              report(response.status);
               contentType = response.headers.get('content-type') ?? '';
             },
           ],
@@ -245,6 +284,7 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
       return parseJsonBody(text, contentType, call);
     } catch (err) {
       const error = err instanceof CotoolError ? err : toCotoolError(err, call, attempts);
+      report(error.kind === 'timeout' ? 'timeout' : 'network');
       log.debug({ method, path, status, ms: ms(), attempts, kind: error.kind }, 'cotool request failed');
       throw error;
     }
@@ -469,7 +509,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
   };
 
   async function fetchPage(params: ListAlertsParams): Promise<RawPage> {
-    const call: Call = { method: 'GET', path: '/api/alerts', searchParams: toQuery(params), policy: 'read' };
+    const call: Call = {
+      method: 'GET',
+      path: '/api/alerts',
+      route: '/api/alerts',
+      searchParams: toQuery(params),
+      policy: 'read',
+    };
     const body = await send(call);
     const envelope = ListEnvelopeSchema.safeParse(body);
     if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);
@@ -542,7 +588,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
   }
 
   async function getAlert(idOrDisplayId: string): Promise<AlertWithTimeline> {
-    const call: Call = { method: 'GET', path: `/api/alerts/${segment(idOrDisplayId)}`, policy: 'read', byId: true };
+    const call: Call = {
+      method: 'GET',
+      path: `/api/alerts/${segment(idOrDisplayId)}`,
+      route: '/api/alerts/:id',
+      policy: 'read',
+      byId: true,
+    };
     const body = await send(call);
     const envelope = AlertEnvelopeSchema.safeParse(body);
     if (!envelope.success || !isRecord(envelope.data.alert)) {
@@ -556,7 +608,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
   }
 
   async function getAlertForRun(runId: string): Promise<Alert | null> {
-    const call: Call = { method: 'GET', path: `/api/alerts/for-run/${segment(runId)}`, policy: 'read', byId: true };
+    const call: Call = {
+      method: 'GET',
+      path: `/api/alerts/for-run/${segment(runId)}`,
+      route: '/api/alerts/for-run/:id',
+      policy: 'read',
+      byId: true,
+    };
     const body = await send(call);
     if (!isRecord(body) || !('alert' in body)) throw schemaError(call, 'no `alert` in the response');
     if (body.alert === null) return null;
@@ -570,7 +628,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     const json: { status: string; reason?: string } = { status };
     // The API wants 1–2000 characters when a reason is given; an empty one means none.
     if (reason !== undefined && reason !== '') json.reason = reason;
-    const call: Call = { method: 'POST', path: `/api/alerts/${segment(id)}/status`, json, policy: 'status-write' };
+    const call: Call = {
+      method: 'POST',
+      path: `/api/alerts/${segment(id)}/status`,
+      route: '/api/alerts/:id/status',
+      json,
+      policy: 'status-write',
+    };
     const body = await send(call);
     const envelope = StatusEnvelopeSchema.safeParse(body);
     if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);
@@ -593,7 +657,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     // `null` clears the description, so it is sent as null; only `undefined` leaves it alone.
     if (patch.description !== undefined) json.description = patch.description;
     if (Object.keys(json).length === 0) throw new RangeError('updateDetails needs a title or a description');
-    const call: Call = { method: 'PATCH', path: `/api/alerts/${segment(id)}`, json, policy: 'details-write' };
+    const call: Call = {
+      method: 'PATCH',
+      path: `/api/alerts/${segment(id)}`,
+      route: '/api/alerts/:id',
+      json,
+      policy: 'details-write',
+    };
     const body = await send(call);
     const envelope = DetailsEnvelopeSchema.safeParse(body);
     if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);

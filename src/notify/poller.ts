@@ -12,6 +12,7 @@ import { type Action, type PlanPolicy, plan } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, type AlertWithTimeline, LIVE_STATUSES } from '../cotool/schemas.ts';
 import type { HealthState } from '../http/health.ts';
+import { createMetrics, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { classifySlackError } from '../slack/errors.ts';
 import type { CardRecord, Store } from '../store/store.ts';
@@ -52,6 +53,8 @@ export type PollerDeps = {
   policy: PlanPolicy;
   health: HealthState;
   logger: Logger;
+  /** Where cycles, cards and escalations are counted (default: a registry nobody reads). */
+  metrics?: Metrics;
   clock?: () => number;
   /** Identifies this process's claims. */
   owner?: string;
@@ -75,6 +78,7 @@ export function createPoller(deps: PollerDeps) {
   const { store, cotool, slack, render, channel, policy, health, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const owner = deps.owner ?? randomUUID();
+  const metrics = deps.metrics ?? createMetrics();
   const log = logger.child({ module: 'poller' });
   let stopping = false;
   let inFlight: Promise<CycleReport> | null = null;
@@ -116,6 +120,7 @@ export function createPoller(deps: PollerDeps) {
     const reply = render.escalationReply(alert, await escalationWho(alert));
     try {
       await slack.post({ ...reply, channel, thread_ts: ts, reply_broadcast: true });
+      metrics.escalationsAnnounced.inc();
       return true;
     } catch (err) {
       slackFailed(err, 'escalation reply', alert.id);
@@ -369,6 +374,7 @@ export function createPoller(deps: PollerDeps) {
     /** Runs one cycle; concurrent calls share the cycle in flight. */
     runOnce(): Promise<CycleReport> {
       if (!inFlight) {
+        const started = clock();
         inFlight = runCycle()
           .catch((err: unknown) => {
             // Only a store failure gets here (every Slack and Cotool failure is handled in the cycle).
@@ -376,6 +382,11 @@ export function createPoller(deps: PollerDeps) {
             health.lastError = { at: new Date(clock()).toISOString(), source: 'internal', message: String(err) };
             log.error({ err }, 'poll cycle failed');
             return { ...emptyReport(), durationMs: 0 };
+          })
+          .then((report) => {
+            // A cycle cut short by shutdown is not a failure.
+            if (report.ok || !stopping) metrics.observePoll({ ...report, durationMs: clock() - started }, clock());
+            return report;
           })
           .finally(() => (inFlight = null));
       }

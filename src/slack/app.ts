@@ -1,12 +1,13 @@
 /**
  * The Bolt app: Socket Mode when an app token is configured, else HTTP on PORT at /slack/events
- * (Bolt verifies the signatures). /healthz is served on PORT in both modes. Bolt's Web API client
- * retries rate-limited calls after Retry-After and retries 5xx and network failures.
+ * (Bolt verifies the signatures). /healthz and /metrics are served on PORT in both modes. Bolt's
+ * Web API client retries rate-limited calls after Retry-After and retries 5xx and network failures.
  */
 import type { ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, type CustomRoute, LogLevel } from '@slack/bolt';
 import type { Config } from '../config.ts';
 import { type HealthState, healthBody } from '../http/health.ts';
+import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 
 const LEVELS: Record<string, LogLevel> = {
@@ -55,12 +56,21 @@ export function createSlackApp(
   logger: Logger,
   health: HealthState,
   options: SlackAppOptions = {},
+  metrics: Pick<Metrics, 'render'> = createMetrics(),
 ): App {
   const routes: CustomRoute[] = [
     {
       path: '/healthz',
       method: ['GET', 'HEAD'],
       handler: (_req, res) => json(res, 200, healthBody(health)),
+    },
+    {
+      path: '/metrics',
+      method: ['GET', 'HEAD'],
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.end(metrics.render());
+      },
     },
   ];
   const clientOptions = {

@@ -11,8 +11,9 @@ type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
     : never
   : never;
 
-export function createSlackPort(client: WebClient): SlackPort {
-  return {
+/** `onError` is told of every call that failed (after the client's retries), before it is rethrown. */
+export function createSlackPort(client: WebClient, onError?: (err: unknown) => void): SlackPort {
+  const port: SlackPort = {
     async post(m) {
       const base = {
         channel: m.channel,
@@ -54,4 +55,16 @@ export function createSlackPort(client: WebClient): SlackPort {
       return null;
     },
   };
+  if (!onError) return port;
+  const observed =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        onError(err);
+        throw err;
+      }
+    };
+  return { post: observed(port.post), update: observed(port.update), findCard: observed(port.findCard) };
 }

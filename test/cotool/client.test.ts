@@ -802,3 +802,71 @@ describe('writes', () => {
     expect(result.entries.map((e) => e.kind)).toEqual(['title_change', 'description_change']);
   });
 });
+
+describe('onRequest', () => {
+  type Attempt = Parameters<NonNullable<CotoolClientOptions['onRequest']>>[0];
+  const recording = () => {
+    const attempts: Attempt[] = [];
+    return { attempts, onRequest: (a: Attempt) => void attempts.push(a) };
+  };
+  const brief = (attempts: Attempt[]) => attempts.map(({ method, route, status }) => `${method} ${route} ${status}`);
+
+  it('is told once per attempt, with the route template and never the id', async () => {
+    nock(BASE).get('/api/alerts/COT-1042').reply(500, error500);
+    nock(BASE).get('/api/alerts/COT-1042').reply(200, getAlertFixture);
+    nock(BASE).get('/api/alerts/for-run/run-1').reply(200, getAlertForRunFixture);
+    nock(BASE).post('/api/alerts/COT-1041/status').reply(200, statusFixture);
+    nock(BASE).patch('/api/alerts/COT-1041').reply(200, detailsFixture);
+    nock(BASE).get('/api/alerts').query(true).reply(200, listFixture);
+    const r = recording();
+    const { client } = makeClient({ onRequest: r.onRequest });
+    await client.getAlert('COT-1042');
+    await client.getAlertForRun('run-1');
+    await client.updateStatus('COT-1041', 'closed_false_positive');
+    await client.updateDetails('COT-1041', { title: 'SEC-311: OAuth consent to unsanctioned mail client' });
+    await client.listAlerts({ status: ['open'] });
+    expect(brief(r.attempts)).toEqual([
+      'GET /api/alerts/:id 500',
+      'GET /api/alerts/:id 200',
+      'GET /api/alerts/for-run/:id 200',
+      'POST /api/alerts/:id/status 200',
+      'PATCH /api/alerts/:id 200',
+      'GET /api/alerts 200',
+    ]);
+    expect(r.attempts.every((a) => a.ms >= 0)).toBe(true);
+    expect(JSON.stringify(r.attempts)).not.toMatch(/COT-|run-1/);
+  });
+
+  it('reports an attempt without an answer as timeout or network, retried or final', async () => {
+    nock(BASE)
+      .get('/api/alerts')
+      .reply(async () => {
+        await sleep(300);
+        return [200, listFixture];
+      });
+    nock(BASE).get('/api/alerts').reply(200, listFixture);
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:443'), { code: 'ECONNREFUSED' });
+    nock(BASE).get('/api/alerts/COT-1').times(2).replyWithError(refused());
+    const r = recording();
+    const { client } = makeClient({ onRequest: r.onRequest, timeoutMs: 50, retryLimit: 1 });
+    await client.listAlerts();
+    const err = await failure(client.getAlert('COT-1'));
+    expect(err.kind).toBe('network');
+    expect(brief(r.attempts)).toEqual([
+      'GET /api/alerts timeout',
+      'GET /api/alerts 200',
+      'GET /api/alerts/:id network',
+      'GET /api/alerts/:id network',
+    ]);
+  });
+
+  it('a hook that throws does not fail the request', async () => {
+    nock(BASE).get('/api/alerts').reply(200, listFixture);
+    const { client } = makeClient({
+      onRequest: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    expect((await client.listAlerts()).alerts).toHaveLength(3);
+  });
+});

@@ -3,6 +3,7 @@ import type { Config } from '../../config.ts';
 import type { CotoolClient } from '../../cotool/client.ts';
 import type { Alert } from '../../cotool/schemas.ts';
 import type { HealthState } from '../../http/health.ts';
+import type { Metrics } from '../../http/metrics.ts';
 import type { Logger } from '../../log.ts';
 import type { CardRenderer, SlackPort } from '../../notify/poller.ts';
 import type { AccessPolicy } from '../../service/access.ts';
@@ -26,4 +27,6 @@ export type ListenerDeps = {
   logger: Logger;
   clock: () => number;
   events: ListenerEvents;
+  /** Where triage actions and commands are counted (default: a registry nobody reads). */
+  metrics?: Metrics;
 };

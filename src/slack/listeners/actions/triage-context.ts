@@ -3,6 +3,7 @@
  * bound to the listener deps, the redelivery guard, and the one mapping of a use-case result to the
  * words a user sees.
  */
+import { createMetrics, type Metrics } from '../../../http/metrics.ts';
 import { type ChangeStatusSuccess, createChangeStatus } from '../../../service/change-status.ts';
 import { createEditDetails, type EditDetailsSuccess } from '../../../service/edit-details.ts';
 import type { TriageDeps, TriageFailure } from '../../../service/triage.ts';
@@ -26,6 +27,43 @@ export const REDELIVERY_WINDOW_MS = 10 * 60_000;
 
 export type Triage = ReturnType<typeof createTriage>;
 
+/** A refusal or failure as a metric outcome (denied: the access policy; refused: Cotool said no). */
+function failureOutcome(f: TriageFailure): string {
+  switch (f.code) {
+    case 'denied':
+    case 'busy':
+    case 'stale':
+      return f.code;
+    case 'forbidden':
+    case 'not_found':
+    case 'invalid':
+      return 'refused';
+    case 'unknown_outcome':
+      return 'unknown';
+    case 'upstream':
+      return 'error';
+  }
+}
+
+/** Counts every run of a use-case by op and outcome; an exception counts as `error` and is rethrown. */
+function counted<I, R>(
+  metrics: Metrics,
+  op: (input: I) => string,
+  outcome: (result: R) => string,
+  run: (input: I) => Promise<R>,
+): (input: I) => Promise<R> {
+  return async (input) => {
+    let result = 'error';
+    try {
+      const r = await run(input);
+      result = outcome(r);
+      return r;
+    } finally {
+      metrics.triageActions.inc({ op: op(input), outcome: result });
+    }
+  };
+}
+
 export function createTriage(deps: ListenerDeps) {
   const triageDeps: TriageDeps = {
     cotool: deps.cotool,
@@ -39,10 +77,21 @@ export function createTriage(deps: ListenerDeps) {
       deps.events.emit('alert-changed', change);
     },
   };
+  const metrics = deps.metrics ?? createMetrics();
   return {
     deps: triageDeps,
-    changeStatus: createChangeStatus(triageDeps),
-    editDetails: createEditDetails(triageDeps),
+    changeStatus: counted(
+      metrics,
+      (input) => input.status,
+      (r) => (r.ok ? (r.statusChanged ? 'ok' : 'noop') : failureOutcome(r)),
+      createChangeStatus(triageDeps),
+    ),
+    editDetails: counted(
+      metrics,
+      () => 'edit',
+      (r) => (r.ok ? (r.changed.length > 0 ? 'ok' : 'noop') : failureOutcome(r)),
+      createEditDetails(triageDeps),
+    ),
     /** True the first time this delivery is seen; false for Slack's redelivery of the same interaction. */
     firstDelivery: (key: string) => deps.store.firstTime(key, deps.clock(), REDELIVERY_WINDOW_MS),
     /** The words for a refusal or failure. `status`: the status asked for, if this was a status change. */

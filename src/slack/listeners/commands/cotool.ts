@@ -7,7 +7,8 @@
 import type { App, RespondArguments } from '@slack/bolt';
 import { alertUrl } from '../../../config.ts';
 import { type Command, parseCommand } from '../../../core/command.ts';
-import { LIST_PAGE_SIZE, type LookupService } from '../../../service/lookup.ts';
+import { createMetrics } from '../../../http/metrics.ts';
+import { LIST_PAGE_SIZE, type LookupFailure, type LookupService } from '../../../service/lookup.ts';
 import type { CardView } from '../../views/alert-card.ts';
 import { renderHelp } from '../../views/help.ts';
 import { renderList } from '../../views/list.ts';
@@ -32,31 +33,41 @@ function progressOf(cmd: Ask): string {
   }
 }
 
-/** The answer to a command that needs Cotool. */
+/** How a command that needs Cotool went, for metrics. */
+export type CommandOutcome = 'ok' | 'not_found' | 'denied' | 'error';
+
+const outcomeOf = (f: LookupFailure): CommandOutcome =>
+  f.code === 'forbidden' ? 'denied' : f.code === 'upstream_error' ? 'error' : 'not_found';
+
+/** The answer to a command that needs Cotool (`outcome`: how it went, not shown to the user). */
 export async function answerCommand(
   cmd: Ask,
   userId: string,
   deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
   lookups: LookupService,
-): Promise<CardView> {
+): Promise<CardView & { outcome: CommandOutcome }> {
   const log = deps.logger.child({ module: 'command' });
   const who = deps.access.describe();
   const link = (a: Parameters<typeof alertUrl>[1]) => alertUrl(deps.config.cotool, a);
   switch (cmd.kind) {
     case 'lookup': {
       const r = await lookups.lookup(userId, cmd.ref);
-      if (!r.ok) return failureView(r, { who, alertRef: cmd.ref, log, fields: { userId, kind: cmd.kind } });
-      return renderLookup(r.alert, { alertUrl: link(r.alert), lastAction: r.lastAction });
+      if (!r.ok) {
+        const view = failureView(r, { who, alertRef: cmd.ref, log, fields: { userId, kind: cmd.kind } });
+        return { ...view, outcome: outcomeOf(r) };
+      }
+      return { ...renderLookup(r.alert, { alertUrl: link(r.alert), lastAction: r.lastAction }), outcome: 'ok' };
     }
     case 'run': {
       const r = await lookups.lookupRun(userId, cmd.runId);
       if (!r.ok) {
-        if (r.code === 'not_found') return noAlertForRunAnswer(cmd.runId);
-        return failureView(r, { who, log, fields: { userId, kind: cmd.kind } });
+        if (r.code === 'not_found') return { ...noAlertForRunAnswer(cmd.runId), outcome: 'not_found' };
+        return { ...failureView(r, { who, log, fields: { userId, kind: cmd.kind } }), outcome: outcomeOf(r) };
       }
-      if (!r.found) return noAlertForRunAnswer(cmd.runId);
+      if (!r.found) return { ...noAlertForRunAnswer(cmd.runId), outcome: 'not_found' };
       const { alert, lastAction } = r.found;
-      return renderLookup(alert, { alertUrl: link(alert), lastAction, notice: runNotice(cmd.runId) });
+      const view = renderLookup(alert, { alertUrl: link(alert), lastAction, notice: runNotice(cmd.runId) });
+      return { ...view, outcome: 'ok' };
     }
     case 'list':
     case 'search': {
@@ -66,14 +77,15 @@ export async function answerCommand(
           : { status: [], severity: [], source: [], q: cmd.q };
       const offset = cmd.kind === 'list' ? (cmd.page - 1) * LIST_PAGE_SIZE : 0;
       const r = await lookups.list(userId, query, offset);
-      if (!r.ok) return failureView(r, { who, log, fields: { userId, kind: cmd.kind } });
-      return renderList(r);
+      if (!r.ok) return { ...failureView(r, { who, log, fields: { userId, kind: cmd.kind } }), outcome: outcomeOf(r) };
+      return { ...renderList(r), outcome: 'ok' };
     }
   }
 }
 
 export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: LookupService): void {
   const log = deps.logger.child({ module: 'command' });
+  const metrics = deps.metrics ?? createMetrics();
   app.command(COMMAND, async ({ command, ack, respond }) => {
     const userId = command.user_id;
     let cmd: Command;
@@ -81,6 +93,7 @@ export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: Loo
       cmd = parseCommand(command.text, { appUrl: deps.config.cotool.appUrl });
     } catch (err) {
       // The parser is pure and total; this is a bug. Still ack, with a reference.
+      metrics.commands.inc({ kind: 'invalid', outcome: 'error' });
       await guarded(
         log,
         { userId },
@@ -92,12 +105,14 @@ export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: Loo
     if (cmd.kind === 'help' || cmd.kind === 'invalid') {
       const view = renderHelp({ who: deps.access.describe(), problem: cmd.kind === 'invalid' ? cmd.message : null });
       log.info({ userId, kind: cmd.kind }, '/cotool answered with help');
+      metrics.commands.inc({ kind: cmd.kind, outcome: 'ok' });
       await ack({ response_type: 'ephemeral', text: view.text, blocks: view.blocks });
       return;
     }
     await ack({ response_type: 'ephemeral', text: progressText(progressOf(cmd)) });
     const ask = cmd;
     const started = performance.now();
+    let outcome: CommandOutcome = 'error';
     await guarded(
       log,
       { userId, kind: ask.kind },
@@ -110,9 +125,11 @@ export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: Loo
           blocks: view.blocks,
         };
         await respond(answer);
+        outcome = view.outcome;
         log.info({ userId, kind: ask.kind, ms: Math.round(performance.now() - started) }, '/cotool answered');
       },
       (text) => respond({ response_type: 'ephemeral', replace_original: true, text }),
     );
+    metrics.commands.inc({ kind: ask.kind, outcome });
   });
 }
