@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createPoller, type Poller, schedulePoller } from './notify/poller.ts';
 import { createAccessPolicy } from './service/access.ts';
-import { createSlackApp, type SlackAppOptions } from './slack/app.ts';
+import { createPostingClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
@@ -61,7 +61,11 @@ export async function startBot(env: Record<string, string | undefined>, options:
   });
   const app = createSlackApp(config, logger, health, options.slack, metrics);
   const render = createCardRenderer(config, { interactive: true });
-  const slack = createSlackPort(app.client, (err) => metrics.slackErrors.inc({ code: classifySlackError(err).code }));
+  const slack = createSlackPort(
+    app.client,
+    (err) => metrics.slackErrors.inc({ code: classifySlackError(err).code }),
+    createPostingClient(config, logger, options.slack),
+  );
   const access = createAccessPolicy({
     directory: createSlackDirectory(app.client),
     allowedUsers: config.slack.allowedUsers,

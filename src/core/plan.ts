@@ -53,7 +53,17 @@ export type Action =
   /** A card whose alert left the live set: fetch it by id and show its final state. */
   | { type: 'refresh'; record: CardRecord };
 
-export type Plan = { actions: Action[]; skipped: { alertId: string; why: 'filtered' | 'claimed' }[] };
+export type Plan = {
+  actions: Action[];
+  skipped: { alertId: string; why: 'filtered' | 'claimed' | 'stale_listing' }[];
+};
+
+/** `a` is strictly older than `b` (both timestamps readable). */
+function isOlder(a: string, b: string | null): boolean {
+  const ta = Date.parse(a);
+  const tb = b ? Date.parse(b) : Number.NaN;
+  return !Number.isNaN(ta) && !Number.isNaN(tb) && ta < tb;
+}
 
 const severityRank = (s: string | null): number => (s ? (SEVERITIES as readonly string[]).indexOf(s) : -1);
 
@@ -108,7 +118,12 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
 
-    // A posted card.
+    // A posted card. A listing older than what the card already shows (a change made from Slack
+    // while this poll was reading) must not roll the card back.
+    if (isOlder(alert.updatedAt, record.updatedAt)) {
+      skipped.push({ alertId: alert.id, why: 'stale_listing' });
+      continue;
+    }
     if (escalated && record.status !== 'escalated') {
       actions.push({ type: 'escalate', alert, record });
       continue;

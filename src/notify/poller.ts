@@ -8,13 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createTask, type ScheduledTask } from 'node-cron';
+import { currentLastAction, escalatedFromSlack } from '../core/last-action.ts';
 import { type Action, type PlanPolicy, plan } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, type AlertWithTimeline, LIVE_STATUSES } from '../cotool/schemas.ts';
 import type { HealthState } from '../http/health.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import { classifySlackError } from '../slack/errors.ts';
+import { nameInReason } from '../service/reason.ts';
+import { answerLost, classifySlackError } from '../slack/errors.ts';
 import type { CardRecord, Store } from '../store/store.ts';
 
 export type SlackView = { text: string; blocks: unknown[] };
@@ -110,9 +112,12 @@ export function createPoller(deps: PollerDeps) {
       .filter((e) => e.kind === 'status_change' && e.afterStatus === 'escalated')
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
     if (!entry) return { by: null, reason: null };
-    const by = entry.actorAgentName ?? entry.actorUserName ?? (entry.actorType === 'system' ? 'Cotool' : null);
     const metaReason = typeof entry.metadata.reason === 'string' ? entry.metadata.reason : null;
-    return { by, reason: entry.bodyMarkdown ?? metaReason };
+    const reason = entry.bodyMarkdown ?? metaReason;
+    // The API key's user writes for Slack users; an agent's text naming someone is not believed.
+    const named = entry.actorType === 'human' ? nameInReason(reason) : null;
+    const by = named ?? entry.actorAgentName ?? entry.actorUserName ?? (entry.actorType === 'system' ? 'Cotool' : null);
+    return { by, reason };
   }
 
   /** Posts the broadcast reply; true when Slack took it. */
@@ -130,31 +135,33 @@ export function createPoller(deps: PollerDeps) {
 
   async function post(alert: Alert, escalated: boolean): Promise<Outcome | 'channel'> {
     const now = clock();
+    // A seen alert may carry an escalation made from Slack (a /cotool answer): it is in the card already.
+    const prior = await store.get(alert.id);
     if (!(await store.tryClaim(alert.id, alert.displayId, owner, now, now - policy.claimStaleMs))) return 'noop';
-    const card = view(alert, null);
+    const card = view(alert, prior);
     let place: { channel: string; ts: string };
     try {
       place = await slack.post({ ...card, channel, metadata: metadata(alert) });
     } catch (err) {
+      if (answerLost(err)) {
+        // No answer: Slack may have posted the card. Keep the claim; once it is stale, the card is
+        // looked up by its metadata and posted only if it is not there.
+        slackFailed(err, 'post', alert.id);
+        return 'failed';
+      }
       await store.releaseClaim(alert.id, owner);
       return slackFailed(err, 'post', alert.id).channelProblem ? 'channel' : 'failed';
     }
-    // An escalated alert's status is recorded only once its reply is out, so a lost reply is retried.
-    const status = escalated ? 'pending_escalation' : alert.status;
+    const announce = escalated && !escalatedFromSlack(alert.status, prior?.lastAction);
+    // An escalation's status is recorded only once its reply is out, so a lost reply is retried.
+    const rendered = { updatedAt: alert.updatedAt, fingerprint: render.fingerprint(card), final: false };
     await store.markPosted(alert.id, owner, place, {
-      status,
-      updatedAt: alert.updatedAt,
-      fingerprint: render.fingerprint(card),
-      final: false,
+      ...rendered,
+      status: announce ? 'pending_escalation' : alert.status,
     });
     log.info({ alertId: alert.id, displayId: alert.displayId, ts: place.ts }, 'card posted');
-    if (escalated && (await announceEscalation(alert, place.ts))) {
-      await store.saveRender(alert.id, {
-        status: alert.status,
-        updatedAt: alert.updatedAt,
-        fingerprint: render.fingerprint(card),
-        final: false,
-      });
+    if (announce && (await announceEscalation(alert, place.ts))) {
+      await store.saveRender(alert.id, { ...rendered, status: alert.status });
     }
     return 'posted';
   }
@@ -166,8 +173,10 @@ export function createPoller(deps: PollerDeps) {
     try {
       ts = await slack.findCard(channel, record.alertId, (record.claimedAt ?? now) - 60_000);
     } catch (err) {
-      await store.releaseClaim(record.alertId, owner);
-      return slackFailed(err, 'history lookup', record.alertId).channelProblem ? 'channel' : 'failed';
+      const f = slackFailed(err, 'history lookup', record.alertId);
+      if (classifySlackError(err).code !== 'missing_scope') return f.channelProblem ? 'channel' : 'failed';
+      // Without channels:history the card cannot be looked for: post rather than lose the alert.
+      ts = null;
     }
     if (ts) {
       log.info({ alertId: record.alertId, ts }, 'recovered a card posted before a restart');
@@ -193,7 +202,15 @@ export function createPoller(deps: PollerDeps) {
     return post(alert, alert.status === 'escalated');
   }
 
+  /** Forgets a Slack status action the alert has moved past, so it is never credited again. */
+  async function settleLastAction(alert: Alert, record: CardRecord): Promise<void> {
+    if (record.lastAction && !currentLastAction(alert.status, record.lastAction)) {
+      await store.setLastAction(alert.id, null);
+    }
+  }
+
   async function update(alert: Alert, record: CardRecord, final: boolean): Promise<Outcome | 'channel'> {
+    await settleLastAction(alert, record);
     const card = view(alert, record);
     const fingerprint = render.fingerprint(card);
     if (fingerprint !== record.fingerprint && record.channel && record.ts) {
@@ -219,19 +236,23 @@ export function createPoller(deps: PollerDeps) {
   }
 
   async function escalate(alert: Alert, record: CardRecord): Promise<Outcome | 'channel'> {
-    const card = view(alert, record);
-    const fingerprint = render.fingerprint(card);
     if (!record.channel || !record.ts) return 'noop';
+    await settleLastAction(alert, record);
+    const card = view(alert, record);
+    let fingerprint = render.fingerprint(card);
     if (fingerprint !== record.fingerprint) {
       try {
         await slack.update({ ...card, channel: record.channel, ts: record.ts });
       } catch (err) {
         if (slackFailed(err, 'update', alert.id).channelProblem) return 'channel';
+        fingerprint = record.fingerprint ?? ''; // not shown yet: the next cycle updates the card again
       }
     }
-    if (!(await announceEscalation(alert, record.ts))) return 'failed';
+    // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
+    const fromSlack = escalatedFromSlack(alert.status, record.lastAction);
+    if (!fromSlack && !(await announceEscalation(alert, record.ts))) return 'failed';
     await store.saveRender(alert.id, { status: alert.status, updatedAt: alert.updatedAt, fingerprint, final: false });
-    log.info({ alertId: alert.id, displayId: alert.displayId }, 'escalation announced');
+    if (!fromSlack) log.info({ alertId: alert.id, displayId: alert.displayId }, 'escalation announced');
     return 'updated';
   }
 

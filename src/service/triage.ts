@@ -75,7 +75,12 @@ export type CardSync = {
   replied: boolean | null;
 };
 
-export const CLAIM_TTL_MS = 30_000;
+/**
+ * How long one change of an alert may hold its claim. Longer than the worst a status write can take
+ * (three retries honouring a Retry-After of up to 30 s, each with a 10 s timeout, then a re-read), so
+ * a slow change is never overtaken by a second one; a crashed process blocks the alert this long.
+ */
+export const CLAIM_TTL_MS = 180_000;
 
 /** The alert without its timeline (what the card renders from). */
 export function withoutTimeline(a: AlertWithTimeline): Alert {
@@ -209,7 +214,9 @@ export function whoSet(status: string, record: CardRecord | null, timeline: read
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
   if (!entry) return null;
   const reason = entry.bodyMarkdown ?? (typeof entry.metadata.reason === 'string' ? entry.metadata.reason : null);
-  return nameInReason(reason) ?? entry.actorAgentName ?? entry.actorUserName ?? null;
+  // Only a human's entry (the API key's user writes for Slack users) may name someone else.
+  const named = entry.actorType === 'human' ? nameInReason(reason) : null;
+  return named ?? entry.actorAgentName ?? entry.actorUserName ?? null;
 }
 
 /** A stand-in record for rendering an alert that has no channel card (e.g. a lookup answer). */
@@ -246,12 +253,25 @@ export async function syncCard(
 ): Promise<CardSync> {
   const { store, render, slack } = deps;
   const log = deps.logger;
+  if (opts.lastAction?.status === 'escalated' && !(await store.get(alert.id))) {
+    // No card yet: remember that this escalation came from Slack, so the poller cards it without
+    // paging on-call for it.
+    await store.markSeen(alert.id, alert.displayId, alert.status);
+  }
   if (opts.lastAction) await store.setLastAction(alert.id, opts.lastAction);
   const record = await store.get(alert.id);
   const place =
     record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;
   const view = render.card(alert, record ?? recordFor(alert, opts.lastAction ?? null));
   let cardUpdated: boolean | null = null;
+  if (!place && record?.state === 'seen') {
+    await store.saveRender(alert.id, {
+      status: alert.status,
+      updatedAt: alert.updatedAt,
+      fingerprint: '',
+      final: false,
+    });
+  }
   if (place) {
     const fingerprint = render.fingerprint(view);
     const rendered = { status: alert.status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
@@ -266,6 +286,8 @@ export async function syncCard(
         await store.saveRender(alert.id, { ...rendered, final: true });
         log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
       } else {
+        // Record what the alert is now, but not the card it was not given: the poller redraws it.
+        await store.saveRender(alert.id, { ...rendered, fingerprint: record?.fingerprint ?? '' });
         log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not update the card; the poller will');
       }
     }

@@ -5,10 +5,12 @@
  */
 import type { ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, type CustomRoute, LogLevel } from '@slack/bolt';
+import { type RetryOptions, WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import { type HealthState, healthBody } from '../http/health.ts';
 import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
+import { answerLost } from './errors.ts';
 
 const LEVELS: Record<string, LogLevel> = {
   trace: LogLevel.DEBUG,
@@ -20,11 +22,28 @@ const LEVELS: Record<string, LogLevel> = {
   silent: LogLevel.ERROR,
 };
 
-/** Bolt and its clients log through pino (and so through its redaction). */
+/**
+ * What Bolt and the Slack clients write is text (whole payloads at debug level), out of reach of
+ * pino's path redaction: tokens, response URLs and trigger ids are cut out of it here.
+ */
+const SECRETS_IN_TEXT: readonly [RegExp, string][] = [
+  [/xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+/g, '[redacted]'],
+  [/https:\/\/hooks\.slack\.com\/[^\s"'\\]+/g, '[redacted]'],
+  [/("?(?:response_url|trigger_id|token)"?\s*[:=]\s*)"[^"]*"/g, '$1"[redacted]"'],
+];
+
+export function scrubSlackText(text: string): string {
+  let out = text;
+  for (const [re, by] of SECRETS_IN_TEXT) out = out.replace(re, by);
+  return out;
+}
+
+/** Bolt and its clients log through pino, scrubbed of secrets. */
 export function boltLogger(logger: Logger, level: string): BoltLogger {
   const log = logger.child({ module: 'bolt' });
   let current = LEVELS[level] ?? LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  const text = (msg: unknown[]) =>
+    scrubSlackText(msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
   return {
     debug: (...msg) => log.debug(text(msg)),
     info: (...msg) => log.info(text(msg)),
@@ -51,6 +70,41 @@ export type SlackAppOptions = {
   timeoutMs?: number;
 };
 
+function clientOptionsFor(config: Config, options: SlackAppOptions) {
+  return {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: options.retryConfig ?? {
+      retries: 5,
+      factor: 2,
+      minTimeout: 1_000,
+      maxTimeout: 20_000,
+      randomize: true,
+    },
+    timeout: options.timeoutMs ?? 20_000,
+  };
+}
+
+/**
+ * The client that posts messages. Like Bolt's, it waits out rate limits (Retry-After) and retries
+ * 5xx answers; unlike it, it never repeats a post whose answer was lost (timeout, dropped
+ * connection): Slack may have posted it, and a repeat would be a second card. The caller finds out
+ * from the channel instead (message metadata).
+ */
+export function createPostingClient(config: Config, logger: Logger, options: SlackAppOptions = {}): WebClient {
+  const base = clientOptionsFor(config, options);
+  return new WebClient(config.slack.botToken, {
+    ...base,
+    logger: boltLogger(logger, config.logLevel),
+    // The Web API client hands retryConfig to p-retry, whose onFailedAttempt ends the retries by throwing.
+    retryConfig: {
+      ...base.retryConfig,
+      onFailedAttempt: (err: Error) => {
+        if (answerLost(err)) throw err;
+      },
+    } as RetryOptions,
+  });
+}
+
 export function createSlackApp(
   config: Config,
   logger: Logger,
@@ -73,17 +127,7 @@ export function createSlackApp(
       },
     },
   ];
-  const clientOptions = {
-    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
-    retryConfig: options.retryConfig ?? {
-      retries: 5,
-      factor: 2,
-      minTimeout: 1_000,
-      maxTimeout: 20_000,
-      randomize: true,
-    },
-    timeout: options.timeoutMs ?? 20_000,
-  };
+  const clientOptions = clientOptionsFor(config, options);
   const common = {
     token: config.slack.botToken,
     logger: boltLogger(logger, config.logLevel),

@@ -54,3 +54,19 @@ function hintFor(code: string, channel = 'the alert channel', needed?: string): 
       return null;
   }
 }
+
+/** Connection failures that prove the request never reached Slack: safe to send again. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/**
+ * The request may have reached Slack but its answer did not come back (a timeout, a connection cut
+ * mid-request). A rate-limit wait, an HTTP error status or a refused connection is not that.
+ */
+export function answerLost(err: unknown): boolean {
+  const e = err as { code?: string; original?: { name?: string; message?: string; cause?: { code?: string } } };
+  if (e?.code !== 'slack_webapi_request_error' || !e.original) return false;
+  const original = e.original;
+  if (original.message?.startsWith('A rate limit was exceeded')) return false;
+  if (original.name === 'TimeoutError' || original.name === 'AbortError') return true;
+  return !NOT_SENT.has(original.cause?.code ?? '');
+}

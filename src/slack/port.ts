@@ -11,8 +11,15 @@ type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
     : never
   : never;
 
-/** `onError` is told of every call that failed (after the client's retries), before it is rethrown. */
-export function createSlackPort(client: WebClient, onError?: (err: unknown) => void): SlackPort {
+/**
+ * `onError` is told of every call that failed (after the client's retries), before it is rethrown.
+ * `poster` sends messages (see createPostingClient: it never repeats a post whose answer was lost).
+ */
+export function createSlackPort(
+  client: WebClient,
+  onError?: (err: unknown) => void,
+  poster: WebClient = client,
+): SlackPort {
   const port: SlackPort = {
     async post(m) {
       const base = {
@@ -24,12 +31,12 @@ export function createSlackPort(client: WebClient, onError?: (err: unknown) => v
         ...(m.metadata ? { metadata: m.metadata } : {}),
       };
       const res = m.thread_ts
-        ? await client.chat.postMessage({
+        ? await poster.chat.postMessage({
             ...base,
             thread_ts: m.thread_ts,
             reply_broadcast: m.reply_broadcast === true,
           })
-        : await client.chat.postMessage(base);
+        : await poster.chat.postMessage(base);
       return { channel: String(res.channel ?? m.channel), ts: String(res.ts) };
     },
     async update(m) {

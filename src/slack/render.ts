@@ -1,5 +1,6 @@
 /** Binds the pure views to the configuration: the renderer the poller and the listeners share. */
 import { alertUrl, type Config } from '../config.ts';
+import { currentLastAction } from '../core/last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import type { CardRenderer } from '../notify/poller.ts';
 import type { CardRecord } from '../store/store.ts';
@@ -14,7 +15,7 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
       alertUrl: alertUrl(config.cotool, alert),
       interactive: options.interactive,
       closeOpensForm: config.slack.closeReasonRequired,
-      lastAction: record?.lastAction ?? null,
+      lastAction: currentLastAction(alert.status, record?.lastAction),
     });
   return {
     card,

@@ -92,6 +92,14 @@ describe('plan', () => {
     expect(types(run([esc], [posted(esc, { status: 'pending_escalation' })]))).toEqual(['escalate']);
   });
 
+  it('a listing older than the card (a change made from Slack during the poll) does not roll the card back', () => {
+    const a = alert({ updatedAt: '2026-11-23T10:00:00.000Z' });
+    const card = posted({ ...a, status: 'escalated', updatedAt: '2026-11-23T10:05:00.000Z' });
+    const p = run([a], [card]);
+    expect(p.actions).toEqual([]);
+    expect(p.skipped).toEqual([{ alertId: a.id, why: 'stale_listing' }]);
+  });
+
   it('refreshes cards whose alert left the live set, but not final ones', () => {
     const gone = alert();
     const closedBefore = alert({ status: 'closed_false_positive' });

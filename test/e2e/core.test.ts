@@ -170,6 +170,29 @@ describe('core: alerts become live cards', () => {
     expect(cards()).toHaveLength(1);
   });
 
+  it('Slack posts the card but its answer is lost → never a second card: the card is found in the channel', async () => {
+    const a = stack.cotool.addAlert();
+    const bot = await stack.start(
+      'socket',
+      {},
+      {
+        slack: { retryConfig: { retries: 3, factor: 1, minTimeout: 50, maxTimeout: 200 }, timeoutMs: 300 },
+        claimStaleMs: 200,
+      },
+    );
+    stack.slack.setDelay('chat.postMessage', 600); // the fake posts after 600 ms; the bot gave up at 300
+    expect(await bot.poller.runOnce()).toMatchObject({ posted: 0, failed: 1 });
+    stack.slack.setDelay('chat.postMessage', 0);
+    await eventually(() => cards().length === 1);
+    await new Promise((r) => setTimeout(r, 250)); // the claim goes stale
+    await bot.poller.runOnce();
+    await bot.poller.runOnce();
+    expect(cards()).toHaveLength(1);
+    expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(1);
+    expect(bot.logs.some((l) => l.includes('recovered a card'))).toBe(true);
+    expect(cards()[0]?.metadata?.event_payload?.alert_id).toBe(a.id);
+  });
+
   it('bot not in the channel → one actionable log line, and the cards arrive once it is invited', async () => {
     stack.slack.addChannel(CHANNEL, { member: false });
     stack.cotool.addAlert();

@@ -332,3 +332,107 @@ describe('poller failures', () => {
     expect(t.lines.some((l) => l.includes('poll cycle failed'))).toBe(true);
   });
 });
+
+describe('escalations made from Slack, and credit for status changes', () => {
+  const jane = { id: 'U0JANE', name: 'Jane Doe' };
+
+  it('a seen alert escalated from Slack (e.g. from /cotool) is carded without paging on-call', async () => {
+    const a = alert({ status: 'escalated' });
+    const t = setup([a]);
+    await t.store.setMeta('bootstrapped_at', 'x');
+    await t.store.markSeen(a.id, a.displayId, 'open');
+    await t.store.setLastAction(a.id, { by: jane, kind: 'status', status: 'escalated', at: a.updatedAt });
+    await t.poller.runOnce();
+    await t.poller.runOnce();
+    expect(t.slack.cards()).toHaveLength(1);
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(0);
+    expect(t.slack.cards()[0]?.text).toContain('by Jane Doe');
+  });
+
+  it('a carded alert escalated from Slack whose card update failed is not announced by the poller', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    const esc = { ...a, status: 'escalated', updatedAt: '2026-11-23T12:01:00.000Z' };
+    t.cotool.alerts.set(a.id, esc);
+    await t.store.setLastAction(a.id, { by: jane, kind: 'status', status: 'escalated', at: esc.updatedAt });
+    await t.poller.runOnce();
+    await t.poller.runOnce();
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(0);
+    expect((await t.store.get(a.id))?.status).toBe('escalated');
+  });
+
+  it('an escalation made in Cotool after a Slack action moved on is announced', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    await t.store.setLastAction(a.id, { by: jane, kind: 'status', status: 'escalated', at: a.updatedAt });
+    t.cotool.alerts.set(a.id, { ...a, status: 'in_progress', updatedAt: '2026-11-23T12:01:00.000Z' });
+    await t.poller.runOnce(); // the Slack escalation is history now
+    expect((await t.store.get(a.id))?.lastAction).toBeNull();
+    t.cotool.alerts.set(a.id, { ...a, status: 'escalated', updatedAt: '2026-11-23T12:02:00.000Z' });
+    await t.poller.runOnce();
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(1);
+  });
+
+  it('a closed card credits the Slack user only while the alert keeps that status', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    const fp = { ...a, status: 'closed_false_positive', updatedAt: '2026-11-23T12:01:00.000Z' };
+    await t.store.setLastAction(a.id, { by: jane, kind: 'status', status: fp.status, at: fp.updatedAt });
+    t.cotool.alerts.set(a.id, fp);
+    await t.poller.runOnce();
+    expect(t.slack.updates.at(-1)?.text).toContain('by Jane Doe');
+    t.cotool.alerts.set(a.id, { ...a, status: 'open', updatedAt: '2026-11-23T12:02:00.000Z' }); // reopened in Cotool
+    await t.poller.runOnce();
+    t.cotool.alerts.set(a.id, { ...fp, updatedAt: '2026-11-23T12:03:00.000Z' }); // closed again, by someone else
+    await t.poller.runOnce();
+    expect(t.slack.updates.at(-1)?.text).toBe(`${a.displayId} closed_false_positive ${a.title}`);
+  });
+
+  it('a card update that failed during an escalation is tried again next cycle', async () => {
+    const a = alert();
+    const t = setup([a]);
+    await t.poller.runOnce();
+    t.cotool.alerts.set(a.id, { ...a, status: 'escalated' });
+    const update = t.slack.port.update;
+    let failures = 1;
+    t.slack.port.update = async (m) => {
+      if (failures-- > 0) throw platformError('internal_error');
+      return update(m);
+    };
+    await t.poller.runOnce();
+    expect(t.slack.updates).toHaveLength(0);
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(1);
+    await t.poller.runOnce();
+    expect(t.slack.updates.map((u) => u.text)).toEqual([`${a.displayId} escalated ${a.title}`]);
+    expect(t.slack.messages.filter((m) => m.thread_ts)).toHaveLength(1);
+  });
+
+  it('a post whose answer was lost keeps its claim; the card is then found, never posted twice', async () => {
+    const a = alert();
+    const t = setup([a]);
+    const post = t.slack.port.post;
+    let lose = true;
+    t.slack.port.post = async (m) => {
+      const placed = await post(m); // Slack posts it…
+      if (lose) {
+        lose = false; // …but the answer never arrives
+        const timeout = Object.assign(new Error('aborted'), { name: 'TimeoutError' });
+        throw Object.assign(new Error('A request error occurred'), {
+          code: 'slack_webapi_request_error',
+          original: timeout,
+        });
+      }
+      return placed;
+    };
+    await t.poller.runOnce();
+    expect((await t.store.get(a.id))?.state).toBe('claimed');
+    await t.poller.runOnce(); // claim still fresh: left alone
+    t.tick(60_000);
+    await t.poller.runOnce(); // stale: found by metadata
+    expect(t.slack.cards()).toHaveLength(1);
+    expect(await t.store.get(a.id)).toMatchObject({ state: 'posted', ts: t.slack.cards()[0]?.ts });
+  });
+});

@@ -206,3 +206,36 @@ describe('changeStatus: Cotool failures', () => {
     expect(await h.store.claimAction(h.alert.id, 'x', Date.now(), CLAIM_TTL_MS)).toBe(true);
   });
 });
+
+describe('changeStatus: what the poller learns from a Slack change', () => {
+  it('the card update failed: the store still records the new status (the poller redraws, never re-announces)', async () => {
+    const h = await triageHarness();
+    h.slack.failUpdate.push(
+      Object.assign(new Error('internal_error'), { code: 'slack_webapi_http_error', statusCode: 500 }),
+    );
+    const before = await h.store.get(h.alert.id);
+    const r = await run(h, { status: 'escalated' });
+    expect(r).toMatchObject({ ok: true, cardUpdated: false });
+    const record = await h.store.get(h.alert.id);
+    expect(record).toMatchObject({ status: 'escalated', updatedAt: h.cotool.alert.updatedAt });
+    expect(record?.fingerprint).toBe(before?.fingerprint);
+    expect(record?.lastAction).toMatchObject({ kind: 'status', status: 'escalated', by: JANE });
+  });
+
+  it('an alert without a card escalated from Slack is remembered as such, so it is carded without a page', async () => {
+    const h = await triageHarness({}, { card: false });
+    const r = await run(h, { status: 'escalated' });
+    expect(r).toMatchObject({ ok: true, cardUpdated: null });
+    expect(await h.store.get(h.alert.id)).toMatchObject({
+      state: 'seen',
+      status: 'escalated',
+      lastAction: { kind: 'status', status: 'escalated', by: JANE },
+    });
+  });
+
+  it('an alert without a card closed from Slack leaves no record (filters still apply to it later)', async () => {
+    const h = await triageHarness({}, { card: false });
+    await run(h);
+    expect(await h.store.get(h.alert.id)).toBeNull();
+  });
+});
