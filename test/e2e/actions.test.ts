@@ -17,7 +17,7 @@ import {
   textOf,
   valueFor,
 } from './actions-helpers.ts';
-import { selectValue } from './fakes/payloads.ts';
+import { eventCallback, selectValue, slashCommandPayload } from './fakes/payloads.ts';
 import type { SlackView } from './fakes/slack.ts';
 import { CHANNEL, eventually, type Stack, startStack } from './harness.ts';
 
@@ -286,6 +286,33 @@ describe('triage from the card: more flows (Socket Mode)', () => {
     await eventually(() => statusPosts(stack).length === 1);
   });
 
+  it('CLOSE_REASON_REQUIRED=true: close buttons of a /cotool answer and of the App Home open the form, no confirm', async () => {
+    const { a } = await boot('socket', { CLOSE_REASON_REQUIRED: 'true' }, { status: 'escalated' });
+    const closeButtons = (blocks: unknown) =>
+      ((blocks ?? []) as Array<{ type: string; elements?: Array<Record<string, unknown>> }>)
+        .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+        .filter((e) => [ACTIONS.closeFp, ACTIONS.closeBenign, ACTIONS.closeTp].includes(e.action_id as never));
+    // The channel card, the /cotool answer and the App Home all agree.
+    expect(closeButtons(stack.slack.messages(CHANNEL)[0]?.blocks)).toHaveLength(3);
+    const responseUrl = stack.slack.responseUrl();
+    await stack.slack.sendEnvelope(
+      'slash_commands',
+      slashCommandPayload({ text: a.displayId, user: JANE.id, channel: CHANNEL, responseUrl }),
+    );
+    const answer = await eventually(() => stack.slack.responses(responseUrl)[0]);
+    await stack.slack.sendEnvelope(
+      'events_api',
+      eventCallback({ type: 'app_home_opened', user: JANE.id, channel: 'D0JANE', tab: 'home' }),
+    );
+    const home = await eventually(() =>
+      stack.slack.views().find((v) => v.type === 'home' && v.published_for === JANE.id),
+    );
+    for (const blocks of [stack.slack.messages(CHANNEL)[0]?.blocks, answer?.body.blocks, home?.blocks]) {
+      expect(closeButtons(blocks)).toHaveLength(3);
+      for (const b of closeButtons(blocks)) expect(b).not.toHaveProperty('confirm');
+    }
+  });
+
   it('edit modal: prefilled; only the changed title is sent; the thread says old → new', async () => {
     const { a, card, c } = await boot('socket', {}, { title: 'Old <b>title</b>', description: 'Keep me' });
     await c.click(JANE.id, card().ts, ACTIONS.more, valueFor(card(), ACTIONS.more, 'edit'), { overflow: true });
@@ -381,18 +408,45 @@ describe('triage from the card: more flows (Socket Mode)', () => {
     expect(textOf(redrawn?.body.blocks)).toContain('Closed as false positive');
   });
 
-  it('a click from the App Home updates the channel card and answers in the alert channel', async () => {
-    const { card, c } = await boot('socket');
-    const payload = c.payload(JANE.id, card().ts, ACTIONS.escalate, valueFor(card(), ACTIONS.escalate));
+  /** A click on a card shown in the App Home: no channel, no message, no response_url. */
+  const homeClick = (
+    c: ReturnType<typeof createClicker>,
+    user: string,
+    ts: string,
+    actionId: string,
+    value: string,
+  ) => {
+    const payload = c.payload(user, ts, actionId, value);
     for (const k of ['channel', 'message', 'response_url']) delete payload[k];
     Object.assign(payload, {
       container: { type: 'view', view_id: 'V0HOME' },
       view: { id: 'V0HOME', type: 'home', blocks: [], callback_id: '', private_metadata: '', hash: '1.a' },
     });
-    await c.deliver(payload);
+    return c.deliver(payload);
+  };
+  /** What the app said to a user in their direct messages with it. */
+  const dmsTo = (user: string) => stack.slack.messages(`D${user.slice(1)}`).map((m) => m.text);
+
+  it('a click from the App Home updates the channel card and answers by direct message', async () => {
+    const { card, c } = await boot('socket');
+    await homeClick(c, JANE.id, card().ts, ACTIONS.escalate, valueFor(card(), ACTIONS.escalate));
     await eventually(() => cardText().includes('*Escalated* by Jane Doe'));
-    await eventually(() => stack.slack.ephemerals(CHANNEL).length === 1);
-    expect(stack.slack.ephemerals(CHANNEL)[0]).toMatchObject({ user: JANE.id });
-    expect(stack.slack.ephemerals(CHANNEL)[0]?.text).toContain('escalated');
+    await eventually(() => dmsTo(JANE.id).length === 1);
+    const [dm] = dmsTo(JANE.id);
+    expect(dm).toContain('escalated');
+    expect(stack.slack.ephemerals(CHANNEL)).toEqual([]);
+  });
+
+  it('App Home: someone allowed by SLACK_ALLOWED_USERS but not in the alert channel still hears "stale"', async () => {
+    const { a, card, c, bot } = await boot('socket', { SLACK_ALLOWED_USERS: BOB.id });
+    stack.slack.setMembers(CHANNEL, [stack.slack.botUserId, JANE.id]);
+    const stale = valueFor(card(), ACTIONS.escalate);
+    stack.cotool.updateAlert(a.id, { status: 'in_progress' }, { actor: { type: 'agent', name: 'Aria' } });
+    await homeClick(c, BOB.id, card().ts, ACTIONS.escalate, stale);
+    await eventually(() => dmsTo(BOB.id).length === 1);
+    const [dm] = dmsTo(BOB.id);
+    expect(dm).toContain('since this card was drawn, so nothing was changed');
+    expect(statusPosts(stack)).toHaveLength(0);
+    expect(bot.logs.some((l) => l.includes('"level":40') && l.includes('could not tell the user'))).toBe(false);
   });
 });

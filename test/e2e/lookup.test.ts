@@ -22,6 +22,8 @@ const APP_URL = 'https://app.cotool.ai';
 const ANA = 'U0ANA';
 const GUEST = 'U0GUEST';
 const OTHER_CHANNEL = 'C0NOTMEMBER';
+/** A Slack Connect channel (shared with another organisation) the bot is in. */
+const PARTNER_CHANNEL = 'C0PARTNER';
 
 type Obj = Record<string, unknown>;
 type Button = { action_id: string; value?: string; url?: string };
@@ -51,6 +53,7 @@ describe.each(['socket', 'http'] as const)('look-ups in %s mode', (mode) => {
     stack.slack.addUser({ id: 'U0CAROL', real_name: 'Carol' });
     stack.slack.addUser({ id: GUEST, real_name: 'Gus Guest', is_restricted: true });
     stack.slack.addChannel(OTHER_CHANNEL, { member: false, name: 'random' });
+    stack.slack.addChannel(PARTNER_CHANNEL, { member: true, name: 'acme-partner', externallyShared: true });
     bot = await stack.start(mode, { COTOOL_APP_URL: APP_URL, EXPAND_ALERT_IDS: 'true', COTOOL_TIMEOUT_MS: '10000' });
   });
   afterAll(async () => {
@@ -231,6 +234,40 @@ describe.each(['socket', 'http'] as const)('look-ups in %s mode', (mode) => {
       const guestUrl = stack.slack.responseUrl();
       await click(ephemeralClick(share, { user: GUEST, responseUrl: guestUrl }));
       expect(String((await response(guestUrl)).body.text)).toContain('Guest accounts cannot');
+      expect(stack.slack.messages(CHANNEL)).toHaveLength(0);
+    });
+
+    it('Share in a channel shared with another organisation (Slack Connect) is refused, nothing posted', async () => {
+      const { responseUrl } = await command(a.displayId, { channel: PARTNER_CHANNEL });
+      const { body } = await response(responseUrl);
+      const share = buttonsOf(body.blocks).find((b) => b.action_id === ACTIONS.share) as Button;
+      const clickUrl = stack.slack.responseUrl();
+      await click(ephemeralClick(share, { channel: PARTNER_CHANNEL, responseUrl: clickUrl }));
+      const note = await response(clickUrl);
+      expect(String(note.body.text)).toContain('Alerts are not shared into channels shared with other organisations');
+      expect(stack.slack.messages(PARTNER_CHANNEL)).toHaveLength(0);
+      expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(0);
+    });
+
+    it('Share when Slack cannot say whether the channel is shared → refused (fail closed), with a reference', async () => {
+      const { responseUrl } = await command(a.displayId);
+      const { body } = await response(responseUrl);
+      const share = buttonsOf(body.blocks).find((b) => b.action_id === ACTIONS.share) as Button;
+      stack.slack.failNext('conversations.info', 1, { error: 'internal_error' });
+      const clickUrl = stack.slack.responseUrl();
+      await click(ephemeralClick(share, { responseUrl: clickUrl }));
+      const text = String((await response(clickUrl)).body.text);
+      expect(text).toContain('I could not check whether this conversation is shared with another organisation');
+      expect(text).toContain('/invite @Cotool');
+      const ref = /\(ref `([0-9a-f]{8})`\)/.exec(text)?.[1];
+      expect(ref).toBeDefined();
+      expect(bot.logs.some((l) => l.includes(`"ref":"${ref}"`) && l.includes('internal_error'))).toBe(true);
+      expect(stack.slack.messages(CHANNEL)).toHaveLength(0);
+      // A conversation Slack does not show the bot (a private channel it is not in): the invite hint.
+      stack.slack.failNext('conversations.info', 1, { error: 'channel_not_found' });
+      const hiddenUrl = stack.slack.responseUrl();
+      await click(ephemeralClick(share, { responseUrl: hiddenUrl }));
+      expect(String((await response(hiddenUrl)).body.text)).toContain('Invite me first');
       expect(stack.slack.messages(CHANNEL)).toHaveLength(0);
     });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_STATUSES, type Alert } from '../../src/cotool/schemas.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
 import { decodeAction } from '../../src/slack/payloads.ts';
-import { safeUrl } from '../../src/slack/text.ts';
+import { LIMITS, safeUrl } from '../../src/slack/text.ts';
 import {
   type CardContext,
   type CardView,
@@ -322,7 +322,60 @@ describe('hostile corpus', () => {
       base({ externalProvider: 'zendesk', externalRef: 'Open in Cotool', externalUrl: 'https://evil.example/x' }),
       ctx(),
     );
-    expect(JSON.stringify(spoof)).toContain('"text":"evil.example Open in Cotool"');
+    expect(JSON.stringify(spoof)).toContain('"text":"evil.example · Open in Cotool"');
+  });
+
+  const externalButton = (view: CardView) =>
+    elements(view).find((e) => e.action_id === ACTIONS.externalLink) as unknown as
+      | { text: { text: string }; url: string }
+      | undefined;
+  const externalText = (overrides: Partial<Alert>) =>
+    externalButton(renderAlertCard(base(overrides), ctx()))?.text.text;
+
+  it.each(['webhook', 'email', 'slack', 'jira', 'hackerone'])(
+    'the external link from a %s source names the host it goes to, whatever the ref says',
+    (provider) => {
+      const text = externalText({
+        externalProvider: provider,
+        externalRef: 'Okta — verify your account',
+        externalUrl: 'https://evil.example/login',
+      });
+      expect(text).toMatch(/^\S+ · evil\.example · Okta — verify your account$/);
+    },
+  );
+
+  it('the external link label: known provider, then host, then ref; unknown provider: host first', () => {
+    expect(externalText({})).toBe('Jira · acme.atlassian.net · SEC-42');
+    expect(externalText({ externalRef: null })).toBe('Jira · acme.atlassian.net');
+    expect(
+      externalText({ externalProvider: 'zendesk', externalRef: 'SEC-1', externalUrl: 'https://evil.example/x' }),
+    ).toBe('evil.example · SEC-1');
+    expect(externalText({ externalProvider: null, externalRef: null, externalUrl: 'https://evil.example/x' })).toBe(
+      'evil.example',
+    );
+  });
+
+  it('the external link label fits the button and never loses the host: only the ref is cut', () => {
+    const longRef = `Okta — verify your account ${'x'.repeat(200)}`;
+    const cut = externalText({
+      externalProvider: 'webhook',
+      externalRef: longRef,
+      externalUrl: 'https://evil.example/',
+    });
+    expect(cut?.length).toBeLessThanOrEqual(LIMITS.buttonText);
+    expect(cut).toMatch(/^Webhook · evil\.example · Okta — verify your account x+…$/);
+
+    // A host that leaves no room for the provider or a useful ref is shown alone, whole.
+    const host = `${'a'.repeat(60)}.evil.example`;
+    const alone = externalText({ externalProvider: 'webhook', externalRef: 'Okta', externalUrl: `https://${host}/` });
+    expect(alone).toBe(host);
+
+    // A host longer than the button keeps its right-hand labels: who owns it.
+    const huge = `okta.com.${'login.'.repeat(20)}evil.example`;
+    const tail = externalText({ externalProvider: 'slack', externalRef: 'Okta', externalUrl: `https://${huge}/` });
+    expect(tail?.length).toBeLessThanOrEqual(LIMITS.buttonText);
+    expect(tail).toMatch(/^….*\.evil\.example$/);
+    expect(tail).not.toContain('okta.com');
   });
 
   it('fits a 50,000-char description and a 10,000-char title', () => {

@@ -266,14 +266,34 @@ function linkActions(alert: Alert, ctx: CardContext): ActionsBlock | null {
   return elements.length ? { type: 'actions', block_id: BLOCKS.cardLinks, elements } : null;
 }
 
+/** Between the parts of the external link's label. */
+const LABEL_SEP = ' · ';
+/** A ref is shown only when at least this much of it fits (else the label is provider and host alone). */
+const REF_MIN = 8;
+
 /**
- * "Jira SEC-42" for a provider we know; otherwise the link's own host comes first
- * ("evil.example SEC-42"), so a label taken from the alert cannot pass for one of ours.
+ * The external link's label always says where it goes: "Jira · acme.atlassian.net · SEC-42",
+ * "evil.example · SEC-42". Provider, ref and URL all come from the alert's source (a webhook can call
+ * itself "Okta — verify your account"), so the URL's own host is shown right after our provider name
+ * and before the untrusted ref, and is never cut away: only the ref is shortened to fit the button;
+ * a host longer than the button keeps its right-hand end (the registrable domain).
  */
-function externalLabel(alert: Alert, host: string): string {
-  const name = PROVIDERS.get(oneLine(alert.externalProvider ?? '')) ?? host;
+function externalLabel(alert: Alert, hostname: string): string {
+  const max = LIMITS.buttonText;
+  const host = hostLabel(plain(hostname, LIMITS.url), max);
+  const provider = PROVIDERS.get(oneLine(alert.externalProvider ?? ''));
+  const head = provider && provider.length + LABEL_SEP.length + host.length <= max ? provider + LABEL_SEP + host : host;
   const ref = oneLine(alert.externalRef ?? '');
-  return plain(ref ? `${name} ${ref}` : `Open in ${name}`, LIMITS.buttonText);
+  const room = max - head.length - LABEL_SEP.length;
+  return ref && (ref.length <= room || room >= REF_MIN) ? head + LABEL_SEP + plain(ref, room) : head;
+}
+
+/** A host that fits `max`: whole, or "…" and its last labels (the end names who owns it). */
+function hostLabel(host: string, max: number): string {
+  if (host.length <= max) return host;
+  const tail = host.slice(host.length - (max - 1));
+  const dot = tail.indexOf('.');
+  return `…${dot >= 0 && dot < tail.length - 1 ? tail.slice(dot + 1) : tail}`;
 }
 
 function footer(alert: Alert, ctx: CardContext, actionsUnavailable: boolean): ContextBlock {

@@ -22,6 +22,8 @@ export type HomeContext = {
   appUrl: string | null;
   /** What to say about `data.error` (our wording, with a reference), when there is one. */
   errorText?: string | null;
+  /** CLOSE_REASON_REQUIRED: the cards' close buttons open the reason form (no confirm dialog of their own). */
+  closeOpensForm: boolean;
 };
 
 const md = (text: string) => ({ type: 'mrkdwn' as const, text, verbatim: true });
@@ -81,6 +83,7 @@ function homeCard(alert: Alert, index: number, data: HomeData['escalated'], ctx:
   const card = renderAlertCard(alert, {
     alertUrl: ctx.alertUrl(alert),
     interactive: true,
+    closeOpensForm: ctx.closeOpensForm,
     lastAction: record?.lastAction ?? null,
   });
   return card.blocks

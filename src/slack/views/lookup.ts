@@ -19,6 +19,8 @@ const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 export type LookupContext = {
   alertUrl: string | null;
   lastAction: LastAction | null;
+  /** CLOSE_REASON_REQUIRED: the card's close buttons open the reason form (no confirm dialog of their own). */
+  closeOpensForm: boolean;
   /** A line of our own above the card (trusted mrkdwn), e.g. which run raised the alert. */
   notice?: string | null;
 };
@@ -78,6 +80,7 @@ export function renderLookup(alert: AlertWithTimeline, ctx: LookupContext): Card
   const card = renderAlertCard(alert, {
     alertUrl: ctx.alertUrl,
     interactive: true,
+    closeOpensForm: ctx.closeOpensForm,
     lastAction: ctx.lastAction,
     escalation: escalationFrom(alert),
   });
@@ -102,11 +105,12 @@ export function renderLookup(alert: AlertWithTimeline, ctx: LookupContext): Card
 /** The card posted into a channel by "Share in channel": the live card's view, plus who shared it. */
 export function renderSharedCard(
   alert: AlertWithTimeline,
-  ctx: { alertUrl: string | null; lastAction: LastAction | null; sharedBy: string; at: string },
+  ctx: Omit<LookupContext, 'notice'> & { sharedBy: string; at: string },
 ): CardView {
   const card = renderAlertCard(alert, {
     alertUrl: ctx.alertUrl,
     interactive: true,
+    closeOpensForm: ctx.closeOpensForm,
     lastAction: ctx.lastAction,
     escalation: escalationFrom(alert),
   });

@@ -474,6 +474,13 @@ describe('fake Slack Web API with the real WebClient', () => {
     expect((await client.conversations.info({ channel: 'C0ALERTS' })).channel).toMatchObject({
       name: 'alerts',
       is_member: true,
+      is_shared: false,
+      is_ext_shared: false,
+    });
+    fake.addChannel('C0PARTNER', { name: 'acme-partner', externallyShared: true });
+    expect((await client.conversations.info({ channel: 'C0PARTNER' })).channel).toMatchObject({
+      is_shared: true,
+      is_ext_shared: true,
     });
     await client.chat.postEphemeral({ channel: 'C0ALERTS', user: 'U0DANA', text: 'only you' });
     expect(fake.ephemerals('C0ALERTS')).toMatchObject([{ user: 'U0DANA', text: 'only you' }]);

@@ -72,7 +72,14 @@ export type SlackUser = {
   deleted?: boolean;
   tz?: string;
 };
-export type ChannelOptions = { member?: boolean; name?: string; isPrivate?: boolean; members?: string[] | null };
+export type ChannelOptions = {
+  member?: boolean;
+  name?: string;
+  isPrivate?: boolean;
+  members?: string[] | null;
+  /** Shared with another organisation (Slack Connect): `is_shared` and `is_ext_shared` in conversations.info. */
+  externallyShared?: boolean;
+};
 
 export type SlackFailure =
   | { error: string; [key: string]: unknown }
@@ -504,6 +511,7 @@ type Channel = {
   isPrivate: boolean;
   isIm: boolean;
   members: string[] | null;
+  externallyShared: boolean;
   created: number;
   threads: SlackThread[];
 };
@@ -556,6 +564,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       isPrivate: o.isPrivate ?? false,
       isIm: id.startsWith('D'),
       members: o.members ?? null,
+      externallyShared: o.externallyShared ?? false,
       created: Math.floor(Date.now() / 1000) - 86_400,
       threads: channels.get(id)?.threads ?? [],
     });
@@ -738,9 +747,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       is_archived: false,
       is_general: false,
       name_normalized: ch.name,
-      is_shared: false,
+      is_shared: ch.externallyShared,
       is_org_shared: false,
-      is_ext_shared: false,
+      is_ext_shared: ch.externallyShared,
       is_member: ch.isMember,
       creator: 'U0ADMIN',
       topic: { value: '', creator: '', last_set: 0 },

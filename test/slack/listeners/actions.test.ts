@@ -20,6 +20,14 @@ async function setup() {
   const h = await triageHarness();
   const order: string[] = [];
   const told: Obj[] = [];
+  const dms: Obj[] = [];
+  /** Slack errors for the next chat.postEphemeral / chat.postMessage calls. */
+  const refuse: { ephemeral: string[]; dm: string[] } = { ephemeral: [], dm: [] };
+  const slackError = (error: string) =>
+    Object.assign(new Error(`An API error occurred: ${error}`), {
+      code: 'slack_webapi_platform_error',
+      data: { error },
+    });
   const events: ListenerEvents = new EventEmitter();
   const deps: ListenerDeps = {
     config,
@@ -42,7 +50,18 @@ async function setup() {
   };
   const handler = clickHandler(deps, createTriage(deps));
   const client = {
-    chat: { postEphemeral: async (a: Obj) => void told.push(a) },
+    chat: {
+      postEphemeral: async (a: Obj) => {
+        const e = refuse.ephemeral.shift();
+        if (e) throw slackError(e);
+        told.push(a);
+      },
+      postMessage: async (a: Obj) => {
+        const e = refuse.dm.shift();
+        if (e) throw slackError(e);
+        dms.push(a);
+      },
+    },
     views: { open: async () => ({ view: { id: 'V1', hash: 'h' } }), update: async () => ({}) },
   };
   const click = (value: string, actionId: string = ACTIONS.closeFp, overrides: Obj = {}) => {
@@ -73,7 +92,16 @@ async function setup() {
   };
   const value = (op: 'close_fp' | 'escalate' = 'close_fp') =>
     encodeAction({ v: 1, op, id: h.alert.id, u: h.alert.updatedAt });
-  return { h, order, told, click, value };
+  /** A click from the App Home: no channel, no message, no response_url. */
+  const homeClick = (v: string, actionId: string = ACTIONS.closeFp) =>
+    click(v, actionId, {
+      container: { type: 'view', view_id: 'V0HOME' },
+      view: { id: 'V0HOME', type: 'home', blocks: [], callback_id: '', private_metadata: '', hash: '1.a' },
+      response_url: undefined,
+      channel: undefined,
+      message: undefined,
+    });
+  return { h, order, told, dms, refuse, click, homeClick, value };
 }
 
 describe('card click listener', () => {
@@ -136,5 +164,40 @@ describe('card click listener', () => {
     c.body.response_url = '';
     await c.run();
     expect(told).toEqual([expect.objectContaining({ channel: CHANNEL, user: JANE.id })]);
+  });
+
+  it('from the App Home, the note goes to the user as a direct message (not into the alert channel)', async () => {
+    const { told, dms, homeClick } = await setup();
+    await homeClick('nope').run();
+    expect(told).toEqual([]);
+    expect(dms).toEqual([{ channel: JANE.id, text: expect.stringContaining('This card is out of date') }]);
+  });
+
+  it('from the App Home, a refusal (the alert is busy) reaches the user by direct message', async () => {
+    const { dms, homeClick, value, h } = await setup();
+    await h.store.claimAction(h.alert.id, 'someone-else', h.deps.clock(), 60_000);
+    await homeClick(value()).run();
+    expect(dms).toEqual([{ channel: JANE.id, text: expect.stringContaining('already being changed') }]);
+    expect(h.cotool.count('updateStatus')).toBe(0);
+  });
+
+  it('a direct message Slack refuses is logged at warn with the user id, never dropped silently', async () => {
+    const { dms, refuse, homeClick, h } = await setup();
+    refuse.dm.push('missing_scope');
+    await homeClick('nope').run();
+    expect(dms).toEqual([]);
+    const warn = h.logs.find((l) => l.includes('"level":40') && l.includes('refused the direct message'));
+    expect(warn).toContain(`"userId":"${JANE.id}"`);
+    expect(warn).toContain('"slackError":"missing_scope"');
+  });
+
+  it('an ephemeral note Slack refuses (the user is not in the channel) is sent as a direct message', async () => {
+    const { told, dms, refuse, click } = await setup();
+    refuse.ephemeral.push('user_not_in_channel');
+    const c = click('nope');
+    c.body.response_url = '';
+    await c.run();
+    expect(told).toEqual([]);
+    expect(dms).toEqual([{ channel: JANE.id, text: expect.stringContaining('This card is out of date') }]);
   });
 });

@@ -52,7 +52,9 @@ const data = (o: Partial<HomeData> = {}, n = 2): HomeData => {
 const ctx = {
   alertUrl: (a: Alert) => `https://app.cotool.ai/acme/alerts/${a.displayId}`,
   appUrl: 'https://app.cotool.ai',
+  closeOpensForm: false,
 };
+type Obj = Record<string, unknown>;
 const json = (v: unknown) => JSON.stringify(v);
 const OPEN_COTOOL = '<https://app.cotool.ai/|Open Cotool>';
 
@@ -163,6 +165,16 @@ describe('renderHome', () => {
     );
   });
 
+  it('with CLOSE_REASON_REQUIRED the cards’ close buttons open the form: no confirm dialog', () => {
+    const closeButtons = (closeOpensForm: boolean) =>
+      (renderHome(data(), { ...ctx, closeOpensForm }).blocks as Array<{ type: string; elements?: Obj[] }>)
+        .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+        .filter((e) => [ACTIONS.closeFp, ACTIONS.closeBenign, ACTIONS.closeTp].includes(e.action_id as never));
+    expect(closeButtons(true)).toHaveLength(6);
+    for (const b of closeButtons(true)) expect(b).not.toHaveProperty('confirm');
+    for (const b of closeButtons(false)) expect(b).toHaveProperty('confirm');
+  });
+
   it('refused and error homes say why', () => {
     const refused = renderRefusedHome(accessRefused('guest', 'members of <#C0ALERTS> (guests excluded)'));
     expect(json(refused)).toContain('Guest accounts cannot see or change Cotool alerts');
@@ -196,7 +208,7 @@ describe('renderHome', () => {
         },
         health: health({ lastSuccessfulPollAt: h, startedAt: h, lastError: { at: h, source: 'cotool', message: h } }),
       }),
-      { alertUrl: () => h, appUrl: h, errorText: null },
+      { alertUrl: () => h, appUrl: h, errorText: null, closeOpensForm: false },
     );
     // The app URL is configuration: its link is ours (a URL that cannot be one is left out).
     const link = linkToken(h, 'Open Cotool');

@@ -18,7 +18,7 @@ import { assertSafeView, HOSTILE, LONG_DESCRIPTION, LONG_TITLE } from '../hostil
 import { entry, fullTimeline, hostileAlert, hostileTimeline, ID, lookupAlert, URL_IN_COTOOL } from './fixtures.ts';
 
 const ANA = { id: 'U0ANA', name: 'Ana Analyst' };
-const ctx = { alertUrl: URL_IN_COTOOL, lastAction: null };
+const ctx = { alertUrl: URL_IN_COTOOL, lastAction: null, closeOpensForm: false };
 const json = (v: unknown) => JSON.stringify(v);
 const actionIds = (blocks: unknown[]) =>
   (blocks as Array<{ type: string; elements?: Array<{ action_id?: string }> }>)
@@ -74,7 +74,7 @@ describe('renderLookup', () => {
 
   it('shows the last action taken from Slack, as the card does', () => {
     const view = renderLookup(lookupAlert({ status: 'closed_false_positive' }), {
-      alertUrl: URL_IN_COTOOL,
+      ...ctx,
       lastAction: { by: ANA, kind: 'status', status: 'closed_false_positive', at: '2026-11-23T10:09:00Z' },
     });
     expect(json(view)).toContain('Closed as false positive* by Ana Analyst');
@@ -84,6 +84,22 @@ describe('renderLookup', () => {
     const view = renderLookup(lookupAlert(), { ...ctx, notice: runNotice('3f2b9c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f') });
     expect(view.blocks[0]?.block_id).toBe(LOOKUP_BLOCKS.notice);
     expect(json(view.blocks[0])).toContain('Alert raised by run `3f2b9c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f`');
+  });
+
+  it('with CLOSE_REASON_REQUIRED the close buttons open the form: no confirm dialog, as on the channel card', () => {
+    const a = lookupAlert({ status: 'open' });
+    const closeButtons = (blocks: unknown[]) =>
+      (blocks as Array<{ type: string; elements?: Array<{ action_id?: string; confirm?: unknown }> }>)
+        .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+        .filter((e) => [ACTIONS.closeFp, ACTIONS.closeBenign, ACTIONS.closeTp].includes(e.action_id as never));
+    for (const view of [
+      renderLookup(a, { ...ctx, closeOpensForm: true }),
+      renderSharedCard(a, { ...ctx, closeOpensForm: true, sharedBy: 'U0ANA', at: '2026-11-23T11:00:00.000Z' }),
+    ]) {
+      expect(closeButtons(view.blocks)).toHaveLength(3);
+      for (const b of closeButtons(view.blocks)) expect(b).not.toHaveProperty('confirm');
+    }
+    for (const b of closeButtons(renderLookup(a, ctx).blocks)) expect(b).toHaveProperty('confirm');
   });
 
   it('renders without Share when the id cannot travel in a payload, and without a timeline when there is none', () => {
@@ -183,10 +199,14 @@ describe('hostile corpus', () => {
         alertUrl: h,
         lastAction: { by: { id: h, name: h }, kind: 'status', status, at: h },
         notice: runNotice(h),
+        closeOpensForm: false,
       });
       assertSafeView(view, { alertId: ID });
       expect(view.blocks.length).toBeLessThanOrEqual(LIMITS.messageBlocks);
-      assertSafeView(renderSharedCard(a, { alertUrl: h, lastAction: null, sharedBy: h, at: h }), { alertId: ID });
+      assertSafeView(
+        renderSharedCard(a, { alertUrl: h, lastAction: null, closeOpensForm: false, sharedBy: h, at: h }),
+        { alertId: ID },
+      );
     }
   });
 

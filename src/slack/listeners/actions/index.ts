@@ -59,7 +59,7 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
     await ack();
     const started = performance.now();
     const userId = body.user.id;
-    const surface = surfaceOf(body, { client, respond, alertChannel: deps.config.slack.alertChannel, logger: log });
+    const surface = surfaceOf(body, { client, respond, logger: log });
     try {
       const decoded = decodeAction(clickedValue(action));
       const allowed = OPS_OF[action.action_id as ActionId] ?? [];

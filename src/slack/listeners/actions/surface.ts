@@ -5,8 +5,11 @@
  *   else chat.postEphemeral;
  * - an ephemeral message (e.g. a /cotool lookup answer showing the same card): same, and the
  *   message itself is redrawn in place (`replace_original`);
- * - the App Home: no message to answer under, so an ephemeral note in the alert channel.
- * Nothing here throws: a note Slack refuses is logged with the reason.
+ * - the App Home (or any surface with neither a response_url nor a channel to answer in): a direct
+ *   message from the app. An ephemeral note in the alert channel would never reach someone allowed
+ *   by SLACK_ALLOWED_USERS who is not in that channel.
+ * An ephemeral note Slack refuses falls back to a direct message too. Nothing here throws: a note
+ * that could not be delivered at all is logged at warn with the user id.
  */
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
@@ -22,9 +25,9 @@ export type Surface = {
   kind: SurfaceKind;
   /** The channel message clicked, for a click on a (non-ephemeral) message. */
   clicked: Place | null;
-  /** Where ephemeral notes go when there is no response_url. */
-  channel: string;
-  /** An ephemeral note to the person who clicked. */
+  /** Where ephemeral notes go when there is no response_url; null: notes go as a direct message. */
+  channel: string | null;
+  /** A private note to the person who clicked. */
   tell(text: string): Promise<void>;
   /** Redraws the clicked message when it is ephemeral (channel cards are updated by the use-cases). */
   show(view: SlackView): Promise<void>;
@@ -32,7 +35,7 @@ export type Surface = {
 
 export function surfaceOf(
   body: BlockAction,
-  tools: { client: WebClient; respond?: RespondFn | undefined; alertChannel: string; logger: Logger },
+  tools: { client: WebClient; respond?: RespondFn | undefined; logger: Logger },
 ): Surface {
   const { client, respond, logger } = tools;
   const container = body.container as { type?: string; is_ephemeral?: boolean; channel_id?: string };
@@ -45,17 +48,33 @@ export function surfaceOf(
         : container.type === 'message' && body.channel?.id && body.message?.ts
           ? 'message'
           : 'other';
-  const channel = body.channel?.id ?? container.channel_id ?? tools.alertChannel;
+  const channel = kind === 'home' ? null : (body.channel?.id ?? container.channel_id ?? null);
   const clicked =
     kind === 'message' && body.channel && body.message ? { channel: body.channel.id, ts: body.message.ts } : null;
   const canRespond = Boolean(respond && body.response_url);
 
-  async function postEphemeral(text: string): Promise<void> {
+  /** True when Slack took the note. */
+  async function postEphemeral(channel: string, text: string): Promise<boolean> {
     try {
       await client.chat.postEphemeral({ channel, user: userId, text });
+      return true;
     } catch (err) {
       const f = classifySlackError(err, channel);
-      logger.warn({ userId, channel, slackError: f.code }, 'could not tell the user: Slack refused the ephemeral note');
+      logger.info({ userId, channel, slackError: f.code }, 'Slack refused the ephemeral note; sending it as a DM');
+      return false;
+    }
+  }
+
+  /** A direct message from the app (the bot's `im:write` opens the conversation). */
+  async function directMessage(text: string): Promise<void> {
+    try {
+      await client.chat.postMessage({ channel: userId, text });
+    } catch (err) {
+      const f = classifySlackError(err);
+      logger.warn(
+        { userId, surface: kind, slackError: f.code, ...(f.authProblem && { hint: f.hint }) },
+        'could not tell the user: Slack refused the direct message',
+      );
     }
   }
 
@@ -69,10 +88,11 @@ export function surfaceOf(
           await respond({ response_type: 'ephemeral', replace_original: false, text });
           return;
         } catch (err) {
-          logger.info({ userId, err: String(err) }, 'response_url refused the note; posting it ephemerally');
+          logger.info({ userId, err: String(err) }, 'response_url refused the note; posting it another way');
         }
       }
-      await postEphemeral(text);
+      if (channel && (await postEphemeral(channel, text))) return;
+      await directMessage(text);
     },
     async show(view) {
       if (kind !== 'ephemeral' || !canRespond || !respond) return;

@@ -49,6 +49,7 @@ export async function answerCommand(
   const log = deps.logger.child({ module: 'command' });
   const who = deps.access.describe();
   const link = (a: Parameters<typeof alertUrl>[1]) => alertUrl(deps.config.cotool, a);
+  const closeOpensForm = deps.config.slack.closeReasonRequired;
   switch (cmd.kind) {
     case 'lookup': {
       const r = await lookups.lookup(userId, cmd.ref);
@@ -56,7 +57,10 @@ export async function answerCommand(
         const view = failureView(r, { who, alertRef: cmd.ref, log, fields: { userId, kind: cmd.kind } });
         return { ...view, outcome: outcomeOf(r) };
       }
-      return { ...renderLookup(r.alert, { alertUrl: link(r.alert), lastAction: r.lastAction }), outcome: 'ok' };
+      return {
+        ...renderLookup(r.alert, { alertUrl: link(r.alert), lastAction: r.lastAction, closeOpensForm }),
+        outcome: 'ok',
+      };
     }
     case 'run': {
       const r = await lookups.lookupRun(userId, cmd.runId);
@@ -66,7 +70,12 @@ export async function answerCommand(
       }
       if (!r.found) return { ...noAlertForRunAnswer(cmd.runId), outcome: 'not_found' };
       const { alert, lastAction } = r.found;
-      const view = renderLookup(alert, { alertUrl: link(alert), lastAction, notice: runNotice(cmd.runId) });
+      const view = renderLookup(alert, {
+        alertUrl: link(alert),
+        lastAction,
+        notice: runNotice(cmd.runId),
+        closeOpensForm,
+      });
       return { ...view, outcome: 'ok' };
     }
     case 'list':

@@ -30,7 +30,11 @@ export function registerListActions(app: App, deps: ListenerDeps, lookups: Looku
     answer: async (userId, value) => {
       const r = await lookups.lookup(userId, value.id);
       const view = r.ok
-        ? renderLookup(r.alert, { alertUrl: alertUrl(deps.config.cotool, r.alert), lastAction: r.lastAction })
+        ? renderLookup(r.alert, {
+            alertUrl: alertUrl(deps.config.cotool, r.alert),
+            lastAction: r.lastAction,
+            closeOpensForm: deps.config.slack.closeReasonRequired,
+          })
         : failureView(r, { who: who(), alertRef: value.id, log, fields: { userId } });
       return { view, replace: false };
     },

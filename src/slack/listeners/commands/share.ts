@@ -3,9 +3,15 @@
  * same buttons as the channel card) where the command was run, with "Shared by @who". The person
  * clicking is checked again. A redelivered click, or a second click within a few seconds, posts
  * nothing more. When the bot cannot post there, the answer says how to fix it.
+ *
+ * Never into a channel shared with another organisation (Slack Connect), like previews and expanded
+ * ids: the card carries the alert's description. The channel is looked up (conversations.info)
+ * before posting, and when it cannot be, nothing is posted (fail closed).
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import { alertUrl } from '../../../config.ts';
+import type { Logger } from '../../../log.ts';
 import type { LookupService } from '../../../service/lookup.ts';
 import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, OPS } from '../../ids.ts';
@@ -22,6 +28,55 @@ const REDELIVERY_TTL_MS = 10 * 60_000;
 const OUT_OF_DATE = ':hourglass: This answer is out of date. Run `/cotool` again to share the alert.';
 const CANNOT_POST =
   ':information_source: I cannot post in this conversation. Invite me first (`/invite @Cotool`), then press *Share in channel* again. In direct messages, share from a channel instead.';
+const EXTERNAL =
+  ':no_entry: Alerts are not shared into channels shared with other organisations (Slack Connect). Nothing was posted; share it in one of your own channels instead.';
+const cannotCheck = (ref: string) =>
+  `:warning: I could not check whether this conversation is shared with another organisation, so nothing was posted. If I am not in it, invite me first (\`/invite @Cotool\`); in direct messages, share from a channel instead; otherwise try again in a moment. (ref \`${ref}\`)`;
+
+/** Shared with another organisation, now or pending (Slack Connect); `is_shared` without `is_org_shared` too. */
+type ChannelSharing = {
+  is_ext_shared?: boolean;
+  is_pending_ext_shared?: boolean;
+  is_shared?: boolean;
+  is_org_shared?: boolean;
+};
+const isExternal = (c: ChannelSharing) =>
+  c.is_ext_shared === true || c.is_pending_ext_shared === true || (c.is_shared === true && c.is_org_shared !== true);
+
+/**
+ * Whether the bot may share into `channel`: `ok`, or the note that says why not. Fails closed: a
+ * channel that cannot be looked up is refused, with a reference in the log.
+ */
+async function shareTarget(
+  client: WebClient,
+  channel: string,
+  log: Logger,
+  fields: Record<string, unknown>,
+): Promise<{ ok: true } | { ok: false; note: string }> {
+  let info: ChannelSharing | undefined;
+  try {
+    info = (await client.conversations.info({ channel })).channel;
+  } catch (err) {
+    const f = classifySlackError(err, channel);
+    if (f.channelProblem || f.code === 'channel_not_found') {
+      log.info({ ...fields, channel, slackError: f.code }, 'cannot share into this conversation');
+      return { ok: false, note: CANNOT_POST };
+    }
+    const ref = newRef();
+    log.warn({ ...fields, channel, slackError: f.code, ref }, 'could not look the share target up; nothing shared');
+    return { ok: false, note: cannotCheck(ref) };
+  }
+  if (!info) {
+    const ref = newRef();
+    log.warn({ ...fields, channel, ref }, 'conversations.info returned no channel; nothing shared');
+    return { ok: false, note: cannotCheck(ref) };
+  }
+  if (isExternal(info)) {
+    log.info({ ...fields, channel }, 'refused to share into a channel shared with another organisation');
+    return { ok: false, note: EXTERNAL };
+  }
+  return { ok: true };
+}
 
 export function registerShare(app: App, deps: ListenerDeps, lookups: LookupService): void {
   const log = deps.logger.child({ module: 'share' });
@@ -58,6 +113,11 @@ export function registerShare(app: App, deps: ListenerDeps, lookups: LookupServi
           await tell(view.text);
           return;
         }
+        const target = await shareTarget(client, channel, log, { userId, alertId: r.alert.id });
+        if (!target.ok) {
+          await tell(target.note);
+          return;
+        }
         if (!(await deps.store.firstTime(`share:${channel}:${r.alert.id}:${userId}`, now, SHARE_DEBOUNCE_MS))) {
           log.info({ userId, channel, alertId: r.alert.id }, 'dropped a repeated share');
           return;
@@ -65,6 +125,7 @@ export function registerShare(app: App, deps: ListenerDeps, lookups: LookupServi
         const view = renderSharedCard(r.alert, {
           alertUrl: alertUrl(deps.config.cotool, r.alert),
           lastAction: r.lastAction,
+          closeOpensForm: deps.config.slack.closeReasonRequired,
           sharedBy: userId,
           at: new Date(now).toISOString(),
         });

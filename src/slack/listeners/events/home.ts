@@ -68,6 +68,7 @@ export function createHomePublisher(
         alertUrl: (a) => alertUrl(deps.config.cotool, a),
         appUrl: deps.config.cotool.appUrl,
         errorText,
+        closeOpensForm: deps.config.slack.closeReasonRequired,
       }) as View;
     } catch (err) {
       const ref = newRef();

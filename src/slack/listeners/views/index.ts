@@ -1,8 +1,10 @@
 /**
  * Submissions of the reason modal and the edit modal.
  *
- * A submission is checked before it is acknowledged (pure and fast): errors go back inline
- * (`response_action: errors`) and the form stays open. A valid one is acknowledged with
+ * A submission is checked before it is acknowledged (fast): errors go back inline
+ * (`response_action: errors`) and the form stays open. Anything that fails before the ack (the
+ * store, during shutdown say) is still acknowledged, with a view carrying a reference that is also
+ * in the log, so Slack never shows its own generic error. A valid one is acknowledged with
  * `response_action: update` to a "Closing COT-1…" view, the change is made, and the modal is updated
  * with the outcome. So the answer lands where the analyst is looking, from any surface the form was
  * opened on (card, lookup answer, App Home) and without depending on channel membership; modals have
@@ -29,6 +31,7 @@ import type { ListenerDeps } from '../deps.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['update']>[0]['view'];
+type AckResponse = Parameters<SubmitArgs['ack']>[0];
 
 export function registerViews(app: App, deps: ListenerDeps): void {
   const triage = createTriage(deps);
@@ -58,20 +61,6 @@ function answerer(deps: ListenerDeps, client: WebClient, viewId: string, userId:
   };
 }
 
-/** Decodes the form's metadata; a form that does not decode is answered in place, never a crash. */
-async function metaOrRefuse(
-  args: SubmitArgs,
-  callbackId: string,
-  verb: string,
-  log: Logger,
-): Promise<ModalMeta | null> {
-  const decoded = decodeModalMeta(args.view.private_metadata);
-  if (decoded.ok) return decoded.value;
-  log.warn({ userId: args.body.user.id, reason: decoded.reason }, 'a form carried metadata that does not decode');
-  await args.ack({ response_action: 'update', view: noticeModal(callbackId, verb, null, cardOutOfDate()) as View });
-  return null;
-}
-
 /** What the analyst is answered with: the text, and the modal view when it is not a plain notice. */
 type Answer = { text: string; view?: object };
 
@@ -93,42 +82,70 @@ type FormSpec<F extends { ok: true }> = {
   submit: (ctx: SubmitContext<F>) => Promise<Answer>;
 };
 
+/** Before the ack: the answer to give at once (`done`), or the checked submission to act on. */
+type Checked<F> = { done: true; response?: AckResponse } | { done: false; meta: ModalMeta; form: F; displayId: string };
+
 /**
  * A form's submission: metadata and inputs checked before the ack (errors inline), a redelivery
- * ignored, the modal updated to a working view, the change made, and the outcome answered.
+ * ignored, the modal updated to a working view, the change made, and the outcome answered. Whatever
+ * fails before the ack is acknowledged with a notice carrying a reference (and what was typed).
  */
 function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triage, spec: FormSpec<F>) {
   const log = deps.logger.child({ module: spec.module });
+
+  /** Everything before the ack. `typed` collects what the analyst typed, once the form is read. */
+  async function check(args: SubmitArgs, typed: { text: string }): Promise<Checked<F>> {
+    const { body, view } = args;
+    const userId = body.user.id;
+    const decoded = decodeModalMeta(view.private_metadata);
+    if (!decoded.ok) {
+      log.warn({ userId, reason: decoded.reason }, 'a form carried metadata that does not decode');
+      const notice = noticeModal(spec.callbackId, spec.verb, null, cardOutOfDate());
+      return { done: true, response: { response_action: 'update', view: notice as View } };
+    }
+    const meta = decoded.value;
+    const form = spec.read(view.state.values);
+    if (!form.ok) return { done: true, response: { response_action: 'errors', errors: form.errors } };
+    typed.text = spec.typed(form);
+    if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
+      log.info({ userId, alertId: meta.id }, 'ignored a redelivered form');
+      return { done: true };
+    }
+    return { done: false, meta, form, displayId: await knownDisplayId(triage.deps, meta.id) };
+  }
+
   return async (args: SubmitArgs): Promise<void> => {
     const { ack, body, view, client } = args;
     const userId = body.user.id;
-    const meta = await metaOrRefuse(args, spec.callbackId, spec.verb, log);
-    if (!meta) return;
-    const form = spec.read(view.state.values);
-    if (!form.ok) {
-      await ack({ response_action: 'errors', errors: form.errors });
+    const typed = { text: '' };
+    let checked: Checked<F>;
+    try {
+      checked = await check(args, typed);
+    } catch (err) {
+      const ref = newRef();
+      log.error({ ref, err, userId }, `${spec.name} failed before it was acknowledged`);
+      const text = unexpectedError(ref) + typed.text;
+      await ack({ response_action: 'update', view: noticeModal(spec.callbackId, spec.verb, null, text) as View });
       return;
     }
-    if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
-      await ack();
-      log.info({ userId, alertId: meta.id }, 'ignored a redelivered form');
+    if (checked.done) {
+      await ack(checked.response);
       return;
     }
-    const displayId = await knownDisplayId(triage.deps, meta.id);
+    const { meta, form, displayId } = checked;
     await ack({
       response_action: 'update',
       view: workingModal(spec.callbackId, spec.verb, displayId, spec.working(displayId, form)) as View,
     });
     const answer = answerer(deps, client, view.id, userId, meta, log);
     const notice = (text: string) => noticeModal(spec.callbackId, spec.verb, displayId, text);
-    const typed = spec.typed(form);
     try {
-      const out = await spec.submit({ form, meta, userId, typed, log });
+      const out = await spec.submit({ form, meta, userId, typed: typed.text, log });
       await answer(out.text, out.view ?? notice(out.text));
     } catch (err) {
       const ref = newRef();
       log.error({ ref, err, userId, alertId: meta.id }, `${spec.name} failed unexpectedly`);
-      const text = unexpectedError(ref) + typed;
+      const text = unexpectedError(ref) + typed.text;
       await answer(text, notice(text));
     }
   };
