@@ -1,5 +1,9 @@
 /** Entry point of `npm start`: start the bot, stop it cleanly on SIGTERM/SIGINT within 10 s. */
+import { existsSync } from 'node:fs';
 import { StartupError, startBot } from './bot.ts';
+
+// A .env file in the working directory fills in what the environment does not set.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 

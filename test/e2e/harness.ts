@@ -94,8 +94,9 @@ export async function startStack(): Promise<Stack> {
     },
     spawn(childEnv) {
       const started = Date.now();
-      const proc = spawn(process.execPath, ['src/main.ts'], {
-        cwd: join(import.meta.dirname, '..', '..'),
+      // Run from the temp dir: a developer's own .env in the repository must not leak into the test.
+      const proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'src', 'main.ts')], {
+        cwd: dir,
         env: { PATH: process.env.PATH ?? '', ...childEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
