@@ -1,7 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import type { CardRecord, LastAction, Store } from './store.ts';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardRecord,
+  Change,
+  LastAction,
+  NewOutboxItem,
+  OutboxItem,
+  Storm,
+  StormMember,
+  Store,
+} from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -34,12 +45,101 @@ const MIGRATIONS: readonly string[] = [
      expires_at  INTEGER NOT NULL
    );
    CREATE INDEX once_keys_expiry ON once_keys (expires_at);`,
+  // The outbox: every Slack write is a row (its claim) until its result is recorded. A card claimed
+  // by an older release (posted or not: unknown) becomes a queued card whose outbox item is looked
+  // up in the channel before anything is posted.
+  `CREATE TABLE cards_v3 (
+     alert_id        TEXT PRIMARY KEY,
+     display_id      TEXT NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('queued', 'posted', 'seen', 'digested')),
+     channel         TEXT,
+     ts              TEXT,
+     status          TEXT,
+     updated_at      TEXT,
+     fingerprint     TEXT,
+     final           INTEGER NOT NULL DEFAULT 0,
+     last_action     TEXT,
+     version         INTEGER NOT NULL DEFAULT 1,
+     storm_id        TEXT,
+     posted_at       INTEGER,
+     first_action_at INTEGER,
+     created_at      INTEGER NOT NULL,
+     changed_at      INTEGER NOT NULL
+   );
+   CREATE TABLE outbox (
+     key         TEXT PRIMARY KEY,
+     kind        TEXT NOT NULL,
+     lane        TEXT NOT NULL CHECK (lane IN ('post', 'update')),
+     channel     TEXT NOT NULL,
+     alert_id    TEXT,
+     priority    INTEGER NOT NULL,
+     order_at    INTEGER NOT NULL,
+     payload     TEXT NOT NULL,
+     rev         INTEGER NOT NULL DEFAULT 1,
+     state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed')),
+     owner       TEXT,
+     claimed_at  INTEGER,
+     unknown     INTEGER NOT NULL DEFAULT 0,
+     attempts    INTEGER NOT NULL DEFAULT 0,
+     not_before  INTEGER NOT NULL DEFAULT 0,
+     created_at  INTEGER NOT NULL
+   );
+   INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, unknown, created_at)
+     SELECT 'card:' || alert_id, 'card', 'post',
+            COALESCE((SELECT channel FROM cards WHERE channel IS NOT NULL LIMIT 1), :legacyChannel),
+            alert_id, 0, created_at, '{}', 1, created_at
+     FROM cards WHERE state = 'claimed';
+   INSERT INTO cards_v3 (alert_id, display_id, state, channel, ts, status, updated_at, fingerprint, final,
+                         last_action, created_at, changed_at, posted_at)
+     SELECT alert_id, display_id, CASE state WHEN 'claimed' THEN 'queued' ELSE state END, channel, ts,
+            CASE status WHEN 'pending_escalation' THEN 'open' ELSE status END,
+            updated_at, fingerprint, final, last_action, created_at, changed_at,
+            CASE state WHEN 'posted' THEN changed_at END
+     FROM cards;
+   DROP TABLE cards;
+   ALTER TABLE cards_v3 RENAME TO cards;
+   CREATE INDEX cards_unfinished ON cards (state, final);
+   CREATE INDEX cards_message ON cards (channel, ts);
+   CREATE INDEX cards_posted ON cards (posted_at);
+   CREATE INDEX outbox_next ON outbox (lane, channel, state, priority, order_at);
+   CREATE TABLE storms (
+     id             TEXT PRIMARY KEY,
+     channel        TEXT NOT NULL,
+     started_at     INTEGER NOT NULL,
+     last_added_at  INTEGER NOT NULL,
+     ended_at       INTEGER,
+     cards_used     INTEGER NOT NULL DEFAULT 0,
+     ts             TEXT,
+     tally          TEXT
+   );
+   CREATE INDEX storms_active ON storms (ended_at);
+   CREATE TABLE storm_members (
+     storm_id    TEXT NOT NULL,
+     alert_id    TEXT NOT NULL,
+     seq         INTEGER NOT NULL,
+     display_id  TEXT NOT NULL,
+     group_key   TEXT NOT NULL,
+     group_name  TEXT NOT NULL,
+     severity    TEXT,
+     status      TEXT NOT NULL,
+     title       TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     updated_at  TEXT NOT NULL,
+     PRIMARY KEY (storm_id, alert_id)
+   );
+   CREATE TABLE leases (
+     name        TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     expires_at  INTEGER NOT NULL
+   );`,
 ];
 
 type Row = Record<string, SQLInputValue>;
 
+const str = (v: SQLInputValue | undefined) => (v === null || v === undefined ? null : String(v));
+const num = (v: SQLInputValue | undefined) => (v === null || v === undefined ? null : Number(v));
+
 function toRecord(r: Row): CardRecord {
-  const str = (v: SQLInputValue | undefined) => (v === null || v === undefined ? null : String(v));
   return {
     alertId: String(r.alert_id),
     displayId: String(r.display_id),
@@ -50,54 +150,184 @@ function toRecord(r: Row): CardRecord {
     updatedAt: str(r.updated_at),
     fingerprint: str(r.fingerprint),
     final: Number(r.final) === 1,
-    claimedAt: r.claimed_at === null || r.claimed_at === undefined ? null : Number(r.claimed_at),
-    claimOwner: str(r.claim_owner),
     lastAction: r.last_action ? (JSON.parse(String(r.last_action)) as LastAction) : null,
+    version: Number(r.version),
+    stormId: str(r.storm_id),
+    postedAt: num(r.posted_at),
+    firstActionAt: num(r.first_action_at),
   };
 }
 
+function toItem(r: Row): OutboxItem {
+  return {
+    key: String(r.key),
+    kind: String(r.kind) as OutboxItem['kind'],
+    lane: String(r.lane) as OutboxItem['lane'],
+    channel: String(r.channel),
+    alertId: str(r.alert_id),
+    priority: Number(r.priority),
+    orderAt: Number(r.order_at),
+    payload: String(r.payload),
+    rev: Number(r.rev),
+    state: String(r.state) as OutboxItem['state'],
+    owner: str(r.owner),
+    claimedAt: num(r.claimed_at),
+    unknown: Number(r.unknown) === 1,
+    attempts: Number(r.attempts),
+    notBefore: Number(r.not_before),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toStorm(r: Row): Storm {
+  return {
+    id: String(r.id),
+    channel: String(r.channel),
+    startedAt: Number(r.started_at),
+    lastAddedAt: Number(r.last_added_at),
+    endedAt: num(r.ended_at),
+    cardsUsed: Number(r.cards_used),
+    ts: str(r.ts),
+    tally: str(r.tally),
+  };
+}
+
+function toMember(r: Row): StormMember {
+  return {
+    stormId: String(r.storm_id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    groupKey: String(r.group_key),
+    groupName: String(r.group_name),
+    severity: str(r.severity),
+    status: String(r.status),
+    title: String(r.title),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+/** Column names of the patchable card fields, and how each value is stored. */
+const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => SQLInputValue]> = {
+  state: ['state', (v) => v as string],
+  channel: ['channel', (v) => (v ?? null) as string | null],
+  ts: ['ts', (v) => (v ?? null) as string | null],
+  status: ['status', (v) => (v ?? null) as string | null],
+  updatedAt: ['updated_at', (v) => (v ?? null) as string | null],
+  fingerprint: ['fingerprint', (v) => (v ?? null) as string | null],
+  final: ['final', (v) => (v ? 1 : 0)],
+  stormId: ['storm_id', (v) => (v ?? null) as string | null],
+  lastAction: ['last_action', (v) => (v ? JSON.stringify(v) : null)],
+  postedAt: ['posted_at', (v) => (v ?? null) as number | null],
+};
+
+export type SqliteStoreOptions = {
+  clock?: () => number;
+  /** Where a card claimed by an older release was going (the alert channel). */
+  legacyChannel?: string;
+};
+
+class Conflict extends Error {}
+
 /** Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests). */
-export function openSqliteStore(path: string, clock: () => number = Date.now): Store {
+export function openSqliteStore(path: string, options: SqliteStoreOptions | (() => number) = {}): Store {
+  const opts = typeof options === 'function' ? { clock: options } : options;
+  const clock = opts.clock ?? Date.now;
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  migrate(db);
+  migrate(db, opts.legacyChannel ?? '');
 
   const q = {
     get: db.prepare('SELECT * FROM cards WHERE alert_id = ?'),
-    unfinished: db.prepare(
-      "SELECT * FROM cards WHERE (state = 'posted' AND final = 0) OR state = 'claimed' ORDER BY created_at",
-    ),
-    insertClaim: db.prepare(
-      `INSERT INTO cards (alert_id, display_id, state, claim_from, claimed_at, claim_owner, created_at, changed_at)
-       VALUES (?, ?, 'claimed', 'new', ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
-    ),
-    claimSeenOrStale: db.prepare(
-      `UPDATE cards SET state = 'claimed',
-              claim_from = CASE WHEN state = 'seen' THEN 'seen' ELSE claim_from END,
-              claimed_at = ?, claim_owner = ?, changed_at = ?
-       WHERE alert_id = ? AND (state = 'seen' OR (state = 'claimed' AND claimed_at < ?))`,
-    ),
-    posted: db.prepare(
-      `UPDATE cards SET state = 'posted', channel = ?, ts = ?, status = ?, updated_at = ?, fingerprint = ?,
-              final = ?, claimed_at = NULL, claim_owner = NULL, claim_from = NULL, changed_at = ?
-       WHERE alert_id = ? AND state = 'claimed' AND claim_owner = ?`,
-    ),
-    releaseNew: db.prepare(
-      "DELETE FROM cards WHERE alert_id = ? AND state = 'claimed' AND claim_owner = ? AND claim_from = 'new'",
-    ),
-    releaseSeen: db.prepare(
-      `UPDATE cards SET state = 'seen', claimed_at = NULL, claim_owner = NULL, claim_from = NULL, changed_at = ?
-       WHERE alert_id = ? AND state = 'claimed' AND claim_owner = ?`,
+    byMessage: db.prepare("SELECT * FROM cards WHERE channel = ? AND ts = ? AND state = 'posted'"),
+    unfinishedIds: db.prepare(
+      "SELECT alert_id FROM cards WHERE (state = 'posted' AND final = 0) OR state = 'queued' ORDER BY created_at",
     ),
     seen: db.prepare(
       `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
        VALUES (?, ?, 'seen', ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
     ),
     render: db.prepare(
-      'UPDATE cards SET status = ?, updated_at = ?, fingerprint = ?, final = ?, changed_at = ? WHERE alert_id = ?',
+      `UPDATE cards SET status = ?, updated_at = ?, fingerprint = ?, final = ?, version = version + 1, changed_at = ?
+       WHERE alert_id = ?`,
     ),
-    lastAction: db.prepare('UPDATE cards SET last_action = ?, changed_at = ? WHERE alert_id = ?'),
+    lastAction: db.prepare(
+      `UPDATE cards SET last_action = ?,
+              first_action_at = CASE WHEN ? = 1 AND first_action_at IS NULL THEN ? ELSE first_action_at END,
+              version = version + 1, changed_at = ?
+       WHERE alert_id = ?`,
+    ),
+    cardTimes: db.prepare(
+      'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= ?',
+    ),
+    insertCard: db.prepare(
+      `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
+                          created_at, changed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
+    ),
+    enqueue: db.prepare(
+      `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
+              order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
+    ),
+    dequeue: db.prepare("DELETE FROM outbox WHERE key = ? AND state = 'pending'"),
+    stormOpen: db.prepare(
+      'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ),
+    stormGrow: db.prepare(
+      'UPDATE storms SET last_added_at = MAX(last_added_at, ?), cards_used = cards_used + ? WHERE id = ?',
+    ),
+    stormEnd: db.prepare('UPDATE storms SET ended_at = ? WHERE id = ? AND ended_at IS NULL'),
+    stormPosted: db.prepare('UPDATE storms SET ts = ? WHERE id = ?'),
+    stormTally: db.prepare('UPDATE storms SET tally = ? WHERE id = ?'),
+    member: db.prepare(
+      `INSERT INTO storm_members (storm_id, alert_id, seq, display_id, group_key, group_name, severity, status,
+                                  title, created_at, updated_at)
+       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM storm_members WHERE storm_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (storm_id, alert_id) DO NOTHING`,
+    ),
+    memberStatus: db.prepare(
+      'UPDATE storm_members SET status = ?, updated_at = ? WHERE storm_id = ? AND alert_id = ?',
+    ),
+    nextAny: db.prepare(
+      `SELECT * FROM outbox WHERE lane = ? AND ((state = 'pending' AND not_before <= ?) OR (state = 'claimed' AND claimed_at < ?))
+       ORDER BY priority, order_at LIMIT 1`,
+    ),
+    nextOf: db.prepare(
+      `SELECT * FROM outbox WHERE lane = ? AND channel = ?
+         AND ((state = 'pending' AND not_before <= ?) OR (state = 'claimed' AND claimed_at < ?))
+       ORDER BY priority, order_at LIMIT 1`,
+    ),
+    claim: db.prepare(
+      `UPDATE outbox SET state = 'claimed', owner = ?, claimed_at = ?,
+              unknown = CASE WHEN state = 'claimed' THEN 1 ELSE unknown END
+       WHERE key = ? AND rev = ? AND state = ? AND COALESCE(claimed_at, -1) = COALESCE(?, -1)`,
+    ),
+    itemOf: db.prepare('SELECT * FROM outbox WHERE key = ?'),
+    ownedRev: db.prepare("SELECT rev FROM outbox WHERE key = ? AND state = 'claimed' AND owner = ?"),
+    deleteItem: db.prepare('DELETE FROM outbox WHERE key = ?'),
+    requeue: db.prepare(
+      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, unknown = 0, attempts = 0, not_before = 0
+       WHERE key = ?`,
+    ),
+    retry: db.prepare(
+      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, not_before = ?,
+              unknown = CASE WHEN ? = 1 THEN 1 ELSE unknown END, attempts = attempts + 1
+       WHERE key = ? AND state = 'claimed' AND owner = ?`,
+    ),
+    depth: db.prepare('SELECT channel, lane, COUNT(*) AS n FROM outbox GROUP BY channel, lane'),
+    listOutbox: db.prepare('SELECT * FROM outbox ORDER BY lane, channel, priority, order_at'),
+    activeStorms: db.prepare('SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at'),
+    getStorm: db.prepare('SELECT * FROM storms WHERE id = ?'),
+    members: db.prepare('SELECT * FROM storm_members WHERE storm_id = ? ORDER BY seq'),
+    lease: db.prepare(
+      `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE leases.owner = excluded.owner OR leases.expires_at < ?`,
+    ),
+    releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?'),
     claimAction: db.prepare(
       `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (?, ?, ?)
        ON CONFLICT (alert_id) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at
@@ -114,6 +344,104 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
   };
+
+  const patchStatements = new Map<string, StatementSync>();
+  function patchStatement(keys: (keyof CardPatch)[]): StatementSync {
+    const sig = keys.join(',');
+    let st = patchStatements.get(sig);
+    if (!st) {
+      const sets = keys.map((k) => `${PATCH_COLUMNS[k][0]} = ?`).join(', ');
+      st = db.prepare(
+        `UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE alert_id = ? AND version = ?`,
+      );
+      patchStatements.set(sig, st);
+    }
+    return st;
+  }
+
+  const enqueueOne = (i: NewOutboxItem, t: number) =>
+    q.enqueue.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t);
+
+  /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
+  function applyOne(c: Change, t: number): void {
+    const w = c.card;
+    if (w?.op === 'insert') {
+      const r = q.insertCard.run(
+        w.alertId,
+        w.displayId,
+        w.state,
+        w.channel,
+        w.status,
+        w.updatedAt,
+        w.fingerprint,
+        w.stormId ?? null,
+        t,
+        t,
+      );
+      if (Number(r.changes) !== 1) throw new Conflict();
+    } else if (w?.op === 'update') {
+      const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
+      const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
+      const r = patchStatement(keys).run(...values, t, w.alertId, w.expectVersion);
+      if (Number(r.changes) !== 1) throw new Conflict();
+    }
+    for (const key of c.dequeue ?? []) if (Number(q.dequeue.run(key).changes) !== 1) throw new Conflict();
+    const s = c.storm;
+    if (s?.op === 'open') q.stormOpen.run(s.id, s.channel, s.at, s.at);
+    else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
+    else if (s?.op === 'end') q.stormEnd.run(s.at, s.id);
+    else if (s?.op === 'posted') q.stormPosted.run(s.ts, s.id);
+    else if (s?.op === 'tally') q.stormTally.run(s.tally, s.id);
+    for (const m of c.members ?? []) {
+      q.member.run(
+        m.stormId,
+        m.alertId,
+        m.stormId,
+        m.displayId,
+        m.groupKey,
+        m.groupName,
+        m.severity,
+        m.status,
+        m.title,
+        m.createdAt,
+        m.updatedAt,
+      );
+    }
+    for (const m of c.memberStatus ?? []) q.memberStatus.run(m.status, m.updatedAt, m.stormId, m.alertId);
+    for (const i of c.enqueue ?? []) enqueueOne(i, t);
+  }
+
+  /** Each change under a savepoint: a conflict undoes that change alone. */
+  function applyAll(changes: readonly Change[], t: number): ApplyResult {
+    let applied = 0;
+    let conflicts = 0;
+    for (const c of changes) {
+      db.exec('SAVEPOINT change');
+      try {
+        applyOne(c, t);
+        db.exec('RELEASE change');
+        applied++;
+      } catch (err) {
+        db.exec('ROLLBACK TO change');
+        db.exec('RELEASE change');
+        if (!(err instanceof Conflict)) throw err;
+        conflicts++;
+      }
+    }
+    return { applied, conflicts };
+  }
+
+  function transaction<T>(fn: () => T): T {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
 
   let onceWrites = 0;
   const store: Store = {
@@ -132,29 +460,12 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
       const r = q.get.get(alertId) as Row | undefined;
       return r ? toRecord(r) : null;
     },
-    async listUnfinished() {
-      return (q.unfinished.all() as Row[]).map(toRecord);
+    async getByMessage(channel, ts) {
+      const r = q.byMessage.get(channel, ts) as Row | undefined;
+      return r ? toRecord(r) : null;
     },
-    async tryClaim(alertId, displayId, owner, now, staleBefore) {
-      const t = clock();
-      if (Number(q.insertClaim.run(alertId, displayId, now, owner, t, t).changes) === 1) return true;
-      return Number(q.claimSeenOrStale.run(now, owner, t, alertId, staleBefore).changes) === 1;
-    },
-    async markPosted(alertId, owner, place, r) {
-      q.posted.run(
-        place.channel,
-        place.ts,
-        r.status,
-        r.updatedAt,
-        r.fingerprint,
-        r.final ? 1 : 0,
-        clock(),
-        alertId,
-        owner,
-      );
-    },
-    async releaseClaim(alertId, owner) {
-      if (Number(q.releaseNew.run(alertId, owner).changes) === 0) q.releaseSeen.run(clock(), alertId, owner);
+    async listUnfinishedIds() {
+      return (q.unfinishedIds.all() as Row[]).map((r) => String(r.alert_id));
     },
     async markSeen(alertId, displayId, status) {
       const t = clock();
@@ -164,7 +475,74 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
       q.render.run(r.status, r.updatedAt, r.fingerprint, r.final ? 1 : 0, clock(), alertId);
     },
     async setLastAction(alertId, action) {
-      q.lastAction.run(action ? JSON.stringify(action) : null, clock(), alertId);
+      const t = clock();
+      q.lastAction.run(action ? JSON.stringify(action) : null, action ? 1 : 0, t, t, alertId);
+    },
+    async cardTimes(sinceMs) {
+      return (q.cardTimes.all(sinceMs) as Row[]).map((r) => ({
+        alertId: String(r.alert_id),
+        postedAt: Number(r.posted_at),
+        firstActionAt: num(r.first_action_at),
+      }));
+    },
+    async apply(changes) {
+      if (changes.length === 0) return { applied: 0, conflicts: 0 };
+      const t = clock();
+      return transaction(() => applyAll(changes, t));
+    },
+    async claimNext({ lane, channel, now, owner, staleBefore }) {
+      return transaction(() => {
+        const row = (channel === undefined
+          ? q.nextAny.get(lane, now, staleBefore)
+          : q.nextOf.get(lane, channel, now, staleBefore)) as Row | undefined;
+        if (!row) return null;
+        const item = toItem(row);
+        const r = q.claim.run(owner, now, item.key, item.rev, item.state, item.claimedAt);
+        if (Number(r.changes) !== 1) return null;
+        return toItem(q.itemOf.get(item.key) as Row);
+      });
+    },
+    async completeOutbox(key, owner, rev, changes = []) {
+      const t = clock();
+      return transaction(() => {
+        const row = q.ownedRev.get(key, owner) as Row | undefined;
+        if (!row) return false;
+        applyAll(changes, t);
+        if (Number(row.rev) === rev) q.deleteItem.run(key);
+        else q.requeue.run(key);
+        return true;
+      });
+    },
+    async retryOutbox(key, owner, notBefore, unknown) {
+      return Number(q.retry.run(notBefore, unknown ? 1 : 0, key, owner).changes) === 1;
+    },
+    async outboxDepth() {
+      return (q.depth.all() as Row[]).map((r) => ({
+        channel: String(r.channel),
+        lane: String(r.lane) as 'post' | 'update',
+        count: Number(r.n),
+      }));
+    },
+    async listOutbox(filter = {}) {
+      return (q.listOutbox.all() as Row[])
+        .map(toItem)
+        .filter((i) => (filter.channel === undefined || i.channel === filter.channel) && (!filter.kind || i.kind === filter.kind));
+    },
+    async activeStorms() {
+      return (q.activeStorms.all() as Row[]).map(toStorm);
+    },
+    async getStorm(id) {
+      const r = q.getStorm.get(id) as Row | undefined;
+      return r ? toStorm(r) : null;
+    },
+    async stormMembers(stormId) {
+      return (q.members.all(stormId) as Row[]).map(toMember);
+    },
+    async tryLease(name, owner, now, ttlMs) {
+      return Number(q.lease.run(name, owner, now + ttlMs, now).changes) === 1;
+    },
+    async releaseLease(name, owner) {
+      q.releaseLease.run(name, owner);
     },
     async claimAction(alertId, owner, now, ttlMs) {
       return Number(q.claimAction.run(alertId, owner, now, now - ttlMs).changes) === 1;
@@ -183,6 +561,9 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
     async setMeta(key, value) {
       q.setMeta.run(key, value);
     },
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
     async close() {
       if (db.isOpen) db.close();
     },
@@ -190,7 +571,7 @@ export function openSqliteStore(path: string, clock: () => number = Date.now): S
   return store;
 }
 
-function migrate(db: DatabaseSync): void {
+function migrate(db: DatabaseSync, legacyChannel: string): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
   const current = row?.v === null || row?.v === undefined ? 0 : Number(row.v);
@@ -200,7 +581,8 @@ function migrate(db: DatabaseSync): void {
   for (let v = current + 1; v <= MIGRATIONS.length; v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
-      db.exec(MIGRATIONS[v - 1] as string);
+      const sql = (MIGRATIONS[v - 1] as string).replaceAll(':legacyChannel', `'${legacyChannel.replaceAll("'", "''")}'`);
+      db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, new Date().toISOString());
       db.exec('COMMIT');
     } catch (err) {
@@ -210,4 +592,5 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
+/** The schema version this release migrates to (also read by the doctor). */
 export const SCHEMA_VERSION = MIGRATIONS.length;

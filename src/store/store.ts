@@ -1,7 +1,10 @@
 /**
- * What the bot remembers per alert. The store is the only memory that survives a restart, so
- * every transition that must happen at most once (posting a card) is claimed here before the
- * slow, external part runs, and confirmed the moment it returns.
+ * What the bot remembers. The store is the only memory that survives a restart and the only thing
+ * replicas share, so every Slack write that must happen exactly once is an outbox row here before it
+ * is sent (the row is the claim), and is confirmed in the same transaction that records its result.
+ *
+ * Two engines implement this interface: SQLite (embedded default) and PostgreSQL. One contract test
+ * suite (test/store/contract.ts) runs against both.
  */
 
 /** The last action taken from Slack on an alert, kept so every later re-render still shows it. */
@@ -12,26 +15,35 @@ export type LastAction = {
   at: string;
 };
 
-export type CardState = 'claimed' | 'posted' | 'seen';
+/**
+ * queued: a card is in the outbox (not yet in Slack); posted: the card exists; seen: known,
+ * deliberately no card; digested: folded into a storm's digest (no card unless it escalates).
+ */
+export type CardState = 'queued' | 'posted' | 'seen' | 'digested';
 
 export type CardRecord = {
   alertId: string;
   displayId: string;
-  /** claimed: a card is being posted; posted: the card exists; seen: known, deliberately no card. */
   state: CardState;
   channel: string | null;
   ts: string | null;
-  /** The alert status the card was last rendered from (or seen with). */
+  /** The alert status the card was last planned or rendered from (or seen with). */
   status: string | null;
-  /** The alert's updatedAt the card was last rendered from. */
+  /** The alert's updatedAt the card was last planned or rendered from. */
   updatedAt: string | null;
-  /** Hash of the last rendered card: chat.update only when it differs. */
+  /** Compact fingerprint of what the card shows (alert fields + last action): no chat.update when equal. */
   fingerprint: string | null;
   /** A closed card that needs no further refresh until the alert shows up live again. */
   final: boolean;
-  claimedAt: number | null;
-  claimOwner: string | null;
   lastAction: LastAction | null;
+  /** Bumped by every write: the poller's writes are compare-and-set on the version it planned from. */
+  version: number;
+  /** The storm whose digest holds this alert (state digested). */
+  stormId: string | null;
+  /** When the card reached Slack (epoch ms). */
+  postedAt: number | null;
+  /** When a human first acted on the alert from Slack (epoch ms). */
+  firstActionAt: number | null;
 };
 
 export type RenderedState = {
@@ -41,32 +53,185 @@ export type RenderedState = {
   final: boolean;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+/** post: chat.postMessage, paced per channel. update: chat.update, paced per workspace, coalesced. */
+export type OutboxLane = 'post' | 'update';
+export type OutboxKind = 'card' | 'escalation' | 'card_update' | 'digest' | 'digest_update' | 'thread_note';
+
+export type NewOutboxItem = {
+  /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */
+  key: string;
+  kind: OutboxKind;
+  lane: OutboxLane;
+  channel: string;
+  alertId: string | null;
+  /** Lower first. */
+  priority: number;
+  /** Within a priority, lower (older) first: epoch ms. */
+  orderAt: number;
+  /** JSON, kind-specific. */
+  payload: string;
+};
+
+export type OutboxItem = NewOutboxItem & {
+  rev: number;
+  state: 'pending' | 'claimed';
+  owner: string | null;
+  claimedAt: number | null;
+  /** An earlier attempt's outcome is unknown (lost answer, 5xx, crash): look it up before sending. */
+  unknown: boolean;
+  attempts: number;
+  notBefore: number;
+  createdAt: number;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Storms
+
+export type Storm = {
+  id: string;
+  channel: string;
+  startedAt: number;
+  lastAddedAt: number;
+  endedAt: number | null;
+  /** Individual cards posted within this storm (bounded by STORM_CARDS). */
+  cardsUsed: number;
+  /** The digest message, once posted. */
+  ts: string | null;
+  /** JSON of the bulk-close tallies, by group key (the digest shows them). */
+  tally: string | null;
+};
+
+export type StormMember = {
+  stormId: string;
+  alertId: string;
+  displayId: string;
+  /** Detection id or name; `escalated` for the escalated group. */
+  groupKey: string;
+  groupName: string;
+  severity: string | null;
+  status: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Batched writes
+
+export type CardPatch = Partial<{
+  state: CardState;
+  channel: string | null;
+  ts: string | null;
+  status: string | null;
+  updatedAt: string | null;
+  fingerprint: string | null;
+  final: boolean;
+  stormId: string | null;
+  lastAction: LastAction | null;
+  postedAt: number | null;
+}>;
+
+export type CardWrite =
+  /** A new record; the change conflicts when one exists already. */
+  | {
+      op: 'insert';
+      alertId: string;
+      displayId: string;
+      state: CardState;
+      channel: string | null;
+      status: string | null;
+      updatedAt: string | null;
+      fingerprint: string | null;
+      stormId?: string | null;
+    }
+  /** Compare-and-set: applies only while the record still has `expectVersion`. */
+  | { op: 'update'; alertId: string; expectVersion: number; set: CardPatch };
+
+export type StormWrite =
+  | { op: 'open'; id: string; channel: string; at: number }
+  | { op: 'grow'; id: string; at: number; cards: number }
+  | { op: 'end'; id: string; at: number }
+  | { op: 'posted'; id: string; ts: string }
+  | { op: 'tally'; id: string; tally: string };
+
+/**
+ * One atomic unit of a plan: all of it applies or none (a compare-and-set that fails, an insert
+ * that finds a record, or a dequeue of an item that is no longer pending rolls the change back).
+ */
+export type Change = {
+  card?: CardWrite;
+  enqueue?: NewOutboxItem[];
+  /** Outbox keys to delete; each must still be pending (not being sent). */
+  dequeue?: string[];
+  storm?: StormWrite;
+  members?: StormMember[];
+  /** Member status updates (bulk close, alerts that changed). */
+  memberStatus?: { stormId: string; alertId: string; status: string; updatedAt: string }[];
+};
+
+export type ApplyResult = { applied: number; conflicts: number };
+
 export interface Store {
+  // ---- records
   /** Records for these alert ids (missing ids are absent from the map). */
   getMany(alertIds: readonly string[]): Promise<Map<string, CardRecord>>;
   get(alertId: string): Promise<CardRecord | null>;
-  /** Cards that still follow their alert (posted, not final) and claims not yet confirmed. */
-  listUnfinished(): Promise<CardRecord[]>;
-  /**
-   * Claims the right to post a card: true when this caller now holds the claim (a new alert, a
-   * seen alert, or a claim older than `staleBefore`); false when someone else holds it or a card
-   * already exists.
-   */
-  tryClaim(alertId: string, displayId: string, owner: string, now: number, staleBefore: number): Promise<boolean>;
-  /** The card was posted: keep its place and what it shows. */
-  markPosted(
-    alertId: string,
-    owner: string,
-    place: { channel: string; ts: string },
-    rendered: RenderedState,
-  ): Promise<void>;
-  /** The post failed: undo the claim so the next cycle tries again. */
-  releaseClaim(alertId: string, owner: string): Promise<void>;
-  /** Remember an alert without posting a card (first-start backlog). No-op when a record exists. */
+  /** The record of the card posted at (channel, ts), if any. */
+  getByMessage(channel: string, ts: string): Promise<CardRecord | null>;
+  /** Ids of records that still follow their alert: posted and not final, or queued. */
+  listUnfinishedIds(): Promise<string[]>;
+  /** Remember an alert without a card. No-op when a record exists. */
   markSeen(alertId: string, displayId: string, status: string): Promise<void>;
-  /** The card was re-rendered (or its alert's state noted). */
+  /** The card was re-rendered (or its alert's state noted) from Slack. Bumps the version. */
   saveRender(alertId: string, rendered: RenderedState): Promise<void>;
+  /** Sets (or clears) the last Slack action; the first one also sets firstActionAt. Bumps the version. */
   setLastAction(alertId: string, action: LastAction | null): Promise<void>;
+  /** Cards posted since `sinceMs`, with when a human first acted on them. */
+  cardTimes(sinceMs: number): Promise<{ alertId: string; postedAt: number; firstActionAt: number | null }[]>;
+
+  // ---- plans and the outbox
+  /** Applies each change atomically (all of them in one transaction where the engine allows). */
+  apply(changes: readonly Change[]): Promise<ApplyResult>;
+  /**
+   * Claims the most urgent item of a lane (optionally of one channel) that is due: pending with
+   * notBefore ≤ now, or claimed by someone whose claim is older than `staleBefore` (that item comes
+   * back with `unknown` set). Null when nothing is due.
+   */
+  claimNext(q: {
+    lane: OutboxLane;
+    channel?: string;
+    now: number;
+    owner: string;
+    staleBefore: number;
+  }): Promise<OutboxItem | null>;
+  /**
+   * The item was sent (or is moot): applies `changes` and deletes the item, atomically, only while
+   * `owner` still holds it. When its rev moved on (a newer payload was coalesced in while sending),
+   * the item goes back to pending instead of being deleted. False when the claim was lost.
+   */
+  completeOutbox(key: string, owner: string, rev: number, changes?: readonly Change[]): Promise<boolean>;
+  /** Gives the item back for a later attempt (`unknown`: the outcome of this one is not known). */
+  retryOutbox(key: string, owner: string, notBefore: number, unknown: boolean): Promise<boolean>;
+  /** Pending and claimed items per channel and lane. */
+  outboxDepth(): Promise<{ channel: string; lane: OutboxLane; count: number }[]>;
+  /** Items of a lane for one channel that are pending, in order (for plans and tests). */
+  listOutbox(filter?: { channel?: string; kind?: OutboxKind }): Promise<OutboxItem[]>;
+
+  // ---- storms
+  activeStorms(): Promise<Storm[]>;
+  getStorm(id: string): Promise<Storm | null>;
+  /** Members in the order they were added. */
+  stormMembers(stormId: string): Promise<StormMember[]>;
+
+  // ---- replicas
+  /** Takes or renews the named lease until now + ttlMs; false while another owner holds it. */
+  tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+
+  // ---- interactions
   /**
    * Claims the right to change an alert from Slack: true when no other change of this alert is in
    * flight (or the one in flight is older than `ttlMs`, its process presumably gone). Two fast
@@ -81,5 +246,7 @@ export interface Store {
   firstTime(key: string, now: number, ttlMs: number): Promise<boolean>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Cheap round trip for readiness. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
