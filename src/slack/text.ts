@@ -6,9 +6,11 @@
  * What the escaping guarantees, and why:
  * - `&`, `<`, `>` become entities (Slack's own rule), so no `<!channel>`, `<@U…>`, `<#C…>`,
  *   `<!subteam^…>` or `<url|label>` can be written by an alert: mentions and disguised links need `<`.
- * - `@channel`, `@here`, `@everyone` (and the legacy `@group`) get an invisible word joiner after the
- *   `@`: they do not ping today (we never post with `link_names`), and they will not if a future
- *   surface or option starts parsing bare words. The text still reads the same.
+ * - The bare words `@channel`, `@here`, `@everyone` (and the legacy `@group`) get an invisible word
+ *   joiner after the `@`: they do not ping today (we never post with `link_names`), and they will not
+ *   if a future surface or option starts parsing bare words. Only the whole word counts: an `@` inside
+ *   an address (`bob@heretic.io`, `x@groupon.com`) or a word continuing past it (`@heretic`) is left
+ *   alone, so indicators copied out of a card are byte for byte what the alert holds.
  * - C0/C1 control characters (except tab and newline) and bidi embedding/override/isolate controls
  *   are removed: the former can break the payload or terminals that echo it, the latter can flip the
  *   visual order of whatever follows on the line (our own labels included). Natural right-to-left
@@ -64,9 +66,19 @@ const JOINER = '\u2060';
 const LINE_BREAKS = /\r\n?|[\u0085\u2028\u2029]/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const BROADCASTS = /@(?=(?:channel|here|everyone|group))/gi;
-/** In plain text, `<` directly before what would open a Slack token (`<!`, `<@`, `<#`, `<http`). */
-const TOKEN_OPENERS = /<(?=[!@#\p{L}])/gu;
+/**
+ * A broadcast word: `@` not preceded by what can end an address's local part (so not inside
+ * `ops@channelpartner.net`), followed by the keyword and then by no further letter, digit or `_`.
+ */
+const BROADCASTS = /(?<![\p{L}\p{N}\p{M}_.+%'-])@(?=(?:channel|here|everyone|group)(?![\p{L}\p{N}\p{M}_]))/giu;
+/**
+ * In plain text, `<` directly before what would open a Slack token: `<!`, `<@`, `<#`, or a URL scheme
+ * of two or more characters (`<https:`, `<mailto:`). A shell redirect (`<in.txt`, `< file`) or a
+ * drive letter (`<C:\x`) is not a token and is left alone.
+ */
+const TOKEN_OPENERS = /<(?=[!@#]|[a-z][a-z0-9+.-]+:)/giu;
+/** A mrkdwn emphasis marker where it could open formatting: at the start of a word, before a non-space. */
+const EMPHASIS_OPENER = /(?:^|[^\p{L}\p{N}])[*_~`](?=\S)/u;
 const ENTITY = { '&': '&amp;', '<': '&lt;', '>': '&gt;' } as const;
 
 /** Line breaks normalised to `\n`, lone surrogates replaced, control and bidi-override characters removed. */
@@ -142,6 +154,29 @@ export function mrkdwn(s: string, max: number): string {
 /** Untrusted text for a plain_text object (headers, buttons, options, confirm dialogs, inputs). */
 export function plain(s: string, max: number): string {
   return truncate(neutraliseBroadcasts(sanitize(s)).replace(TOKEN_OPENERS, `<${JOINER}`), max);
+}
+
+/**
+ * A single-line untrusted value in mrkdwn whose characters must all survive (titles, detection
+ * names: analysts copy indicators out of them). Slack applies `*bold*`, `_italic_`, `~strike~` and
+ * `` `code` `` only where a marker opens a word, so such a value is shown as a code span, where no
+ * formatting applies; anything else (snake_case, `C:\x\*`) is left as escaped text. A value that
+ * itself holds a backtick cannot be a code span and is shown escaped.
+ */
+export function literal(s: string, max: number): string {
+  const one = oneLine(s);
+  if (!EMPHASIS_OPENER.test(one) || one.includes('`') || max < 3) return mrkdwn(one, max);
+  return `\`${mrkdwn(one, max - 2)}\``;
+}
+
+/**
+ * Untrusted text for a `rich_text` text element. Slack shows those literally — no mrkdwn, no
+ * entities, no mentions or links (those are elements of their own) — so nothing is escaped: the text
+ * is exactly what the alert holds, made well-formed, without control characters, broadcast words
+ * neutralised, and fitted into `max`.
+ */
+export function richText(s: string, max: number): string {
+  return truncate(neutraliseBroadcasts(sanitize(s)), max);
 }
 
 /**

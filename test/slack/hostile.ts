@@ -87,7 +87,8 @@ export const HOSTILE: readonly string[] = [
 const DATE_TOKEN = /<!date\^\d+\^[^|<>]+\|[^<>|]+>/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const BROADCAST_WORD = /@(?:channel|here|everyone)/i;
+/** A bare broadcast word; an `@` inside an address (`bob@heretic.io`) or a longer word (`@heretic`) is none. */
+export const BROADCAST_WORD = /(?<![\p{L}\p{N}\p{M}_.+%'-])@(?:channel|here|everyone)(?![\p{L}\p{N}\p{M}_])/iu;
 const TOKEN_OPENER = /<(?:[!@#]|https?:|mailto:)/i;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -187,6 +188,21 @@ function checkBlock(path: string, block: Obj, value: ValueCheck, actionIds: Set<
       for (const [i, f] of fields.entries()) textOf(`${path}.fields[${i}]`, f, LIMITS.sectionField);
       if (!block.text && fields.length === 0) fail(path, 'empty section', '');
       if (block.accessory) checkElement(`${path}.accessory`, block.accessory as Obj, value, actionIds);
+      break;
+    }
+    case 'rich_text': {
+      // Rich text is shown literally; only text elements in sections, quotes and preformatted blocks.
+      const elements = block.elements as Obj[];
+      if (elements.length < 1) fail(path, 'empty rich_text', '');
+      for (const [i, e] of elements.entries()) {
+        if (!['rich_text_section', 'rich_text_quote', 'rich_text_preformatted'].includes(String(e.type)))
+          fail(`${path}.elements[${i}]`, `unexpected rich text element ${String(e.type)}`, '');
+        for (const [j, t] of (e.elements as Obj[]).entries()) {
+          if (t.type !== 'text')
+            fail(`${path}.elements[${i}].elements[${j}]`, `not a text element: ${String(t.type)}`, '');
+          within(`${path}.elements[${i}].elements[${j}].text`, t.text, LIMITS.sectionText);
+        }
+      }
       break;
     }
     case 'context': {

@@ -21,7 +21,7 @@ import {
 import { loadingModal, noticeModal } from '../../src/slack/views/triage-modal.ts';
 import { validateBlocks, validateView } from '../e2e/fakes/slack.ts';
 import { alert } from '../support/alerts.ts';
-import { HOSTILE, LONG_DESCRIPTION, LONG_TITLE } from './hostile.ts';
+import { BROADCAST_WORD, HOSTILE, LONG_DESCRIPTION, LONG_TITLE } from './hostile.ts';
 
 const ID = '8f14e45f-ceea-467a-9c1a-6c1f8b3d2e5a';
 const META: ModalMeta = { v: 1, id: ID, u: '2026-11-23T10:05:00.000Z', c: 'C0ALERTS', t: '1795000000.000100' };
@@ -58,11 +58,11 @@ function assertSafeModal(view: ModalView): void {
       expect(rest.includes('<'), `${path}: raw < in mrkdwn: ${rest.slice(0, 120)}`).toBe(false);
       expect(rest.replace(/(^|\n)>/g, '$1').includes('>'), `${path}: raw > in mrkdwn`).toBe(false);
       expect(/&(?!(?:amp|lt|gt);)/.test(rest), `${path}: bare & in mrkdwn`).toBe(false);
-      expect(/@(channel|here|everyone)/i.test(rest), `${path}: broadcast word`).toBe(false);
+      expect(BROADCAST_WORD.test(rest), `${path}: broadcast word`).toBe(false);
     }
     if (o.type === 'plain_text' && typeof o.text === 'string') {
       expect(/<(?:[!@#]|https?:|mailto:)/i.test(o.text), `${path}: token opener in plain text`).toBe(false);
-      expect(/@(channel|here|everyone)/i.test(o.text), `${path}: broadcast word`).toBe(false);
+      expect(BROADCAST_WORD.test(o.text), `${path}: broadcast word`).toBe(false);
     }
     for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`);
   };

@@ -15,6 +15,9 @@ describe('escapeMrkdwn', () => {
     ['@here and @Everyone', `@${WJ}here and @${WJ}Everyone`],
     ['@group', `@${WJ}group`],
     ['mail me at ana@acme.com', 'mail me at ana@acme.com'],
+    ['bob@heretic.io x@groupon.com ops@channelpartner.net', 'bob@heretic.io x@groupon.com ops@channelpartner.net'],
+    ['@heretic @groupon @channelpartner', '@heretic @groupon @channelpartner'],
+    ['(@here) "@channel", @here.', `(@${WJ}here) "@${WJ}channel", @${WJ}here.`],
     ['@\u0000channel', `@${WJ}channel`],
     ['\u0000\u0007\u001b[31mred', '[31mred'],
     ['c1\u0085\u0090x', 'c1\nx'],
@@ -108,6 +111,8 @@ describe('plain', () => {
       `<${WJ}!here> <${WJ}@U1> <${WJ}#C1> <${WJ}https://x|y> <${WJ}mailto:a@b.c>`,
     ],
     ['a < b, <3, a&b', 'a < b, <3, a&b'],
+    ['sort <in.txt >out.txt; type <C:\\x.txt', 'sort <in.txt >out.txt; type <C:\\x.txt'],
+    ['<tel:+1555> <slack://open>', `<${WJ}tel:+1555> <${WJ}slack://open>`],
     ['\u0000bell\u0007', 'bell'],
   ])('%j', (input, expected) => {
     expect(plain(input, 100)).toBe(expected);

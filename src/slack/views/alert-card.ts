@@ -16,12 +16,13 @@ import type {
   Overflow,
   PlainTextElement,
   PlainTextOption,
+  RichTextBlock,
   SectionBlock,
 } from '@slack/types';
 import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
-import { LIMITS, mrkdwn, oneLine, plain, quote, safeUrl, slackDate } from '../text.ts';
+import { LIMITS, literal, mrkdwn, oneLine, plain, quote, richText, safeUrl, slackDate, truncate } from '../text.ts';
 import {
   alertMark,
   CLOSED_AS,
@@ -191,7 +192,7 @@ function fieldsSection(alert: Alert): SectionBlock {
   const source = [alert.source?.category, alert.source?.name, alert.source?.triggerType]
     .map((p) => oneLine(p ?? ''))
     .filter((p, i, all) => p && all.indexOf(p) === i)
-    .map((p) => mrkdwn(p, 60));
+    .map((p) => literal(p, 60));
   const detection = oneLine(alert.detection?.name ?? '');
   const agent = oneLine(alert.assignedAgentName ?? '');
   const field = (label: string, value: string) => md(`*${label}*\n${value}`);
@@ -199,17 +200,40 @@ function fieldsSection(alert: Alert): SectionBlock {
     field('Status', statusLabel(alert.status)),
     field('Severity', closed ? severity.label : `${severity.emoji} ${severity.label}`),
     field('Source', source.join(' · ') || '—'),
-    detection && field('Detection', mrkdwn(detection, 200)),
-    field('Assigned agent', agent ? mrkdwn(agent, NAME_MAX) : 'Unassigned'),
+    detection && field('Detection', literal(detection, 200)),
+    field('Assigned agent', agent ? literal(agent, NAME_MAX) : 'Unassigned'),
     field('Created', slackDate(alert.createdAt)),
   ].filter(present);
   return { type: 'section', block_id: BLOCKS.cardFields, fields };
 }
 
-function descriptionSection(alert: Alert): SectionBlock | null {
-  if (!alert.description?.trim()) return null;
-  const excerpt = quote(alert.description, { maxChars: 600, maxLines: 12, max: LIMITS.sectionText - 20 });
-  return section(BLOCKS.cardDescription, `*Description*\n${excerpt}`);
+function descriptionSection(alert: Alert): RichTextBlock | null {
+  return descriptionBlock(BLOCKS.cardDescription, alert.description, { maxChars: 600, maxLines: 12 });
+}
+
+/**
+ * "Description" over the alert's description as a quote, in a `rich_text` block: Slack shows rich
+ * text literally (no mrkdwn formatting, entities, mentions or links), so every indicator in it —
+ * `*.ps1`, `_x_`, `a && b`, `<in.txt` — is copied out exactly, and the quote bar keeps it from passing
+ * for a line of our own. Null when there is no description.
+ */
+export function descriptionBlock(
+  block_id: string,
+  description: string | null | undefined,
+  opts: { maxChars: number; maxLines: number },
+): RichTextBlock | null {
+  if (!description?.trim()) return null;
+  const lines = truncate(description.trim(), opts.maxChars).split(/\r\n?|\n|[\u0085\u2028\u2029]/);
+  const shown = lines.length > opts.maxLines ? [...lines.slice(0, opts.maxLines), '…'] : lines;
+  const body = richText(shown.map((l) => l.trimEnd()).join('\n'), opts.maxChars + opts.maxLines + 1) || '…';
+  return {
+    type: 'rich_text',
+    block_id,
+    elements: [
+      { type: 'rich_text_section', elements: [{ type: 'text', text: 'Description', style: { bold: true } }] },
+      { type: 'rich_text_quote', elements: [{ type: 'text', text: body }] },
+    ],
+  };
 }
 
 function triageActions(alert: Alert, encode: (op: CardOp) => string, closeOpensForm: boolean): ActionsBlock | null {

@@ -9,7 +9,7 @@ import { REASON_WORDS_MAX } from '../../service/reason.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { FORM_ERRORS, statusName } from '../messages.ts';
 import { type Disposition, encodeModalMeta, type ModalMeta } from '../payloads.ts';
-import { mrkdwn, oneLine } from '../text.ts';
+import { literal, mrkdwn, oneLine } from '../text.ts';
 import { type FormValues, modalTitle, noticeBlock, pt } from './triage-modal.ts';
 
 const CHOICES: readonly { d: Disposition; label: string }[] = [
@@ -35,7 +35,7 @@ export function renderCloseModal(alert: Alert, meta: ModalMeta, opts: CloseModal
   const options: PlainTextOption[] = CHOICES.map((c) => ({ text: pt(c.label), value: c.d }));
   const initial = options.find((o) => o.value === meta.d);
   const id = mrkdwn(oneLine(alert.displayId), 40);
-  const title = mrkdwn(oneLine(alert.title) || 'Untitled alert', 300);
+  const title = literal(oneLine(alert.title) || 'Untitled alert', 300);
   const words = opts.words?.slice(0, REASON_WORDS_MAX);
   const blocks: KnownBlock[] = [
     ...noticeBlock(opts.notice),

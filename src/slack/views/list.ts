@@ -9,7 +9,7 @@ import type { ListPage } from '../../service/lookup.ts';
 import { LIST_PAGE_SIZE } from '../../service/lookup.ts';
 import { LOOKUP_ACTIONS, LOOKUP_BLOCKS } from '../ids.ts';
 import { encodeListPage, encodeView, MAX_OFFSET } from '../lookup-payloads.ts';
-import { LIMITS, mrkdwn, oneLine, plain, slackDate } from '../text.ts';
+import { LIMITS, literal, mrkdwn, oneLine, plain, slackDate } from '../text.ts';
 import type { CardView } from './alert-card.ts';
 import { alertMark, SEVERITY_LABEL, STATUS_LABEL, severityText, statusText } from './labels.ts';
 
@@ -41,7 +41,7 @@ export function describeQuery(page: Pick<ListPage, 'query'>): string {
 
 function row(alert: Alert, index: number): SectionBlock {
   const id = mrkdwn(oneLine(alert.displayId), 32);
-  const title = mrkdwn(oneLine(alert.title) || 'Untitled alert', TITLE_MAX);
+  const title = literal(oneLine(alert.title) || 'Untitled alert', TITLE_MAX);
   const line2 = [statusText(alert.status), severityText(alert.severity), `created ${slackDate(alert.createdAt)}`];
   const block: SectionBlock = {
     type: 'section',

@@ -3,13 +3,13 @@
  * same payloads), its description at length, the recent timeline, and "Share in channel". Also the
  * card as shared into a channel, and the short answers (not found, no alert for a run). Pure.
  */
-import type { ActionsBlock, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import type { ActionsBlock, ContextBlock, KnownBlock } from '@slack/types';
 import type { AlertWithTimeline, TimelineEntry } from '../../cotool/schemas.ts';
 import type { LastAction } from '../../store/store.ts';
 import { ACTIONS, BLOCKS, LOOKUP_BLOCKS, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
-import { LIMITS, mrkdwn, oneLine, quote, slackDate } from '../text.ts';
-import { type CardContext, type CardView, renderAlertCard } from './alert-card.ts';
+import { LIMITS, mrkdwn, oneLine, slackDate } from '../text.ts';
+import { type CardContext, type CardView, descriptionBlock, renderAlertCard } from './alert-card.ts';
 import { renderTimeline } from './timeline.ts';
 
 export const DESCRIPTION_MAX_CHARS = 2_500;
@@ -44,14 +44,11 @@ function actorName(e: TimelineEntry): string | null {
   return e.actorType === 'system' ? 'Cotool' : (e.actorUserName ?? e.actorAgentName ?? null);
 }
 
-function descriptionBlock(alert: AlertWithTimeline): SectionBlock | null {
-  if (!alert.description?.trim()) return null;
-  const body = quote(alert.description, {
+function longDescription(alert: AlertWithTimeline): KnownBlock | null {
+  return descriptionBlock(LOOKUP_BLOCKS.description, alert.description, {
     maxChars: DESCRIPTION_MAX_CHARS,
     maxLines: DESCRIPTION_MAX_LINES,
-    max: LIMITS.sectionText - 20,
   });
-  return { type: 'section', block_id: LOOKUP_BLOCKS.description, text: md(`*Description*\n${body}`) };
 }
 
 function shareBlock(alert: AlertWithTimeline): ActionsBlock | null {
@@ -84,7 +81,7 @@ export function renderLookup(alert: AlertWithTimeline, ctx: LookupContext): Card
     lastAction: ctx.lastAction,
     escalation: escalationFrom(alert),
   });
-  const long = descriptionBlock(alert);
+  const long = longDescription(alert);
   const cardBlocks = card.blocks.flatMap((b): KnownBlock[] => {
     if (b.block_id !== BLOCKS.cardDescription) return [b];
     return long ? [long] : [];

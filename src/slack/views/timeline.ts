@@ -6,7 +6,7 @@
 import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import type { TimelineEntry } from '../../cotool/schemas.ts';
 import { LOOKUP_BLOCKS } from '../ids.ts';
-import { mrkdwn, oneLine, slackDate } from '../text.ts';
+import { literal, mrkdwn, oneLine, slackDate } from '../text.ts';
 import { severityText, statusText } from './labels.ts';
 
 export const TIMELINE_MAX_ENTRIES = 10;
@@ -23,7 +23,7 @@ const severityWord = (v: unknown): string => (text(v) ? severityText(text(v)) : 
 /** `: “excerpt”` of a prose value, or nothing. */
 function excerpt(v: unknown, max = EXCERPT_MAX): string {
   const s = text(v);
-  return s ? `: “${mrkdwn(s, max)}”` : '';
+  return s ? `: “${literal(s, max)}”` : '';
 }
 
 /** Who did it, in mrkdwn: "Agent *Aria*", "*Dana Analyst*", "Cotool". */

@@ -6,7 +6,7 @@
 import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import type { Alert } from '../../cotool/schemas.ts';
 import { LOOKUP_BLOCKS } from '../ids.ts';
-import { mrkdwn, oneLine, safeUrl, slackDate } from '../text.ts';
+import { literal, mrkdwn, oneLine, safeUrl, slackDate } from '../text.ts';
 import type { CardView } from './alert-card.ts';
 import { alertMark, severityText, statusText } from './labels.ts';
 
@@ -28,12 +28,12 @@ export function linkToken(url: string | null | undefined, label: string): string
 
 export function renderCompactCard(alert: Alert, ctx: CompactContext = {}): CardView {
   const id = mrkdwn(oneLine(alert.displayId), 32);
-  const title = mrkdwn(oneLine(alert.title) || 'Untitled alert', 300);
+  const title = literal(oneLine(alert.title) || 'Untitled alert', 300);
   const agent = oneLine(alert.assignedAgentName ?? '');
   const facts = [
     statusText(alert.status),
     severityText(alert.severity),
-    agent ? `Agent: ${mrkdwn(agent, 80)}` : 'Unassigned',
+    agent ? `Agent: ${literal(agent, 80)}` : 'Unassigned',
     `created ${slackDate(alert.createdAt)}`,
   ].join(' · ');
   const link = linkToken(ctx.alertUrl, 'Open in Cotool');
