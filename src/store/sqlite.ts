@@ -346,14 +346,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   };
 
   const patchStatements = new Map<string, StatementSync>();
-  function patchStatement(keys: (keyof CardPatch)[]): StatementSync {
-    const sig = keys.join(',');
+  function patchStatement(keys: (keyof CardPatch)[], byVersion: boolean, byState: boolean): StatementSync {
+    const sig = `${keys.join(',')}|${byVersion}|${byState}`;
     let st = patchStatements.get(sig);
     if (!st) {
       const sets = keys.map((k) => `${PATCH_COLUMNS[k][0]} = ?`).join(', ');
-      st = db.prepare(
-        `UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE alert_id = ? AND version = ?`,
-      );
+      const where = `alert_id = ?${byVersion ? ' AND version = ?' : ''}${byState ? ' AND state = ?' : ''}`;
+      st = db.prepare(`UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE ${where}`);
       patchStatements.set(sig, st);
     }
     return st;
@@ -382,7 +381,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     } else if (w?.op === 'update') {
       const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
       const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
-      const r = patchStatement(keys).run(...values, t, w.alertId, w.expectVersion);
+      const byVersion = w.expectVersion !== undefined;
+      const byState = w.expectState !== undefined;
+      if (!byVersion && !byState) throw new Error('a card update needs expectVersion or expectState');
+      const where: SQLInputValue[] = [w.alertId];
+      if (byVersion) where.push(w.expectVersion as number);
+      if (byState) where.push(w.expectState as string);
+      const r = patchStatement(keys, byVersion, byState).run(...values, t, ...where);
       if (Number(r.changes) !== 1) throw new Conflict();
     }
     for (const key of c.dequeue ?? []) if (Number(q.dequeue.run(key).changes) !== 1) throw new Conflict();

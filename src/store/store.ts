@@ -147,8 +147,11 @@ export type CardWrite =
       fingerprint: string | null;
       stormId?: string | null;
     }
-  /** Compare-and-set: applies only while the record still has `expectVersion`. */
-  | { op: 'update'; alertId: string; expectVersion: number; set: CardPatch };
+  /**
+   * Compare-and-set: applies only while the record still has `expectVersion` and/or is still in
+   * `expectState` (at least one of the two is given).
+   */
+  | { op: 'update'; alertId: string; expectVersion?: number; expectState?: CardState; set: CardPatch };
 
 export type StormWrite =
   | { op: 'open'; id: string; channel: string; at: number }
