@@ -1,0 +1,84 @@
+/**
+ * The narrow interfaces between the notification core (poller, sender) and the services on one
+ * side, and Slack and the views on the other. `src/notify/` and `src/service/` reach Slack only
+ * through these; src/slack/port.ts and src/slack/render.ts implement them.
+ */
+import type { Alert } from '../cotool/schemas.ts';
+import type { CardRecord, Storm, StormMember } from '../store/store.ts';
+
+export type SlackView = { text: string; blocks: unknown[] };
+
+/** Message metadata: how the bot finds its own messages again after a crash or a lost answer. */
+export type MessageMetadata = { event_type: string; event_payload: Record<string, string> };
+
+export type OutgoingMessage = SlackView & {
+  channel: string;
+  thread_ts?: string;
+  reply_broadcast?: boolean;
+  metadata?: MessageMetadata;
+};
+
+/** Event types of the bot's message metadata. */
+export const EVENT_TYPES = {
+  card: 'cotool_alert',
+  escalation: 'cotool_escalation',
+  digest: 'cotool_digest',
+  note: 'cotool_note',
+} as const;
+/** Kept for callers of the first release's name. */
+export const CARD_EVENT_TYPE = EVENT_TYPES.card;
+
+/** A Slack failure classified once, by code (see src/slack/errors.ts). */
+export type SlackFailure = {
+  /** The platform error code (`not_in_channel` …) or `http_<status>`, `request_error`, `rate_limited`, `unknown`. */
+  code: string;
+  channelProblem: boolean;
+  authProblem: boolean;
+  /** One sentence for the operator: what is wrong and what to do. */
+  hint: string | null;
+  /**
+   * The request may have reached Slack and been acted on, but no definite answer came back (5xx, a
+   * timeout, a dropped connection): a post must be looked up before it is sent again.
+   */
+  outcomeUnknown: boolean;
+  /** Slack said 429: wait this many seconds. */
+  retryAfterSec: number | null;
+};
+
+export type SlackPort = {
+  post(message: OutgoingMessage): Promise<{ channel: string; ts: string }>;
+  update(message: SlackView & { channel: string; ts: string }): Promise<void>;
+  /**
+   * The ts of a message of ours found by its metadata: in the channel's history since `oldestMs`, or
+   * among the replies of `threadTs`. Matches `event_payload.key === key`, or, for cards posted by the
+   * first release (no key), `event_payload.alert_id === alertId`.
+   */
+  findMessage(q: {
+    channel: string;
+    eventType: string;
+    key: string;
+    alertId?: string;
+    threadTs?: string;
+    oldestMs: number;
+  }): Promise<string | null>;
+  /** What a failure of any of these calls means. */
+  classify(err: unknown, channel?: string): SlackFailure;
+};
+
+export type EscalationWho = { by: string | null; reason: string | null };
+
+export type CardRenderer = {
+  card(alert: Alert, record: CardRecord | null): SlackView;
+  /** The card of an alert that no longer exists in Cotool. */
+  gone(record: CardRecord): SlackView;
+  escalationReply(alert: Alert, who: EscalationWho): SlackView;
+  /** The storm's digest message. */
+  digest(storm: Storm, members: readonly StormMember[], now: number): SlackView;
+  /**
+   * A compact fingerprint of what `card(alert, record)` shows: equal fingerprints, same card. Cheap
+   * (no rendering): the poller computes it for every live alert on every poll.
+   */
+  fingerprint(alert: Alert, record: CardRecord | null): string;
+  /** Fingerprint of an already rendered view (surfaces that render anyway). */
+  viewFingerprint(view: SlackView): string;
+};
