@@ -92,8 +92,8 @@ const EnvSchema = z
       .string()
       .trim()
       .default('sqlite:./data/cotool-slack.db')
-      .refine((v) => v.startsWith('sqlite:') && v.length > 'sqlite:'.length, {
-        message: 'sqlite:<path> (postgres:// is not supported by this release)',
+      .refine((v) => parseDatabaseUrl(v) !== null, {
+        message: 'sqlite:<path> or postgres://user:password@host:5432/database',
       }),
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -155,13 +155,59 @@ export type Config = {
     backlog: BacklogMode;
     backlogMaxAgeMs: number;
   };
+  /** Which store: SQLite (embedded default) or PostgreSQL (replicas). */
+  database: DatabaseConfig;
   databaseUrl: string;
+  /** The SQLite file ('' when `database.kind` is postgres). */
   sqlitePath: string;
   port: number;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Values that must never appear in logs or messages. */
   secrets: string[];
 };
+
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** `sqlite:<path>` or `postgres://…` / `postgresql://…` (with a host); null when it is neither. */
+export function parseDatabaseUrl(url: string): DatabaseConfig | null {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    return path ? { kind: 'sqlite', path } : null;
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) return null;
+  try {
+    return new URL(url).hostname ? { kind: 'postgres', url } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The database URL fit for a log line or an error message: its password (if any) shown as `***`. */
+export function maskDatabaseUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1***@')
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+}
+
+/** The password a postgres URL carries, as written and decoded (for `secrets`). */
+function databasePasswords(url: string): string[] {
+  if (!/^postgres(ql)?:\/\//.test(url)) return [];
+  try {
+    const u = new URL(url);
+    const raw = [u.password, u.searchParams.get('password') ?? ''];
+    return [...new Set(raw.flatMap((p) => [p, safeDecode(p)]))].filter((p) => p.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -193,6 +239,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   }
   const e = parsed.data;
   const apiOrigin = new URL(e.COTOOL_API_URL).origin;
+  const database = parseDatabaseUrl(e.DATABASE_URL) as DatabaseConfig;
   const config: Config = {
     cotool: {
       apiUrl: e.COTOOL_API_URL,
@@ -221,13 +268,18 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       backlog: e.BACKLOG,
       backlogMaxAgeMs: e.BACKLOG_MAX_AGE_MINUTES * 60_000,
     },
+    database,
     databaseUrl: e.DATABASE_URL,
-    sqlitePath: e.DATABASE_URL.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''),
+    sqlitePath: database.kind === 'sqlite' ? database.path : '',
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    secrets: [e.COTOOL_API_KEY, e.SLACK_BOT_TOKEN, e.SLACK_APP_TOKEN, e.SLACK_SIGNING_SECRET].filter(
-      (s): s is string => typeof s === 'string' && s.length > 0,
-    ),
+    secrets: [
+      e.COTOOL_API_KEY,
+      e.SLACK_BOT_TOKEN,
+      e.SLACK_APP_TOKEN,
+      e.SLACK_SIGNING_SECRET,
+      ...databasePasswords(e.DATABASE_URL),
+    ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
   return { ok: true, config };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertUrl, parseConfig } from '../src/config.ts';
+import { alertUrl, maskDatabaseUrl, parseConfig } from '../src/config.ts';
 
 const base = {
   COTOOL_API_URL: 'https://app.cotool.ai',
@@ -48,7 +48,9 @@ describe('parseConfig', () => {
     ['SLACK_APP_TOKEN', 'nope', /^SLACK_APP_TOKEN is invalid: expected an app-level token/],
     ['SLACK_ALERT_CHANNEL', '#alerts', /^SLACK_ALERT_CHANNEL is invalid: expected a channel id/],
     ['POLL_SCHEDULE', 'every 30s', /^POLL_SCHEDULE is invalid: expected a cron expression/],
-    ['DATABASE_URL', 'postgres://db/x', /^DATABASE_URL is invalid: expected sqlite:<path>/],
+    ['DATABASE_URL', 'mysql://db/x', /^DATABASE_URL is invalid: expected sqlite:<path> or postgres:\/\//],
+    ['DATABASE_URL', 'postgres:///x', /^DATABASE_URL is invalid: expected sqlite:<path> or postgres:\/\//],
+    ['DATABASE_URL', 'sqlite:', /^DATABASE_URL is invalid/],
     ['PORT', '70000', /^PORT is invalid/],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL is invalid/],
     ['SLACK_ALLOWED_USERS', 'U123,bob', /^SLACK_ALLOWED_USERS is invalid/],
@@ -92,6 +94,26 @@ describe('parseConfig', () => {
     expect(r.config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
   });
 
+  it('selects PostgreSQL for postgres:// and postgresql:// URLs; their password is a secret', () => {
+    for (const url of ['postgres://bot:s3cret%2Fpw@db.internal:5432/cotool', 'postgresql://bot:s3cret%2Fpw@db/c']) {
+      const r = parseConfig({ ...base, DATABASE_URL: url });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      expect(r.config.database).toEqual({ kind: 'postgres', url });
+      expect(r.config.databaseUrl).toBe(url);
+      expect(r.config.sqlitePath).toBe('');
+      expect(r.config.secrets).toEqual(expect.arrayContaining(['s3cret%2Fpw', 's3cret/pw']));
+    }
+    const sqlite = parseConfig(base);
+    expect(sqlite.ok && sqlite.config.database).toEqual({ kind: 'sqlite', path: './data/cotool-slack.db' });
+  });
+
+  it('never echoes a database password in problems', () => {
+    const p = problems({ ...base, DATABASE_URL: 'postgres://bot:hunter2-secret@/x' });
+    expect(p).toHaveLength(1);
+    expect(p[0]).not.toContain('hunter2-secret');
+  });
+
   it('reads booleans', () => {
     const r = parseConfig({ ...base, CLOSE_REASON_REQUIRED: 'TRUE', EXPAND_ALERT_IDS: '0' });
     expect(r.ok && [r.config.slack.closeReasonRequired, r.config.slack.expandAlertIds]).toEqual([true, false]);
@@ -100,6 +122,18 @@ describe('parseConfig', () => {
   it('treats empty strings as unset', () => {
     const r = parseConfig({ ...base, MIN_SEVERITY: '', SLACK_API_URL: ' ', ESCALATION_MENTION: '' });
     expect(r.ok).toBe(true);
+  });
+});
+
+describe('maskDatabaseUrl', () => {
+  it.each([
+    ['postgres://bot:pw@127.0.0.1:5432/cotool', 'postgres://bot:***@127.0.0.1:5432/cotool'],
+    ['postgresql://bot:p%40ss:w@db/c?sslmode=require', 'postgresql://bot:***@db/c?sslmode=require'],
+    ['postgres://bot@db/c', 'postgres://bot@db/c'],
+    ['postgres://db/c?user=bot&password=pw&x=1', 'postgres://db/c?user=bot&password=***&x=1'],
+    ['sqlite:./data/x.db', 'sqlite:./data/x.db'],
+  ])('%s → %s', (url, masked) => {
+    expect(maskDatabaseUrl(url)).toBe(masked);
   });
 });
 
