@@ -50,7 +50,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const config = parsed.config;
   const logger = createLogger(config.logLevel, options.logDestination);
   const health = createHealth(config.slack.mode);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: true });
   const store = openSqliteStore(config.sqlitePath);
   const cotool = createCotoolClient({
     baseUrl: config.cotool.apiUrl,

@@ -1,7 +1,13 @@
 /**
- * What /healthz reports. The probe answers 200 while the process works: a Cotool or Slack outage
- * shows in the body but does not fail it, because restarting the bot would not fix either and a
- * restart loop would hide the real problem.
+ * What /healthz and /readyz report.
+ *
+ * /healthz is liveness: it answers 200 while the process works. A Cotool or Slack outage shows in
+ * the body but does not fail it, because restarting the bot would not fix either and a restart loop
+ * would hide the real problem.
+ *
+ * /readyz is readiness (`readiness()`, pure): whether this replica should get traffic and be counted
+ * as up — its store answers, its Socket Mode connection is open, it knows whether it leads, and, if
+ * it leads, it has polled recently.
  */
 export type HealthState = {
   mode: 'socket' | 'http';
@@ -13,7 +19,19 @@ export type HealthState = {
   consecutiveFailures: number;
   lastError: { at: string; source: 'cotool' | 'slack' | 'internal'; message: string } | null;
   stopping: boolean;
+  /** The store answered its last query (set false when it fails, true when it answers again). */
+  storeOk: boolean;
+  /** Socket Mode: whether the connection to Slack is open. Always null in HTTP mode. */
+  slackConnected: boolean | null;
+  /** Whether this process holds the polling lease (`leader`), follows another (`follower`), or cannot tell yet. */
+  lease: 'leader' | 'follower' | 'unknown';
+  /** The interval between polls, from POLL_SCHEDULE: what "polled recently" is measured in. */
+  pollIntervalMs: number;
 };
+
+export const DEFAULT_POLL_INTERVAL_MS = 30_000;
+/** A leader is behind when its last successful poll is older than this many poll intervals. */
+export const POLL_STALE_INTERVALS = 3;
 
 export function createHealth(mode: HealthState['mode'], now: Date = new Date()): HealthState {
   return {
@@ -26,6 +44,10 @@ export function createHealth(mode: HealthState['mode'], now: Date = new Date()):
     consecutiveFailures: 0,
     lastError: null,
     stopping: false,
+    storeOk: true,
+    slackConnected: mode === 'socket' ? false : null,
+    lease: 'unknown',
+    pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
   };
 }
 
@@ -43,4 +65,63 @@ export function healthBody(h: HealthState, now: Date = new Date()): Record<strin
     consecutiveFailures: h.consecutiveFailures,
     lastError: h.lastError,
   };
+}
+
+export type ReadinessCheck = { name: 'stopping' | 'store' | 'slack' | 'lease' | 'poll'; ok: boolean; detail: string };
+export type Readiness = { ready: boolean; checks: ReadinessCheck[] };
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+
+/**
+ * Whether this replica is ready, check by check. Ready when the store answers, Socket Mode (if
+ * used) is connected, the lease is held or followed, and — for the leader — the last successful
+ * poll is at most 3 poll intervals old. A leader that has not polled successfully yet gets 3
+ * intervals from its start. A process that is shutting down is not ready.
+ */
+export function readiness(h: HealthState, now: Date = new Date()): Readiness {
+  const checks: ReadinessCheck[] = [];
+  if (h.stopping) checks.push({ name: 'stopping', ok: false, detail: 'shutting down' });
+  checks.push(
+    h.storeOk
+      ? { name: 'store', ok: true, detail: 'reachable' }
+      : { name: 'store', ok: false, detail: 'the store did not answer its last query' },
+  );
+  if (h.mode === 'socket') {
+    checks.push(
+      h.slackConnected === true
+        ? { name: 'slack', ok: true, detail: 'Socket Mode connected' }
+        : { name: 'slack', ok: false, detail: 'Socket Mode not connected' },
+    );
+  } else {
+    checks.push({ name: 'slack', ok: true, detail: 'HTTP mode (no connection to hold)' });
+  }
+  if (h.lease === 'unknown') {
+    checks.push({ name: 'lease', ok: false, detail: 'not known yet whether this process leads or follows' });
+  } else {
+    checks.push({ name: 'lease', ok: true, detail: h.lease === 'leader' ? 'leader' : 'following' });
+  }
+  if (h.lease === 'leader') checks.push(pollCheck(h, now));
+  return { ready: checks.every((c) => c.ok), checks };
+}
+
+function pollCheck(h: HealthState, now: Date): ReadinessCheck {
+  const interval =
+    Number.isFinite(h.pollIntervalMs) && h.pollIntervalMs > 0 ? h.pollIntervalMs : DEFAULT_POLL_INTERVAL_MS;
+  const limitMs = POLL_STALE_INTERVALS * interval;
+  const nowMs = now.getTime();
+  const last = h.lastSuccessfulPollAt ? Date.parse(h.lastSuccessfulPollAt) : Number.NaN;
+  if (Number.isFinite(last)) {
+    const age = nowMs - last;
+    return age <= limitMs
+      ? { name: 'poll', ok: true, detail: `last successful poll ${seconds(age)} ago` }
+      : {
+          name: 'poll',
+          ok: false,
+          detail: `last successful poll ${seconds(age)} ago (more than ${POLL_STALE_INTERVALS} intervals of ${seconds(interval)})`,
+        };
+  }
+  const up = nowMs - Date.parse(h.startedAt);
+  return up <= limitMs
+    ? { name: 'poll', ok: true, detail: `no successful poll yet (started ${seconds(up)} ago)` }
+    : { name: 'poll', ok: false, detail: `no successful poll since the start ${seconds(up)} ago` };
 }

@@ -1,12 +1,20 @@
 /**
- * What GET /metrics reports, in the Prometheus text format (version 0.0.4).
+ * What GET /metrics reports, in the Prometheus text format (version 0.0.4), through prom-client.
  *
- * A tiny registry (counters, gauges, histograms with fixed buckets, all with optional labels) and,
- * in `createMetrics()`, every metric the bot exports, defined in one place. Each label passes
- * through a bound declared with its metric (`oneOf(...)` maps anything unexpected to "other"), so
- * the number of series stays fixed whatever Slack or Cotool send. Nothing here ever sees an id, a
- * token or a key: label values are names the bot chose.
+ * `createRegistry()` wraps one prom-client `Registry` (one per bot, so tests can make many) with
+ * bounded labels: each label passes through a bound declared with its metric (`oneOf(...)` maps
+ * anything unexpected to "other"), so the number of series stays fixed whatever Slack or Cotool
+ * send, and labels are always written in the order they were declared. `createMetrics()` defines
+ * every metric the bot exports, in one place. Nothing here ever sees an alert id, a token or a key:
+ * label values are names the bot chose, or channel ids from its own configuration (capped).
  */
+import {
+  collectDefaultMetrics,
+  Counter as PromCounter,
+  Gauge as PromGauge,
+  Histogram as PromHistogram,
+  Registry as PromRegistry,
+} from 'prom-client';
 import { COTOOL_ROUTES } from '../cotool/client.ts';
 import { AUTH_ERRORS, CHANNEL_ERRORS } from '../slack/errors.ts';
 
@@ -21,6 +29,22 @@ export function oneOf(values: readonly string[]): LabelBound {
   return (value) => (allowed.has(value) ? value : 'other');
 }
 
+/**
+ * A bound for values the bot does not know in advance but that come from a small set (channel ids
+ * from its configuration, Slack method names): a value must match `pattern`, and only the first
+ * `max` distinct values are kept; anything else becomes `other`.
+ */
+export function capped(pattern: RegExp, max: number): LabelBound {
+  const seen = new Set<string>();
+  return (value) => {
+    if (!pattern.test(value)) return 'other';
+    if (seen.has(value)) return value;
+    if (seen.size >= max) return 'other';
+    seen.add(value);
+    return value;
+  };
+}
+
 type Spec<L extends string> = { name: string; help: string; labels?: Record<L, LabelBound> };
 /** Labels first when the metric has any: `inc()` / `inc(2)`, or `inc({ outcome: 'ok' })` / `inc({ … }, 2)`. */
 type Args<L extends string, Rest extends unknown[]> = [L] extends [never] ? Rest : [labels: Record<L, string>, ...Rest];
@@ -29,149 +53,102 @@ export type Counter<L extends string = never> = {
   /** Adds `by` (default 1); a negative or non-finite amount is ignored. */
   inc(...args: Args<L, [by?: number]>): void;
 };
+/** A non-finite value is ignored. */
 export type Gauge<L extends string = never> = { set(...args: Args<L, [value: number]>): void };
+/** A non-finite value is ignored. */
 export type Histogram<L extends string = never> = { observe(...args: Args<L, [value: number]>): void };
-
-type Kind = 'counter' | 'gauge' | 'histogram';
-/** One label set: its rendered `{…}` text and its numbers (a value, or per-bucket counts + sum + count). */
-type Series = { labels: string; value: number; buckets: number[]; sum: number };
-type Family = {
-  name: string;
-  help: string;
-  kind: Kind;
-  bounds: Array<[string, LabelBound]>;
-  buckets: number[];
-  series: Map<string, Series>;
-};
-
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Label values: backslash, double quote and line feed escaped, as the text format requires. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function formatNumber(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Number.POSITIVE_INFINITY) return '+Inf';
-  if (n === Number.NEGATIVE_INFINITY) return '-Inf';
-  return String(n);
-}
 
 export type Registry = ReturnType<typeof createRegistry>;
 
+/** Splits `(labels?, number?)` call arguments. */
+function split(args: unknown[]): { labels: Record<string, string>; n: number | undefined } {
+  const [first, second] = args;
+  if (typeof first === 'object' && first !== null) {
+    return { labels: first as Record<string, string>, n: second as number | undefined };
+  }
+  return { labels: {}, n: first as number | undefined };
+}
+
 export function createRegistry() {
-  const families: Family[] = [];
+  const registry = new PromRegistry();
 
-  function define(kind: Kind, spec: Spec<string>, buckets: number[] = []): Family {
-    if (!METRIC_NAME.test(spec.name)) throw new RangeError(`invalid metric name: ${spec.name}`);
-    if (families.some((f) => f.name === spec.name)) throw new RangeError(`metric defined twice: ${spec.name}`);
-    const bounds = Object.entries(spec.labels ?? {}) as Array<[string, LabelBound]>;
-    for (const [label] of bounds) {
-      if (!LABEL_NAME.test(label) || label.startsWith('__') || (kind === 'histogram' && label === 'le')) {
-        throw new RangeError(`invalid label name on ${spec.name}: ${label}`);
-      }
-    }
-    const family: Family = { name: spec.name, help: spec.help, kind, bounds, buckets, series: new Map() };
-    // A metric without labels is shown (at zero) from the start.
-    if (bounds.length === 0) series(family, {});
-    families.push(family);
-    return family;
+  function boundsOf(spec: Spec<string>): Array<[string, LabelBound]> {
+    return Object.entries(spec.labels ?? {}) as Array<[string, LabelBound]>;
   }
 
-  function series(family: Family, raw: Record<string, string>): Series {
-    const text = family.bounds.map(([name, bound]) => `${name}="${escapeLabelValue(bound(String(raw[name] ?? '')))}"`);
-    const labels = text.length > 0 ? `{${text.join(',')}}` : '';
-    let s = family.series.get(labels);
-    if (!s) {
-      s = { labels, value: 0, buckets: family.buckets.map(() => 0), sum: 0 };
-      family.series.set(labels, s);
-    }
-    return s;
-  }
-
-  /** Splits `(labels?, number?)` call arguments. */
-  function split(args: unknown[]): { labels: Record<string, string>; n: number | undefined } {
-    const [first, second] = args;
-    if (typeof first === 'object' && first !== null) {
-      return { labels: first as Record<string, string>, n: second as number | undefined };
-    }
-    return { labels: {}, n: first as number | undefined };
+  /** The label object in declaration order, every value through its bound. */
+  function labelsFor(bounds: Array<[string, LabelBound]>, raw: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, bound] of bounds) out[name] = bound(String(raw[name] ?? ''));
+    return out;
   }
 
   function counter<L extends string = never>(spec: Spec<L>): Counter<L> {
-    const family = define('counter', spec);
+    const bounds = boundsOf(spec);
+    const c = new PromCounter({
+      name: spec.name,
+      help: spec.help,
+      labelNames: bounds.map(([n]) => n),
+      registers: [registry],
+    });
     return {
       inc(...args) {
         const { labels, n = 1 } = split(args);
         if (!Number.isFinite(n) || n < 0) return;
-        series(family, labels).value += n;
+        c.inc(labelsFor(bounds, labels), n);
       },
     };
   }
 
   function gauge<L extends string = never>(spec: Spec<L>): Gauge<L> {
-    const family = define('gauge', spec);
+    const bounds = boundsOf(spec);
+    const g = new PromGauge({
+      name: spec.name,
+      help: spec.help,
+      labelNames: bounds.map(([n]) => n),
+      registers: [registry],
+    });
     return {
       set(...args) {
         const { labels, n } = split(args);
-        if (typeof n === 'number') series(family, labels).value = n;
+        if (typeof n === 'number' && Number.isFinite(n)) g.set(labelsFor(bounds, labels), n);
       },
     };
   }
 
   function histogram<L extends string = never>(spec: Spec<L> & { buckets: readonly number[] }): Histogram<L> {
     const buckets = [...spec.buckets].sort((a, b) => a - b);
-    if (buckets.some((b, i) => !Number.isFinite(b) || b === buckets[i - 1])) {
+    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || b === buckets[i - 1])) {
       throw new RangeError(`histogram ${spec.name} needs distinct finite buckets`);
     }
-    const family = define('histogram', spec, buckets);
+    const bounds = boundsOf(spec);
+    const h = new PromHistogram({
+      name: spec.name,
+      help: spec.help,
+      labelNames: bounds.map(([n]) => n),
+      // prom-client counts into the first bucket that fits in the order given: sorted here.
+      buckets,
+      registers: [registry],
+    });
     return {
       observe(...args) {
         const { labels, n } = split(args);
-        if (typeof n !== 'number' || Number.isNaN(n)) return;
-        const s = series(family, labels);
-        const i = buckets.findIndex((upper) => n <= upper);
-        if (i >= 0) s.buckets[i] = (s.buckets[i] ?? 0) + 1;
-        s.value += 1;
-        s.sum += n;
+        if (typeof n === 'number' && Number.isFinite(n)) h.observe(labelsFor(bounds, labels), n);
       },
     };
   }
 
-  /** The whole registry in the text format, metrics in definition order. */
-  function render(): string {
-    const lines: string[] = [];
-    for (const f of families) {
-      lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.kind}`);
-      for (const s of f.series.values()) {
-        if (f.kind !== 'histogram') {
-          lines.push(`${f.name}${s.labels} ${formatNumber(s.value)}`);
-          continue;
-        }
-        const inner = s.labels.slice(1, -1);
-        const withLe = (le: string) => `{${inner ? `${inner},` : ''}le="${le}"}`;
-        let cumulative = 0;
-        f.buckets.forEach((upper, i) => {
-          cumulative += s.buckets[i] ?? 0;
-          lines.push(`${f.name}_bucket${withLe(formatNumber(upper))} ${cumulative}`);
-        });
-        lines.push(
-          `${f.name}_bucket${withLe('+Inf')} ${s.value}`,
-          `${f.name}_sum${s.labels} ${formatNumber(s.sum)}`,
-          `${f.name}_count${s.labels} ${s.value}`,
-        );
-      }
-    }
-    return `${lines.join('\n')}\n`;
+  /** The process and Node.js runtime metrics (CPU, memory, file descriptors, event loop lag, GC). */
+  function withProcessMetrics(): void {
+    collectDefaultMetrics({ register: registry });
   }
 
-  return { counter, gauge, histogram, render };
+  /** The whole registry in the text format. */
+  function render(): Promise<string> {
+    return registry.metrics();
+  }
+
+  return { counter, gauge, histogram, withProcessMetrics, render };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +192,17 @@ export const TRIAGE_OPS = [
 export const TRIAGE_OUTCOMES = ['ok', 'noop', 'denied', 'busy', 'stale', 'refused', 'unknown', 'error'] as const;
 export const COMMAND_KINDS = ['help', 'invalid', 'lookup', 'run', 'list', 'search'] as const;
 export const COMMAND_OUTCOMES = ['ok', 'not_found', 'denied', 'error'] as const;
+export const OUTBOX_LANES = ['post', 'update'] as const;
+
+/** Channels the bot posts to come from its configuration: a handful. More than this is a bug, not data. */
+const MAX_CHANNELS = 50;
+const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+/** Slack Web API method names (`chat.postMessage`); the bot calls a few dozen at most. */
+const SLACK_METHOD = /^[a-z]+(\.[a-zA-Z]+)+$/;
+const MAX_SLACK_METHODS = 40;
+
+/** From 10 s to a day: a card worked in seconds, minutes, hours, or the next morning. */
+export const TIME_TO_FIRST_ACTION_BUCKETS = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 28_800, 86_400];
 
 /** One Cotool HTTP attempt, as the client reports it. */
 export type CotoolRequestObservation = {
@@ -224,15 +212,25 @@ export type CotoolRequestObservation = {
   ms: number;
 };
 
+export type MetricsOptions = {
+  /**
+   * Add prom-client's process and runtime metrics. Only the bot's own registry does (it starts an
+   * event-loop monitor and a GC observer); registries made by tests and tools stay light.
+   */
+  processMetrics?: boolean;
+};
+
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * The bot's registry. Callers that are not given one (tests, tools) make their own, which nobody
  * reads: a no-op in effect.
  */
-export function createMetrics() {
+export function createMetrics(options: MetricsOptions = {}) {
   const r = createRegistry();
+  if (options.processMetrics) r.withProcessMetrics();
   const route = oneOf(COTOOL_ROUTES);
+  const channel = capped(CHANNEL_ID, MAX_CHANNELS);
   const m = {
     polls: r.counter({
       name: 'cotool_slack_polls_total',
@@ -266,6 +264,11 @@ export function createMetrics() {
       help: 'Slack Web API calls on cards (post, update, history) that failed after retries, by error code.',
       labels: { code: slackErrorLabel },
     }),
+    slackRateLimited: r.counter({
+      name: 'cotool_slack_slack_rate_limited_total',
+      help: 'Slack Web API answers of 429 (rate limited), by method; each one delays that call by its Retry-After.',
+      labels: { method: capped(SLACK_METHOD, MAX_SLACK_METHODS) },
+    }),
     cotoolRequests: r.counter({
       name: 'cotool_slack_cotool_requests_total',
       help: 'Cotool API attempts (each retry counts), by method, route template and status.',
@@ -286,6 +289,30 @@ export function createMetrics() {
       name: 'cotool_slack_commands_total',
       help: '/cotool commands, by kind and outcome.',
       labels: { kind: oneOf(COMMAND_KINDS), outcome: oneOf(COMMAND_OUTCOMES) },
+    }),
+    outboxDepth: r.gauge({
+      name: 'cotool_slack_outbox_depth',
+      help: 'Slack messages waiting to be sent, by channel and lane (post: new cards and replies; update: card edits).',
+      labels: { channel, lane: oneOf(OUTBOX_LANES) },
+    }),
+    leader: r.gauge({
+      name: 'cotool_slack_leader',
+      help: 'Whether this process holds the lease and is the one polling and sending (1) or is following (0).',
+    }),
+    timeToFirstAction: r.histogram({
+      name: 'cotool_slack_time_to_first_action_seconds',
+      help: 'Time from an alert card being posted to the first human action on the alert, in seconds.',
+      buckets: TIME_TO_FIRST_ACTION_BUCKETS,
+    }),
+    stormActive: r.gauge({
+      name: 'cotool_slack_storm_active',
+      help: 'Whether a channel is in storm mode (1), where new alerts are folded into digests instead of cards.',
+      labels: { channel },
+    }),
+    digestedAlerts: r.counter({
+      name: 'cotool_slack_digested_alerts_total',
+      help: 'Alerts shown in a digest message instead of a card of their own, by channel.',
+      labels: { channel },
     }),
   };
   return {
@@ -308,6 +335,7 @@ export function createMetrics() {
       m.cotoolRequests.inc({ method: o.method, route: o.route, status: String(o.status) });
       m.cotoolRequestDuration.observe({ route: o.route }, o.ms / 1000);
     },
+    /** Everything, in the Prometheus text format. */
     render: r.render,
   };
 }

@@ -1,13 +1,13 @@
 /**
  * The Bolt app: Socket Mode when an app token is configured, else HTTP on PORT at /slack/events
- * (Bolt verifies the signatures). /healthz and /metrics are served on PORT in both modes. Bolt's
+ * (Bolt verifies the signatures). /healthz, /readyz and /metrics are served on PORT in both modes. Bolt's
  * Web API client retries rate-limited calls after Retry-After and retries 5xx and network failures.
  */
 import type { ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, type CustomRoute, LogLevel } from '@slack/bolt';
 import { type RetryOptions, WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
-import { type HealthState, healthBody } from '../http/health.ts';
+import { type HealthState, healthBody, readiness } from '../http/health.ts';
 import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { answerLost } from './errors.ts';
@@ -119,11 +119,25 @@ export function createSlackApp(
       handler: (_req, res) => json(res, 200, healthBody(health)),
     },
     {
-      path: '/metrics',
+      path: '/readyz',
       method: ['GET', 'HEAD'],
       handler: (_req, res) => {
-        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
-        res.end(metrics.render());
+        const r = readiness(health);
+        json(res, r.ready ? 200 : 503, r);
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET', 'HEAD'],
+      handler: async (_req, res) => {
+        try {
+          const text = await metrics.render();
+          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+          res.end(text);
+        } catch (err) {
+          logger.warn({ err }, 'could not render /metrics');
+          json(res, 500, { error: 'metrics unavailable' });
+        }
       },
     },
   ];
