@@ -22,6 +22,7 @@ import {
   type AlertPage,
   AlertSchema,
   type AlertWithTimeline,
+  CommentEnvelopeSchema,
   type DetailsChangeResult,
   DetailsEnvelopeSchema,
   type DetailsPatch,
@@ -35,6 +36,8 @@ import {
   StatusEnvelopeSchema,
   type TimelineEntry,
   TimelineEntrySchema,
+  TimelineEnvelopeSchema,
+  type TimelinePage,
 } from './schemas.ts';
 
 export type CotoolClientOptions = {
@@ -65,6 +68,8 @@ export const COTOOL_ROUTES = [
   '/api/alerts/:id',
   '/api/alerts/:id/status',
   '/api/alerts/for-run/:id',
+  '/api/alerts/:id/comments',
+  '/api/alerts/:id/timeline',
 ] as const;
 export type CotoolRoute = (typeof COTOOL_ROUTES)[number];
 
@@ -112,6 +117,28 @@ export type CotoolClient = {
   /** Sends exactly one status change per call unless the server refused it outright (429/503). */
   updateStatus(id: string, status: string, reason?: string): Promise<StatusChangeResult & WriteMeta>;
   updateDetails(id: string, patch: DetailsPatch): Promise<DetailsChangeResult & WriteMeta>;
+  /**
+   * Appends a comment to the alert's timeline; the new entry. Not idempotent (a repeat adds a second
+   * comment), so it is sent again only when the server surely did nothing (429/503, no connection).
+   * Cotool records the API key's user as the author: callers name the Slack user in the body.
+   */
+  addComment(alertId: string, bodyMarkdown: string): Promise<TimelineEntry>;
+  /** One page of the alert's timeline (`limit` 1–200, default 100; `offset` ≥ 0). Bad entries are skipped and counted. */
+  getTimeline(alertId: string, page?: { limit?: number; offset?: number }): Promise<TimelinePage>;
+  /**
+   * The alert's whole timeline, oldest first, deduplicated by id, in at most `maxPages` requests
+   * (default 10 of 200: 2,000 entries); beyond that `truncated` is set and the oldest pages are what
+   * was read.
+   */
+  listTimeline(alertId: string, opts?: { pageSize?: number; maxPages?: number }): Promise<TimelineListing>;
+};
+
+export type TimelineListing = {
+  entries: TimelineEntry[];
+  totalCount: number;
+  skipped: number;
+  pages: number;
+  truncated: boolean;
 };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -120,11 +147,14 @@ const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
 const DEFAULT_BACKOFF_LIMIT_MS = 5_000;
 const MAX_PAGE_SIZE = 200;
 const DEFAULT_MAX_PAGES = 50;
+const DEFAULT_MAX_TIMELINE_PAGES = 10;
+/** The API's limit on a comment's body. */
+export const COMMENT_MAX = 20_000;
 /** Bound on the drift notes remembered, so a server sending random values cannot grow memory. */
 const MAX_NOTES = 1_000;
 
 type Method = RequestAttempt['method'];
-type Policy = 'read' | 'status-write' | 'details-write';
+type Policy = 'read' | 'status-write' | 'details-write' | 'comment-write';
 
 type Call = {
   method: Method;
@@ -217,7 +247,10 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
       // (the server answers `statusChanged: false` with no new entry) but it would misreport the
       // outcome to the clicker, drop their reason, and could undo a change someone else made in
       // between. The caller re-reads the alert instead (`CotoolError.mayHaveApplied()`).
+      // A comment is appended each time it is sent: the same rule as a status change, for the same
+      // reason (a repeat after a lost answer would write it twice).
       case 'status-write':
+      case 'comment-write':
         return {
           ...backoff,
           methods: ['post'],
@@ -678,7 +711,109 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     return { alert, entries, alertComplete: complete };
   }
 
-  return { listAlerts, listAllAlerts, getAlert, getAlertForRun, updateStatus, updateDetails };
+  async function addComment(alertId: string, bodyMarkdown: string): Promise<TimelineEntry> {
+    if (typeof bodyMarkdown !== 'string' || bodyMarkdown.length < 1 || bodyMarkdown.length > COMMENT_MAX) {
+      throw new RangeError(`a comment must be 1–${COMMENT_MAX} characters`);
+    }
+    const call: Call = {
+      method: 'POST',
+      path: `/api/alerts/${segment(alertId)}/comments`,
+      route: '/api/alerts/:id/comments',
+      json: { bodyMarkdown },
+      policy: 'comment-write',
+    };
+    const body = await send(call);
+    const envelope = CommentEnvelopeSchema.safeParse(body);
+    if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);
+    const parsed = TimelineEntrySchema.safeParse(envelope.data.entry);
+    if (!parsed.success) throw schemaError(call, `entry: ${describeIssues(parsed.error)}`, parsed.error.issues);
+    noteDrift(entryDriftOf(envelope.data.entry as Record<string, unknown>), { alertId, entryId: parsed.data.id });
+    return parsed.data;
+  }
+
+  async function getTimeline(alertId: string, page: { limit?: number; offset?: number } = {}): Promise<TimelinePage> {
+    const searchParams = new URLSearchParams();
+    if (page.limit !== undefined) searchParams.set('limit', String(clampInt(page.limit, 1, MAX_PAGE_SIZE)));
+    if (page.offset !== undefined)
+      searchParams.set('offset', String(clampInt(page.offset, 0, Number.MAX_SAFE_INTEGER)));
+    const call: Call = {
+      method: 'GET',
+      path: `/api/alerts/${segment(alertId)}/timeline`,
+      route: '/api/alerts/:id/timeline',
+      searchParams,
+      policy: 'read',
+      byId: true,
+    };
+    const body = await send(call);
+    const envelope = TimelineEnvelopeSchema.safeParse(body);
+    if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);
+    const entries: TimelineEntry[] = [];
+    for (const item of envelope.data.entries) {
+      const entry = readEntry(item, alertId);
+      if (entry) entries.push(entry);
+    }
+    const received = envelope.data.entries.length;
+    let totalCount = envelope.data.totalCount;
+    if (totalCount === undefined) {
+      note({ kind: 'missing_field', path: 'GET /api/alerts/{id}/timeline totalCount' }, { alertId });
+      totalCount = (page.offset ?? 0) + received;
+    }
+    return { entries, totalCount, skipped: received - entries.length, received };
+  }
+
+  async function listTimeline(
+    alertId: string,
+    opts: { pageSize?: number; maxPages?: number } = {},
+  ): Promise<TimelineListing> {
+    const pageSize = clampInt(opts.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
+    const maxPages = clampInt(opts.maxPages ?? DEFAULT_MAX_TIMELINE_PAGES, 1, Number.MAX_SAFE_INTEGER);
+    // The order of entries is not promised: dedupe by id (the later copy wins), sort by createdAt.
+    const byId = new Map<string, TimelineEntry>();
+    let offset = 0;
+    let pages = 0;
+    let skipped = 0;
+    let totalCount = 0;
+    let truncated = false;
+    for (;;) {
+      const page = await getTimeline(alertId, { limit: pageSize, offset });
+      pages += 1;
+      for (const entry of page.entries) byId.set(entry.id, entry);
+      skipped += page.skipped;
+      totalCount = page.totalCount;
+      offset += page.received;
+      if (page.received < pageSize || offset >= totalCount) break;
+      if (pages >= maxPages) {
+        truncated = true;
+        log.warn(
+          { alertId, pages, pageSize, totalCount },
+          'Cotool timeline listing stopped at maxPages; it is partial',
+        );
+        break;
+      }
+    }
+    return { entries: sortEntries([...byId.values()]), totalCount, skipped, pages, truncated };
+  }
+
+  return {
+    listAlerts,
+    listAllAlerts,
+    getAlert,
+    getAlertForRun,
+    updateStatus,
+    updateDetails,
+    addComment,
+    getTimeline,
+    listTimeline,
+  };
+}
+
+/** Oldest first by createdAt (undated last), ties by id, so the order never depends on the server's. */
+export function sortEntries(entries: readonly TimelineEntry[]): TimelineEntry[] {
+  const at = (e: TimelineEntry) => {
+    const ms = Date.parse(e.createdAt);
+    return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
+  };
+  return [...entries].sort((a, b) => at(a) - at(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -771,7 +906,7 @@ function describeIssues(error: z.ZodError): string {
 }
 
 function routeOf(call: Call): string {
-  return call.policy === 'status-write' ? '/api/alerts/{id}/status' : '/api/alerts/{id}';
+  return call.route.replace(':id', '{id}');
 }
 
 /** The first `code` string down an error's cause chain (ECONNREFUSED, UND_ERR_SOCKET, ...). */

@@ -166,6 +166,11 @@ export const StatusEnvelopeSchema = z.looseObject({
   entry: z.unknown().optional(),
   statusChanged: z.boolean().optional(),
 });
+export const CommentEnvelopeSchema = z.looseObject({ entry: z.unknown() });
+export const TimelineEnvelopeSchema = z.looseObject({
+  entries: z.array(z.unknown()),
+  totalCount: z.number().int().nonnegative().optional(),
+});
 export const DetailsEnvelopeSchema = z.looseObject({
   alert: z.unknown(),
   entries: z.array(z.unknown()).optional(),
@@ -186,6 +191,8 @@ export type ListAlertsParams = {
 };
 
 export type AlertPage = { alerts: Alert[]; totalCount: number; skipped: number };
+/** One page of a timeline: `received` counts the entries sent, `skipped` those that did not parse. */
+export type TimelinePage = { entries: TimelineEntry[]; totalCount: number; skipped: number; received: number };
 export type StatusChangeResult = { alert: Alert; entry: TimelineEntry | null; statusChanged: boolean };
 export type DetailsChangeResult = { alert: Alert; entries: TimelineEntry[] };
 export type DetailsPatch = { title?: string; description?: string | null };
