@@ -1,0 +1,618 @@
+/**
+ * The PostgreSQL store: the same semantics as the SQLite reference (sqlite.ts), across processes.
+ * Every write that must not race is one statement whose condition is checked by the database (an
+ * upsert with a WHERE, a compare-and-set UPDATE, `FOR UPDATE SKIP LOCKED`), or a transaction that
+ * locks the row it depends on first.
+ */
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardRecord,
+  Change,
+  LastAction,
+  NewOutboxItem,
+  OutboxItem,
+  Store,
+  Storm,
+  StormMember,
+} from './store.ts';
+
+/**
+ * Versioned migrations, applied in order at start in one transaction under an advisory lock (two
+ * replicas starting together migrate once). Never edit a released one; add a new one. Version 1 is
+ * the end state of SQLite's schema v3.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE cards (
+     alert_id        TEXT PRIMARY KEY,
+     display_id      TEXT NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('queued', 'posted', 'seen', 'digested')),
+     channel         TEXT,
+     ts              TEXT,
+     status          TEXT,
+     updated_at      TEXT,
+     fingerprint     TEXT,
+     final           BOOLEAN NOT NULL DEFAULT false,
+     last_action     TEXT,
+     version         INTEGER NOT NULL DEFAULT 1,
+     storm_id        TEXT,
+     posted_at       BIGINT,
+     first_action_at BIGINT,
+     created_at      BIGINT NOT NULL,
+     changed_at      BIGINT NOT NULL
+   );
+   CREATE INDEX cards_unfinished ON cards (state, final);
+   CREATE INDEX cards_message ON cards (channel, ts);
+   CREATE INDEX cards_posted ON cards (posted_at);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE action_claims (
+     alert_id    TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     claimed_at  BIGINT NOT NULL
+   );
+   CREATE TABLE once_keys (
+     key         TEXT PRIMARY KEY,
+     expires_at  BIGINT NOT NULL
+   );
+   CREATE INDEX once_keys_expiry ON once_keys (expires_at);
+   CREATE TABLE outbox (
+     key         TEXT PRIMARY KEY,
+     kind        TEXT NOT NULL,
+     lane        TEXT NOT NULL CHECK (lane IN ('post', 'update')),
+     channel     TEXT NOT NULL,
+     alert_id    TEXT,
+     priority    INTEGER NOT NULL,
+     order_at    BIGINT NOT NULL,
+     payload     TEXT NOT NULL,
+     rev         INTEGER NOT NULL DEFAULT 1,
+     state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed')),
+     owner       TEXT,
+     claimed_at  BIGINT,
+     unknown     BOOLEAN NOT NULL DEFAULT false,
+     attempts    INTEGER NOT NULL DEFAULT 0,
+     not_before  BIGINT NOT NULL DEFAULT 0,
+     created_at  BIGINT NOT NULL
+   );
+   CREATE INDEX outbox_next ON outbox (lane, channel, state, priority, order_at);
+   CREATE TABLE storms (
+     id             TEXT PRIMARY KEY,
+     channel        TEXT NOT NULL,
+     started_at     BIGINT NOT NULL,
+     last_added_at  BIGINT NOT NULL,
+     ended_at       BIGINT,
+     cards_used     INTEGER NOT NULL DEFAULT 0,
+     ts             TEXT,
+     tally          TEXT
+   );
+   CREATE INDEX storms_active ON storms (ended_at);
+   CREATE TABLE storm_members (
+     storm_id    TEXT NOT NULL,
+     alert_id    TEXT NOT NULL,
+     seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+     display_id  TEXT NOT NULL,
+     group_key   TEXT NOT NULL,
+     group_name  TEXT NOT NULL,
+     severity    TEXT,
+     status      TEXT NOT NULL,
+     title       TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     updated_at  TEXT NOT NULL,
+     PRIMARY KEY (storm_id, alert_id)
+   );
+   CREATE TABLE leases (
+     name        TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     expires_at  BIGINT NOT NULL
+   );`,
+];
+
+/** The schema version this release migrates to (also read by the doctor). */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** pg_advisory_xact_lock key that serialises migrations of every replica ('cotool' in ASCII). */
+const MIGRATION_LOCK = '109342156206956';
+
+const INT8_OID = 20;
+/** BIGINT columns (epoch ms, counts) come back as numbers: every value the bot stores fits in 2^53. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function toRecord(r: Row): CardRecord {
+  return {
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    state: String(r.state) as CardRecord['state'],
+    channel: str(r.channel),
+    ts: str(r.ts),
+    status: str(r.status),
+    updatedAt: str(r.updated_at),
+    fingerprint: str(r.fingerprint),
+    final: r.final === true,
+    lastAction: r.last_action ? (JSON.parse(String(r.last_action)) as LastAction) : null,
+    version: Number(r.version),
+    stormId: str(r.storm_id),
+    postedAt: num(r.posted_at),
+    firstActionAt: num(r.first_action_at),
+  };
+}
+
+function toItem(r: Row): OutboxItem {
+  return {
+    key: String(r.key),
+    kind: String(r.kind) as OutboxItem['kind'],
+    lane: String(r.lane) as OutboxItem['lane'],
+    channel: String(r.channel),
+    alertId: str(r.alert_id),
+    priority: Number(r.priority),
+    orderAt: Number(r.order_at),
+    payload: String(r.payload),
+    rev: Number(r.rev),
+    state: String(r.state) as OutboxItem['state'],
+    owner: str(r.owner),
+    claimedAt: num(r.claimed_at),
+    unknown: r.unknown === true,
+    attempts: Number(r.attempts),
+    notBefore: Number(r.not_before),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toStorm(r: Row): Storm {
+  return {
+    id: String(r.id),
+    channel: String(r.channel),
+    startedAt: Number(r.started_at),
+    lastAddedAt: Number(r.last_added_at),
+    endedAt: num(r.ended_at),
+    cardsUsed: Number(r.cards_used),
+    ts: str(r.ts),
+    tally: str(r.tally),
+  };
+}
+
+function toMember(r: Row): StormMember {
+  return {
+    stormId: String(r.storm_id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    groupKey: String(r.group_key),
+    groupName: String(r.group_name),
+    severity: str(r.severity),
+    status: String(r.status),
+    title: String(r.title),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+/** Column names of the patchable card fields (a fixed list: never user input), and how each value is stored. */
+const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => unknown]> = {
+  state: ['state', (v) => v],
+  channel: ['channel', (v) => v ?? null],
+  ts: ['ts', (v) => v ?? null],
+  status: ['status', (v) => v ?? null],
+  updatedAt: ['updated_at', (v) => v ?? null],
+  fingerprint: ['fingerprint', (v) => v ?? null],
+  final: ['final', (v) => Boolean(v)],
+  stormId: ['storm_id', (v) => v ?? null],
+  lastAction: ['last_action', (v) => (v ? JSON.stringify(v) : null)],
+  postedAt: ['posted_at', (v) => v ?? null],
+};
+
+const SQL = {
+  get: 'SELECT * FROM cards WHERE alert_id = $1',
+  getMany: 'SELECT * FROM cards WHERE alert_id = ANY($1::text[])',
+  byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
+  unfinishedIds:
+    "SELECT alert_id FROM cards WHERE (state = 'posted' AND NOT final) OR state = 'queued' ORDER BY created_at, alert_id",
+  seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
+         VALUES ($1, $2, 'seen', $3, $4, $4) ON CONFLICT (alert_id) DO NOTHING`,
+  render: `UPDATE cards SET status = $1, updated_at = $2, fingerprint = $3, final = $4, version = version + 1,
+                  changed_at = $5
+           WHERE alert_id = $6`,
+  lastAction: `UPDATE cards SET last_action = $1,
+                      first_action_at = CASE WHEN $2::boolean AND first_action_at IS NULL THEN $3::bigint
+                                             ELSE first_action_at END,
+                      version = version + 1, changed_at = $3
+               WHERE alert_id = $4`,
+  cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= $1',
+  insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
+                                  created_at, changed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (alert_id) DO NOTHING`,
+  enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
+                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
+  dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending'",
+  stormOpen:
+    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING',
+  stormGrow:
+    'UPDATE storms SET last_added_at = GREATEST(last_added_at, $1), cards_used = cards_used + $2 WHERE id = $3',
+  stormEnd: 'UPDATE storms SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL',
+  stormPosted: 'UPDATE storms SET ts = $1 WHERE id = $2',
+  stormTally: 'UPDATE storms SET tally = $1 WHERE id = $2',
+  member: `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status, title,
+                                      created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (storm_id, alert_id) DO NOTHING`,
+  memberStatus: 'UPDATE storm_members SET status = $1, updated_at = $2 WHERE storm_id = $3 AND alert_id = $4',
+  // One statement: the subquery locks the best due row, skipping rows another claimer holds locked,
+  // and the UPDATE takes it. A claimed row taken over (its claim stale) comes back `unknown`.
+  claimNext: `UPDATE outbox o SET state = 'claimed', owner = $1, claimed_at = $2,
+                     unknown = CASE WHEN o.state = 'claimed' THEN true ELSE o.unknown END
+              WHERE o.key = (
+                SELECT key FROM outbox
+                WHERE lane = $3 AND ($4::text IS NULL OR channel = $4)
+                  AND ((state = 'pending' AND not_before <= $2) OR (state = 'claimed' AND claimed_at < $5))
+                ORDER BY priority, order_at, key
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+              RETURNING o.*`,
+  ownedRev: "SELECT rev FROM outbox WHERE key = $1 AND state = 'claimed' AND owner = $2 FOR UPDATE",
+  deleteItem: 'DELETE FROM outbox WHERE key = $1',
+  requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, unknown = false, attempts = 0,
+                   not_before = 0
+            WHERE key = $1`,
+  retry: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, not_before = $1,
+                 unknown = unknown OR $2::boolean, attempts = attempts + 1
+          WHERE key = $3 AND state = 'claimed' AND owner = $4`,
+  depth: 'SELECT channel, lane, COUNT(*) AS n FROM outbox GROUP BY channel, lane ORDER BY channel, lane',
+  listOutbox: `SELECT * FROM outbox WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR kind = $2)
+               ORDER BY lane COLLATE "C", channel COLLATE "C", priority, order_at, key`,
+  activeStorms: 'SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at, id',
+  getStorm: 'SELECT * FROM storms WHERE id = $1',
+  members: 'SELECT * FROM storm_members WHERE storm_id = $1 ORDER BY seq',
+  lease: `INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3)
+          ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+          WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < $4`,
+  releaseLease: 'DELETE FROM leases WHERE name = $1 AND owner = $2',
+  claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, $3)
+                ON CONFLICT (alert_id) DO UPDATE SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at
+                WHERE action_claims.claimed_at < $4`,
+  releaseAction: 'DELETE FROM action_claims WHERE alert_id = $1 AND owner = $2',
+  once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
+  pruneOnce: 'DELETE FROM once_keys WHERE expires_at < $1',
+  getMeta: 'SELECT value FROM meta WHERE key = $1',
+  setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+} as const;
+
+export type PostgresStoreOptions = {
+  clock?: () => number;
+  /** Pool errors (a connection lost while idle or mid-transaction) are logged here, never thrown. */
+  logger?: Pick<Logger, 'warn' | 'error'>;
+  /** A schema of its own (created if missing) instead of the connection's default search_path. */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long to wait for a connection before a query fails (default 10 s). */
+  connectTimeoutMs?: number;
+};
+
+class Conflict extends Error {}
+
+/** Deadlock or serialisation failure: the whole transaction was rolled back and may be run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const isRetryable = (err: unknown) =>
+  typeof err === 'object' && err !== null && RETRYABLE.has(String((err as { code?: unknown }).code));
+
+/**
+ * Opens a pool on `url` (postgres://…), runs pending migrations under a lock and returns the store.
+ * Rejects when the server cannot be reached or refuses the credentials (the caller words that).
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger;
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'cotool-slack',
+    // A process that stalls (or dies) inside a transaction must not hold row locks for long.
+    idle_in_transaction_session_timeout: 60_000,
+    types: TYPES,
+  });
+  // An idle connection that breaks (server restart, network) must never crash the process: the
+  // pool drops it and the next query opens a new one, or rejects so that the caller retries.
+  pool.on('error', (err) => logger?.warn({ err: { message: err.message } }, 'postgres: idle connection lost'));
+  if (schema !== undefined) {
+    pool.on('connect', (client) => {
+      client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`).catch(() => undefined);
+    });
+  }
+
+  /** A checked-out client gets its own error listener: pg emits 'error' between queries. */
+  async function withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+      logger?.warn({ err: { message: err.message } }, 'postgres: connection lost during a transaction');
+    };
+    client.on('error', onError);
+    try {
+      return await fn(client);
+    } catch (err) {
+      // An error the server answered with leaves the connection usable; anything else (a socket
+      // closed, a timeout) may not: the pool then discards this client instead of reusing it.
+      if (!(err instanceof pg.DatabaseError)) lost ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(lost);
+    }
+  }
+
+  /** BEGIN … COMMIT; rolled back on any error; run again (up to 3 times) after a deadlock. */
+  async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withClient(async (c) => {
+          await c.query('BEGIN');
+          try {
+            const out = await fn(c);
+            await c.query('COMMIT');
+            return out;
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        });
+      } catch (err) {
+        if (attempt < 3 && isRetryable(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  const query = async (text: string, values?: unknown[]) => (await pool.query<Row>(text, values)).rows;
+  const affected = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
+
+  const enqueueOne = (c: pg.PoolClient, i: NewOutboxItem, t: number) =>
+    c.query(SQL.enqueue, [i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t]);
+
+  /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
+  async function applyOne(c: pg.PoolClient, ch: Change, t: number): Promise<void> {
+    const w = ch.card;
+    if (w?.op === 'insert') {
+      const r = await c.query(SQL.insertCard, [
+        w.alertId,
+        w.displayId,
+        w.state,
+        w.channel,
+        w.status,
+        w.updatedAt,
+        w.fingerprint,
+        w.stormId ?? null,
+        t,
+      ]);
+      if (r.rowCount !== 1) throw new Conflict();
+    } else if (w?.op === 'update') {
+      const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
+      const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
+      const sets = keys.map((k, i) => `${PATCH_COLUMNS[k][0]} = $${i + 1}`);
+      const n = keys.length;
+      sets.push('version = version + 1', `changed_at = $${n + 1}`);
+      const r = await c.query(
+        `UPDATE cards SET ${sets.join(', ')} WHERE alert_id = $${n + 2} AND version = $${n + 3}`,
+        [...values, t, w.alertId, w.expectVersion],
+      );
+      if (r.rowCount !== 1) throw new Conflict();
+    }
+    for (const key of ch.dequeue ?? []) {
+      if ((await c.query(SQL.dequeue, [key])).rowCount !== 1) throw new Conflict();
+    }
+    const s = ch.storm;
+    if (s?.op === 'open') await c.query(SQL.stormOpen, [s.id, s.channel, s.at]);
+    else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
+    else if (s?.op === 'end') await c.query(SQL.stormEnd, [s.at, s.id]);
+    else if (s?.op === 'posted') await c.query(SQL.stormPosted, [s.ts, s.id]);
+    else if (s?.op === 'tally') await c.query(SQL.stormTally, [s.tally, s.id]);
+    for (const m of ch.members ?? []) {
+      await c.query(SQL.member, [
+        m.stormId,
+        m.alertId,
+        m.displayId,
+        m.groupKey,
+        m.groupName,
+        m.severity,
+        m.status,
+        m.title,
+        m.createdAt,
+        m.updatedAt,
+      ]);
+    }
+    for (const m of ch.memberStatus ?? []) {
+      await c.query(SQL.memberStatus, [m.status, m.updatedAt, m.stormId, m.alertId]);
+    }
+    for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
+  }
+
+  /** Each change that can conflict runs under a savepoint: a conflict undoes that change alone. */
+  async function applyAll(c: pg.PoolClient, changes: readonly Change[], t: number): Promise<ApplyResult> {
+    let applied = 0;
+    let conflicts = 0;
+    for (const ch of changes) {
+      // Without a card write or a dequeue nothing can conflict; any error aborts the whole batch.
+      if (!ch.card && !ch.dequeue?.length) {
+        await applyOne(c, ch, t);
+        applied++;
+        continue;
+      }
+      await c.query('SAVEPOINT change');
+      try {
+        await applyOne(c, ch, t);
+        await c.query('RELEASE SAVEPOINT change');
+        applied++;
+      } catch (err) {
+        if (!(err instanceof Conflict)) throw err;
+        await c.query('ROLLBACK TO SAVEPOINT change');
+        await c.query('RELEASE SAVEPOINT change');
+        conflicts++;
+      }
+    }
+    return { applied, conflicts };
+  }
+
+  await migrate();
+
+  async function migrate(): Promise<void> {
+    await tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK]);
+      if (schema !== undefined) {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+        await c.query(`SET LOCAL search_path TO ${pg.escapeIdentifier(schema)}`);
+      }
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+           version    INTEGER PRIMARY KEY,
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )`,
+      );
+      const current = Number((await c.query<Row>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
+      if (current > MIGRATIONS.length) {
+        throw new Error(
+          `database schema version ${current} is newer than this release supports (${MIGRATIONS.length})`,
+        );
+      }
+      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+        await c.query(MIGRATIONS[v - 1] as string);
+        await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
+      }
+    }).catch(async (err: unknown) => {
+      await pool.end().catch(() => undefined);
+      throw err;
+    });
+  }
+
+  let onceWrites = 0;
+  let closed: Promise<void> | null = null;
+  const store: Store = {
+    async getMany(alertIds) {
+      const out = new Map<string, CardRecord>();
+      for (let i = 0; i < alertIds.length; i += 5000) {
+        for (const r of await query(SQL.getMany, [alertIds.slice(i, i + 5000)])) {
+          out.set(String(r.alert_id), toRecord(r));
+        }
+      }
+      return out;
+    },
+    async get(alertId) {
+      const [r] = await query(SQL.get, [alertId]);
+      return r ? toRecord(r) : null;
+    },
+    async getByMessage(channel, ts) {
+      const [r] = await query(SQL.byMessage, [channel, ts]);
+      return r ? toRecord(r) : null;
+    },
+    async listUnfinishedIds() {
+      return (await query(SQL.unfinishedIds)).map((r) => String(r.alert_id));
+    },
+    async markSeen(alertId, displayId, status) {
+      await query(SQL.seen, [alertId, displayId, status, clock()]);
+    },
+    async saveRender(alertId, r) {
+      await query(SQL.render, [r.status, r.updatedAt, r.fingerprint, r.final, clock(), alertId]);
+    },
+    async setLastAction(alertId, action) {
+      await query(SQL.lastAction, [action ? JSON.stringify(action) : null, action !== null, clock(), alertId]);
+    },
+    async cardTimes(sinceMs) {
+      return (await query(SQL.cardTimes, [sinceMs])).map((r) => ({
+        alertId: String(r.alert_id),
+        postedAt: Number(r.posted_at),
+        firstActionAt: num(r.first_action_at),
+      }));
+    },
+    async apply(changes) {
+      if (changes.length === 0) return { applied: 0, conflicts: 0 };
+      const t = clock();
+      return tx((c) => applyAll(c, changes, t));
+    },
+    async claimNext({ lane, channel, now, owner, staleBefore }) {
+      const [r] = await query(SQL.claimNext, [owner, now, lane, channel ?? null, staleBefore]);
+      return r ? toItem(r) : null;
+    },
+    async completeOutbox(key, owner, rev, changes = []) {
+      const t = clock();
+      return tx(async (c) => {
+        const [row] = (await c.query<Row>(SQL.ownedRev, [key, owner])).rows;
+        if (!row) return false;
+        await applyAll(c, changes, t);
+        if (Number(row.rev) === rev) await c.query(SQL.deleteItem, [key]);
+        else await c.query(SQL.requeue, [key]);
+        return true;
+      });
+    },
+    async retryOutbox(key, owner, notBefore, unknown) {
+      return (await affected(SQL.retry, [notBefore, unknown, key, owner])) === 1;
+    },
+    async outboxDepth() {
+      return (await query(SQL.depth)).map((r) => ({
+        channel: String(r.channel),
+        lane: String(r.lane) as 'post' | 'update',
+        count: Number(r.n),
+      }));
+    },
+    async listOutbox(filter = {}) {
+      return (await query(SQL.listOutbox, [filter.channel ?? null, filter.kind ?? null])).map(toItem);
+    },
+    async activeStorms() {
+      return (await query(SQL.activeStorms)).map(toStorm);
+    },
+    async getStorm(id) {
+      const [r] = await query(SQL.getStorm, [id]);
+      return r ? toStorm(r) : null;
+    },
+    async stormMembers(stormId) {
+      return (await query(SQL.members, [stormId])).map(toMember);
+    },
+    async tryLease(name, owner, now, ttlMs) {
+      return (await affected(SQL.lease, [name, owner, now + ttlMs, now])) === 1;
+    },
+    async releaseLease(name, owner) {
+      await query(SQL.releaseLease, [name, owner]);
+    },
+    async claimAction(alertId, owner, now, ttlMs) {
+      return (await affected(SQL.claimAction, [alertId, owner, now, now - ttlMs])) === 1;
+    },
+    async releaseAction(alertId, owner) {
+      await query(SQL.releaseAction, [alertId, owner]);
+    },
+    async firstTime(key, now, ttlMs) {
+      if (++onceWrites % 500 === 0) await query(SQL.pruneOnce, [now]);
+      return (await affected(SQL.once, [key, now + ttlMs, now])) === 1;
+    },
+    async getMeta(key) {
+      const [r] = await query(SQL.getMeta, [key]);
+      return r ? String(r.value) : null;
+    },
+    async setMeta(key, value) {
+      await query(SQL.setMeta, [key, value]);
+    },
+    async ping() {
+      await query('SELECT 1');
+    },
+    close() {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+  return store;
+}
