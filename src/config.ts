@@ -10,6 +10,8 @@ import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;
 export type BacklogMode = (typeof BACKLOG_MODES)[number];
+export const THREAD_TIMELINE_MODES = ['all', 'comments', 'off'] as const;
+export type ThreadTimelineMode = (typeof THREAD_TIMELINE_MODES)[number];
 
 const DEFAULT_ALERT_URL_TEMPLATE = '{appUrl}/{organizationName}/alerts/{displayId}';
 const TEMPLATE_KEYS = ['appUrl', 'organizationName', 'displayId', 'id'] as const;
@@ -104,6 +106,15 @@ const EnvSchema = z
     ESCALATION_MENTION: csv(mention).default([]),
     BACKLOG: z.enum(BACKLOG_MODES).default('recent'),
     CLOSE_REASON_REQUIRED: bool.default(false),
+    THREAD_TIMELINE: z.enum(THREAD_TIMELINE_MODES).default('all'),
+    SYNC_THREAD_REPLIES: bool.default(false),
+    FOUR_EYES_SEVERITIES: csv(z.enum(SEVERITIES)).default([]),
+    STATS_POST_SCHEDULE: opt(
+      z
+        .string()
+        .trim()
+        .refine((v) => validateCron(v), 'a cron expression, e.g. "0 0 9 * * 1" (Mondays at 09:00)'),
+    ),
     EXPAND_ALERT_IDS: bool.default(false),
     BACKLOG_MAX_AGE_MINUTES: z.coerce
       .number()
@@ -155,6 +166,12 @@ export type Config = {
     backlog: BacklogMode;
     backlogMaxAgeMs: number;
   };
+  /** The card's thread: which Cotool timeline entries it shows; whether human replies become comments. */
+  thread: { timeline: ThreadTimelineMode; syncReplies: boolean };
+  /** Closing an alert of these severities as false positive or benign from Slack needs a second person. */
+  fourEyes: { severities: string[] };
+  /** When the noise report is posted to the alert channel (cron), or null. */
+  stats: { postSchedule: string | null };
   /** Which store: SQLite (embedded default) or PostgreSQL (replicas). */
   database: DatabaseConfig;
   databaseUrl: string;
@@ -268,6 +285,9 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       backlog: e.BACKLOG,
       backlogMaxAgeMs: e.BACKLOG_MAX_AGE_MINUTES * 60_000,
     },
+    thread: { timeline: e.THREAD_TIMELINE, syncReplies: e.SYNC_THREAD_REPLIES },
+    fourEyes: { severities: e.FOUR_EYES_SEVERITIES },
+    stats: { postSchedule: e.STATS_POST_SCHEDULE ?? null },
     database,
     databaseUrl: e.DATABASE_URL,
     sqlitePath: database.kind === 'sqlite' ? database.path : '',

@@ -155,3 +155,47 @@ describe('alertUrl', () => {
     expect(url && new URL(url).host).toBe('app.cotool.ai');
   });
 });
+
+describe('thread, four eyes and the noise report', () => {
+  it('defaults: timeline in the thread, no reply sync, no four eyes, no scheduled report', () => {
+    const r = parseConfig(base);
+    expect(r.ok && [r.config.thread, r.config.fourEyes, r.config.stats]).toEqual([
+      { timeline: 'all', syncReplies: false },
+      { severities: [] },
+      { postSchedule: null },
+    ]);
+  });
+
+  it('reads each of them', () => {
+    const r = parseConfig({
+      ...base,
+      THREAD_TIMELINE: 'comments',
+      SYNC_THREAD_REPLIES: 'true',
+      FOUR_EYES_SEVERITIES: 'critical, high',
+      STATS_POST_SCHEDULE: '0 0 9 * * 1',
+    });
+    expect(r.ok && [r.config.thread, r.config.fourEyes, r.config.stats]).toEqual([
+      { timeline: 'comments', syncReplies: true },
+      { severities: ['critical', 'high'] },
+      { postSchedule: '0 0 9 * * 1' },
+    ]);
+  });
+
+  it('refuses bad values with one line naming the variable', () => {
+    expect(problems({ ...base, THREAD_TIMELINE: 'some' })).toEqual([
+      expect.stringMatching(/^THREAD_TIMELINE is invalid: expected .*all.*comments.*off/),
+    ]);
+    expect(problems({ ...base, SYNC_THREAD_REPLIES: 'maybe' })).toEqual([
+      expect.stringMatching(/^SYNC_THREAD_REPLIES is invalid/),
+    ]);
+    expect(problems({ ...base, FOUR_EYES_SEVERITIES: 'critical,urgent' })).toEqual([
+      expect.stringMatching(/^FOUR_EYES_SEVERITIES is invalid: expected .*low.*critical/),
+    ]);
+    expect(problems({ ...base, STATS_POST_SCHEDULE: 'weekly' })).toEqual([
+      'STATS_POST_SCHEDULE is invalid: expected a cron expression, e.g. "0 0 9 * * 1" (Mondays at 09:00)',
+    ]);
+    for (const p of problems({ ...base, THREAD_TIMELINE: 'x', FOUR_EYES_SEVERITIES: 'y' })) {
+      expect(p).not.toMatch(/\n/);
+    }
+  });
+});
