@@ -306,6 +306,14 @@ const RETRYABLE = new Set(['40P01', '40001']);
 const isRetryable = (err: unknown) =>
   typeof err === 'object' && err !== null && RETRYABLE.has(String((err as { code?: unknown }).code));
 
+/** The URL with `-c search_path=<schema>` added to its startup options (the URL's own options kept). */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  const options = [u.searchParams.get('options'), `-c search_path=${schema}`].filter(Boolean).join(' ');
+  u.searchParams.set('options', options);
+  return u.toString();
+}
+
 /**
  * Opens a pool on `url` (postgres://…), runs pending migrations under a lock and returns the store.
  * Rejects when the server cannot be reached or refuses the credentials (the caller words that).
@@ -318,7 +326,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
   }
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: schema === undefined ? url : withSearchPath(url, schema),
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
@@ -331,11 +339,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // An idle connection that breaks (server restart, network) must never crash the process: the
   // pool drops it and the next query opens a new one, or rejects so that the caller retries.
   pool.on('error', (err) => logger?.warn({ err: { message: err.message } }, 'postgres: idle connection lost'));
-  if (schema !== undefined) {
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`).catch(() => undefined);
-    });
-  }
 
   /** A checked-out client gets its own error listener: pg emits 'error' between queries. */
   async function withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * What only the SQLite store has: a file that survives restarts and the migrations from databases
+ * written by earlier releases. The Store semantics themselves are in contract.ts.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite.ts';
 
-const rendered = { status: 'open', updatedAt: 'u1', fingerprint: 'f1', final: false };
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -16,117 +19,112 @@ function tempPath(): string {
   return join(d, 'nested', 'bot.db');
 }
 
+/** Schema v2 exactly as the previous release created it (its migrations 1 and 2). */
+const V2_SCHEMA = `
+  CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+  CREATE TABLE cards (
+    alert_id     TEXT PRIMARY KEY,
+    display_id   TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('claimed', 'posted', 'seen')),
+    claim_from   TEXT,
+    channel      TEXT,
+    ts           TEXT,
+    status       TEXT,
+    updated_at   TEXT,
+    fingerprint  TEXT,
+    final        INTEGER NOT NULL DEFAULT 0,
+    claimed_at   INTEGER,
+    claim_owner  TEXT,
+    last_action  TEXT,
+    created_at   INTEGER NOT NULL,
+    changed_at   INTEGER NOT NULL
+  );
+  CREATE INDEX cards_unfinished ON cards (state, final);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE action_claims (alert_id TEXT PRIMARY KEY, owner TEXT NOT NULL, claimed_at INTEGER NOT NULL);
+  CREATE TABLE once_keys (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+  CREATE INDEX once_keys_expiry ON once_keys (expires_at);
+  INSERT INTO schema_migrations (version, applied_at) VALUES (1, '2026-11-01T00:00:00Z'), (2, '2026-11-02T00:00:00Z');
+`;
+
+type V2Card = {
+  alert_id: string;
+  state: 'claimed' | 'posted' | 'seen';
+  channel?: string | null;
+  ts?: string | null;
+  status?: string | null;
+  final?: number;
+  claim_owner?: string | null;
+  claimed_at?: number | null;
+  last_action?: string | null;
+  created_at: number;
+  changed_at: number;
+};
+
+function writeV2(path: string, cards: V2Card[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec(V2_SCHEMA);
+  const ins = db.prepare(
+    `INSERT INTO cards (alert_id, display_id, state, channel, ts, status, updated_at, fingerprint, final, claimed_at,
+                        claim_owner, last_action, created_at, changed_at)
+     VALUES (?, ?, ?, ?, ?, ?, 'u1', 'fp', ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const c of cards) {
+    ins.run(
+      c.alert_id,
+      `COT-${c.alert_id}`,
+      c.state,
+      c.channel ?? null,
+      c.ts ?? null,
+      c.status ?? 'open',
+      c.final ?? 0,
+      c.claimed_at ?? null,
+      c.claim_owner ?? null,
+      c.last_action ?? null,
+      c.created_at,
+      c.changed_at,
+    );
+  }
+  db.prepare("INSERT INTO meta (key, value) VALUES ('bootstrapped_at', '2026-11-01')").run();
+  db.prepare("INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ('posted', 'click', 5)").run();
+  db.close();
+}
+
 describe('sqlite store', () => {
-  it('a claim is exclusive until posted or released', async () => {
-    const s = openSqliteStore(':memory:');
-    expect(await s.tryClaim('a1', 'COT-1', 'p1', 1000, 0)).toBe(true);
-    expect(await s.tryClaim('a1', 'COT-1', 'p2', 1001, 0)).toBe(false);
-    await s.markPosted('a1', 'p1', { channel: 'C1', ts: '1.1' }, rendered);
-    expect(await s.tryClaim('a1', 'COT-1', 'p2', 99_999, 99_999)).toBe(false); // posted: never again
-    const r = await s.get('a1');
-    expect(r).toMatchObject({
-      state: 'posted',
-      channel: 'C1',
-      ts: '1.1',
-      status: 'open',
-      fingerprint: 'f1',
-      claimOwner: null,
-    });
-  });
-
-  it('a released claim of a new alert disappears; of a seen alert goes back to seen', async () => {
-    const s = openSqliteStore(':memory:');
-    await s.tryClaim('a1', 'COT-1', 'p1', 1000, 0);
-    await s.releaseClaim('a1', 'p1');
-    expect(await s.get('a1')).toBeNull();
-    await s.markSeen('a2', 'COT-2', 'open');
-    expect(await s.tryClaim('a2', 'COT-2', 'p1', 1000, 0)).toBe(true);
-    await s.releaseClaim('a2', 'p1');
-    expect(await s.get('a2')).toMatchObject({ state: 'seen', claimOwner: null });
-  });
-
-  it('only the owner confirms or releases its claim', async () => {
-    const s = openSqliteStore(':memory:');
-    await s.tryClaim('a1', 'COT-1', 'p1', 1000, 0);
-    await s.markPosted('a1', 'intruder', { channel: 'C1', ts: '9.9' }, rendered);
-    await s.releaseClaim('a1', 'intruder');
-    expect(await s.get('a1')).toMatchObject({ state: 'claimed', ts: null, claimOwner: 'p1' });
-  });
-
-  it('a stale claim can be taken over; a fresh one cannot', async () => {
-    const s = openSqliteStore(':memory:');
-    await s.tryClaim('a1', 'COT-1', 'dead', 1000, 0);
-    expect(await s.tryClaim('a1', 'COT-1', 'p2', 2000, 500)).toBe(false);
-    expect(await s.tryClaim('a1', 'COT-1', 'p2', 50_000, 20_000)).toBe(true);
-    expect((await s.get('a1'))?.claimOwner).toBe('p2');
-  });
-
-  it('lists unfinished records: posted-not-final and claims', async () => {
-    const s = openSqliteStore(':memory:');
-    await s.tryClaim('posted', 'COT-1', 'p', 1, 0);
-    await s.markPosted('posted', 'p', { channel: 'C', ts: '1' }, rendered);
-    await s.tryClaim('final', 'COT-2', 'p', 1, 0);
-    await s.markPosted('final', 'p', { channel: 'C', ts: '2' }, { ...rendered, final: true });
-    await s.tryClaim('claimed', 'COT-3', 'p', 1, 0);
-    await s.markSeen('seen', 'COT-4', 'open');
-    expect((await s.listUnfinished()).map((r) => r.alertId).sort()).toEqual(['claimed', 'posted']);
-    const many = await s.getMany(['posted', 'seen', 'nope']);
-    expect([...many.keys()].sort()).toEqual(['posted', 'seen']);
-  });
-
-  it('getMany works past the SQL variable limit', async () => {
-    const s = openSqliteStore(':memory:');
-    const ids = Array.from({ length: 1200 }, (_, i) => `id-${i}`);
-    for (const id of ids) await s.markSeen(id, id, 'open');
-    expect((await s.getMany(ids)).size).toBe(1200);
-  });
-
-  it('keeps the last Slack action and meta values', async () => {
-    const s = openSqliteStore(':memory:');
-    await s.tryClaim('a1', 'COT-1', 'p', 1, 0);
-    await s.markPosted('a1', 'p', { channel: 'C', ts: '1' }, rendered);
-    const action = {
-      by: { id: 'U1', name: 'jane' },
-      kind: 'status' as const,
-      status: 'closed_false_positive',
-      at: 'now',
-    };
-    await s.setLastAction('a1', action);
-    expect((await s.get('a1'))?.lastAction).toEqual(action);
-    expect(await s.getMeta('bootstrapped_at')).toBeNull();
-    await s.setMeta('bootstrapped_at', 'x');
-    await s.setMeta('bootstrapped_at', 'y');
-    expect(await s.getMeta('bootstrapped_at')).toBe('y');
-  });
-
-  it('an action claim admits one change of an alert at a time, until released or expired', async () => {
-    const s = openSqliteStore(':memory:');
-    expect(await s.claimAction('a1', 'click-1', 1_000, 30_000)).toBe(true);
-    expect(await s.claimAction('a1', 'click-2', 1_001, 30_000)).toBe(false);
-    expect(await s.claimAction('a2', 'click-3', 1_001, 30_000)).toBe(true);
-    await s.releaseAction('a1', 'click-2'); // not the owner: no effect
-    expect(await s.claimAction('a1', 'click-4', 1_002, 30_000)).toBe(false);
-    await s.releaseAction('a1', 'click-1');
-    expect(await s.claimAction('a1', 'click-5', 1_003, 30_000)).toBe(true);
-    expect(await s.claimAction('a1', 'click-6', 40_000, 30_000)).toBe(true); // click-5 expired
-  });
-
-  it('firstTime is true once per key within its ttl', async () => {
-    const s = openSqliteStore(':memory:');
-    expect(await s.firstTime('interaction:U1:123.456', 1_000, 60_000)).toBe(true);
-    expect(await s.firstTime('interaction:U1:123.456', 2_000, 60_000)).toBe(false);
-    expect(await s.firstTime('interaction:U1:999.000', 2_000, 60_000)).toBe(true);
-    expect(await s.firstTime('interaction:U1:123.456', 70_000, 60_000)).toBe(true);
-  });
-
   it('survives a reopen (the restart case) and migrates once', async () => {
     const path = tempPath();
     const s1 = openSqliteStore(path);
-    await s1.tryClaim('a1', 'COT-1', 'p', 1, 0);
-    await s1.markPosted('a1', 'p', { channel: 'C', ts: '1' }, rendered);
+    await s1.apply([
+      {
+        card: {
+          op: 'insert',
+          alertId: 'a1',
+          displayId: 'COT-1',
+          state: 'queued',
+          channel: 'C',
+          status: 'open',
+          updatedAt: 'u',
+          fingerprint: null,
+        },
+        enqueue: [
+          {
+            key: 'card:a1',
+            kind: 'card',
+            lane: 'post',
+            channel: 'C',
+            alertId: 'a1',
+            priority: 0,
+            orderAt: 1,
+            payload: '{}',
+          },
+        ],
+      },
+    ]);
     await s1.close();
     const s2 = openSqliteStore(path);
-    expect((await s2.get('a1'))?.ts).toBe('1');
+    expect((await s2.get('a1'))?.state).toBe('queued');
+    expect((await s2.listOutbox()).map((i) => i.key)).toEqual(['card:a1']);
     await s2.close();
     const db = new DatabaseSync(path);
     const rows = db.prepare('SELECT version FROM schema_migrations').all();
@@ -141,5 +139,95 @@ describe('sqlite store', () => {
     db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(SCHEMA_VERSION + 1, 'x');
     db.close();
     expect(() => openSqliteStore(path)).toThrow(/newer than this release/);
+  });
+
+  it('upgrades a v2 database: a claimed card becomes a queued card with an unknown outbox item', async () => {
+    const path = tempPath();
+    const action = JSON.stringify({ by: { id: 'U1', name: 'Jane' }, kind: 'status', status: 'open', at: 'x' });
+    writeV2(path, [
+      {
+        alert_id: 'posted',
+        state: 'posted',
+        channel: 'C0ALERTS',
+        ts: '111.222',
+        status: 'pending_escalation',
+        last_action: action,
+        created_at: 1_000,
+        changed_at: 2_000,
+      },
+      {
+        alert_id: 'final',
+        state: 'posted',
+        channel: 'C0ALERTS',
+        ts: '333.444',
+        final: 1,
+        created_at: 1_100,
+        changed_at: 2_100,
+      },
+      {
+        alert_id: 'claimed',
+        state: 'claimed',
+        claim_owner: 'old-pid',
+        claimed_at: 3_000,
+        created_at: 3_000,
+        changed_at: 3_000,
+      },
+      { alert_id: 'seen', state: 'seen', status: 'closed', created_at: 500, changed_at: 500 },
+    ]);
+    const s = openSqliteStore(path, { legacyChannel: 'CFALLBACK' });
+
+    expect(await s.get('posted')).toEqual({
+      alertId: 'posted',
+      displayId: 'COT-posted',
+      state: 'posted',
+      channel: 'C0ALERTS',
+      ts: '111.222',
+      status: 'open', // the retired pending_escalation status
+      updatedAt: 'u1',
+      fingerprint: 'fp',
+      final: false,
+      lastAction: JSON.parse(action),
+      version: 1,
+      stormId: null,
+      postedAt: 2_000,
+      firstActionAt: null,
+    });
+    expect(await s.get('final')).toMatchObject({ state: 'posted', ts: '333.444', final: true, postedAt: 2_100 });
+    expect(await s.get('claimed')).toMatchObject({ state: 'queued', ts: null, postedAt: null, version: 1 });
+    expect(await s.get('seen')).toMatchObject({ state: 'seen', status: 'closed', postedAt: null });
+    expect(await s.listOutbox()).toEqual([
+      expect.objectContaining({
+        key: 'card:claimed',
+        kind: 'card',
+        lane: 'post',
+        channel: 'C0ALERTS', // where the other cards are
+        alertId: 'claimed',
+        priority: 0,
+        orderAt: 3_000,
+        state: 'pending',
+        unknown: true, // it may have been posted: look it up before posting
+        rev: 1,
+      }),
+    ]);
+    expect((await s.getByMessage('C0ALERTS', '111.222'))?.alertId).toBe('posted');
+    expect((await s.listUnfinishedIds()).sort()).toEqual(['claimed', 'posted']);
+    expect(await s.getMeta('bootstrapped_at')).toBe('2026-11-01');
+    expect(await s.claimAction('posted', 'other', 10, 30_000)).toBe(false); // kept
+    await s.close();
+
+    const db = new DatabaseSync(path);
+    const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+    db.close();
+    expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+  });
+
+  it('a v2 claim with no posted card to learn the channel from goes to the configured channel', async () => {
+    const path = tempPath();
+    writeV2(path, [
+      { alert_id: 'c1', state: 'claimed', claim_owner: 'p', claimed_at: 1, created_at: 1, changed_at: 1 },
+    ]);
+    const s = openSqliteStore(path, { legacyChannel: "C0'QUOTED" });
+    expect((await s.listOutbox()).map((i) => [i.key, i.channel, i.unknown])).toEqual([['card:c1', "C0'QUOTED", true]]);
+    await s.close();
   });
 });

@@ -1,0 +1,210 @@
+/**
+ * The Store contract on PostgreSQL, plus what only a server has: migrations under a lock, BIGINT
+ * mapping, a connection lost while running. Runs when TEST_DATABASE_URL is set (.ci/postgres.sh
+ * provides one in CI): each file gets a database of its own, each test a schema of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresStore, POSTGRES_SCHEMA_VERSION, type PostgresStoreOptions } from '../../src/store/postgres.ts';
+import type { Store } from '../../src/store/store.ts';
+import { storeContract } from './contract.ts';
+
+const adminUrl = process.env.TEST_DATABASE_URL;
+const dbName = `cotool_contract_${process.pid}_${randomBytes(3).toString('hex')}`;
+let dbUrl = '';
+
+function urlFor(database: string): string {
+  const u = new URL(adminUrl ?? '');
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = adminUrl): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+let schemaSeq = 0;
+const schemas = new WeakMap<Store, string>();
+const toDrop: string[] = [];
+const nextSchema = () => {
+  const s = `t${++schemaSeq}_${randomBytes(2).toString('hex')}`;
+  toDrop.push(s);
+  return s;
+};
+
+async function dropSchemas(): Promise<void> {
+  const names = toDrop.splice(0);
+  if (names.length === 0) return;
+  await admin(async (c) => {
+    for (const s of names) await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(s)} CASCADE`);
+  }, dbUrl);
+}
+
+describe.skipIf(!adminUrl)('PostgreSQL store', () => {
+  beforeAll(async () => {
+    await admin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(dbName)}`));
+    dbUrl = urlFor(dbName);
+  });
+  afterAll(async () => {
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`));
+  });
+
+  async function open(options: PostgresStoreOptions & { sameDatabaseAs?: Store } = {}): Promise<Store> {
+    const { sameDatabaseAs, ...rest } = options;
+    const schema = (sameDatabaseAs && schemas.get(sameDatabaseAs)) || nextSchema();
+    const store = await openPostgresStore(dbUrl, { schema, ...rest });
+    schemas.set(store, schema);
+    return store;
+  }
+
+  storeContract(
+    'PostgreSQL',
+    ({ clock, sameDatabaseAs } = {}) => open({ ...(clock ? { clock } : {}), sameDatabaseAs }),
+    dropSchemas,
+  );
+
+  describe('PostgreSQL only', () => {
+    it('two replicas starting together migrate once; a reopen migrates nothing', async () => {
+      const schema = nextSchema();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(dbUrl, { schema })));
+      const reopened = await openPostgresStore(dbUrl, { schema });
+      const rows = await admin(
+        (c) => c.query(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`),
+        dbUrl,
+      );
+      expect(rows.rows.map((r) => r.version)).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
+      for (const s of [...stores, reopened]) await s.close();
+      await dropSchemas();
+    });
+
+    it('refuses a database migrated by a newer release', async () => {
+      const schema = nextSchema();
+      await (await openPostgresStore(dbUrl, { schema })).close();
+      await admin(
+        (c) =>
+          c.query(`INSERT INTO ${pg.escapeIdentifier(schema)}.schema_migrations (version) VALUES ($1)`, [
+            POSTGRES_SCHEMA_VERSION + 1,
+          ]),
+        dbUrl,
+      );
+      await expect(openPostgresStore(dbUrl, { schema })).rejects.toThrow(/newer than this release supports/);
+      await dropSchemas();
+    });
+
+    it('keeps epoch milliseconds past 2^31 as numbers', async () => {
+      const s = await open({ clock: () => 1_790_000_000_123 });
+      await s.markSeen('a1', 'COT-1', 'open');
+      await s.apply([
+        {
+          enqueue: [
+            {
+              key: 'k',
+              kind: 'card',
+              lane: 'post',
+              channel: 'C',
+              alertId: null,
+              priority: 0,
+              orderAt: 1_790_000_000_999,
+              payload: '{}',
+            },
+          ],
+        },
+      ]);
+      const [item] = await s.listOutbox();
+      expect(item?.orderAt).toBe(1_790_000_000_999);
+      expect(item?.createdAt).toBe(1_790_000_000_123);
+      expect((await s.outboxDepth())[0]?.count).toBe(1);
+      await s.close();
+      await dropSchemas();
+    });
+
+    it('a connection lost while running is logged, queries reject, and the store recovers', async () => {
+      const target = new URL(dbUrl);
+      const proxy = await startProxy(Number(target.port));
+      const viaProxy = new URL(dbUrl);
+      viaProxy.port = String(proxy.port);
+      const warnings: string[] = [];
+      const logger = {
+        warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)),
+        error: (_o: unknown, msg?: string) => void warnings.push(String(msg)),
+      };
+      const schema = nextSchema();
+      const s = await openPostgresStore(viaProxy.toString(), {
+        schema,
+        logger: logger as unknown as PostgresStoreOptions['logger'],
+        connectTimeoutMs: 2_000,
+      });
+      try {
+        await s.markSeen('a1', 'COT-1', 'open');
+        await proxy.down(); // the database goes away: idle connections break, new ones are refused
+        await new Promise((r) => setTimeout(r, 50));
+        await expect(s.ping()).rejects.toThrow();
+        await expect(s.get('a1')).rejects.toThrow();
+        await expect(s.apply([{ enqueue: [] }])).rejects.toThrow();
+        expect(warnings.some((w) => /connection lost/.test(w))).toBe(true);
+        await proxy.up(); // back: the next query opens a new connection
+        await expect(s.ping()).resolves.toBeUndefined();
+        expect((await s.get('a1'))?.state).toBe('seen');
+      } finally {
+        await s.close();
+        await proxy.close();
+        await dropSchemas();
+      }
+    });
+
+    it('close is idempotent', async () => {
+      const s = await open();
+      await s.close();
+      await s.close();
+      await dropSchemas();
+    });
+  });
+});
+
+/** A TCP proxy on 127.0.0.1 that can drop every connection and refuse new ones, then come back. */
+async function startProxy(targetPort: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const srv = createServer((client) => {
+        const upstream = new Socket();
+        sockets.add(client).add(upstream);
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+        upstream.connect(targetPort, '127.0.0.1', () => {
+          client.pipe(upstream).pipe(client);
+        });
+      });
+      srv.once('error', reject);
+      srv.listen(port, '127.0.0.1', () => {
+        const addr = srv.address();
+        if (addr && typeof addr === 'object') port = addr.port;
+        server = srv;
+        resolve();
+      });
+    });
+  const down = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server = null;
+    });
+  await listen();
+  return { port, down, up: listen, close: down };
+}
