@@ -16,6 +16,10 @@ export const ACTIONS = {
   openLink: 'alert.open_link',
   externalLink: 'alert.external_link',
   share: 'alert.share',
+  /** Opens the note modal; its text goes to Cotool as a comment naming the user. */
+  addNote: 'alert.add_note',
+  /** Opens the disagreement modal (feedback on the triage agent's verdict). */
+  disagree: 'alert.disagree',
 } as const;
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
 
@@ -23,6 +27,8 @@ export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
 export const VIEWS = {
   closeModal: 'alert.close_modal',
   editModal: 'alert.edit_modal',
+  noteModal: 'alert.note_modal',
+  disagreeModal: 'alert.disagree_modal',
 } as const;
 export type ViewId = (typeof VIEWS)[keyof typeof VIEWS];
 
@@ -41,6 +47,10 @@ export const BLOCKS = {
   closeReason: 'alert.close_modal.reason',
   editTitle: 'alert.edit_modal.title',
   editDescription: 'alert.edit_modal.description',
+  /** The triage agent's latest verdict on the card. */
+  cardVerdict: 'alert.card.verdict',
+  noteText: 'alert.note_modal.text',
+  noteSummary: 'alert.note_modal.summary',
 } as const;
 export type BlockId = (typeof BLOCKS)[keyof typeof BLOCKS];
 
@@ -50,6 +60,7 @@ export const INPUTS = {
   closeReason: 'alert.close_modal.reason_input',
   editTitle: 'alert.edit_modal.title_input',
   editDescription: 'alert.edit_modal.description_input',
+  noteText: 'alert.note_modal.text_input',
 } as const;
 
 /** What a click asks for; carried in every button / overflow option value. */
@@ -63,6 +74,8 @@ export const OPS = {
   closeReason: 'close_reason',
   edit: 'edit',
   share: 'share',
+  note: 'note',
+  disagree: 'disagree',
 } as const;
 export type CardOp = (typeof OPS)[keyof typeof OPS];
 export const CARD_OPS = Object.values(OPS) as [CardOp, ...CardOp[]];

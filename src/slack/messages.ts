@@ -185,3 +185,24 @@ export function staleForm(displayId: string, change: { now: string; by: string |
 export function formNotOpened(): string {
   return ':warning: Slack did not open the form in time, so nothing was done. Click again.';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Notes from Slack (comments in Cotool).
+
+/** A note was saved as a comment in Cotool. */
+export function noteSaved(displayId: string, opts: { replied: boolean | null; cut: boolean }): string {
+  const where = opts.replied ? ' and noted in the card’s thread' : '';
+  const cut = opts.cut ? ' It was shortened to fit Cotool’s 20,000 characters.' : '';
+  return `:white_check_mark: Saved your note on ${idText(displayId)} in Cotool${where}.${cut}`;
+}
+
+/**
+ * A note Cotool refused or did not take. `mayHaveSaved`: the answer was lost after it was sent, so
+ * it may be there already (it is not sent again: that could write it twice).
+ */
+export function noteFailed(err: CotoolError, ref: string, opts: { displayId: string; mayHaveSaved: boolean }): string {
+  if (opts.mayHaveSaved) {
+    return `:warning: Cotool did not answer, so it is not known whether your note on ${idText(opts.displayId)} was saved. Check the alert in Cotool before adding it again. (ref \`${ref}\`)`;
+  }
+  return `${cotoolFailed(err, ref, { alertRef: opts.displayId })} Your note was not saved.`;
+}

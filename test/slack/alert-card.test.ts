@@ -110,6 +110,7 @@ describe('renderAlertCard behaviour', () => {
       ACTIONS.more,
       ACTIONS.openLink,
       ACTIONS.externalLink,
+      ACTIONS.addNote,
     ]);
     expect(overflowOps(open)).toEqual(['in_progress', 'close_reason', 'edit']);
 
@@ -122,12 +123,13 @@ describe('renderAlertCard behaviour', () => {
 
     for (const status of ['closed_true_positive', 'closed_false_positive', 'closed_true_positive_benign']) {
       const closed = renderAlertCard(base({ status }), ctx());
-      expect(actionIds(closed)).toEqual([ACTIONS.reopen, ACTIONS.openLink, ACTIONS.externalLink]);
+      expect(actionIds(closed)).toEqual([ACTIONS.reopen, ACTIONS.openLink, ACTIONS.externalLink, ACTIONS.addNote]);
     }
 
     expect(actionIds(renderAlertCard(base({ status: 'snoozed' }), ctx()))).toEqual([
       ACTIONS.openLink,
       ACTIONS.externalLink,
+      ACTIONS.addNote,
     ]);
     expect(actionIds(renderAlertCard(base(), ctx({ interactive: false })))).toEqual([
       ACTIONS.openLink,
@@ -141,7 +143,7 @@ describe('renderAlertCard behaviour', () => {
       ...('value' in e && typeof e.value === 'string' ? [e.value] : []),
       ...(e.options ?? []).map((o) => o.value),
     ]);
-    expect(values).toHaveLength(7);
+    expect(values).toHaveLength(8);
     for (const v of values) {
       const d = decodeAction(v);
       expect(d.ok && { id: d.value.id, u: d.value.u }).toEqual({ id: ID, u: '2026-11-23T10:05:00.000Z' });

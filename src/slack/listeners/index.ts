@@ -1,14 +1,18 @@
 import type { App } from '@slack/bolt';
 import { registerActions } from './actions/index.ts';
+import { registerNoteActions } from './actions/notes.ts';
 import { registerCommands } from './commands/index.ts';
 import type { ListenerDeps } from './deps.ts';
 import { registerEvents } from './events/index.ts';
 import { registerViews } from './views/index.ts';
+import { registerNoteViews } from './views/notes.ts';
 
 /** Every Slack surface the bot answers: card buttons, modals, the /cotool command, events. */
 export function registerListeners(app: App, deps: ListenerDeps): void {
   registerActions(app, deps);
+  registerNoteActions(app, deps);
   registerViews(app, deps);
+  registerNoteViews(app, deps);
   registerCommands(app, deps);
   registerEvents(app, deps);
 }

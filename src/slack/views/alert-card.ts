@@ -19,6 +19,7 @@ import type {
   RichTextBlock,
   SectionBlock,
 } from '@slack/types';
+import type { Verdict } from '../../core/verdict.ts';
 import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
@@ -54,6 +55,11 @@ export type CardContext = {
   escalation?: { by: string | null; reason: string | null; at: string } | null;
   /** A short note from the bot, e.g. "Alert no longer exists in Cotool". */
   notice?: string | null;
+  /**
+   * The triage agent's latest verdict (src/core/verdict.ts), when the alert's timeline is known
+   * (look-ups, a click that read it). Shown with a "Disagree…" button on interactive cards.
+   */
+  verdict?: Verdict | null;
 };
 
 const ESCALATED_MARK = ':rotating_light:';
@@ -141,9 +147,10 @@ export function renderAlertCard(alert: Alert, ctx: CardContext): CardView {
     header(alert),
     statusSection(alert, ctx),
     fieldsSection(alert),
+    verdictContext(ctx.verdict ?? null),
     descriptionSection(alert),
     encode && triageActions(alert, encode, ctx.closeOpensForm === true),
-    linkActions(alert, ctx),
+    linkActions(alert, ctx, encode),
     footer(alert, ctx, ctx.interactive && !encode),
   ].filter(present);
   return { text: fallbackText(alert), blocks };
@@ -280,12 +287,27 @@ function confirmClose(alert: Alert, status: ClosedStatus, style: 'primary' | 'da
   };
 }
 
-function linkActions(alert: Alert, ctx: CardContext): ActionsBlock | null {
+/** "🤖 Triaged by *Aria* — *escalate*: first line of the summary · date". */
+function verdictContext(verdict: Verdict | null): ContextBlock | null {
+  if (!verdict) return null;
+  const agent = verdict.agent ? `*${literal(verdict.agent, NAME_MAX)}*` : 'an agent';
+  const outcome = verdict.outcome ? ` — verdict *${mrkdwn(oneLine(verdict.outcome).replace(/_/g, ' '), 60)}*` : '';
+  const summary = verdict.summary ? `: ${literal(verdict.summary, 300)}` : '';
+  return {
+    type: 'context',
+    block_id: BLOCKS.cardVerdict,
+    elements: [md(`:robot_face: Triaged by ${agent}${outcome}${summary}${at(verdict.at)}`)],
+  };
+}
+
+function linkActions(alert: Alert, ctx: CardContext, encode: ((op: CardOp) => string) | null): ActionsBlock | null {
   const cotool = safeUrl(ctx.alertUrl);
   const external = safeUrl(alert.externalUrl);
   const elements = [
     cotool && button('Open in Cotool', ACTIONS.openLink, { url: cotool }),
     external && button(externalLabel(alert, new URL(external).hostname), ACTIONS.externalLink, { url: external }),
+    encode && button('Add note…', ACTIONS.addNote, { value: encode(OPS.note) }),
+    encode && ctx.verdict && button('Disagree…', ACTIONS.disagree, { value: encode(OPS.disagree) }),
   ].filter(present);
   return elements.length ? { type: 'actions', block_id: BLOCKS.cardLinks, elements } : null;
 }
@@ -402,6 +424,37 @@ function describeChange(status: string): { mark: string; verb: (id: string) => s
   if (status === 'in_progress') return { mark: ':hourglass_flowing_sand:', verb: (id) => `marked ${id} in progress` };
   if (status === 'open') return { mark: ':arrows_counterclockwise:', verb: (id) => `reopened ${id}` };
   return { mark: ':information_source:', verb: (id) => `set ${id} to ${statusLabel(status)}` };
+}
+
+/** Bump when the card's layout changes, so every card is redrawn once after an upgrade. */
+const CARD_LAYOUT_REVISION = 'card-3';
+
+/**
+ * A compact fingerprint of what `renderAlertCard(alert, ctx)` shows, without rendering it: the alert
+ * fields the card reads (its buttons carry `updatedAt`) and the last Slack action it credits.
+ */
+export function alertFingerprint(alert: Alert, lastAction: CardContext['lastAction']): string {
+  const h = createHash('sha1');
+  h.update(CARD_LAYOUT_REVISION);
+  for (const v of [
+    alert.updatedAt,
+    alert.status,
+    alert.severity,
+    alert.displayId,
+    alert.title,
+    alert.description,
+    alert.assignedAgentName,
+    alert.detection?.name,
+    alert.source?.name,
+    alert.organizationName,
+    alert.externalUrl,
+    alert.createdAt,
+  ]) {
+    h.update('\u0000');
+    h.update(v ?? '\u0001');
+  }
+  if (lastAction) h.update(JSON.stringify(lastAction));
+  return h.digest('base64url');
 }
 
 /** A stable hash of what the card shows, to skip `chat.update` when nothing visible changed. */

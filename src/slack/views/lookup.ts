@@ -4,6 +4,7 @@
  * card as shared into a channel, and the short answers (not found, no alert for a run). Pure.
  */
 import type { ActionsBlock, ContextBlock, KnownBlock } from '@slack/types';
+import { latestVerdict } from '../../core/verdict.ts';
 import type { AlertWithTimeline, TimelineEntry } from '../../cotool/schemas.ts';
 import type { LastAction } from '../../store/store.ts';
 import { ACTIONS, BLOCKS, LOOKUP_BLOCKS, OPS } from '../ids.ts';
@@ -80,6 +81,7 @@ export function renderLookup(alert: AlertWithTimeline, ctx: LookupContext): Card
     closeOpensForm: ctx.closeOpensForm,
     lastAction: ctx.lastAction,
     escalation: escalationFrom(alert),
+    verdict: latestVerdict(alert.timeline),
   });
   const long = longDescription(alert);
   const cardBlocks = card.blocks.flatMap((b): KnownBlock[] => {
@@ -110,6 +112,7 @@ export function renderSharedCard(
     closeOpensForm: ctx.closeOpensForm,
     lastAction: ctx.lastAction,
     escalation: escalationFrom(alert),
+    verdict: latestVerdict(alert.timeline),
   });
   const who = SLACK_USER_ID.test(ctx.sharedBy) ? `<@${ctx.sharedBy}>` : 'someone';
   const shared: ContextBlock = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { latestVerdict } from '../../../src/core/verdict.ts';
 import { ALERT_STATUSES } from '../../../src/cotool/schemas.ts';
 import { ACTIONS, BLOCKS, LOOKUP_BLOCKS } from '../../../src/slack/ids.ts';
 import { decodeAction } from '../../../src/slack/payloads.ts';
@@ -33,9 +34,15 @@ describe('renderLookup', () => {
   it('is the channel card with the same buttons, a longer description, the timeline and Share', () => {
     const a = lookupAlert({ status: 'open', description: `${'word '.repeat(400)}END` });
     const view = renderLookup(a, ctx);
-    const card = renderAlertCard(a, { alertUrl: URL_IN_COTOOL, interactive: true, lastAction: null });
-    // Same buttons, same values, plus Share.
+    const card = renderAlertCard(a, {
+      alertUrl: URL_IN_COTOOL,
+      interactive: true,
+      lastAction: null,
+      verdict: latestVerdict(a.timeline),
+    });
+    // Same buttons (the look-up knows the triage verdict, so Disagree too), same values, plus Share.
     expect(actionIds(view.blocks)).toEqual([...actionIds(card.blocks), ACTIONS.share]);
+    expect(actionIds(view.blocks)).toContain(ACTIONS.disagree);
     const cardActions = card.blocks.find((b) => b.block_id === BLOCKS.cardActions);
     expect(view.blocks).toContainEqual(cardActions);
     // The description is the long one, in place of the card's excerpt.

@@ -1,0 +1,158 @@
+/**
+ * Notes from Slack: an analyst's words saved to Cotool as a comment on the alert. Cotool records the
+ * bot's API key as the author, so the body names the Slack user:
+ *
+ *   Note from Slack by Jane Doe (<@U0123ABC>): <the analyst's words>
+ *   Disagreement with the triage verdict from Slack by Jane Doe (<@U0123ABC>): <the words>
+ *   Reply in Slack by Jane Doe (<@U0123ABC>): <the thread reply, mentions turned into names>
+ *
+ * Order: access → POST the comment (never repeated after a lost answer: a repeat would write it
+ * twice) → a quiet reply in the card's thread (no broadcast, nobody pinged) carrying the comment's
+ * entry id in its metadata, so a timeline relay can tell the note was already told. Headless: Slack
+ * through a narrow port, Cotool through its client.
+ */
+import type { CotoolClient } from '../cotool/client.ts';
+import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
+import type { TimelineEntry } from '../cotool/schemas.ts';
+import type { Logger } from '../log.ts';
+import type { OutgoingMessage, SlackView } from '../notify/ports.ts';
+import { newRef } from '../slack/messages.ts';
+import { truncate } from '../slack/text.ts';
+import type { Store } from '../store/store.ts';
+import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { cleanTyped } from './reason.ts';
+import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './triage.ts';
+
+export type NoteKind = 'note' | 'disagree' | 'reply';
+
+/** The API's limit on a comment. */
+export const COMMENT_MAX = 20_000;
+/** What the modal accepts (a Slack input holds 3,000). */
+export const NOTE_WORDS_MAX = 3_000;
+const NAME_MAX = 80;
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+
+const HEADS: Record<NoteKind, string> = {
+  note: 'Note from Slack',
+  disagree: 'Disagreement with the triage verdict from Slack',
+  reply: 'Reply in Slack',
+};
+
+/** Event type of the thread reply that confirms a note (src/notify/ports.ts EVENT_TYPES.note). */
+export const NOTE_EVENT_TYPE = 'cotool_note';
+
+/** The comment's body: "Note from Slack by Jane Doe (<@U…>): words", within Cotool's 20,000 characters. */
+export function noteBody(kind: NoteKind, actor: Actor, words: string): string {
+  const name =
+    truncate(
+      cleanTyped(actor.name)
+        .replace(/\s+/g, ' ')
+        .replace(/[<>()]/g, ''),
+      NAME_MAX,
+    ) || 'a Slack user';
+  const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
+  const head = `${HEADS[kind]} by ${name}${id}`;
+  return `${head}: ${truncate(cleanTyped(words), COMMENT_MAX - head.length - 2)}`;
+}
+
+/** Whether a comment's body is one this module wrote (a timeline relay need not tell it again). */
+export function isSlackNote(body: string | null | undefined): boolean {
+  return /^(?:Note from Slack|Disagreement with the triage verdict from Slack|Reply in Slack) by .{1,80}? \(<@[UW][A-Z0-9]{2,20}>\): /s.test(
+    body ?? '',
+  );
+}
+
+export type NotesDeps = {
+  cotool: Pick<CotoolClient, 'addComment'>;
+  store: Pick<Store, 'get'>;
+  slack: { post(message: OutgoingMessage): Promise<{ channel: string; ts: string }> };
+  access: Pick<AccessPolicy, 'check'>;
+  logger: Logger;
+  /** The thread reply confirming a note (src/slack/views/note-modal.ts renderNoteReply). */
+  renderReply: (note: { displayId: string; kind: NoteKind; actor: Actor; words: string }) => SlackView;
+};
+
+export type AddNoteInput = {
+  /** The alert's id as carried in the button or form. */
+  alertId: string;
+  userId: string;
+  words: string;
+  kind: NoteKind;
+  /** The card the note was written from, when known (else the stored card's place is used). */
+  place?: Place | null;
+  /** Skip the access check: the caller already did it (thread replies check once per reply). */
+  actor?: Actor;
+  /** No confirming thread reply (a synced thread reply is marked with a reaction instead). */
+  quiet?: boolean;
+};
+
+export type AddNoteResult =
+  | {
+      ok: true;
+      entry: TimelineEntry;
+      actor: Actor;
+      displayId: string;
+      /** The card's thread got the confirming reply (null: none asked for, or no card). */
+      replied: boolean | null;
+      /** The analyst's words had to be shortened to fit. */
+      cut: boolean;
+    }
+  | { ok: false; code: 'denied'; reason: AccessRefusal }
+  | { ok: false; code: 'empty' }
+  | { ok: false; code: CotoolFailureCode; displayId: string; error: CotoolError; ref: string; mayHaveSaved: boolean };
+
+export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise<AddNoteResult> {
+  const log = deps.logger.child({ module: 'notes' });
+  return async (input) => {
+    let actor = input.actor;
+    if (!actor) {
+      const decision = await deps.access.check(input.userId);
+      if (!decision.ok) {
+        log.info({ userId: input.userId, alertId: input.alertId, reason: decision.reason }, 'refused a note');
+        return { ok: false, code: 'denied', reason: decision.reason };
+      }
+      actor = { id: input.userId, name: decision.user.name };
+    }
+    const words = cleanTyped(input.words);
+    if (!words) return { ok: false, code: 'empty' };
+    const record = await deps.store.get(input.alertId);
+    let displayId = record?.displayId ?? input.alertId;
+    const body = noteBody(input.kind, actor, words);
+    let entry: TimelineEntry;
+    try {
+      entry = await deps.cotool.addComment(input.alertId, body);
+    } catch (err) {
+      if (!isCotoolError(err)) throw err;
+      const ref = newRef();
+      const code = classifyCotool(err);
+      const mayHaveSaved = err.mayHaveApplied();
+      const line = { ref, alertId: input.alertId, userId: actor.id, kind: input.kind, mayHaveSaved, err: err.toLog() };
+      if (code === 'upstream') log.error(line, 'a note could not be saved to Cotool');
+      else log.warn(line, 'Cotool refused a note');
+      return { ok: false, code, displayId, error: err, ref, mayHaveSaved };
+    }
+    log.info({ alertId: input.alertId, userId: actor.id, kind: input.kind, entryId: entry.id }, 'note saved to Cotool');
+    const place =
+      input.place ??
+      (record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null);
+    displayId = record?.displayId ?? displayId;
+    let replied: boolean | null = null;
+    if (place && !input.quiet) {
+      const view = deps.renderReply({ displayId, kind: input.kind, actor, words });
+      try {
+        await deps.slack.post({
+          ...view,
+          channel: place.channel,
+          thread_ts: place.ts,
+          reply_broadcast: false,
+          metadata: { event_type: NOTE_EVENT_TYPE, event_payload: { alert_id: input.alertId, entry_id: entry.id } },
+        });
+        replied = true;
+      } catch (err) {
+        replied = false;
+        log.warn({ alertId: input.alertId, err: String(err) }, 'the note was saved but its thread reply failed');
+      }
+    }
+    return { ok: true, entry, actor, displayId, replied, cut: !body.endsWith(words) };
+  };
+}
