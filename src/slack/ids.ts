@@ -131,3 +131,36 @@ export const LOOKUP_BLOCKS = {
   homeActions: 'home.actions',
   homeRefused: 'home.refused',
 } as const;
+
+/** The storm digest: its buttons, the alert list they open, and the close-all modal. */
+export const DIGEST_ACTIONS = {
+  showAlerts: 'digest.show_alerts',
+  closeAll: 'digest.close_all',
+  /** The alert list's paging buttons (the page travels in the value). */
+  pagePrev: 'digest.page_prev',
+  pageNext: 'digest.page_next',
+} as const;
+
+export const DIGEST_VIEWS = {
+  closeAll: 'digest.close_all_modal',
+} as const;
+
+/** `block_id`s of the digest (per-group blocks add the group's index), its list and its modal. */
+export const DIGEST_BLOCKS = {
+  header: 'digest.header',
+  summary: 'digest.summary',
+  /** Prefix: `digest.group.<n>`, `digest.group.<n>.tally`, `digest.group.<n>.actions`. */
+  group: 'digest.group.',
+  other: 'digest.other',
+  listHeader: 'digest.list.header',
+  /** Prefix: `digest.list.row.<n>`. */
+  listRow: 'digest.list.row.',
+  listNav: 'digest.list.nav',
+  listFooter: 'digest.list.footer',
+  closeSummary: 'digest.close_all_modal.summary',
+  closeReason: 'digest.close_all_modal.reason',
+} as const;
+
+export const DIGEST_INPUTS = {
+  closeReason: 'digest.close_all_modal.reason_input',
+} as const;

@@ -2,10 +2,12 @@
 import { alertUrl, type Config } from '../config.ts';
 import { currentLastAction } from '../core/last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
+import { groupMembers, parseTallies } from '../notify/digest.ts';
 import type { CardRenderer } from '../notify/poller.ts';
 import type { CardRecord } from '../store/store.ts';
 import { cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
 import { renderGoneCard } from './views/gone-card.ts';
+import { renderDigest } from './views/digest.ts';
 
 export type RenderOptions = { interactive: boolean };
 
@@ -20,6 +22,7 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
   return {
     card,
     gone: (record) => renderGoneCard(record.displayId),
+    digest: (storm, members, now) => renderDigest(storm, groupMembers(members), parseTallies(storm.tally), { now }),
     escalationReply: (alert, who) =>
       renderEscalationReply(alert, { by: who.by, reason: who.reason, mention: config.slack.escalationMention }),
     fingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),

@@ -15,7 +15,7 @@ import type { StormMember } from '../../src/store/store.ts';
 import { alert } from '../support/alerts.ts';
 
 let seq = 0;
-export function member(over: Partial<StormMember> = {}): StormMember {
+function member(over: Partial<StormMember> = {}): StormMember {
   seq++;
   return {
     stormId: 'storm-1',
@@ -79,7 +79,12 @@ describe('groupMembers', () => {
     const members = [
       member({ severity: 'critical', title: 'Same', createdAt: '2026-11-23T10:05:00.000Z' }),
       member({ severity: 'high', title: 'Same', createdAt: '2026-11-23T10:01:00.000Z' }),
-      member({ severity: null, title: 'Other', status: 'closed_false_positive', createdAt: '2026-11-23T10:09:00.000Z' }),
+      member({
+        severity: null,
+        title: 'Other',
+        status: 'closed_false_positive',
+        createdAt: '2026-11-23T10:09:00.000Z',
+      }),
       member({ severity: 'weird', title: 'Third', createdAt: '2026-11-23T10:02:00.000Z' }),
       member({ severity: 'low', title: 'Fourth', createdAt: '2026-11-23T10:03:00.000Z' }),
     ];
