@@ -19,9 +19,20 @@ export const MAX_EXAMPLES = 3;
 /** Keys stay short: they travel in button values and are compared, never shown. */
 const KEY_MAX = 100;
 
-/** At most `max` code points of `s`, on one line, well-formed (a key never splits a surrogate pair). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+const KEY_DROPPED = /[\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * At most `max` code points of `s`, on one line, well-formed (a key never splits a surrogate pair),
+ * without control or bidi-override characters (keys travel in button values, which refuse them).
+ */
 function keyPart(s: string, max = KEY_MAX): string {
-  return Array.from(s.toWellFormed().replace(/\s+/g, ' ').trim()).slice(0, max).join('');
+  const flat = s
+    .toWellFormed()
+    .replace(KEY_DROPPED, '')
+    .replace(/[\s\u0085]+/g, ' ')
+    .trim();
+  return Array.from(flat).slice(0, max).join('');
 }
 
 /**

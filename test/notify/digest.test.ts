@@ -155,3 +155,20 @@ describe('bulk-close tally codec', () => {
     expect(() => serializeTallies(new Map([['x', { ...tally, closed: -1 }]]))).toThrow();
   });
 });
+
+describe('groupOf keys travel in buttons', () => {
+  it('yields keys the digest button codec accepts, whatever the detection is called', async () => {
+    const { encodeDigestButton, decodeDigestButton } = await import('../../src/slack/digest-payloads.ts');
+    const { HOSTILE } = await import('../slack/hostile.ts');
+    for (const name of HOSTILE) {
+      for (const detection of [
+        { id: null, agentId: null, name, kind: 'cotool' },
+        { id: name, agentId: null, name: 'x', kind: 'cotool' },
+      ]) {
+        const { key } = groupOf(alert({ detection }));
+        const value = encodeDigestButton({ v: 1, k: 'close', s: 'storm-1', g: key });
+        expect(decodeDigestButton(value)).toMatchObject({ ok: true, value: { g: key } });
+      }
+    }
+  });
+});
