@@ -2,6 +2,7 @@
  * Composition root: config → log → store → Cotool client → Slack app → poller, and shutdown.
  * `startBot()` is what `npm start` runs; tests start it in-process against local fakes.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
@@ -10,16 +11,18 @@ import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createPoller, type Poller, schedulePoller } from './notify/poller.ts';
+import { createLeadership, type Leadership } from './notify/leader.ts';
+import { createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
+import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
-import { createPostingClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
+import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
-import { openSqliteStore } from './store/sqlite.ts';
+import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
 export type Bot = {
@@ -27,6 +30,8 @@ export type Bot = {
   app: App;
   store: Store;
   poller: Poller;
+  sender: Sender;
+  leadership: Leadership;
   health: HealthState;
   metrics: Metrics;
   logger: Logger;
@@ -39,10 +44,13 @@ export type BotOptions = {
   slack?: SlackAppOptions;
   /** Start the cron schedule (default true); tests may drive `poller.runOnce()` themselves. */
   schedule?: boolean;
+  /** A send claim older than this is taken over (after a look-up); default 60 s. */
   claimStaleMs?: number;
+  /** The leader lease; default about one poll interval. */
+  leaseTtlMs?: number;
 };
 
-export class StartupError extends Error {}
+export { StartupError };
 
 export async function startBot(env: Record<string, string | undefined>, options: BotOptions = {}): Promise<Bot> {
   const parsed = parseConfig(env);
@@ -51,7 +59,9 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const logger = createLogger(config.logLevel, options.logDestination);
   const health = createHealth(config.slack.mode);
   const metrics = createMetrics({ processMetrics: true });
-  const store = openSqliteStore(config.sqlitePath);
+  const store = await openStore(config, logger);
+  const owner = randomUUID();
+  health.pollIntervalMs = cronIntervalMs(config.poll.schedule);
   const cotool = createCotoolClient({
     baseUrl: config.cotool.apiUrl,
     apiKey: config.cotool.apiKey,
@@ -61,11 +71,10 @@ export async function startBot(env: Record<string, string | undefined>, options:
   });
   const app = createSlackApp(config, logger, health, options.slack, metrics);
   const render = createCardRenderer(config, { interactive: true });
-  const slack = createSlackPort(
-    app.client,
-    (err) => metrics.slackErrors.inc({ code: classifySlackError(err).code }),
-    createPostingClient(config, logger, options.slack),
-  );
+  const countError = (err: unknown) => metrics.slackErrors.inc({ code: classifySlackError(err).code });
+  const slack = createSlackPort(app.client, countError, createPostingClient(config, logger, options.slack));
+  const senderClient = createSenderClient(config, logger, options.slack);
+  const senderSlack = createSlackPort(senderClient, countError, senderClient);
   const access = createAccessPolicy({
     directory: createSlackDirectory(app.client),
     allowedUsers: config.slack.allowedUsers,
@@ -73,23 +82,57 @@ export async function startBot(env: Record<string, string | undefined>, options:
     alertChannel: config.slack.alertChannel,
     logger,
   });
-  const poller = createPoller({
+  // A lease a little over one poll interval: a dead leader's successor takes over within two.
+  const leaseTtlMs = options.leaseTtlMs ?? Math.min(60_000, Math.max(3_000, health.pollIntervalMs));
+  let sender: Sender | null = null;
+  let poller: Poller | null = null;
+  const leadership = createLeadership({
+    store,
+    owner,
+    ttlMs: leaseTtlMs,
+    health,
+    logger,
+    metrics,
+    onElected: () => {
+      void sender?.wake();
+      if (options.schedule !== false) void poller?.runOnce();
+    },
+  });
+  sender = createSender({
+    store,
+    slack: senderSlack,
+    render,
+    cotool,
+    health,
+    logger,
+    metrics,
+    owner,
+    pace: config.send,
+    channels: config.channels,
+    claimStaleMs: options.claimStaleMs ?? 60_000,
+    isLeader: leadership.isLeader,
+  });
+  const activeSender = sender;
+  poller = createPoller({
     store,
     cotool,
-    slack,
     render,
-    channel: config.slack.alertChannel,
+    defaultChannel: config.slack.alertChannel,
+    routes: config.routes,
     policy: {
       minSeverity: config.poll.minSeverity,
       sources: config.poll.sources,
       backlog: config.poll.backlog,
       backlogMaxAgeMs: config.poll.backlogMaxAgeMs,
-      claimStaleMs: options.claimStaleMs ?? 30_000,
     },
+    storm: config.storm,
     health,
     logger,
     metrics,
+    isLeader: leadership.isLeader,
+    onEnqueued: () => void activeSender.wake(),
   });
+  const activePoller = poller;
 
   const events: ListenerEvents = new EventEmitter();
   registerListeners(app, {
@@ -123,10 +166,14 @@ export async function startBot(env: Record<string, string | undefined>, options:
     'cotool-slack started',
   );
 
-  const task = options.schedule === false ? null : schedulePoller(poller, config.poll.schedule, logger);
+  await leadership.start();
+  activeSender.start();
+  void activeSender.wake();
+  warnUnjoinedRoutes(app, config, logger);
+  const task = options.schedule === false ? null : schedulePoller(activePoller, config.poll.schedule, logger);
   if (task) {
     await task.start();
-    void poller.runOnce();
+    void activePoller.runOnce();
   }
 
   let stopped: Promise<void> | null = null;
@@ -134,14 +181,16 @@ export async function startBot(env: Record<string, string | undefined>, options:
     stopped ??= (async () => {
       health.stopping = true;
       if (task) await task.stop();
-      await poller.stop(7_000);
+      await activePoller.stop(5_000);
+      await activeSender.stop(3_000);
+      await leadership.stop();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'Slack connection did not close cleanly'));
       await store.close();
       logger.info('cotool-slack stopped');
     })();
     return stopped;
   };
-  return { config, app, store, poller, health, metrics, logger, stop };
+  return { config, app, store, poller: activePoller, sender: activeSender, leadership, health, metrics, logger, stop };
 }
 
 /** A wrong token is a configuration error: say so in one line. Slack being unreachable is not. */
@@ -166,5 +215,23 @@ async function verifySlack(app: App, config: Config, logger: Logger): Promise<vo
   } catch (err) {
     const f = classifySlackError(err, config.slack.alertChannel);
     logger.warn({ slackError: f.code }, f.hint ?? `could not check SLACK_ALERT_CHANNEL: ${f.code}`);
+  }
+}
+
+/** At start, one clear line per routed channel the bot is not in (the alert channel is checked above). */
+function warnUnjoinedRoutes(app: App, config: Config, logger: Logger): void {
+  const routed = config.channels.filter((c) => c !== config.slack.alertChannel);
+  for (const channel of routed) {
+    app.client.conversations.info({ channel }).then(
+      (info) => {
+        if (info.channel && info.channel.is_member === false) {
+          logger.warn({ channel }, `the bot is not a member of ${channel} (a route sends cards there): invite it (/invite @Cotool)`);
+        }
+      },
+      (err: unknown) => {
+        const f = classifySlackError(err, channel);
+        logger.warn({ channel, slackError: f.code }, f.hint ?? `could not check routed channel ${channel}: ${f.code}`);
+      },
+    );
   }
 }

@@ -6,6 +6,7 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
+import { allChannels, loadRoutesFile, type Route } from './notify/routes.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;
@@ -116,6 +117,13 @@ const EnvSchema = z
         .refine((v) => validateCron(v), 'a cron expression, e.g. "0 0 9 * * 1" (Mondays at 09:00)'),
     ),
     EXPAND_ALERT_IDS: bool.default(false),
+    SLACK_POST_RATE: z.coerce.number().min(0.05).max(50).default(1),
+    SLACK_POST_BURST: z.coerce.number().int().min(1).max(50).default(3),
+    SLACK_UPDATE_RATE: z.coerce.number().min(1).max(600).default(45),
+    STORM_THRESHOLD: z.coerce.number().int().min(1).max(100_000).default(20),
+    STORM_CARDS: z.coerce.number().int().min(0).max(1000).default(20),
+    STORM_QUIET_MINUTES: z.coerce.number().min(0).max(24 * 60).default(5),
+    COTOOL_SLACK_ROUTES: opt(z.string().trim()),
     BACKLOG_MAX_AGE_MINUTES: z.coerce
       .number()
       .int()
@@ -172,6 +180,13 @@ export type Config = {
   fourEyes: { severities: string[] };
   /** When the noise report is posted to the alert channel (cron), or null. */
   stats: { postSchedule: string | null };
+  /** Sending: per-channel pace of chat.postMessage, per-workspace pace of chat.update. */
+  send: { postRatePerSec: number; postBurst: number; updatesPerMinute: number };
+  storm: { threshold: number; cards: number; quietMs: number };
+  /** Ordered routing rules (COTOOL_SLACK_ROUTES); empty: everything to SLACK_ALERT_CHANNEL. */
+  routes: Route[];
+  /** Every channel the bot posts to: the alert channel and each routed channel. */
+  channels: string[];
   /** Which store: SQLite (embedded default) or PostgreSQL (replicas). */
   database: DatabaseConfig;
   databaseUrl: string;
@@ -257,6 +272,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const e = parsed.data;
   const apiOrigin = new URL(e.COTOOL_API_URL).origin;
   const database = parseDatabaseUrl(e.DATABASE_URL) as DatabaseConfig;
+  let routes: Route[] = [];
+  if (e.COTOOL_SLACK_ROUTES) {
+    const loaded = loadRoutesFile(e.COTOOL_SLACK_ROUTES);
+    if (!loaded.ok) return { ok: false, problems: [`COTOOL_SLACK_ROUTES is invalid: ${loaded.problem}`] };
+    routes = loaded.routes;
+  }
   const config: Config = {
     cotool: {
       apiUrl: e.COTOOL_API_URL,
@@ -288,6 +309,10 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     thread: { timeline: e.THREAD_TIMELINE, syncReplies: e.SYNC_THREAD_REPLIES },
     fourEyes: { severities: e.FOUR_EYES_SEVERITIES },
     stats: { postSchedule: e.STATS_POST_SCHEDULE ?? null },
+    send: { postRatePerSec: e.SLACK_POST_RATE, postBurst: e.SLACK_POST_BURST, updatesPerMinute: e.SLACK_UPDATE_RATE },
+    storm: { threshold: e.STORM_THRESHOLD, cards: e.STORM_CARDS, quietMs: e.STORM_QUIET_MINUTES * 60_000 },
+    routes,
+    channels: allChannels(routes, e.SLACK_ALERT_CHANNEL),
     database,
     databaseUrl: e.DATABASE_URL,
     sqlitePath: database.kind === 'sqlite' ? database.path : '',

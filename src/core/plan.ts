@@ -1,10 +1,19 @@
 /**
- * Deciding what to do in Slack after a poll: a pure function of what the store remembers and the
- * complete list of live alerts just fetched. No I/O, no clock: everything comes in as arguments.
+ * Deciding what to send after a poll: pure functions of what the store remembers and the alerts just
+ * fetched. No I/O, no clock: everything comes in as arguments, and what comes out are store changes
+ * (record writes that are compare-and-set on the version they were planned from, and outbox items).
+ *
+ * `planPage` handles one page of the listing (changes to known alerts are written page by page);
+ * new alerts come out as candidates, and `decideNew` decides per channel, once the listing is
+ * complete, which of them get a card and which are folded into a storm's digest.
  */
+import { currentLastAction, escalatedFromSlack } from './last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
-import type { CardRecord } from '../store/store.ts';
+import { groupOf } from '../notify/digest.ts';
+import { cardPriority, digestUpdateItem, outboxKey, PRIORITY } from '../notify/outbox-items.ts';
+import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
+import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */
@@ -14,56 +23,40 @@ export type PlanPolicy = {
   /** First start with an empty store: which of the already-live alerts get a card. */
   backlog: 'recent' | 'all' | 'none';
   backlogMaxAgeMs: number;
-  /** A claim older than this is taken to belong to a process that died mid-post. */
-  claimStaleMs: number;
 };
 
-export type PlanInput = {
-  /** Records for the fetched alerts and every unfinished record (posted-not-final or claimed). */
+export type CardPayload = { alertId: string; alert?: Alert; refresh?: boolean };
+export type EscalationPayload = { alertId: string; alert: Alert; mention: string | null };
+
+/** A new alert for a channel, waiting for `decideNew`. */
+export type Candidate = {
+  key: string;
+  channel: string;
+  alert: Alert;
+  record: CardRecord | null;
+  priority: number;
+  orderAt: number;
+  /** A known alert that escalated: it gets its card at once, storm or not. */
+  forced: boolean;
+  mention: string | null;
+  stormThreshold: number | null;
+};
+
+export type PageInput = {
+  alerts: readonly Alert[];
+  /** Records by card key (see cardKey) for these alerts. */
   records: ReadonlyMap<string, CardRecord>;
-  /** The live alerts fetched this cycle. */
-  live: readonly Alert[];
-  /**
-   * Whether `live` is the complete live set. Only a complete list can say that a card's alert
-   * left it; a partial one (a page limit reached) is still used for new and changed alerts.
-   */
-  complete: boolean;
+  routes: readonly Route[];
+  defaultChannel: string;
   /** True until the first complete cycle has been recorded: the backlog rule applies. */
   firstRun: boolean;
   now: number;
   policy: PlanPolicy;
-  /** Hash of the card this alert would render to now, given what the store knows of it. */
+  /** Compact fingerprint of the card this alert would show, given its record. */
   fingerprint: (alert: Alert, record: CardRecord | null) => string;
 };
 
-export type Action =
-  /** A new card; `escalated` also posts the escalation reply. */
-  | { type: 'post'; alert: Alert; escalated: boolean; reason: 'new' | 'backlog' | 'escalated' }
-  /**
-   * A claim left by a process that died mid-post: find the card it may have posted, else post
-   * (`alert` null: the alert is no longer live, so only an existing card is adopted).
-   */
-  | { type: 'recover'; alert: Alert | null; record: CardRecord }
-  /** Remember the alert without a card (first-start backlog). */
-  | { type: 'seen'; alert: Alert }
-  /** The alert became escalated: update the card and post the broadcast reply. */
-  | { type: 'escalate'; alert: Alert; record: CardRecord }
-  /** Something visible changed: chat.update. `render: false` only notes the new state. */
-  | { type: 'update'; alert: Alert; record: CardRecord; render: boolean }
-  /** A card whose alert left the live set: fetch it by id and show its final state. */
-  | { type: 'refresh'; record: CardRecord };
-
-export type Plan = {
-  actions: Action[];
-  skipped: { alertId: string; why: 'filtered' | 'claimed' | 'stale_listing' }[];
-};
-
-/** `a` is strictly older than `b` (both timestamps readable). */
-function isOlder(a: string, b: string | null): boolean {
-  const ta = Date.parse(a);
-  const tb = b ? Date.parse(b) : Number.NaN;
-  return !Number.isNaN(ta) && !Number.isNaN(tb) && ta < tb;
-}
+export type PagePlan = { changes: Change[]; candidates: Candidate[]; keys: string[] };
 
 const severityRank = (s: string | null): number => (s ? (SEVERITIES as readonly string[]).indexOf(s) : -1);
 
@@ -79,70 +72,399 @@ function isRecent(alert: Alert, now: number, maxAgeMs: number): boolean {
   return Number.isNaN(created) || now - created <= maxAgeMs;
 }
 
-export function plan(input: PlanInput): Plan {
-  const { records, live, firstRun, now, policy } = input;
-  const actions: Action[] = [];
-  const skipped: Plan['skipped'] = [];
-  const liveIds = new Set<string>();
+/** `a` is strictly older than `b` (both timestamps readable). */
+function isOlder(a: string, b: string | null): boolean {
+  const ta = Date.parse(a);
+  const tb = b ? Date.parse(b) : Number.NaN;
+  return !Number.isNaN(ta) && !Number.isNaN(tb) && ta < tb;
+}
 
-  for (const alert of live) {
-    if (liveIds.has(alert.id)) continue;
-    liveIds.add(alert.id);
-    const record = records.get(alert.id) ?? null;
+export function orderOf(alert: Alert, now: number): number {
+  const t = Date.parse(alert.createdAt);
+  return Number.isNaN(t) ? now : t;
+}
+
+export function cardItem(key: string, channel: string, alert: Alert, priority: number, orderAt: number): NewOutboxItem {
+  const payload: CardPayload = { alertId: alert.id, alert };
+  return {
+    key: outboxKey.card(key),
+    kind: 'card',
+    lane: 'post',
+    channel,
+    alertId: key,
+    priority,
+    orderAt,
+    payload: JSON.stringify(payload),
+  };
+}
+
+function cardUpdateItem(key: string, channel: string, alertId: string, alert: Alert | null, now: number): NewOutboxItem {
+  const payload: CardPayload = alert ? { alertId, alert } : { alertId, refresh: true };
+  return {
+    key: outboxKey.cardUpdate(key),
+    kind: 'card_update',
+    lane: 'update',
+    channel,
+    alertId: key,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+    payload: JSON.stringify(payload),
+  };
+}
+
+function escalationItem(key: string, channel: string, alert: Alert, mention: string | null, orderAt: number) {
+  const payload: EscalationPayload = { alertId: alert.id, alert, mention };
+  const item: NewOutboxItem = {
+    key: outboxKey.escalation(key, alert.updatedAt),
+    kind: 'escalation',
+    lane: 'post',
+    channel,
+    alertId: key,
+    priority: PRIORITY.escalation,
+    orderAt,
+    payload: JSON.stringify(payload),
+  };
+  return item;
+}
+
+export function planPage(input: PageInput): PagePlan {
+  const { records, firstRun, now, policy } = input;
+  const changes: Change[] = [];
+  const candidates: Candidate[] = [];
+  const keys: string[] = [];
+
+  for (const alert of input.alerts) {
+    const dest = routeAlert(alert, input.routes, input.defaultChannel);
     const escalated = alert.status === 'escalated';
+    dest.channels.forEach((channel, i) => {
+      const key = cardKey(alert.id, channel, i === 0);
+      keys.push(key);
+      const record = records.get(key) ?? null;
+      const candidate = (forced: boolean): Candidate => ({
+        key,
+        channel,
+        alert,
+        record,
+        priority: cardPriority(alert.severity, escalated),
+        orderAt: orderOf(alert, now),
+        forced,
+        mention: dest.mention,
+        stormThreshold: dest.stormThreshold,
+      });
 
-    if (!record || record.state === 'seen') {
-      if (record && !escalated) continue; // a seen alert gets a card only when it escalates
-      if (escalated) {
-        actions.push({ type: 'post', alert, escalated, reason: 'escalated' });
-      } else if (firstRun) {
-        const wanted =
-          policy.backlog === 'all' || (policy.backlog === 'recent' && isRecent(alert, now, policy.backlogMaxAgeMs));
-        if (wanted && passesFilters(alert, policy)) actions.push({ type: 'post', alert, escalated, reason: 'backlog' });
-        else if (!wanted) actions.push({ type: 'seen', alert });
-        else skipped.push({ alertId: alert.id, why: 'filtered' });
-      } else if (passesFilters(alert, policy)) {
-        actions.push({ type: 'post', alert, escalated, reason: 'new' });
+      if (!record) {
+        if (escalated) candidates.push(candidate(false));
+        else if (firstRun) {
+          const wanted =
+            policy.backlog === 'all' || (policy.backlog === 'recent' && isRecent(alert, now, policy.backlogMaxAgeMs));
+          if (!wanted) {
+            changes.push({
+              card: {
+                op: 'insert',
+                alertId: key,
+                displayId: alert.displayId,
+                state: 'seen',
+                channel: null,
+                status: alert.status,
+                updatedAt: alert.updatedAt,
+                fingerprint: null,
+              },
+            });
+          } else if (passesFilters(alert, policy)) candidates.push(candidate(false));
+        } else if (passesFilters(alert, policy)) candidates.push(candidate(false));
+        return;
+      }
+
+      if (record.state === 'seen' || record.state === 'digested') {
+        // A known alert gets a card when it escalates (one folded into a digest as escalated already
+        // stands in the digest's escalated group).
+        if (escalated && (record.state === 'seen' || record.status !== 'escalated')) candidates.push(candidate(true));
+        return;
+      }
+
+      // queued or posted. A listing older than what the record holds (a change made from Slack
+      // while this poll was reading) must not roll the card back.
+      if (isOlder(alert.updatedAt, record.updatedAt)) return;
+      const becameEscalated = escalated && record.status !== 'escalated';
+      const fp = input.fingerprint(alert, record);
+      const liveAgain = record.final;
+      if (!becameEscalated && fp === record.fingerprint && !liveAgain) return;
+
+      const settle = record.lastAction && !currentLastAction(alert.status, record.lastAction);
+      const change: Change = {
+        card: {
+          op: 'update',
+          alertId: key,
+          expectVersion: record.version,
+          set: {
+            status: alert.status,
+            updatedAt: alert.updatedAt,
+            fingerprint: fp,
+            final: false,
+            ...(settle ? { lastAction: null } : {}),
+          },
+        },
+        enqueue: [],
+      };
+      const enqueue = change.enqueue as NewOutboxItem[];
+      if (record.state === 'queued') {
+        // Not in Slack yet: the queued card is posted with the latest version of the alert.
+        enqueue.push(cardItem(key, channel, alert, cardPriority(alert.severity, escalated), orderOf(alert, now)));
       } else {
-        skipped.push({ alertId: alert.id, why: 'filtered' });
+        enqueue.push(cardUpdateItem(key, channel, alert.id, alert, now));
+      }
+      // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
+      if (becameEscalated && !escalatedFromSlack(alert.status, record.lastAction)) {
+        enqueue.push(escalationItem(key, channel, alert, dest.mention, now));
+      }
+      changes.push(change);
+    });
+  }
+  return { changes, candidates, keys };
+}
+
+/** Cards whose alert left the live set (closed or deleted in Cotool): fetch them by id and redraw. */
+export function planGone(records: readonly CardRecord[], now: number): Change[] {
+  const out: Change[] = [];
+  for (const r of records) {
+    if (!r.channel) continue;
+    if (r.state === 'posted' && !r.final) {
+      out.push({
+        card: { op: 'update', alertId: r.alertId, expectVersion: r.version, set: { final: true } },
+        enqueue: [cardUpdateItem(r.alertId, r.channel, alertIdOfRecord(r), null, now)],
+      });
+    } else if (r.state === 'queued' && !r.final) {
+      // Closed before its card was posted: the card is posted as the alert is then (closed).
+      const payload: CardPayload = { alertId: alertIdOfRecord(r), refresh: true };
+      out.push({
+        card: { op: 'update', alertId: r.alertId, expectVersion: r.version, set: { final: true } },
+        enqueue: [
+          {
+            key: outboxKey.card(r.alertId),
+            kind: 'card',
+            lane: 'post',
+            channel: r.channel,
+            alertId: r.alertId,
+            priority: PRIORITY.none,
+            orderAt: now,
+            payload: JSON.stringify(payload),
+          },
+        ],
+      });
+    }
+  }
+  return out;
+}
+
+const alertIdOfRecord = (r: CardRecord) => alertIdOfKey(r.alertId);
+
+// ---------------------------------------------------------------------------------------------
+// New alerts: cards, or a storm's digest.
+
+export type StormPolicy = { threshold: number; cards: number; quietMs: number };
+
+/** A card already in the outbox for this channel, not yet being sent. */
+export type PendingCard = {
+  key: string;
+  record: CardRecord;
+  alert: Alert | null;
+  priority: number;
+  orderAt: number;
+};
+
+export type ChannelInput = {
+  channel: string;
+  candidates: readonly Candidate[];
+  pending: readonly PendingCard[];
+  storm: Storm | null;
+  policy: StormPolicy;
+  now: number;
+  newStormId: () => string;
+};
+
+export type ChannelDecision = {
+  changes: Change[];
+  cards: number;
+  digested: number;
+  folded: number;
+  stormStarted: string | null;
+  stormEnded: string | null;
+};
+
+function member(stormId: string, alert: Alert): StormMember {
+  const group = groupOf(alert);
+  return {
+    stormId,
+    alertId: alert.id,
+    displayId: alert.displayId,
+    groupKey: group.key,
+    groupName: group.name,
+    severity: alert.severity,
+    status: alert.status,
+    title: alert.title,
+    createdAt: alert.createdAt,
+    updatedAt: alert.updatedAt,
+  };
+}
+
+const byUrgency = (a: { priority: number; orderAt: number }, b: { priority: number; orderAt: number }) =>
+  a.priority - b.priority || a.orderAt - b.orderAt;
+
+function cardChange(c: Candidate, stormId: string | null, fingerprint: string): Change {
+  const { alert } = c;
+  const escalated = alert.status === 'escalated';
+  const enqueue = [cardItem(c.key, c.channel, alert, c.priority, c.orderAt)];
+  if (escalated && !escalatedFromSlack(alert.status, c.record?.lastAction)) {
+    enqueue.push(escalationItem(c.key, c.channel, alert, c.mention, c.orderAt + 1));
+  }
+  const set = {
+    state: 'queued' as const,
+    channel: c.channel,
+    status: alert.status,
+    updatedAt: alert.updatedAt,
+    fingerprint,
+    final: false,
+    stormId,
+  };
+  return {
+    card: c.record
+      ? { op: 'update', alertId: c.key, expectVersion: c.record.version, set }
+      : {
+          op: 'insert',
+          alertId: c.key,
+          displayId: alert.displayId,
+          state: 'queued',
+          channel: c.channel,
+          status: alert.status,
+          updatedAt: alert.updatedAt,
+          fingerprint,
+          stormId,
+        },
+    enqueue,
+  };
+}
+
+/**
+ * Per channel: new alerts become cards, unless the channel's backlog of new cards exceeds the storm
+ * threshold (or a storm is on). In a storm, only the most urgent alerts (escalated, then critical,
+ * then high, oldest first) get cards, up to the storm's card budget; the rest — including queued
+ * cards not yet sent — are folded into the storm's one digest.
+ */
+export function decideNew(
+  input: ChannelInput,
+  fingerprint: (alert: Alert, record: CardRecord | null) => string,
+): ChannelDecision {
+  const { channel, policy, now } = input;
+  const out: ChannelDecision = { changes: [], cards: 0, digested: 0, folded: 0, stormStarted: null, stormEnded: null };
+  const forced = input.candidates.filter((c) => c.forced);
+  const fresh = input.candidates.filter((c) => !c.forced).sort(byUrgency);
+  for (const c of forced) {
+    out.changes.push(cardChange(c, c.record?.stormId ?? null, fingerprint(c.alert, c.record)));
+    out.cards++;
+  }
+  const threshold = fresh[0]?.stormThreshold ?? policy.threshold;
+  const backlog = fresh.length + input.pending.length;
+  let storm = input.storm;
+
+  if (!storm && backlog <= threshold) {
+    for (const c of fresh) out.changes.push(cardChange(c, null, fingerprint(c.alert, c.record)));
+    out.cards += fresh.length;
+    return out;
+  }
+  if (storm && fresh.length === 0) {
+    if (now - storm.lastAddedAt >= policy.quietMs) {
+      out.changes.push({ storm: { op: 'end', id: storm.id, at: now }, enqueue: [digestUpdateItem(storm, now)] });
+      out.stormEnded = storm.id;
+    }
+    return out;
+  }
+
+  if (!storm) {
+    storm = { id: input.newStormId(), channel, startedAt: now, lastAddedAt: now, endedAt: null, cardsUsed: 0, ts: null, tally: null };
+    out.stormStarted = storm.id;
+    out.changes.push({
+      storm: { op: 'open', id: storm.id, channel, at: now },
+      enqueue: [
+        {
+          key: outboxKey.digest(storm.id),
+          kind: 'digest',
+          lane: 'post',
+          channel,
+          alertId: null,
+          priority: PRIORITY.digest,
+          orderAt: now,
+          payload: JSON.stringify({ stormId: storm.id }),
+        },
+      ],
+    });
+  }
+  const stormId = storm.id;
+  let budget = Math.max(0, policy.cards - storm.cardsUsed);
+  const eligible = (p: number) => p <= PRIORITY.high;
+
+  // Queued cards decided before this storm compete with the new alerts; those decided within it keep
+  // their place (they were counted), and so do escalated ones (their notice pages on-call).
+  type Entry = { kind: 'fresh'; c: Candidate } | { kind: 'pending'; p: PendingCard };
+  const pool: (Entry & { priority: number; orderAt: number })[] = [
+    ...fresh.map((c) => ({ kind: 'fresh' as const, c, priority: c.priority, orderAt: c.orderAt })),
+    ...input.pending
+      .filter((p) => p.record.stormId !== stormId && p.priority !== PRIORITY.escalation)
+      .map((p) => ({ kind: 'pending' as const, p, priority: p.priority, orderAt: p.orderAt })),
+  ].sort(byUrgency);
+
+  let used = 0;
+  let added = 0;
+  for (const e of pool) {
+    const asCard = eligible(e.priority) && budget > 0;
+    if (asCard) {
+      budget--;
+      used++;
+      if (e.kind === 'fresh') {
+        out.changes.push(cardChange(e.c, stormId, fingerprint(e.c.alert, e.c.record)));
+        out.cards++;
+      } else {
+        out.changes.push({
+          card: { op: 'update', alertId: e.p.key, expectVersion: e.p.record.version, set: { stormId } },
+        });
       }
       continue;
     }
-
-    if (record.state === 'claimed') {
-      if (record.claimedAt !== null && record.claimedAt < now - policy.claimStaleMs) {
-        actions.push({ type: 'recover', alert, record });
-      } else {
-        skipped.push({ alertId: alert.id, why: 'claimed' });
-      }
-      continue;
-    }
-
-    // A posted card. A listing older than what the card already shows (a change made from Slack
-    // while this poll was reading) must not roll the card back.
-    if (isOlder(alert.updatedAt, record.updatedAt)) {
-      skipped.push({ alertId: alert.id, why: 'stale_listing' });
-      continue;
-    }
-    if (escalated && record.status !== 'escalated') {
-      actions.push({ type: 'escalate', alert, record });
-      continue;
-    }
-    const fp = input.fingerprint(alert, record);
-    if (fp !== record.fingerprint) actions.push({ type: 'update', alert, record, render: true });
-    else if (record.final || record.status !== alert.status || record.updatedAt !== alert.updatedAt) {
-      actions.push({ type: 'update', alert, record, render: false });
-    }
-  }
-
-  // Cards whose alert is no longer live: closed (or deleted) in Cotool since the last poll.
-  if (!input.complete) return { actions, skipped };
-  for (const record of records.values()) {
-    if (liveIds.has(record.alertId)) continue;
-    if (record.state === 'posted' && !record.final) actions.push({ type: 'refresh', record });
-    else if (record.state === 'claimed' && record.claimedAt !== null && record.claimedAt < now - policy.claimStaleMs) {
-      actions.push({ type: 'recover', alert: null, record });
+    if (e.kind === 'fresh') {
+      const a = e.c.alert;
+      out.changes.push({
+        card: {
+          op: 'insert',
+          alertId: e.c.key,
+          displayId: a.displayId,
+          state: 'digested',
+          channel,
+          status: a.status,
+          updatedAt: a.updatedAt,
+          fingerprint: null,
+          stormId,
+        },
+        members: [member(stormId, a)],
+      });
+      out.digested++;
+      added++;
+    } else if (e.p.alert) {
+      out.changes.push({
+        card: {
+          op: 'update',
+          alertId: e.p.key,
+          expectVersion: e.p.record.version,
+          set: { state: 'digested', stormId },
+        },
+        dequeue: [outboxKey.card(e.p.key)],
+        members: [member(stormId, e.p.alert)],
+      });
+      out.folded++;
+      added++;
     }
   }
-  return { actions, skipped };
+  out.changes.push({
+    storm: { op: 'grow', id: stormId, at: added > 0 ? now : storm.lastAddedAt, cards: used },
+    enqueue: added > 0 && !out.stormStarted ? [digestUpdateItem(storm, now)] : [],
+  });
+  return out;
 }

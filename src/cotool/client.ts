@@ -87,6 +87,9 @@ export type ListAllOptions = {
   maxPages?: number;
 };
 
+/** One page of a paged listing; `last` on the final page (`truncated` when maxPages cut it short). */
+export type AlertPageOf = { alerts: Alert[]; skipped: number; last: boolean; truncated: boolean; pages: number };
+
 export type AlertListing = {
   alerts: Alert[];
   totalCount: number;
@@ -110,6 +113,8 @@ export type CotoolClient = {
   listAlerts(params?: ListAlertsParams): Promise<AlertPage>;
   /** Every matching alert, deduplicated by id. Throws if any page fails. */
   listAllAlerts(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): Promise<AlertListing>;
+  /** The listing page by page (see listAlertPages in the implementation). */
+  listAlertPages(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): AsyncGenerator<AlertPageOf>;
   /** An alert by UUID or display id (`COT-123`) with the first page of its timeline. */
   getAlert(idOrDisplayId: string): Promise<AlertWithTimeline>;
   /** The alert a run minted, or null when the run has none. */
@@ -577,6 +582,35 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     return { alerts: page.alerts, totalCount, skipped: page.skipped };
   }
 
+  /**
+   * The listing page by page, for callers that must not hold every alert at once (the poller). The
+   * last page says whether the listing was complete. Offset paging over a changing set can repeat
+   * an alert on two pages: callers dedupe by id. Any failed page throws.
+   */
+  async function* listAlertPages(
+    params: Omit<ListAlertsParams, 'limit' | 'offset'> = {},
+    options: ListAllOptions = {},
+  ): AsyncGenerator<AlertPageOf> {
+    const pageSize = clampInt(options.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
+    const maxPages = clampInt(options.maxPages ?? DEFAULT_MAX_PAGES, 1, Number.MAX_SAFE_INTEGER);
+    let offset = 0;
+    let pages = 0;
+    let totalCount: number | null = null;
+    for (;;) {
+      const page = await fetchPage({ ...params, limit: pageSize, offset });
+      pages += 1;
+      totalCount = page.totalCount ?? totalCount;
+      offset += page.received;
+      const done = page.received < pageSize || (totalCount !== null && offset >= totalCount);
+      const truncated = !done && pages >= maxPages;
+      if (truncated) {
+        log.warn({ pages, pageSize, seen: offset, totalCount }, 'Cotool alert listing stopped at maxPages; the list is partial');
+      }
+      yield { alerts: page.alerts, skipped: page.skipped, last: done || truncated, truncated, pages };
+      if (done || truncated) return;
+    }
+  }
+
   async function listAllAlerts(
     params: Omit<ListAlertsParams, 'limit' | 'offset'> = {},
     options: ListAllOptions = {},
@@ -797,6 +831,7 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
   return {
     listAlerts,
     listAllAlerts,
+    listAlertPages,
     getAlert,
     getAlertForRun,
     updateStatus,

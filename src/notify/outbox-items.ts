@@ -27,7 +27,7 @@ const SEVERITY_PRIORITY: Record<string, number> = {
 
 export function cardPriority(severity: string | null, escalated: boolean): number {
   if (escalated) return PRIORITY.escalation;
-  return (severity && SEVERITY_PRIORITY[severity]) ?? PRIORITY.none;
+  return (severity ? SEVERITY_PRIORITY[severity] : undefined) ?? PRIORITY.none;
 }
 
 export const outboxKey = {

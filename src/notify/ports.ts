@@ -65,7 +65,8 @@ export type SlackPort = {
   classify(err: unknown, channel?: string): SlackFailure;
 };
 
-export type EscalationWho = { by: string | null; reason: string | null };
+/** Who escalated and why; `mention` overrides ESCALATION_MENTION (a route's own on-call). */
+export type EscalationWho = { by: string | null; reason: string | null; mention?: string | null };
 
 export type CardRenderer = {
   card(alert: Alert, record: CardRecord | null): SlackView;

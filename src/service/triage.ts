@@ -12,8 +12,7 @@ import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { CardRenderer, SlackPort, SlackView } from '../notify/poller.ts';
-import { classifySlackError } from '../slack/errors.ts';
+import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
 import { newRef } from '../slack/messages.ts';
 import type { CardRecord, LastAction, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
@@ -28,7 +27,7 @@ export type TriageDeps = {
   store: Store;
   /** The interactive card renderer shared with the poller. */
   render: CardRenderer;
-  slack: Pick<SlackPort, 'post' | 'update'>;
+  slack: Pick<SlackPort, 'post' | 'update' | 'classify'>;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   clock: () => number;
@@ -174,11 +173,11 @@ async function markGone(deps: TriageDeps, alertId: string): Promise<void> {
     await deps.store.saveRender(alertId, {
       status: 'deleted',
       updatedAt: record.updatedAt ?? '',
-      fingerprint: deps.render.fingerprint(view),
+      fingerprint: deps.render.viewFingerprint(view),
       final: true,
     });
   } catch (err) {
-    deps.logger.warn({ alertId, slackError: classifySlackError(err).code }, 'could not mark a card as gone');
+    deps.logger.warn({ alertId, slackError: deps.slack.classify(err).code }, 'could not mark a card as gone');
   }
 }
 
@@ -231,9 +230,11 @@ function recordFor(alert: Alert, lastAction: LastAction | null): CardRecord {
     updatedAt: alert.updatedAt,
     fingerprint: null,
     final: false,
-    claimedAt: null,
-    claimOwner: null,
     lastAction,
+    version: 0,
+    stormId: null,
+    postedAt: null,
+    firstActionAt: null,
   };
 }
 
@@ -273,7 +274,7 @@ export async function syncCard(
     });
   }
   if (place) {
-    const fingerprint = render.fingerprint(view);
+    const fingerprint = render.fingerprint(alert, record);
     const rendered = { status: alert.status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
     try {
       await slack.update({ ...view, ...place });
@@ -281,7 +282,7 @@ export async function syncCard(
       cardUpdated = true;
     } catch (err) {
       cardUpdated = false;
-      const f = classifySlackError(err, place.channel);
+      const f = slack.classify(err, place.channel);
       if (f.code === 'message_not_found' || f.code === 'cant_update_message') {
         await store.saveRender(alert.id, { ...rendered, final: true });
         log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
@@ -296,7 +297,7 @@ export async function syncCard(
     try {
       await slack.update({ ...view, ...opts.clicked });
     } catch (err) {
-      log.info({ alertId: alert.id, slackError: classifySlackError(err).code }, 'could not update the clicked message');
+      log.info({ alertId: alert.id, slackError: slack.classify(err).code }, 'could not update the clicked message');
     }
   }
   let replied: boolean | null = null;
@@ -306,7 +307,7 @@ export async function syncCard(
       replied = true;
     } catch (err) {
       replied = false;
-      const f = classifySlackError(err, place.channel);
+      const f = slack.classify(err, place.channel);
       log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not post the thread reply');
     }
   }

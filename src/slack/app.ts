@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import { type HealthState, healthBody, readiness } from '../http/health.ts';
 import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import { answerLost } from './errors.ts';
+import { answerLost, outcomeUnknown } from './errors.ts';
 
 const LEVELS: Record<string, LogLevel> = {
   trace: LogLevel.DEBUG,
@@ -99,9 +99,24 @@ export function createPostingClient(config: Config, logger: Logger, options: Sla
     retryConfig: {
       ...base.retryConfig,
       onFailedAttempt: (err: Error) => {
-        if (answerLost(err)) throw err;
+        // A lost answer or a 5xx may follow a message Slack stored: never send it again blindly.
+        if (answerLost(err) || outcomeUnknown(err)) throw err;
       },
     } as RetryOptions,
+  });
+}
+
+/**
+ * The sender's client: no retries of its own and 429s handed back at once. The sender paces each
+ * channel, waits out Retry-After itself, and looks a post up before repeating it after a 5xx.
+ */
+export function createSenderClient(config: Config, logger: Logger, options: SlackAppOptions = {}): WebClient {
+  const base = clientOptionsFor(config, options);
+  return new WebClient(config.slack.botToken, {
+    ...base,
+    logger: boltLogger(logger, config.logLevel),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
   });
 }
 

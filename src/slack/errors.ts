@@ -70,3 +70,27 @@ export function answerLost(err: unknown): boolean {
   if (original.name === 'TimeoutError' || original.name === 'AbortError') return true;
   return !NOT_SENT.has(original.cause?.code ?? '');
 }
+
+/** Rate limited: how many seconds Slack asked to wait (Retry-After), else null. */
+export function retryAfterSec(err: unknown): number | null {
+  const e = err as { code?: string; retryAfter?: unknown; statusCode?: number; headers?: Record<string, unknown> };
+  if (e?.code === 'slack_webapi_rate_limited_error') {
+    const n = Number(e.retryAfter);
+    return Number.isFinite(n) && n >= 0 ? n : 1;
+  }
+  if (e?.code === 'slack_webapi_platform_error' && (e as { data?: { error?: string } }).data?.error === 'ratelimited') {
+    return 1;
+  }
+  return null;
+}
+
+/**
+ * The call may have been carried out although no definite answer says so: a lost answer, or a 5xx
+ * (Slack may answer 500/502/503 after it stored the message). A post must be looked up before it
+ * is sent again. Platform errors, 429 and other 4xx statuses are definite refusals.
+ */
+export function outcomeUnknown(err: unknown): boolean {
+  const e = err as { code?: string; statusCode?: number };
+  if (answerLost(err)) return true;
+  return e?.code === 'slack_webapi_http_error' && (e.statusCode ?? 0) >= 500;
+}

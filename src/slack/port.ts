@@ -1,9 +1,10 @@
 /**
- * The poller's and services' way to reach Slack: a narrow port over Bolt's WebClient. Posting never
- * unfurls attacker-supplied links and never parses names into mentions.
+ * The SlackPort over Bolt's WebClient: what the sender, the poller and the services use to reach
+ * Slack. Posting never unfurls attacker-supplied links and never parses names into mentions.
  */
 import type { WebClient } from '@slack/web-api';
-import { CARD_EVENT_TYPE, type SlackPort } from '../notify/poller.ts';
+import type { SlackPort } from '../notify/ports.ts';
+import { classifySlackError, outcomeUnknown, retryAfterSec } from './errors.ts';
 
 type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
   ? A extends { blocks?: infer B }
@@ -11,13 +12,25 @@ type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
     : never
   : never;
 
+type FoundMessage = { ts?: string; metadata?: unknown };
+
+function matches(msg: FoundMessage, q: { eventType: string; key: string; alertId?: string }): boolean {
+  const meta = msg.metadata as { event_type?: string; event_payload?: { key?: unknown; alert_id?: unknown } } | undefined;
+  if (meta?.event_type !== q.eventType || !msg.ts) return false;
+  if (meta.event_payload?.key === q.key) return true;
+  // Cards posted by the first release carry no key: the alert id identifies them.
+  return q.alertId !== undefined && meta.event_payload?.key === undefined && meta.event_payload?.alert_id === q.alertId;
+}
+
 /**
- * `onError` is told of every call that failed (after the client's retries), before it is rethrown.
- * `poster` sends messages (see createPostingClient: it never repeats a post whose answer was lost).
+ * `client` reads and updates; `poster` sends messages. The sender passes a client without retries
+ * of its own (it paces and retries itself, and a 5xx after Slack stored a message must not be
+ * blindly repeated); services pass Bolt's client for updates and the posting client for posts.
+ * `onError` is told of every call that failed, before it is rethrown.
  */
 export function createSlackPort(
   client: WebClient,
-  onError?: (err: unknown) => void,
+  onError?: (err: unknown, method: string) => void,
   poster: WebClient = client,
 ): SlackPort {
   const port: SlackPort = {
@@ -42,36 +55,43 @@ export function createSlackPort(
     async update(m) {
       await client.chat.update({ channel: m.channel, ts: m.ts, text: m.text, blocks: m.blocks as Block });
     },
-    async findCard(channel, alertId, oldestMs) {
+    async findMessage(q) {
       let cursor: string | undefined;
       for (let page = 0; page < 10; page++) {
-        const res = await client.conversations.history({
-          channel,
-          oldest: (Math.max(0, oldestMs) / 1000).toFixed(6),
+        const common = {
+          channel: q.channel,
           include_all_metadata: true,
           limit: 200,
           ...(cursor ? { cursor } : {}),
-        });
-        for (const msg of res.messages ?? []) {
-          const meta = msg.metadata as { event_type?: string; event_payload?: { alert_id?: unknown } } | undefined;
-          if (meta?.event_type === CARD_EVENT_TYPE && meta.event_payload?.alert_id === alertId && msg.ts) return msg.ts;
-        }
+        };
+        const res = q.threadTs
+          ? await client.conversations.replies({ ...common, ts: q.threadTs })
+          : await client.conversations.history({ ...common, oldest: (Math.max(0, q.oldestMs) / 1000).toFixed(6) });
+        for (const msg of (res.messages ?? []) as FoundMessage[]) if (matches(msg, q)) return String(msg.ts);
         cursor = res.response_metadata?.next_cursor || undefined;
         if (!cursor) break;
       }
       return null;
     },
+    classify(err, channel) {
+      return { ...classifySlackError(err, channel), outcomeUnknown: outcomeUnknown(err), retryAfterSec: retryAfterSec(err) };
+    },
   };
   if (!onError) return port;
   const observed =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(method: string, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await fn(...args);
       } catch (err) {
-        onError(err);
+        onError(err, method);
         throw err;
       }
     };
-  return { post: observed(port.post), update: observed(port.update), findCard: observed(port.findCard) };
+  return {
+    post: observed('chat.postMessage', port.post),
+    update: observed('chat.update', port.update),
+    findMessage: observed('conversations.history', port.findMessage),
+    classify: port.classify,
+  };
 }

@@ -3,9 +3,9 @@ import { alertUrl, type Config } from '../config.ts';
 import { currentLastAction } from '../core/last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import { groupMembers, parseTallies } from '../notify/digest.ts';
-import type { CardRenderer } from '../notify/poller.ts';
+import type { CardRenderer } from '../notify/ports.ts';
 import type { CardRecord } from '../store/store.ts';
-import { cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
+import { alertFingerprint, cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
 import { renderGoneCard } from './views/gone-card.ts';
 import { renderDigest } from './views/digest.ts';
 
@@ -24,7 +24,8 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
     gone: (record) => renderGoneCard(record.displayId),
     digest: (storm, members, now) => renderDigest(storm, groupMembers(members), parseTallies(storm.tally), { now }),
     escalationReply: (alert, who) =>
-      renderEscalationReply(alert, { by: who.by, reason: who.reason, mention: config.slack.escalationMention }),
-    fingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
+      renderEscalationReply(alert, { by: who.by, reason: who.reason, mention: who.mention ?? config.slack.escalationMention }),
+    fingerprint: (alert, record) => alertFingerprint(alert, currentLastAction(alert.status, record?.lastAction)),
+    viewFingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
   };
 }

@@ -9,9 +9,11 @@ import type { CotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
 import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
-import type { OutgoingMessage, SlackView } from '../../src/notify/poller.ts';
+import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/triage.ts';
+import { createSlackPort } from '../../src/slack/port.ts';
+import { seedPostedCard } from '../store/seed.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -156,6 +158,9 @@ export function fakeCotool(initial: Alert) {
   };
 }
 
+/** The real classification (the port's), without a client. */
+const classifyForPort = createSlackPort({} as never).classify;
+
 export function fakeSlack() {
   const posts: OutgoingMessage[] = [];
   const updates: (SlackView & { channel: string; ts: string })[] = [];
@@ -171,6 +176,7 @@ export function fakeSlack() {
         if (e) throw e;
         updates.push(m);
       },
+      classify: (err: unknown, channel?: string) => classifyForPort(err, channel),
     },
     posts,
     updates,
@@ -221,14 +227,15 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
   );
   const render = createCardRenderer(config, { interactive: true });
   if (opts.card !== false) {
-    await store.tryClaim(a.id, a.displayId, 'poller', 1, 0);
-    const view = render.card(a, null);
-    await store.markPosted(
-      a.id,
-      'poller',
-      { channel: CHANNEL, ts: CARD_TS },
-      { status: a.status, updatedAt: a.updatedAt, fingerprint: render.fingerprint(view), final: false },
-    );
+    await seedPostedCard(store, {
+      alertId: a.id,
+      displayId: a.displayId,
+      channel: CHANNEL,
+      ts: CARD_TS,
+      status: a.status,
+      updatedAt: a.updatedAt,
+      fingerprint: render.fingerprint(a, null),
+    });
   }
   const changed: { alert: Alert; userId: string }[] = [];
   let now = Date.parse('2026-11-23T12:00:00.000Z');

@@ -5,7 +5,7 @@ import type { Alert } from '../../cotool/schemas.ts';
 import type { HealthState } from '../../http/health.ts';
 import type { Metrics } from '../../http/metrics.ts';
 import type { Logger } from '../../log.ts';
-import type { CardRenderer, SlackPort } from '../../notify/poller.ts';
+import type { CardRenderer, SlackPort } from '../../notify/ports.ts';
 import type { AccessPolicy } from '../../service/access.ts';
 import type { Store } from '../../store/store.ts';
 

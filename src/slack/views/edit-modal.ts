@@ -10,7 +10,7 @@
  */
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { Alert } from '../../cotool/schemas.ts';
-import type { SlackView } from '../../notify/poller.ts';
+import type { SlackView } from '../../notify/ports.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { FORM_ERRORS } from '../messages.ts';
 import { encodeModalMeta, type ModalMeta } from '../payloads.ts';

@@ -81,6 +81,12 @@ export type ChannelOptions = {
   externallyShared?: boolean;
 };
 
+/**
+ * chat.postMessage: about one message a second per channel, with short bursts; chat.update: about
+ * 50 a minute per workspace. Beyond them Slack answers 429 with Retry-After.
+ */
+export type RateLimits = { postPerSecond?: number; postBurst?: number; updatesPerMinute?: number; updateBurst?: number };
+
 export type SlackFailure =
   | { error: string; [key: string]: unknown }
   | { status: 429; retryAfter: number }
@@ -131,7 +137,13 @@ export type FakeSlack = {
   addMessage(channel: string, msg: Partial<SlackMessage> & { thread_ts?: string }): string;
 
   failNext(method: string, n: number, response: SlackFailure): void;
+  /** The next `n` successful calls of `method` are carried out (a message is stored) but answered with `status`. */
+  failAfterCommit(method: string, n: number, status: 500 | 502 | 503): void;
+  /** Turns Slack's rate limits on (or off with null). */
+  setRateLimits(limits: RateLimits | null): void;
   setDelay(method: string, ms: number): void;
+  /** Scopes reported in the `x-oauth-scopes` header of every Web API answer (null: no header, the default). */
+  setScopes(scopes: string[] | null): void;
 
   calls: SlackCall[];
   callsOf(method: string): SlackCall[];
@@ -164,6 +176,8 @@ export type FakeSlackOptions = {
   teamId?: string;
   /** Server pings every this many ms on each socket (off by default). */
   pingIntervalMs?: number;
+  /** Slack's documented limits, enforced with 429 + Retry-After (off unless given). */
+  rateLimits?: RateLimits;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -534,12 +548,39 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   let ephemerals: EphemeralMessage[] = [];
   const calls: SlackCall[] = [];
   let failures: Array<{ method: string; remaining: number; response: SlackFailure }> = [];
+  let afterCommit: Array<{ method: string; remaining: number; status: number }> = [];
+  let rateLimits: RateLimits | null = opts.rateLimits ?? null;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  /** Takes a token from a bucket; the seconds to wait when there is none. */
+  const takeToken = (name: string, perSec: number, burst: number): number => {
+    const now = Date.now();
+    const b = buckets.get(name) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSec);
+    b.at = now;
+    buckets.set(name, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / perSec));
+  };
+  const rateLimited = (method: string, args: Obj): number => {
+    if (!rateLimits) return 0;
+    if (method === 'chat.postMessage' && rateLimits.postPerSecond) {
+      return takeToken(`post:${String(args.channel)}`, rateLimits.postPerSecond, rateLimits.postBurst ?? 4);
+    }
+    if (method === 'chat.update' && rateLimits.updatesPerMinute) {
+      return takeToken('update', rateLimits.updatesPerMinute / 60, rateLimits.updateBurst ?? 5);
+    }
+    return 0;
+  };
   const delays = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const respUrls = new Map<string, { target?: { channel: string; ts: string }; uses: number }>();
   const responseLog: ResponseRecord[] = [];
   let lastTsMicros = 0;
   let viewSeq = 0;
+  let oauthScopes: string[] | null = null;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -1018,7 +1059,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     calls.push(call);
     const answer = (body: Obj) => {
       call.result = { ok: body.ok === true, ...(typeof body.error === 'string' ? { error: body.error } : {}) };
-      sendJson(res, 200, body);
+      sendJson(res, 200, body, oauthScopes ? { 'x-oauth-scopes': oauthScopes.join(',') } : {});
     };
 
     const delay = delays.get(method);
@@ -1046,8 +1087,22 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if ((token === appToken) !== wantsApp) return answer({ ok: false, error: 'not_allowed_token_type' });
     if (badJson) return answer({ ok: false, error: 'invalid_json' });
     if (formatError) return answer({ ok: false, error: formatError });
+    const wait = rateLimited(method, args);
+    if (wait > 0) {
+      call.result = { ok: false, status: 429 };
+      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(wait) });
+    }
     try {
-      answer({ ok: true, ...handler(args) });
+      const body = { ok: true, ...handler(args) };
+      const after = afterCommit.find((x) => x.method === method && x.remaining > 0);
+      if (after) {
+        after.remaining--;
+        afterCommit = afterCommit.filter((x) => x.remaining > 0);
+        call.result = { ok: false, status: after.status };
+        res.writeHead(after.status, { 'content-type': 'text/plain' });
+        return void res.end(http.STATUS_CODES[after.status]);
+      }
+      answer(body);
     } catch (e) {
       if (e instanceof ApiError) return answer({ ok: false, error: e.message, ...e.extra });
       answer({ ok: false, error: 'fatal_error', detail: e instanceof Error ? e.message : String(e) });
@@ -1257,7 +1312,15 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     },
 
     failNext: (method, n, response) => void failures.push({ method, remaining: n, response }),
+    failAfterCommit: (method, n, status) => void afterCommit.push({ method, remaining: n, status }),
+    setRateLimits: (limits) => {
+      rateLimits = limits;
+      buckets.clear();
+    },
     setDelay: (method, ms) => void (ms > 0 ? delays.set(method, ms) : delays.delete(method)),
+    setScopes: (scopes) => {
+      oauthScopes = scopes ? [...scopes] : null;
+    },
 
     calls,
     callsOf: (method) => calls.filter((c) => c.method === method),

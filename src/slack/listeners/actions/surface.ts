@@ -15,7 +15,7 @@ import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../../log.ts';
-import type { SlackView } from '../../../notify/poller.ts';
+import type { SlackView } from '../../../notify/ports.ts';
 import type { Place } from '../../../service/triage.ts';
 import { classifySlackError } from '../../errors.ts';
 

@@ -1,0 +1,84 @@
+/**
+ * Leadership among replicas: exactly one process polls and sends at a time. A lease row in the store
+ * is taken or renewed every `ttlMs / 3`; a leader that cannot renew (the database is gone, another
+ * process holds it) stops sending at once, and a follower takes over within `ttlMs` plus one tick
+ * of a leader that died.
+ */
+import type { HealthState } from '../http/health.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+
+export const LEASE_NAME = 'poller';
+
+export type LeadershipDeps = {
+  store: Store;
+  owner: string;
+  ttlMs: number;
+  health: HealthState;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: () => number;
+  /** Told when this process becomes the leader (start polling and sending now). */
+  onElected?: () => void;
+};
+
+export function createLeadership(deps: LeadershipDeps) {
+  const { store, owner, ttlMs, health } = deps;
+  const clock = deps.clock ?? Date.now;
+  const log = deps.logger.child({ module: 'leader' });
+  // A renewal must land well before expiry: stop acting a third of the lease early.
+  const margin = Math.floor(ttlMs / 3);
+  let validUntil = 0;
+  let leader = false;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+
+  function set(now: boolean) {
+    if (now === leader) return;
+    leader = now;
+    health.lease = now ? 'leader' : 'follower';
+    deps.metrics?.leader.set(now ? 1 : 0);
+    log.info({ owner }, now ? 'this replica is now the leader: polling and sending' : 'this replica is a follower');
+    if (now) deps.onElected?.();
+  }
+
+  async function tick(): Promise<boolean> {
+    if (stopped) return false;
+    const now = clock();
+    try {
+      const held = await store.tryLease(LEASE_NAME, owner, now, ttlMs);
+      health.storeOk = true;
+      if (held) validUntil = now + ttlMs - margin;
+      set(held);
+      if (!held && health.lease === 'unknown') health.lease = 'follower';
+      return held;
+    } catch (err) {
+      health.storeOk = false;
+      log.warn({ err }, 'could not renew the lease: the store is unreachable');
+      set(false);
+      return false;
+    }
+  }
+
+  return {
+    isLeader(): boolean {
+      return leader && clock() < validUntil;
+    },
+    tick,
+    async start(): Promise<void> {
+      await tick();
+      timer = setInterval(() => void tick(), Math.max(200, Math.floor(ttlMs / 3)));
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (leader) await store.releaseLease(LEASE_NAME, owner).catch(() => undefined);
+      leader = false;
+      deps.metrics?.leader.set(0);
+    },
+  };
+}
+
+export type Leadership = ReturnType<typeof createLeadership>;

@@ -1,0 +1,161 @@
+/**
+ * Routing: which channels an alert's card goes to. An optional routes file (YAML or JSON) holds
+ * ordered rules; the first rule that matches wins, and the default channel takes the rest.
+ * Parsing is validated with zod; an error names the rule's index and field.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { Alert } from '../cotool/schemas.ts';
+import { SEVERITIES } from '../cotool/schemas.ts';
+
+const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD');
+const mentionId = z
+  .string()
+  .regex(/^([UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|here|channel)$/, 'a user id (U…), a user-group id (S…), here or channel');
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
+const text = z.string().trim().min(1).max(200);
+
+const SeverityMatch = z.union([
+  oneOrMany(z.enum(SEVERITIES)).transform((list) => ({ in: list as string[] })),
+  z.strictObject({ min: z.enum(SEVERITIES) }).transform((m) => ({ in: SEVERITIES.slice(SEVERITIES.indexOf(m.min)) as string[] })),
+]);
+
+const MatchSchema = z.strictObject({
+  severity: SeverityMatch.optional(),
+  /** Source names (`bugcrowd`, `hackerone`, `cotool_detection` …). */
+  source: oneOrMany(text).optional(),
+  /** Detection names or ids. */
+  detection: oneOrMany(text).optional(),
+  status: oneOrMany(text).optional(),
+});
+
+const RuleSchema = z.strictObject({
+  name: text.optional(),
+  match: MatchSchema.default({}),
+  channels: oneOrMany(channelId),
+  /** Who escalation notices in these channels mention (instead of ESCALATION_MENTION). */
+  mention: oneOrMany(mentionId).optional(),
+  /** New cards in a backlog above this turn the channel's sending into a storm (digest). */
+  storm_threshold: z.number().int().min(1).max(100_000).optional(),
+});
+
+const RoutesSchema = z.union([
+  z.array(RuleSchema),
+  z.strictObject({ routes: z.array(RuleSchema) }).transform((v) => v.routes),
+]);
+
+export type Route = {
+  name: string | null;
+  match: { severity?: string[]; source?: string[]; detection?: string[]; status?: string[] };
+  channels: string[];
+  /** Trusted mrkdwn built from validated ids, or null (use the default). */
+  mention: string | null;
+  stormThreshold: number | null;
+};
+
+/** Where an alert goes: the first channel holds its primary card. */
+export type Destination = { channels: string[]; mention: string | null; stormThreshold: number | null; rule: number | null };
+
+export function mentionMrkdwn(ids: readonly string[]): string | null {
+  if (ids.length === 0) return null;
+  return ids
+    .map((id) => {
+      if (id === 'here' || id === 'channel') return `<!${id}>`;
+      return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+    })
+    .join(' ');
+}
+
+export type RoutesResult = { ok: true; routes: Route[] } | { ok: false; problem: string };
+
+/** Parses a routes document (already read); errors name the rule's index and field. */
+export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
+  let doc: unknown;
+  try {
+    doc = fileName.endsWith('.json') ? JSON.parse(source) : parseYaml(source);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, problem: `cannot parse ${fileName}: ${msg}` };
+  }
+  const parsed = RoutesSchema.safeParse(doc ?? []);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const at = path[0] === 'routes' ? path.slice(1) : path;
+    const where =
+      typeof at[0] === 'number'
+        ? `rule ${at[0]}${at.length > 1 ? ` field ${at.slice(1).join('.')}` : ''}`
+        : 'the top level (a list of rules, or {routes: [...]})';
+    return { ok: false, problem: `${where}: ${issue?.message ?? 'invalid'}` };
+  }
+  return {
+    ok: true,
+    routes: parsed.data.map((r) => ({
+      name: r.name ?? null,
+      match: {
+        ...(r.match.severity ? { severity: r.match.severity.in } : {}),
+        ...(r.match.source ? { source: r.match.source.map((s) => s.toLowerCase()) } : {}),
+        ...(r.match.detection ? { detection: r.match.detection.map((s) => s.toLowerCase()) } : {}),
+        ...(r.match.status ? { status: r.match.status.map((s) => s.toLowerCase()) } : {}),
+      },
+      channels: [...new Set(r.channels)],
+      mention: r.mention ? mentionMrkdwn(r.mention) : null,
+      stormThreshold: r.storm_threshold ?? null,
+    })),
+  };
+}
+
+export function loadRoutesFile(path: string): RoutesResult {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'unreadable';
+    return { ok: false, problem: `cannot read ${path} (${code})` };
+  }
+  return parseRoutes(source, path);
+}
+
+function matches(route: Route, alert: Alert): boolean {
+  const m = route.match;
+  if (m.severity && !m.severity.includes(alert.severity ?? '')) return false;
+  if (m.source && !m.source.includes((alert.source?.name ?? '').toLowerCase())) return false;
+  if (m.detection) {
+    const d = alert.detection;
+    const names = [d?.name, d?.id].filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase());
+    if (!names.some((n) => m.detection?.includes(n))) return false;
+  }
+  if (m.status && !m.status.includes(alert.status.toLowerCase())) return false;
+  return true;
+}
+
+/** The first rule that matches wins; the default channel takes the rest. */
+export function routeAlert(alert: Alert, routes: readonly Route[], defaultChannel: string): Destination {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i] as Route;
+    if (matches(r, alert)) return { channels: r.channels, mention: r.mention, stormThreshold: r.stormThreshold, rule: i };
+  }
+  return { channels: [defaultChannel], mention: null, stormThreshold: null, rule: null };
+}
+
+/** Every channel the bot may post to. */
+export function allChannels(routes: readonly Route[], defaultChannel: string): string[] {
+  return [...new Set([defaultChannel, ...routes.flatMap((r) => r.channels)])];
+}
+
+/**
+ * The store key of an alert's card in a channel: the alert id for its first (primary) channel, and
+ * `alertId` + U+001F + `channel` for each further one (alert ids are opaque: the separator is a
+ * control character no id has).
+ */
+const MIRROR_SEPARATOR = '\u001f';
+export function cardKey(alertId: string, channel: string, primary: boolean): string {
+  return primary ? alertId : `${alertId}${MIRROR_SEPARATOR}${channel}`;
+}
+
+export function alertIdOfKey(key: string): string {
+  const i = key.lastIndexOf(MIRROR_SEPARATOR);
+  return i === -1 ? key : key.slice(0, i);
+}

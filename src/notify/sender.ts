@@ -1,0 +1,525 @@
+/**
+ * The sender: drains the persisted outbox into Slack. One loop per channel for new messages
+ * (chat.postMessage, paced to SLACK_POST_RATE with a small burst) and one for edits (chat.update,
+ * paced per workspace), each taking the most urgent due item first.
+ *
+ * Exactly once: an outbox row is the claim. A post is confirmed (the row deleted, the card's ts
+ * saved) in one transaction, only while this process still holds the claim. When Slack's answer is
+ * not a definite refusal — a 5xx, a timeout, a dropped connection — the row keeps `unknown`, and
+ * whoever sends it next first looks for the message by its metadata (the card in the channel's
+ * history, a notice among the card's replies) and adopts it when found. A 429 pauses the channel
+ * for Retry-After; the Web API client's own retries are off, so nothing competes with the pacer.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { CardPayload, EscalationPayload } from '../core/plan.ts';
+import type { CotoolClient } from '../cotool/client.ts';
+import { type Alert, isLive } from '../cotool/schemas.ts';
+import type { HealthState } from '../http/health.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from '../log.ts';
+import { nameInReason } from '../service/reason.ts';
+import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
+import { outboxKey } from './outbox-items.ts';
+import { createPacer, type Pacer } from './pacer.ts';
+import { type CardRenderer, EVENT_TYPES, type EscalationWho, type SlackPort } from './ports.ts';
+
+export type SenderDeps = {
+  store: Store;
+  slack: SlackPort;
+  render: CardRenderer;
+  cotool: Pick<CotoolClient, 'getAlert'>;
+  health: HealthState;
+  logger: Logger;
+  metrics?: Metrics;
+  owner: string;
+  pace: { postRatePerSec: number; postBurst: number; updatesPerMinute: number };
+  /** Channels to drain from the start (more are found in the outbox). */
+  channels: readonly string[];
+  /** A claim older than this belongs to a process that died mid-send. */
+  claimStaleMs: number;
+  /** Only the leader sends. */
+  isLeader: () => boolean;
+  clock?: () => number;
+  /** How long an idle loop waits for work before looking again (ms). */
+  idleMs?: number;
+};
+
+type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
+
+const MAX_DEFINITE_FAILURES = 5;
+
+export function createSender(deps: SenderDeps) {
+  const { store, slack, render, cotool, health, owner } = deps;
+  const clock = deps.clock ?? Date.now;
+  const idleMs = deps.idleMs ?? 1_000;
+  const log = deps.logger.child({ module: 'sender' });
+  const metrics = deps.metrics;
+  let stopping = false;
+  const loops = new Map<string, Promise<void>>();
+  const pacers = new Map<string, Pacer>();
+  let wakers: (() => void)[] = [];
+  const lastChannelHint = new Map<string, number>();
+  const updatePacer = createPacer({ ratePerSec: deps.pace.updatesPerMinute / 60, burst: 3 }, clock());
+
+  const postPacer = (channel: string) => {
+    let p = pacers.get(channel);
+    if (!p) {
+      p = createPacer({ ratePerSec: deps.pace.postRatePerSec, burst: deps.pace.postBurst }, clock());
+      pacers.set(channel, p);
+    }
+    return p;
+  };
+
+  /** Waits up to `ms`, or until woken (new work) or stopped. */
+  function idle(ms: number): Promise<void> {
+    if (stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      t.unref?.();
+      function done() {
+        clearTimeout(t);
+        wakers = wakers.filter((w) => w !== done);
+        resolve();
+      }
+      wakers.push(done);
+    });
+  }
+
+  function wake(): void {
+    const w = wakers;
+    wakers = [];
+    for (const f of w) f();
+  }
+
+  const backoff = (attempts: number) => Math.min(60_000, 1_000 * 2 ** Math.min(attempts, 6));
+
+  function parse<T>(item: OutboxItem): T {
+    return JSON.parse(item.payload) as T;
+  }
+
+  async function complete(item: OutboxItem, changes: Change[] = []): Promise<Outcome> {
+    const ok = await store.completeOutbox(item.key, owner, item.rev, changes);
+    if (!ok) {
+      log.error({ key: item.key }, 'lost the claim on an outbox item while sending it (another sender took it over)');
+      return 'lost';
+    }
+    return 'sent';
+  }
+
+  async function retry(item: OutboxItem, afterMs: number, unknown: boolean): Promise<Outcome> {
+    await store.retryOutbox(item.key, owner, clock() + afterMs, unknown);
+    return 'retry';
+  }
+
+  /** Handles a failed Slack write: pause on 429, keep "unknown" on a 5xx or lost answer, else back off. */
+  async function failed(item: OutboxItem, err: unknown, pacer: Pacer, method: string): Promise<Outcome> {
+    const f = slack.classify(err, item.channel);
+    const now = clock();
+    if (f.retryAfterSec !== null) {
+      const waitMs = Math.max(1, f.retryAfterSec) * 1000;
+      pacer.pause(now + waitMs);
+      metrics?.slackRateLimited.inc({ method });
+      log.warn({ key: item.key, channel: item.channel, retryAfterSec: f.retryAfterSec }, 'Slack rate limit: pausing');
+      return retry(item, waitMs, false);
+    }
+    if (f.outcomeUnknown) {
+      log.warn({ key: item.key, slackError: f.code }, `Slack ${method} outcome unknown; will look it up before sending again`);
+      return retry(item, backoff(item.attempts), method === 'chat.postMessage');
+    }
+    health.lastError = { at: new Date(now).toISOString(), source: 'slack', message: f.hint ?? `${method}: ${f.code}` };
+    if (f.channelProblem || f.authProblem) {
+      if ((lastChannelHint.get(item.channel) ?? 0) < now - 60_000) {
+        lastChannelHint.set(item.channel, now);
+        log.error({ channel: item.channel, slackError: f.code }, f.hint ?? `Slack refused ${method}: ${f.code}`);
+      }
+      pacer.pause(now + 30_000);
+      return retry(item, 30_000, false);
+    }
+    if (f.code === 'message_not_found' || f.code === 'cant_update_message' || f.code === 'thread_not_found') {
+      log.warn({ key: item.key }, 'the message was deleted in Slack; it will no longer be updated');
+      return complete(item, item.alertId && item.kind === 'card_update' ? [finalChange(item.alertId)] : []);
+    }
+    if (item.attempts + 1 >= MAX_DEFINITE_FAILURES) {
+      log.error({ key: item.key, slackError: f.code, attempts: item.attempts + 1 }, `Slack keeps refusing ${method}; giving up on this message`);
+      return complete(item);
+    }
+    log.warn({ key: item.key, slackError: f.code }, `Slack refused ${method}; will retry`);
+    return retry(item, backoff(item.attempts), false);
+  }
+
+  const finalChange = (key: string): Change => ({ card: { op: 'update', alertId: key, expectState: 'posted', set: { final: true } } });
+
+  async function fetchAlert(alertId: string): Promise<Alert | 'gone' | null> {
+    try {
+      return await cotool.getAlert(alertId);
+    } catch (err) {
+      const e = err as { isNotFound?: () => boolean };
+      if (typeof e.isNotFound === 'function' && e.isNotFound()) return 'gone';
+      log.warn({ alertId, err }, 'could not read the alert from Cotool; will retry');
+      return null;
+    }
+  }
+
+  /** Who escalated, from the alert's timeline (best effort). */
+  async function escalationWho(alert: Alert): Promise<EscalationWho> {
+    let full: Awaited<ReturnType<CotoolClient['getAlert']>>;
+    try {
+      full = await cotool.getAlert(alert.id);
+    } catch (err) {
+      log.warn({ alertId: alert.id, err }, 'could not read the timeline to name who escalated');
+      return { by: null, reason: null };
+    }
+    const entry = full.timeline
+      .filter((e) => e.kind === 'status_change' && e.afterStatus === 'escalated')
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+    if (!entry) return { by: null, reason: null };
+    const metaReason = typeof entry.metadata.reason === 'string' ? entry.metadata.reason : null;
+    const reason = entry.bodyMarkdown ?? metaReason;
+    // The API key's user writes for Slack users; an agent's text naming someone is not believed.
+    const named = entry.actorType === 'human' ? nameInReason(reason) : null;
+    const by = named ?? entry.actorAgentName ?? entry.actorUserName ?? (entry.actorType === 'system' ? 'Cotool' : null);
+    return { by, reason };
+  }
+
+  // ---- handlers
+
+  async function sendCard(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const key = item.alertId as string;
+    const rec = await store.get(key);
+    const payload = parse<CardPayload>(item);
+    if (!rec) return complete(item);
+    if (rec.state === 'posted') return updateCard(item, rec, payload, pacer);
+    if (rec.state !== 'queued') return complete(item);
+    let alert: Alert | undefined = payload.alert;
+    const refreshed = payload.refresh === true || !alert;
+    if (refreshed) {
+      const got = await fetchAlert(payload.alertId);
+      if (got === null) return retry(item, backoff(item.attempts), false);
+      if (got === 'gone') {
+        log.info({ alertId: payload.alertId }, 'alert deleted in Cotool before its card was posted');
+        return complete(item, [{ card: { op: 'update', alertId: key, expectState: 'queued', set: { state: 'seen', final: true } } }]);
+      }
+      alert = got;
+    }
+    const a = alert as Alert;
+    const rendered = refreshed
+      ? { status: a.status, updatedAt: a.updatedAt, fingerprint: render.fingerprint(a, rec), final: !isLive(a.status) }
+      : {};
+    const posted = (channel: string, ts: string): Change => ({
+      card: { op: 'update', alertId: key, expectState: 'queued', set: { state: 'posted', channel, ts, postedAt: clock(), ...rendered } },
+    });
+    if (item.unknown) {
+      let ts: string | null;
+      try {
+        ts = await slack.findMessage({
+          channel: item.channel,
+          eventType: EVENT_TYPES.card,
+          key: item.key,
+          alertId: payload.alertId,
+          oldestMs: item.createdAt - 120_000,
+        });
+      } catch (err) {
+        const f = slack.classify(err, item.channel);
+        if (f.code !== 'missing_scope') return failed(item, err, pacer, 'conversations.history');
+        // Without the history scope the card cannot be looked for: post rather than lose the alert.
+        ts = null;
+      }
+      if (ts) {
+        log.info({ alertId: payload.alertId, ts }, 'found the card an earlier attempt posted; not posting again');
+        // What it shows may be older than the alert: redraw it.
+        return complete(item, [
+          posted(item.channel, ts),
+          { enqueue: [{ ...item, key: outboxKey.cardUpdate(key), kind: 'card_update', lane: 'update', payload: JSON.stringify({ alertId: payload.alertId, alert: a }) }] },
+        ]);
+      }
+    }
+    const view = render.card(a, rec);
+    pacer.take(clock());
+    let place: { channel: string; ts: string };
+    try {
+      place = await slack.post({
+        ...view,
+        channel: item.channel,
+        metadata: { event_type: EVENT_TYPES.card, event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
+    return complete(item, [posted(place.channel, place.ts)]);
+  }
+
+  async function updateCard(item: OutboxItem, rec: CardRecord, payload: CardPayload, pacer: Pacer): Promise<Outcome> {
+    if (rec.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
+    let alert = payload.alert ?? null;
+    let view: { text: string; blocks: unknown[] };
+    let set: CardPatch;
+    if (payload.refresh || !alert) {
+      const got = await fetchAlert(payload.alertId);
+      if (got === null) return retry(item, backoff(item.attempts), false);
+      if (got === 'gone') {
+        view = render.gone(rec);
+        set = { status: 'deleted', final: true };
+        alert = null;
+      } else {
+        alert = got;
+      }
+    }
+    if (alert) {
+      // A click redrew the card from a newer version of the alert meanwhile: nothing to do.
+      const tNew = Date.parse(alert.updatedAt);
+      const tRec = rec.updatedAt ? Date.parse(rec.updatedAt) : Number.NaN;
+      if (!payload.refresh && !Number.isNaN(tNew) && !Number.isNaN(tRec) && tNew < tRec) return complete(item);
+      view = render.card(alert, rec);
+      set = {
+        status: alert.status,
+        updatedAt: alert.updatedAt,
+        fingerprint: render.fingerprint(alert, rec),
+        final: !isLive(alert.status),
+      };
+    }
+    pacer.take(clock());
+    try {
+      // biome-ignore lint/style/noNonNullAssertion: both branches above assign the view
+      await slack.update({ ...view!, channel: rec.channel, ts: rec.ts });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.update');
+    }
+    const now = await store.get(rec.alertId);
+    const changes: Change[] = [
+      // biome-ignore lint/style/noNonNullAssertion: both branches above assign it
+      { card: { op: 'update', alertId: rec.alertId, expectVersion: rec.version, set: set! } },
+    ];
+    if (now && now.version !== rec.version && !payload.refresh) {
+      // Someone (a click) wrote the card while this update was on its way and may have been drawn
+      // over: redraw from Cotool's current state.
+      changes.push({
+        enqueue: [
+          {
+            key: outboxKey.cardUpdate(rec.alertId),
+            kind: 'card_update',
+            lane: 'update',
+            channel: rec.channel,
+            alertId: rec.alertId,
+            priority: item.priority,
+            orderAt: clock(),
+            payload: JSON.stringify({ alertId: payload.alertId, refresh: true } satisfies CardPayload),
+          },
+        ],
+      });
+    }
+    return complete(item, changes);
+  }
+
+  async function sendCardUpdate(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const rec = await store.get(item.alertId as string);
+    if (!rec) return complete(item);
+    return updateCard(item, rec, parse<CardPayload>(item), pacer);
+  }
+
+  async function sendEscalation(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const rec = await store.get(item.alertId as string);
+    const payload = parse<EscalationPayload>(item);
+    if (!rec || (rec.state !== 'posted' && rec.state !== 'queued')) return complete(item);
+    // The notice is a reply to the card: wait for the card.
+    if (rec.state === 'queued' || !rec.ts) return retry(item, 1_000, item.unknown);
+    const thread = { channel: rec.channel ?? item.channel, ts: rec.ts };
+    if (item.unknown) {
+      let ts: string | null;
+      try {
+        ts = await slack.findMessage({
+          channel: thread.channel,
+          eventType: EVENT_TYPES.escalation,
+          key: item.key,
+          threadTs: thread.ts,
+          oldestMs: 0,
+        });
+      } catch (err) {
+        return failed(item, err, pacer, 'conversations.replies');
+      }
+      if (ts) {
+        log.info({ alertId: payload.alertId }, 'found the escalation notice an earlier attempt posted; not posting again');
+        return complete(item);
+      }
+    }
+    const who = await escalationWho(payload.alert);
+    const view = render.escalationReply(payload.alert, { ...who, mention: payload.mention });
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...view,
+        channel: thread.channel,
+        thread_ts: thread.ts,
+        reply_broadcast: true,
+        metadata: { event_type: EVENT_TYPES.escalation, event_payload: { alert_id: payload.alertId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    metrics?.escalationsAnnounced.inc();
+    log.info({ alertId: payload.alertId, displayId: payload.alert.displayId }, 'escalation announced');
+    return complete(item);
+  }
+
+  async function sendDigest(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const { stormId } = parse<{ stormId: string }>(item);
+    const storm = await store.getStorm(stormId);
+    if (!storm || storm.ts) return complete(item);
+    if (item.unknown) {
+      let ts: string | null;
+      try {
+        ts = await slack.findMessage({
+          channel: storm.channel,
+          eventType: EVENT_TYPES.digest,
+          key: item.key,
+          oldestMs: storm.startedAt - 120_000,
+        });
+      } catch (err) {
+        return failed(item, err, pacer, 'conversations.history');
+      }
+      if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
+    }
+    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    pacer.take(clock());
+    let place: { ts: string };
+    try {
+      place = await slack.post({
+        ...view,
+        channel: storm.channel,
+        metadata: { event_type: EVENT_TYPES.digest, event_payload: { storm_id: stormId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
+    return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
+  }
+
+  async function sendDigestUpdate(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const { stormId } = parse<{ stormId: string }>(item);
+    const storm = await store.getStorm(stormId);
+    if (!storm) return complete(item);
+    if (!storm.ts) {
+      // The digest is not out yet (it is drawn from the store when it goes: no edit needed then).
+      const waiting = (await store.listOutbox({ kind: 'digest' })).some((i) => i.key === outboxKey.digest(stormId));
+      return waiting ? retry(item, 2_000, false) : complete(item);
+    }
+    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    pacer.take(clock());
+    try {
+      await slack.update({ ...view, channel: storm.channel, ts: storm.ts });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.update');
+    }
+    return complete(item);
+  }
+
+  function handle(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    switch (item.kind) {
+      case 'card':
+        return sendCard(item, pacer);
+      case 'card_update':
+        return sendCardUpdate(item, pacer);
+      case 'escalation':
+        return sendEscalation(item, pacer);
+      case 'digest':
+        return sendDigest(item, pacer);
+      case 'digest_update':
+        return sendDigestUpdate(item, pacer);
+      default:
+        log.error({ key: item.key, kind: item.kind }, 'unknown outbox item kind; dropping it');
+        return complete(item);
+    }
+  }
+
+  async function loop(lane: OutboxLane, channel: string | undefined): Promise<void> {
+    const pacer = lane === 'post' ? postPacer(channel as string) : updatePacer;
+    while (!stopping) {
+      if (!deps.isLeader()) {
+        await idle(idleMs);
+        continue;
+      }
+      const wait = pacer.wait(clock());
+      if (wait > 0) {
+        await delay(Math.min(wait, 5_000));
+        continue;
+      }
+      let item: OutboxItem | null;
+      try {
+        const now = clock();
+        item = await store.claimNext({
+          lane,
+          ...(channel !== undefined ? { channel } : {}),
+          now,
+          owner,
+          staleBefore: now - deps.claimStaleMs,
+        });
+      } catch (err) {
+        log.error({ err }, 'could not read the outbox; will retry');
+        health.storeOk = false;
+        await idle(idleMs);
+        continue;
+      }
+      if (!item) {
+        await idle(idleMs);
+        continue;
+      }
+      try {
+        await handle(item, pacer);
+      } catch (err) {
+        // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
+        log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
+        await store.retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post').catch(() => undefined);
+        await idle(idleMs);
+      }
+    }
+  }
+
+  function ensureLoop(lane: OutboxLane, channel?: string) {
+    const name = `${lane}:${channel ?? '*'}`;
+    if (stopping || loops.has(name)) return;
+    loops.set(
+      name,
+      loop(lane, channel).catch((err: unknown) => log.error({ err, loop: name }, 'sender loop crashed')),
+    );
+  }
+
+  /** Starts loops for channels that have work; reports the depth. */
+  async function refresh(): Promise<void> {
+    const depth = await store.outboxDepth();
+    const seen = new Set<string>();
+    for (const d of depth) {
+      if (d.lane === 'post') ensureLoop('post', d.channel);
+      metrics?.outboxDepth.set({ channel: d.channel, lane: d.lane }, d.count);
+      seen.add(`${d.channel}|${d.lane}`);
+    }
+    for (const ch of deps.channels) {
+      for (const lane of ['post', 'update'] as const) {
+        if (!seen.has(`${ch}|${lane}`)) metrics?.outboxDepth.set({ channel: ch, lane }, 0);
+      }
+    }
+  }
+
+  return {
+    start(): void {
+      for (const ch of deps.channels) ensureLoop('post', ch);
+      ensureLoop('update');
+    },
+    /** New work was written: look for it now. */
+    async wake(): Promise<void> {
+      try {
+        await refresh();
+      } catch (err) {
+        log.warn({ err }, 'could not read the outbox depth');
+      }
+      wake();
+    },
+    async stop(timeoutMs = 5_000): Promise<void> {
+      stopping = true;
+      wake();
+      await Promise.race([Promise.all(loops.values()), delay(timeoutMs, undefined, { ref: false })]);
+    },
+  };
+}
+
+export type Sender = ReturnType<typeof createSender>;
