@@ -409,13 +409,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     } else if (w?.op === 'update') {
       const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
       const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
+      if (w.expectVersion === undefined && w.expectState === undefined) {
+        throw new Error('a card update needs expectVersion or expectState');
+      }
+      const params: unknown[] = [...values, t, w.alertId];
       const sets = keys.map((k, i) => `${PATCH_COLUMNS[k][0]} = $${i + 1}`);
-      const n = keys.length;
-      sets.push('version = version + 1', `changed_at = $${n + 1}`);
-      const r = await c.query(
-        `UPDATE cards SET ${sets.join(', ')} WHERE alert_id = $${n + 2} AND version = $${n + 3}`,
-        [...values, t, w.alertId, w.expectVersion],
-      );
+      sets.push('version = version + 1', `changed_at = $${keys.length + 1}`);
+      const where = [`alert_id = $${params.length}`];
+      if (w.expectVersion !== undefined) where.push(`version = $${params.push(w.expectVersion)}`);
+      if (w.expectState !== undefined) where.push(`state = $${params.push(w.expectState)}`);
+      const r = await c.query(`UPDATE cards SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, params);
       if (r.rowCount !== 1) throw new Conflict();
     }
     for (const key of ch.dequeue ?? []) {
@@ -447,15 +450,25 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
   }
 
-  /** Each change that can conflict runs under a savepoint: a conflict undoes that change alone. */
+  /**
+   * Each change is atomic: a conflict undoes that change alone. The steps that can conflict (the card
+   * write, then each dequeue) come first in applyOne and write nothing when they conflict, so a change
+   * needs a savepoint only when a conflict could follow another conflict-capable step that already
+   * wrote (a card write and a dequeue, or two dequeues). Any other error aborts the whole batch.
+   */
   async function applyAll(c: pg.PoolClient, changes: readonly Change[], t: number): Promise<ApplyResult> {
     let applied = 0;
     let conflicts = 0;
     for (const ch of changes) {
-      // Without a card write or a dequeue nothing can conflict; any error aborts the whole batch.
-      if (!ch.card && !ch.dequeue?.length) {
-        await applyOne(c, ch, t);
-        applied++;
+      const steps = (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0);
+      if (steps < 2) {
+        try {
+          await applyOne(c, ch, t);
+          applied++;
+        } catch (err) {
+          if (!(err instanceof Conflict)) throw err;
+          conflicts++;
+        }
         continue;
       }
       await c.query('SAVEPOINT change');

@@ -205,6 +205,27 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         ).toEqual({ applied: 0, conflicts: 1 });
       });
 
+      it('an update may be conditional on the state instead of (or as well as) the version', async () => {
+        const s = await fresh();
+        await s.apply([insert('a1')]); // queued, version 1
+        const byState = (expectState: 'queued' | 'posted' | 'seen', status: string, expectVersion?: number) =>
+          s.apply([{ card: { op: 'update', alertId: 'a1', expectState, expectVersion, set: { status } } }]);
+        expect(await byState('posted', 'x')).toEqual({ applied: 0, conflicts: 1 });
+        expect(await byState('queued', 'in_progress')).toEqual({ applied: 1, conflicts: 0 });
+        expect(await s.get('a1')).toMatchObject({ status: 'in_progress', version: 2 });
+        expect(await byState('queued', 'y', 1)).toEqual({ applied: 0, conflicts: 1 }); // state ok, version not
+        expect(await byState('queued', 'closed', 2)).toEqual({ applied: 1, conflicts: 0 });
+        expect(await s.get('a1')).toMatchObject({ status: 'closed', version: 3 });
+      });
+
+      it('an update with neither expectVersion nor expectState is refused and applies nothing', async () => {
+        const s = await fresh();
+        await expect(
+          s.apply([insert('a0'), { card: { op: 'update', alertId: 'a0', set: { status: 'x' } } }]),
+        ).rejects.toThrow();
+        expect(await s.get('a0')).toBeNull();
+      });
+
       it('saveRender and setLastAction write unconditionally and bump the version', async () => {
         const s = await fresh();
         await posted(s, 'a1', '1.1');
