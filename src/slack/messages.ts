@@ -206,3 +206,84 @@ export function noteFailed(err: CotoolError, ref: string, opts: { displayId: str
   }
   return `${cotoolFailed(err, ref, { alertRef: opts.displayId })} Your note was not saved.`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The storm digest: Show alerts and Close all as false positive.
+
+/** A digest button or form whose value does not decode (an older release's, or tampered). */
+export function digestOutOfDate(): string {
+  return ":hourglass: This digest button is out of date, so nothing was done. Use the storm's latest digest in the channel.";
+}
+
+/** The storm (or the group) a digest button names is not known to the bot. */
+export function stormNotFound(): string {
+  return ':grey_question: The bot no longer knows this storm or group, so nothing was done. Use `/cotool list` to find live alerts.';
+}
+
+/** How a digest group is named in notes: its (escaped) name in bold. */
+export function groupText(groupKey: string, name: string): string {
+  if (groupKey === 'escalated') return '*Escalated*';
+  return `*${mrkdwn(oneLine(name), 150) || 'this group'}*`;
+}
+
+export type BulkTallyWords = {
+  state: 'running' | 'done';
+  by: { name: string };
+  total: number;
+  closed: number;
+  alreadyClosed: number;
+  changedSince: number;
+  failed: { displayId: string; why: string }[];
+  startedAt: number;
+  finishedAt: number | null;
+};
+
+const count = (n: number) => n.toLocaleString('en-US');
+const when = (ms: number) => {
+  const seconds = Math.floor(ms / 1000);
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC>`;
+};
+
+/** "Closed 57 · already closed 2 · changed since 1 · failed 0". */
+export function tallyCounts(t: BulkTallyWords): string {
+  return `Closed ${count(t.closed)} · already closed ${count(t.alreadyClosed)} · changed since ${count(t.changedSince)} · failed ${count(t.failed.length)}`;
+}
+
+/** A second submit: the group was closed in bulk already, or is being closed now. */
+export function bulkAlready(group: string, t: BulkTallyWords): string {
+  const by = mrkdwn(oneLine(t.by.name), 80) || 'someone';
+  const done = t.closed + t.alreadyClosed + t.changedSince + t.failed.length;
+  if (t.state === 'running') {
+    return `:hourglass_flowing_sand: ${group} is already being closed as false positive by ${by} (started ${when(t.startedAt)}; ${count(done)}/${count(t.total)} so far). Nothing more was done; the digest shows the progress.`;
+  }
+  return `:information_source: ${group} was already closed as false positive by ${by} ${when(t.finishedAt ?? t.startedAt)}: ${tallyCounts(t)}. Nothing more was done. Alerts left open are in *Show alerts*.`;
+}
+
+/** Someone else's submit claimed the group a moment ago. */
+export function bulkBusy(group: string): string {
+  return `:hourglass_flowing_sand: ${group} is being closed by someone else right now. Nothing more was done; the digest shows the progress.`;
+}
+
+export function bulkNothingLive(group: string): string {
+  return `:information_source: Every alert of ${group} is already closed. Nothing was done.`;
+}
+
+/** The outcome of a bulk close, with the ids that failed and why (at most `maxFailed` listed). */
+export function bulkDone(group: string, t: BulkTallyWords, opts: { maxFailed?: number } = {}): string {
+  const max = opts.maxFailed ?? 20;
+  const mark = t.failed.length || t.changedSince ? ':warning:' : ':white_check_mark:';
+  const lines = [`${mark} ${group}: closed as false positive — ${tallyCounts(t)}. The digest shows the tally.`];
+  if (t.changedSince) {
+    lines.push(
+      `${count(t.changedSince)} changed since the digest was drawn and were left open for someone to look at (*Show alerts*).`,
+    );
+  }
+  if (t.failed.length) {
+    const shown = t.failed
+      .slice(0, max)
+      .map((f) => `• ${mrkdwn(oneLine(f.displayId), 40)}: ${mrkdwn(oneLine(f.why), 200)}`);
+    const more = t.failed.length > max ? [`…and ${count(t.failed.length - max)} more (the digest lists them).`] : [];
+    lines.push('Not closed:', ...shown, ...more);
+  }
+  return lines.join('\n');
+}

@@ -9,6 +9,7 @@ import { ACTIONS, type ActionId, type CardOp, OP_STATUS, OPS } from '../../ids.t
 import { cardOutOfDate, newRef, unexpectedError } from '../../messages.ts';
 import { type Disposition, decodeAction } from '../../payloads.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { registerDigestActions } from './digest.ts';
 import { openForm } from './open-form.ts';
 import { surfaceOf } from './surface.ts';
 import { createTriage, type Triage } from './triage-context.ts';
@@ -37,6 +38,7 @@ const DISPOSITION_OF: Partial<Record<CardOp, Disposition>> = {
 export function registerActions(app: App, deps: ListenerDeps): void {
   const triage = createTriage(deps);
   const onClick = clickHandler(deps, triage);
+  registerDigestActions(app, deps);
   for (const actionId of Object.keys(OPS_OF)) app.action({ type: 'block_actions', action_id: actionId }, onClick);
   // Link buttons open their URL in the browser, but Slack still sends the click: acknowledge it.
   for (const actionId of [ACTIONS.openLink, ACTIONS.externalLink]) {

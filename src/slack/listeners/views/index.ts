@@ -28,6 +28,7 @@ import { EDIT_VERB, readEditForm, renderEditModal } from '../../views/edit-modal
 import { type FormValues, noticeModal, workingModal } from '../../views/triage-modal.ts';
 import { createTriage, type Triage } from '../actions/triage-context.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { registerDigestViews } from './digest-close.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['update']>[0]['view'];
@@ -37,6 +38,7 @@ export function registerViews(app: App, deps: ListenerDeps): void {
   const triage = createTriage(deps);
   app.view({ type: 'view_submission', callback_id: VIEWS.closeModal }, closeSubmitted(deps, triage));
   app.view({ type: 'view_submission', callback_id: VIEWS.editModal }, editSubmitted(deps, triage));
+  registerDigestViews(app, deps);
 }
 
 const placeOf = (m: ModalMeta): Place | null => (m.c && m.t ? { channel: m.c, ts: m.t } : null);
