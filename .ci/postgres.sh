@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the store's contract tests, on a clean machine or a used one.
 #
-#   eval "$(bash .ci/postgres.sh start)"      # prints `export TEST_DATABASE_URL=…` and `export COTOOL_PG_DIR=…`
+#   bash .ci/postgres.sh start                 # prints `export TEST_DATABASE_URL=…` and `export COTOOL_PG_DIR=…`
 #   bash .ci/postgres.sh stop "$COTOOL_PG_DIR" # stops that cluster and removes its directory (no-op if gone)
 #   bash .ci/postgres.sh run -- CMD ARGS…      # start, run CMD with TEST_DATABASE_URL set, stop; CMD's exit status
 #
-# In .ci/run:
-#   eval "$(bash .ci/postgres.sh start)"
+# In .ci/run (the assignment makes `set -e` see a failed start; a bare `eval "$(…)"` would not):
+#   pg_env="$(bash .ci/postgres.sh start)"
+#   eval "$pg_env"
 #   trap 'bash .ci/postgres.sh stop "$COTOOL_PG_DIR"' EXIT
 #
 # `start` installs Debian's `postgresql` package when no initdb is found under /usr/lib/postgresql/*/bin

@@ -48,6 +48,11 @@ async function dropSchemas(): Promise<void> {
   }, dbUrl);
 }
 
+// CI must run this suite: .ci/run starts a cluster with .ci/postgres.sh and exports TEST_DATABASE_URL.
+it.runIf(process.env.CI === 'true' && !adminUrl)('CI provides TEST_DATABASE_URL (.ci/postgres.sh start)', () => {
+  expect.fail('TEST_DATABASE_URL is not set: the PostgreSQL store would go untested');
+});
+
 describe.skipIf(!adminUrl)('PostgreSQL store', () => {
   beforeAll(async () => {
     await admin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(dbName)}`));
