@@ -92,7 +92,9 @@ describe.each(['socket', 'http'] as const)('storm digest buttons (%s mode)', (mo
     const { ts, digest, c } = await boot(mode);
     const ack = await c.click(JANE.id, ts, DIGEST_ACTIONS.showAlerts, buttonValue(digest(), DIGEST_ACTIONS.showAlerts));
     expect(ack.ackMs).toBeLessThan(3_000);
-    const first = await eventually(() => ephemeralAnswers().find((b) => textOf(b.blocks).includes('lookup.view.')));
+    const first = (await eventually(() =>
+      ephemeralAnswers().find((b) => textOf(b.blocks).includes('lookup.view.')),
+    )) as Obj;
     expect(first.response_type).toBe('ephemeral');
     expect(first.replace_original).toBe(false);
     const text = textOf(first.blocks);
@@ -105,7 +107,9 @@ describe.each(['socket', 'http'] as const)('storm digest buttons (%s mode)', (mo
       .find((e) => e.action_id === DIGEST_ACTIONS.pageNext);
     expect(decodeDigestButton(next?.value)).toMatchObject({ ok: true, value: { p: 1 } });
     await c.click(JANE.id, ts, DIGEST_ACTIONS.pageNext, String(next?.value));
-    const second = await eventually(() => ephemeralAnswers().find((b) => textOf(b.blocks).includes('showing 11–12')));
+    const second = (await eventually(() =>
+      ephemeralAnswers().find((b) => textOf(b.blocks).includes('showing 11–12')),
+    )) as Obj;
     expect(second.replace_original).toBe(true);
     // View on a row opens the alert as /cotool COT-… would.
     const view = (first.blocks as Obj[]).find((b) => b.block_id === `${DIGEST_BLOCKS.listRow}0`)?.accessory as Obj;
