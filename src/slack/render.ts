@@ -6,8 +6,8 @@ import { groupMembers, parseTallies } from '../notify/digest.ts';
 import type { CardRenderer } from '../notify/ports.ts';
 import type { CardRecord } from '../store/store.ts';
 import { alertFingerprint, cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
-import { renderGoneCard } from './views/gone-card.ts';
 import { renderDigest } from './views/digest.ts';
+import { renderGoneCard } from './views/gone-card.ts';
 
 export type RenderOptions = { interactive: boolean };
 
