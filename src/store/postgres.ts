@@ -11,6 +11,7 @@ import type {
   CardPatch,
   CardRecord,
   Change,
+  CloseRequest,
   LastAction,
   NewOutboxItem,
   OutboxItem,
@@ -106,6 +107,28 @@ const MIGRATIONS: readonly string[] = [
      owner       TEXT NOT NULL,
      expires_at  BIGINT NOT NULL
    );`,
+  // Four eyes: closes waiting for a second person's approval; at most one pending per alert.
+  `CREATE TABLE close_requests (
+     id               TEXT PRIMARY KEY,
+     alert_id         TEXT NOT NULL,
+     display_id       TEXT NOT NULL,
+     status           TEXT NOT NULL,
+     words            TEXT,
+     requester_id     TEXT NOT NULL,
+     requester_name   TEXT NOT NULL,
+     basis            TEXT NOT NULL,
+     channel          TEXT,
+     thread_ts        TEXT,
+     ts               TEXT,
+     state            TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'expired', 'cancelled', 'failed')),
+     created_at       BIGINT NOT NULL,
+     expires_at       BIGINT NOT NULL,
+     decided_by_id    TEXT,
+     decided_by_name  TEXT,
+     decided_at       BIGINT,
+     outcome          TEXT
+   );
+   CREATE UNIQUE INDEX close_requests_pending ON close_requests (alert_id) WHERE state = 'pending';`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -178,6 +201,27 @@ function toStorm(r: Row): Storm {
     cardsUsed: Number(r.cards_used),
     ts: str(r.ts),
     tally: str(r.tally),
+  };
+}
+
+function toCloseRequest(r: Row): CloseRequest {
+  return {
+    id: String(r.id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    status: String(r.status),
+    words: str(r.words),
+    requester: { id: String(r.requester_id), name: String(r.requester_name) },
+    basis: String(r.basis),
+    channel: str(r.channel),
+    threadTs: str(r.thread_ts),
+    ts: str(r.ts),
+    state: String(r.state) as CloseRequest['state'],
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+    decidedBy: r.decided_by_id ? { id: String(r.decided_by_id), name: String(r.decided_by_name ?? '') } : null,
+    decidedAt: num(r.decided_at),
+    outcome: str(r.outcome),
   };
 }
 
@@ -283,6 +327,18 @@ const SQL = {
   once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
   pruneOnce: 'DELETE FROM once_keys WHERE expires_at < $1',
+  forgetOnce: 'DELETE FROM once_keys WHERE key = $1',
+  expireRequests: `UPDATE close_requests SET state = 'expired', decided_at = $1
+                   WHERE alert_id = $2 AND state = 'pending' AND expires_at <= $1`,
+  addRequest: `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name,
+                                           basis, channel, thread_ts, state, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) ON CONFLICT DO NOTHING`,
+  getRequest: 'SELECT * FROM close_requests WHERE id = $1',
+  pendingRequest: "SELECT * FROM close_requests WHERE alert_id = $1 AND state = 'pending'",
+  requestTs: 'UPDATE close_requests SET ts = $1 WHERE id = $2',
+  moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
+                       outcome = COALESCE($5, outcome)
+                WHERE id = $6 AND state = $7`,
   getMeta: 'SELECT value FROM meta WHERE key = $1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
@@ -297,6 +353,8 @@ export type PostgresStoreOptions = {
   poolSize?: number;
   /** How long to wait for a connection before a query fails (default 10 s). */
   connectTimeoutMs?: number;
+  /** How long a query may take before it fails (default 30 s). */
+  queryTimeoutMs?: number;
 };
 
 class Conflict extends Error {}
@@ -331,6 +389,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // A database that stops answering (a partition, not a refusal) fails the query instead of hanging
+    // the poller; the broken connection is discarded and the caller retries.
+    query_timeout: options.queryTimeoutMs ?? 30_000,
     application_name: 'cotool-slack',
     // A process that stalls (or dies) inside a transaction must not hold row locks for long.
     idle_in_transaction_session_timeout: 60_000,
@@ -614,6 +676,52 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async firstTime(key, now, ttlMs) {
       if (++onceWrites % 500 === 0) await query(SQL.pruneOnce, [now]);
       return (await affected(SQL.once, [key, now + ttlMs, now])) === 1;
+    },
+    async forgetFirstTime(key) {
+      await query(SQL.forgetOnce, [key]);
+    },
+    async addCloseRequest(r, now) {
+      return tx(async (c) => {
+        await c.query(SQL.expireRequests, [now, r.alertId]);
+        const res = await c.query(SQL.addRequest, [
+          r.id,
+          r.alertId,
+          r.displayId,
+          r.status,
+          r.words,
+          r.requester.id,
+          r.requester.name,
+          r.basis,
+          r.channel,
+          r.threadTs,
+          r.createdAt,
+          r.expiresAt,
+        ]);
+        return res.rowCount === 1;
+      });
+    },
+    async getCloseRequest(id) {
+      const [r] = await query(SQL.getRequest, [id]);
+      return r ? toCloseRequest(r) : null;
+    },
+    async pendingCloseRequest(alertId) {
+      const [r] = await query(SQL.pendingRequest, [alertId]);
+      return r ? toCloseRequest(r) : null;
+    },
+    async setCloseRequestTs(id, ts) {
+      await query(SQL.requestTs, [ts, id]);
+    },
+    async moveCloseRequest(id, from, to, d) {
+      const n = await affected(SQL.moveRequest, [
+        to,
+        d.by?.id ?? null,
+        d.by?.name ?? null,
+        d.at,
+        d.outcome ?? null,
+        id,
+        from,
+      ]);
+      return n === 1;
     },
     async getMeta(key) {
       const [r] = await query(SQL.getMeta, [key]);

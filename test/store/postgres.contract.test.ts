@@ -165,6 +165,32 @@ describe.skipIf(!adminUrl)('PostgreSQL store', () => {
       }
     });
 
+    it('a database that stops answering fails queries after the query timeout, then recovers', async () => {
+      const proxy = await startProxy(Number(new URL(dbUrl).port));
+      const viaProxy = new URL(dbUrl);
+      viaProxy.port = String(proxy.port);
+      const s = await openPostgresStore(viaProxy.toString(), {
+        schema: nextSchema(),
+        queryTimeoutMs: 300,
+        connectTimeoutMs: 300,
+      });
+      try {
+        await s.markSeen('a1', 'COT-1', 'open');
+        proxy.stall();
+        const started = Date.now();
+        await expect(s.ping()).rejects.toThrow();
+        await expect(s.apply([{ storm: { op: 'open', id: 'st', channel: 'C', at: 1 } }])).rejects.toThrow();
+        expect(Date.now() - started).toBeLessThan(5_000);
+        proxy.resume();
+        await expect(s.ping()).resolves.toBeUndefined();
+        expect((await s.get('a1'))?.state).toBe('seen');
+      } finally {
+        await s.close();
+        await proxy.close();
+        await dropSchemas();
+      }
+    });
+
     it('close is idempotent', async () => {
       const s = await open();
       await s.close();
@@ -174,10 +200,14 @@ describe.skipIf(!adminUrl)('PostgreSQL store', () => {
   });
 });
 
-/** A TCP proxy on 127.0.0.1 that can drop every connection and refuse new ones, then come back. */
+/**
+ * A TCP proxy on 127.0.0.1 in front of the database that can drop every connection and refuse new
+ * ones (down/up), or stop passing bytes while keeping connections open (stall/resume).
+ */
 async function startProxy(targetPort: number) {
   const sockets = new Set<Socket>();
   let server: Server | null = null;
+  let stalled = false;
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -190,9 +220,10 @@ async function startProxy(targetPort: number) {
         };
         client.on('error', drop).on('close', drop);
         upstream.on('error', drop).on('close', drop);
-        upstream.connect(targetPort, '127.0.0.1', () => {
-          client.pipe(upstream).pipe(client);
-        });
+        // While stalled, bytes are swallowed both ways: the database neither answers nor refuses.
+        client.on('data', (d: Buffer) => void (stalled || upstream.write(d)));
+        upstream.on('data', (d: Buffer) => void (stalled || client.write(d)));
+        upstream.connect(targetPort, '127.0.0.1');
       });
       srv.once('error', reject);
       srv.listen(port, '127.0.0.1', () => {
@@ -210,6 +241,15 @@ async function startProxy(targetPort: number) {
       server.close(() => resolve());
       server = null;
     });
+  const stall = () => {
+    stalled = true;
+  };
+  /** Ends the stall: connections that lost bytes are dropped, new ones work. */
+  const resume = () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    stalled = false;
+  };
   await listen();
-  return { port, down, up: listen, close: down };
+  return { port, down, up: listen, close: down, stall, resume };
 }
