@@ -6,6 +6,7 @@ import type {
   CardPatch,
   CardRecord,
   Change,
+  CloseRequest,
   LastAction,
   NewOutboxItem,
   OutboxItem,
@@ -132,6 +133,28 @@ const MIGRATIONS: readonly string[] = [
      owner       TEXT NOT NULL,
      expires_at  INTEGER NOT NULL
    );`,
+  // Four eyes: closes waiting for a second person's approval; at most one pending per alert.
+  `CREATE TABLE close_requests (
+     id               TEXT PRIMARY KEY,
+     alert_id         TEXT NOT NULL,
+     display_id       TEXT NOT NULL,
+     status           TEXT NOT NULL,
+     words            TEXT,
+     requester_id     TEXT NOT NULL,
+     requester_name   TEXT NOT NULL,
+     basis            TEXT NOT NULL,
+     channel          TEXT,
+     thread_ts        TEXT,
+     ts               TEXT,
+     state            TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'expired', 'cancelled', 'failed')),
+     created_at       INTEGER NOT NULL,
+     expires_at       INTEGER NOT NULL,
+     decided_by_id    TEXT,
+     decided_by_name  TEXT,
+     decided_at       INTEGER,
+     outcome          TEXT
+   );
+   CREATE UNIQUE INDEX close_requests_pending ON close_requests (alert_id) WHERE state = 'pending';`,
 ];
 
 type Row = Record<string, SQLInputValue>;
@@ -204,6 +227,27 @@ function toMember(r: Row): StormMember {
     title: String(r.title),
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
+  };
+}
+
+function toCloseRequest(r: Row): CloseRequest {
+  return {
+    id: String(r.id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    status: String(r.status),
+    words: str(r.words),
+    requester: { id: String(r.requester_id), name: String(r.requester_name) },
+    basis: String(r.basis),
+    channel: str(r.channel),
+    threadTs: str(r.thread_ts),
+    ts: str(r.ts),
+    state: String(r.state) as CloseRequest['state'],
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+    decidedBy: r.decided_by_id ? { id: String(r.decided_by_id), name: String(r.decided_by_name ?? '') } : null,
+    decidedAt: num(r.decided_at),
+    outcome: str(r.outcome),
   };
 }
 
@@ -339,6 +383,23 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at < ?`,
     ),
     pruneOnce: db.prepare('DELETE FROM once_keys WHERE expires_at < ?'),
+    forgetOnce: db.prepare('DELETE FROM once_keys WHERE key = ?'),
+    expireRequests: db.prepare(
+      "UPDATE close_requests SET state = 'expired', decided_at = ? WHERE alert_id = ? AND state = 'pending' AND expires_at <= ?",
+    ),
+    addRequest: db.prepare(
+      `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name, basis,
+                                   channel, thread_ts, state, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    getRequest: db.prepare('SELECT * FROM close_requests WHERE id = ?'),
+    pendingRequest: db.prepare("SELECT * FROM close_requests WHERE alert_id = ? AND state = 'pending'"),
+    requestTs: db.prepare('UPDATE close_requests SET ts = ? WHERE id = ?'),
+    moveRequest: db.prepare(
+      `UPDATE close_requests SET state = ?, decided_by_id = ?, decided_by_name = ?, decided_at = ?,
+              outcome = COALESCE(?, outcome)
+       WHERE id = ? AND state = ?`,
+    ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -558,6 +619,44 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async firstTime(key, now, ttlMs) {
       if (++onceWrites % 500 === 0) q.pruneOnce.run(now);
       return Number(q.once.run(key, now + ttlMs, now).changes) === 1;
+    },
+    async forgetFirstTime(key) {
+      q.forgetOnce.run(key);
+    },
+    async addCloseRequest(r, now) {
+      return transaction(() => {
+        q.expireRequests.run(now, r.alertId, now);
+        const res = q.addRequest.run(
+          r.id,
+          r.alertId,
+          r.displayId,
+          r.status,
+          r.words,
+          r.requester.id,
+          r.requester.name,
+          r.basis,
+          r.channel,
+          r.threadTs,
+          r.createdAt,
+          r.expiresAt,
+        );
+        return Number(res.changes) === 1;
+      });
+    },
+    async getCloseRequest(id) {
+      const r = q.getRequest.get(id) as Row | undefined;
+      return r ? toCloseRequest(r) : null;
+    },
+    async pendingCloseRequest(alertId) {
+      const r = q.pendingRequest.get(alertId) as Row | undefined;
+      return r ? toCloseRequest(r) : null;
+    },
+    async setCloseRequestTs(id, ts) {
+      q.requestTs.run(ts, id);
+    },
+    async moveCloseRequest(id, from, to, d) {
+      const r = q.moveRequest.run(to, d.by?.id ?? null, d.by?.name ?? null, d.at, d.outcome ?? null, id, from);
+      return Number(r.changes) === 1;
     },
     async getMeta(key) {
       const r = q.getMeta.get(key) as Row | undefined;

@@ -177,6 +177,44 @@ export type Change = {
 
 export type ApplyResult = { applied: number; conflicts: number };
 
+// ---------------------------------------------------------------------------------------------
+// Four eyes: a close waiting for a second person's approval
+
+/**
+ * pending: waiting for an approver; approved: an approver took it (the status change is made once,
+ * by whoever moved it here); rejected, expired, cancelled (the alert changed in Cotool meanwhile):
+ * closed without a change; failed: approved, but the change's outcome is not known.
+ */
+export type CloseRequestState = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+
+export type NewCloseRequest = {
+  id: string;
+  alertId: string;
+  displayId: string;
+  /** The status asked for (closed_false_positive or closed_true_positive_benign). */
+  status: string;
+  /** The requester's words (the reason modal), or null. */
+  words: string | null;
+  requester: { id: string; name: string };
+  /** JSON: what the alert was when the request was made (status, severity, title, updatedAt). */
+  basis: string;
+  /** The card whose thread holds the request. */
+  channel: string | null;
+  threadTs: string | null;
+  createdAt: number;
+  expiresAt: number;
+};
+
+export type CloseRequest = NewCloseRequest & {
+  /** The request message in the card's thread, once posted. */
+  ts: string | null;
+  state: CloseRequestState;
+  decidedBy: { id: string; name: string } | null;
+  decidedAt: number | null;
+  /** A short word on how it ended (JSON or text, the service's). */
+  outcome: string | null;
+};
+
 export interface Store {
   // ---- records
   /** Records for these alert ids (missing ids are absent from the map). */
@@ -247,6 +285,31 @@ export interface Store {
    * interaction and "at most once per thread" replies. Old keys are forgotten.
    */
   firstTime(key: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Forgets a `firstTime` key: the work it guarded surely did not happen, a redelivery may do it. */
+  forgetFirstTime(key: string): Promise<void>;
+
+  // ---- four eyes
+  /**
+   * Records a pending close request. False when the alert already has a pending one (a pending one
+   * whose expiry is ≤ `now` is marked expired first, so it does not block a new request).
+   */
+  addCloseRequest(request: NewCloseRequest, now: number): Promise<boolean>;
+  getCloseRequest(id: string): Promise<CloseRequest | null>;
+  /** The alert's pending request (expired or not), if any. */
+  pendingCloseRequest(alertId: string): Promise<CloseRequest | null>;
+  /** Where the request message was posted in the card's thread. */
+  setCloseRequestTs(id: string, ts: string): Promise<void>;
+  /**
+   * Compare-and-set: moves the request from `from` to `to`, recording who decided (null clears it)
+   * and when; false when it was no longer in `from` (someone else decided first).
+   */
+  moveCloseRequest(
+    id: string,
+    from: CloseRequestState,
+    to: CloseRequestState,
+    decision: { by: { id: string; name: string } | null; at: number | null; outcome?: string | null },
+  ): Promise<boolean>;
+
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
   /** Cheap round trip for readiness. */

@@ -3,7 +3,15 @@
  * postgres.contract.test.ts). Times are explicit epoch ms; the store's own clock is injected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Change, LastAction, NewOutboxItem, OutboxItem, Store, StormMember } from '../../src/store/store.ts';
+import type {
+  Change,
+  LastAction,
+  NewCloseRequest,
+  NewOutboxItem,
+  OutboxItem,
+  Store,
+  StormMember,
+} from '../../src/store/store.ts';
 
 export type OpenOptions = {
   /** The store's clock (created/changed/first-action times). */
@@ -702,6 +710,85 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         for (let k = 0; k < 520; k++) expect(await s.firstTime(`k${k}`, k, 10)).toBe(true);
         expect(await s.firstTime('k519', 520, 10)).toBe(false);
         expect(await s.firstTime('k0', 520, 10)).toBe(true);
+      });
+
+      it('forgetFirstTime lets the same key be first again', async () => {
+        const s = await fresh();
+        expect(await s.firstTime('thread-reply:C1:1.2', 1_000, 60_000)).toBe(true);
+        expect(await s.firstTime('thread-reply:C1:1.2', 1_001, 60_000)).toBe(false);
+        await s.forgetFirstTime('thread-reply:C1:1.2');
+        await s.forgetFirstTime('never-seen');
+        expect(await s.firstTime('thread-reply:C1:1.2', 1_002, 60_000)).toBe(true);
+        expect(await s.firstTime('thread-reply:C1:1.2', 1_003, 60_000)).toBe(false);
+      });
+
+      const request = (id: string, over: Partial<NewCloseRequest> = {}): NewCloseRequest => ({
+        id,
+        alertId: 'a1',
+        displayId: 'COT-1',
+        status: 'closed_false_positive',
+        words: 'scanner',
+        requester: { id: 'U1', name: 'Jane Doe' },
+        basis: '{"status":"open"}',
+        channel: 'C1',
+        threadTs: '1.1',
+        createdAt: 1_000,
+        expiresAt: 100_000,
+        ...over,
+      });
+
+      it('close requests: one pending per alert, read back whole, ts saved', async () => {
+        const s = await fresh();
+        expect(await s.addCloseRequest(request('r1'), 1_000)).toBe(true);
+        expect(await s.addCloseRequest(request('r2', { requester: { id: 'U2', name: 'Sam' } }), 1_001)).toBe(false);
+        expect(await s.addCloseRequest(request('r3', { alertId: 'a2' }), 1_001)).toBe(true);
+        await s.setCloseRequestTs('r1', '1.5');
+        expect(await s.getCloseRequest('r1')).toEqual({
+          ...request('r1'),
+          ts: '1.5',
+          state: 'pending',
+          decidedBy: null,
+          decidedAt: null,
+          outcome: null,
+        });
+        expect((await s.pendingCloseRequest('a1'))?.id).toBe('r1');
+        expect(await s.getCloseRequest('r2')).toBeNull();
+        expect(await s.pendingCloseRequest('a9')).toBeNull();
+      });
+
+      it('close requests: compare-and-set moves, one winner; a decided one frees the alert', async () => {
+        const s = await fresh();
+        await s.addCloseRequest(request('r1'), 1_000);
+        const sam = { id: 'U2', name: 'Sam Roe' };
+        const ana = { id: 'U3', name: 'Ana' };
+        const moves = await Promise.all([
+          s.moveCloseRequest('r1', 'pending', 'approved', { by: sam, at: 2_000 }),
+          s.moveCloseRequest('r1', 'pending', 'approved', { by: ana, at: 2_001 }),
+        ]);
+        expect(moves.filter(Boolean)).toHaveLength(1);
+        expect(await s.getCloseRequest('r1')).toMatchObject({ state: 'approved', decidedAt: expect.any(Number) });
+        expect(await s.moveCloseRequest('r1', 'pending', 'rejected', { by: ana, at: 2_002 })).toBe(false);
+        // A failure that surely changed nothing hands it back, without a decider.
+        expect(await s.moveCloseRequest('r1', 'approved', 'pending', { by: null, at: null })).toBe(true);
+        expect(await s.getCloseRequest('r1')).toMatchObject({ state: 'pending', decidedBy: null, decidedAt: null });
+        expect(await s.moveCloseRequest('r1', 'pending', 'rejected', { by: ana, at: 3_000, outcome: 'no' })).toBe(true);
+        expect(await s.getCloseRequest('r1')).toMatchObject({
+          state: 'rejected',
+          decidedBy: ana,
+          decidedAt: 3_000,
+          outcome: 'no',
+        });
+        expect(await s.pendingCloseRequest('a1')).toBeNull();
+        expect(await s.addCloseRequest(request('r2'), 3_001)).toBe(true);
+      });
+
+      it('close requests: an expired pending one does not block a new request, and is marked expired', async () => {
+        const s = await fresh();
+        await s.addCloseRequest(request('r1', { expiresAt: 5_000 }), 1_000);
+        expect(await s.addCloseRequest(request('r2'), 4_999)).toBe(false);
+        expect(await s.addCloseRequest(request('r2'), 5_000)).toBe(true);
+        expect(await s.getCloseRequest('r1')).toMatchObject({ state: 'expired', decidedAt: 5_000 });
+        expect((await s.pendingCloseRequest('a1'))?.id).toBe('r2');
       });
 
       it('ping answers', async () => {
