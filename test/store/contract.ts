@@ -870,6 +870,33 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(left).toEqual([expect.objectContaining({ key: 'u', state: 'pending', payload: 'v2' })]);
       });
 
+      it('close requests have one winner across instances: one pending per alert, one decider', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        const req = (id: string): NewCloseRequest => ({
+          id,
+          alertId: 'a1',
+          displayId: 'COT-1',
+          status: 'closed_false_positive',
+          words: null,
+          requester: { id: 'U1', name: 'Jane' },
+          basis: '{}',
+          channel: 'C1',
+          threadTs: '1.1',
+          createdAt: 1_000,
+          expiresAt: 100_000,
+        });
+        const added = await Promise.all([a.addCloseRequest(req('ra'), 1_000), b.addCloseRequest(req('rb'), 1_000)]);
+        expect(added.filter(Boolean)).toHaveLength(1);
+        const id = added[0] ? 'ra' : 'rb';
+        const moved = await Promise.all([
+          a.moveCloseRequest(id, 'pending', 'approved', { by: { id: 'U2', name: 'Sam' }, at: 2_000 }),
+          b.moveCloseRequest(id, 'pending', 'rejected', { by: { id: 'U3', name: 'Ana' }, at: 2_000 }),
+        ]);
+        expect(moved.filter(Boolean)).toHaveLength(1);
+        expect((await b.getCloseRequest(id))?.state).toBe(moved[0] ? 'approved' : 'rejected');
+      });
+
       it('leases, action claims and first-time keys have one winner across instances', async () => {
         const a = await fresh();
         const b = await twin(a);
