@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -263,6 +264,41 @@ describe('npm run doctor', () => {
     expect(fresh.code).toBe(0);
     expect(line(fresh, 'store')).toMatch(
       /^! store +sqlite:.*bot\.db does not exist yet; the bot creates it when it starts/,
+    );
+  });
+});
+
+describe('npm run doctor: PostgreSQL', () => {
+  const PASSWORD = 'pg-Secret-Passw0rd';
+
+  it('a server that does not answer: named with the password masked, and a fix', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 1));
+      });
+    });
+    const r = await doctor(env({ DATABASE_URL: `postgres://cotool:${PASSWORD}@127.0.0.1:${port}/cotool` }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain(PASSWORD);
+    expect(line(r, 'store')).toBe(
+      `✘ store               cannot connect to postgres://cotool:***@127.0.0.1:${port}/cotool (ECONNREFUSED) → fix: start PostgreSQL, or fix the host and port in DATABASE_URL`,
+    );
+  });
+
+  const testDb = process.env.TEST_DATABASE_URL;
+  it.runIf(testDb)('a reachable server passes; a wrong password is refused, and never printed', async () => {
+    const url = new URL(testDb ?? '');
+    const ok = await doctor(env({ DATABASE_URL: url.toString() }));
+    expect(line(ok, 'store')).toMatch(/^[✔!] store +postgres:\/\/[^:]+:\*\*\*@/);
+    if (url.password) expect(ok.stdout).not.toContain(url.password);
+
+    url.password = PASSWORD;
+    const wrong = await doctor(env({ DATABASE_URL: url.toString() }));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).not.toContain(PASSWORD);
+    expect(line(wrong, 'store')).toMatch(
+      /^✘ store +postgres:\/\/[^:]+:\*\*\*@.*: the server refused the user or password \(28P01\) → fix: check the user and password in DATABASE_URL$/,
     );
   });
 });
