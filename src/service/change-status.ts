@@ -7,10 +7,16 @@
  * the status with a reason naming the analyst → redraw the card from the answer, remember who did
  * it, note it in the card's thread → release the claim. A timeout or 5xx on the POST is checked by
  * re-reading the alert: if it now has the status asked for, the change went through.
+ *
+ * Four eyes (FOUR_EYES_SEVERITIES): closing an alert of such a severity as false positive or benign
+ * changes nothing in Cotool; the gate (src/service/four-eyes.ts) posts a request in the card's thread
+ * instead, and the answer says so (`approval`). An approver's change (`approvalOf`) passes the gate,
+ * and its reason names both people.
  */
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
 import { renderStatusReply } from '../slack/views/alert-card.ts';
-import { buildReason } from './reason.ts';
+import type { CardRecord } from '../store/store.ts';
+import { buildReason, type Reason } from './reason.ts';
 import {
   type Actor,
   afterWrite,
@@ -18,6 +24,7 @@ import {
   type ChangeStart,
   type ChangeSuccess,
   finishChange,
+  type Place,
   runChange,
   syncCard,
   type TriageDeps,
@@ -30,6 +37,39 @@ export type ChangeStatusInput = ChangeInput & {
   status: KnownAlertStatus;
   /** The analyst's own words (the reason modal); the reason names them either way. */
   words?: string | null;
+  /**
+   * Approving a four-eyes request: the user is the approver; the reason names the requester first
+   * ("… by Jane Doe (<@U1>), approved by Sam Roe (<@U2>): words") and the gate is not asked again.
+   */
+  approvalOf?: { requester: Actor };
+};
+
+/** A close that waits for a second person: the request in the card's thread. */
+export type ApprovalAsked = {
+  requestId: string;
+  /** false: a request for this alert was already waiting (this click added nothing). */
+  fresh: boolean;
+  /** Who asked (the user, when fresh), and for which status. */
+  requester: Actor;
+  status: string;
+  /** Where the request is (the card's thread), when it was posted. */
+  place: Place | null;
+};
+
+/** The four-eyes gate, as the status change asks it (src/service/four-eyes.ts implements it). */
+export type FourEyesGate = {
+  /** Whether changing `alert` to `status` from Slack needs a second person. */
+  applies(alert: Alert, status: string): boolean;
+  /** Posts (or finds) the request; changes nothing in Cotool. */
+  ask(q: {
+    alert: Alert;
+    record: CardRecord | null;
+    actor: Actor;
+    status: string;
+    words: string | null;
+  }): Promise<ApprovalAsked | TriageFailure>;
+  /** The reason of an approved change, naming both people. */
+  reason(status: string, requester: Actor, approver: Actor, words: string | null | undefined): Reason;
 };
 
 export type ChangeStatusSuccess = ChangeSuccess & {
@@ -41,11 +81,16 @@ export type ChangeStatusSuccess = ChangeSuccess & {
   /** The analyst's words were shortened to fit; `keptChars` of them were kept. */
   wordsCut: boolean;
   keptChars: number;
+  /** Four eyes: nothing was changed; a request waits for a second person in the card's thread. */
+  approval?: ApprovalAsked;
 };
 
 export type ChangeStatusResult = ChangeStatusSuccess | TriageFailure;
 
-export function createChangeStatus(deps: TriageDeps): (input: ChangeStatusInput) => Promise<ChangeStatusResult> {
+export function createChangeStatus(
+  deps: TriageDeps,
+  opts: { fourEyes?: FourEyesGate | null } = {},
+): (input: ChangeStatusInput) => Promise<ChangeStatusResult> {
   const log = deps.logger.child({ module: 'change-status' });
   const what = 'status change';
 
@@ -61,7 +106,39 @@ export function createChangeStatus(deps: TriageDeps): (input: ChangeStatusInput)
   /** The status change itself, holding the alert's claim, on the alert as it was read. */
   async function change(input: ChangeStatusInput, start: ChangeStart): Promise<ChangeStatusResult> {
     const { actor, before, timeline, clicked } = start;
-    const { reason, wordsCut, keptChars } = buildReason(input.status, actor, input.words);
+    const gate = opts.fourEyes;
+    if (gate && !input.approvalOf && before.status !== input.status && gate.applies(before, input.status)) {
+      const asked = await gate.ask({
+        alert: before,
+        record: start.record,
+        actor,
+        status: input.status,
+        words: input.words ?? null,
+      });
+      if ('ok' in asked) return asked;
+      log.info(
+        { alertId: before.id, userId: actor.id, status: input.status, requestId: asked.requestId, fresh: asked.fresh },
+        'four eyes: the close waits for a second person',
+      );
+      return {
+        ok: true,
+        alert: before,
+        view: deps.render.card(before, start.record),
+        actor,
+        statusChanged: false,
+        entry: null,
+        setBy: null,
+        confirmedByReread: false,
+        wordsCut: false,
+        keptChars: 0,
+        cardUpdated: null,
+        approval: asked,
+      };
+    }
+    const { reason, wordsCut, keptChars } =
+      input.approvalOf && gate
+        ? gate.reason(input.status, input.approvalOf.requester, actor, input.words)
+        : buildReason(input.status, actor, input.words);
     const sent = await writeOrReread(
       deps,
       log,
@@ -95,7 +172,9 @@ export function createChangeStatus(deps: TriageDeps): (input: ChangeStatusInput)
       };
     }
 
-    const reply = renderStatusReply(after, { by: actor, from: 'slack', status: input.status, reason: input.words });
+    const asked = input.approvalOf ? `Asked by ${input.approvalOf.requester.name}` : null;
+    const replyWords = asked ? (input.words ? `${asked}: ${input.words}` : asked) : input.words;
+    const reply = renderStatusReply(after, { by: actor, from: 'slack', status: input.status, reason: replyWords });
     const sync = await finishChange(deps, after, actor, {
       clicked,
       action: { kind: 'status', status: input.status },

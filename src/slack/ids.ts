@@ -164,3 +164,26 @@ export const DIGEST_BLOCKS = {
 export const DIGEST_INPUTS = {
   closeReason: 'digest.close_all_modal.reason_input',
 } as const;
+
+/** Four eyes: the Approve / Reject buttons of a close request in the card's thread. */
+export const FOUR_EYES_ACTIONS = {
+  approve: 'alert.four_eyes.approve',
+  reject: 'alert.four_eyes.reject',
+} as const;
+
+export const FOUR_EYES_BLOCKS = {
+  request: 'alert.four_eyes.request',
+  words: 'alert.four_eyes.words',
+  context: 'alert.four_eyes.context',
+  actions: 'alert.four_eyes.actions',
+} as const;
+
+/** The noise report (`/cotool stats`, and its scheduled post). */
+export const STATS_BLOCKS = {
+  header: 'stats.header',
+  summary: 'stats.summary',
+  /** Prefix: `stats.row.<n>`. */
+  row: 'stats.row.',
+  more: 'stats.more',
+  footer: 'stats.footer',
+} as const;

@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { registerFourEyesActions } from './actions/four-eyes.ts';
 import { registerActions } from './actions/index.ts';
 import { registerNoteActions } from './actions/notes.ts';
 import { registerCommands } from './commands/index.ts';
@@ -11,6 +12,7 @@ import { registerNoteViews } from './views/notes.ts';
 export function registerListeners(app: App, deps: ListenerDeps): void {
   registerActions(app, deps);
   registerNoteActions(app, deps);
+  registerFourEyesActions(app, deps);
   registerViews(app, deps);
   registerNoteViews(app, deps);
   registerCommands(app, deps);

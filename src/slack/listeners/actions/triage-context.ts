@@ -6,6 +6,7 @@
 import { createMetrics, type Metrics } from '../../../http/metrics.ts';
 import { type ChangeStatusSuccess, createChangeStatus } from '../../../service/change-status.ts';
 import { createEditDetails, type EditDetailsSuccess } from '../../../service/edit-details.ts';
+import { createFourEyes, type FourEyes } from '../../../service/four-eyes.ts';
 import type { TriageDeps, TriageFailure } from '../../../service/triage.ts';
 import {
   accessRefused,
@@ -20,6 +21,7 @@ import {
   staleCard,
   statusChangedNote,
 } from '../../messages.ts';
+import { approvalAskedText, renderCloseRequest } from '../../views/four-eyes.ts';
 import type { ListenerDeps } from '../deps.ts';
 
 /** How long a delivered interaction is remembered, so that a redelivery does not act twice. */
@@ -78,14 +80,33 @@ export function createTriage(deps: ListenerDeps) {
     },
   };
   const metrics = deps.metrics ?? createMetrics();
+  // FOUR_EYES_SEVERITIES: gated closes post a request; its approval makes the change (same use-case).
+  const fourEyes =
+    deps.config.fourEyes.severities.length > 0
+      ? createFourEyes({
+          cotool: deps.cotool,
+          store: deps.store,
+          slack: deps.slack,
+          access: deps.access,
+          logger: deps.logger,
+          clock: deps.clock,
+          severities: deps.config.fourEyes.severities,
+          alertChannel: deps.config.slack.alertChannel,
+          renderRequest: renderCloseRequest,
+        })
+      : null;
+  const changeStatus = counted(
+    metrics,
+    (input) => input.status,
+    (r) => (r.ok ? (r.statusChanged ? 'ok' : 'noop') : failureOutcome(r)),
+    createChangeStatus(triageDeps, { fourEyes: fourEyes?.gate ?? null }),
+  );
+  fourEyes?.bind(changeStatus);
   return {
     deps: triageDeps,
-    changeStatus: counted(
-      metrics,
-      (input) => input.status,
-      (r) => (r.ok ? (r.statusChanged ? 'ok' : 'noop') : failureOutcome(r)),
-      createChangeStatus(triageDeps),
-    ),
+    changeStatus,
+    /** Four eyes (null when FOUR_EYES_SEVERITIES is empty). */
+    fourEyes: fourEyes as FourEyes | null,
     editDetails: counted(
       metrics,
       () => 'edit',
@@ -113,6 +134,7 @@ export function createTriage(deps: ListenerDeps) {
     },
     /** The words for a status change that went through (or found the status already set). */
     statusText(r: ChangeStatusSuccess): string {
+      if (r.approval) return approvalAskedText(r.approval, r.alert.displayId);
       if (!r.statusChanged) return alreadyInStatus(r.alert.displayId, r.alert.status, r.setBy);
       return [
         statusChangedNote(r.alert.displayId, r.alert.status),
@@ -124,6 +146,7 @@ export function createTriage(deps: ListenerDeps) {
     },
     /** Notes worth telling after a one-click change on the card (the card itself shows the rest). */
     statusNotes(r: ChangeStatusSuccess): string {
+      if (r.approval) return approvalAskedText(r.approval, r.alert.displayId);
       if (!r.statusChanged) return alreadyInStatus(r.alert.displayId, r.alert.status, r.setBy);
       return [
         r.wordsCut ? reasonShortened(r.keptChars) : '',
