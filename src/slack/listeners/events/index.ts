@@ -1,12 +1,14 @@
 /**
- * Events the bot answers: the App Home tab, link unfurls, and (EXPAND_ALERT_IDS) bare alert ids in
- * channel messages. Bolt acknowledges events before these run.
+ * Events the bot answers: the App Home tab, link unfurls, (EXPAND_ALERT_IDS) bare alert ids in
+ * channel messages, and (SYNC_THREAD_REPLIES) replies in a card's thread. Bolt acknowledges events
+ * before these run.
  */
 import type { App } from '@slack/bolt';
 import { createLookupService } from '../../../service/lookup.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { registerExpand } from './expand.ts';
 import { registerHome } from './home.ts';
+import { registerThreadSync } from './thread-sync.ts';
 import { registerUnfurls } from './unfurl.ts';
 
 export function registerEvents(app: App, deps: ListenerDeps): void {
@@ -14,4 +16,5 @@ export function registerEvents(app: App, deps: ListenerDeps): void {
   registerHome(app, deps, lookups);
   registerUnfurls(app, deps, lookups);
   if (deps.config.slack.expandAlertIds) registerExpand(app, deps, lookups);
+  if (deps.config.thread.syncReplies) registerThreadSync(app, deps);
 }
