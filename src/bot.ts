@@ -12,7 +12,7 @@ import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
-import { createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
+import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
@@ -32,12 +32,17 @@ export type Bot = {
   poller: Poller;
   sender: Sender;
   leadership: Leadership;
+  /** One poll, then wait until the sender has sent what it wrote (tests and benchmarks). */
+  settle(timeoutMs?: number): Promise<Settled>;
   health: HealthState;
   metrics: Metrics;
   logger: Logger;
   /** Stops cleanly: no new poll, the in-flight one finished or abandoned safely, socket closed. */
   stop(): Promise<void>;
 };
+
+/** A poll cycle's report with what the sender did until it was idle again. */
+export type Settled = CycleReport & { notices: number; failed: number };
 
 export type BotOptions = {
   logDestination?: DestinationStream;
@@ -48,6 +53,10 @@ export type BotOptions = {
   claimStaleMs?: number;
   /** The leader lease; default about one poll interval. */
   leaseTtlMs?: number;
+  /** The sender's first retry delay after a failure (default 1 s). */
+  retryBaseMs?: number;
+  /** How long the sender waits before looking up a post whose answer was not definite (default 5 s). */
+  unknownSettleMs?: number;
 };
 
 export { StartupError };
@@ -111,6 +120,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     channels: config.channels,
     claimStaleMs: options.claimStaleMs ?? 60_000,
     isLeader: leadership.isLeader,
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+    ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
   });
   const activeSender = sender;
   poller = createPoller({
@@ -190,7 +201,32 @@ export async function startBot(env: Record<string, string | undefined>, options:
     })();
     return stopped;
   };
-  return { config, app, store, poller: activePoller, sender: activeSender, leadership, health, metrics, logger, stop };
+  const settle = async (timeoutMs = 15_000): Promise<Settled> => {
+    const before = { ...activeSender.stats };
+    const report = await activePoller.runOnce();
+    await activeSender.whenIdle(timeoutMs);
+    const after = activeSender.stats;
+    return {
+      ...report,
+      posted: after.posted - before.posted,
+      updated: after.updated - before.updated,
+      notices: after.notices - before.notices,
+      failed: after.failed - before.failed,
+    };
+  };
+  return {
+    config,
+    app,
+    store,
+    poller: activePoller,
+    sender: activeSender,
+    leadership,
+    health,
+    metrics,
+    logger,
+    settle,
+    stop,
+  };
 }
 
 /** A wrong token is a configuration error: say so in one line. Slack being unreachable is not. */

@@ -42,7 +42,17 @@ export type SenderDeps = {
   clock?: () => number;
   /** How long an idle loop waits for work before looking again (ms). */
   idleMs?: number;
+  /** First retry delay after a failure (doubles per attempt, at most 60 s). */
+  retryBaseMs?: number;
+  /**
+   * After an answer that is not a definite refusal, wait at least this long before looking the
+   * message up: a request that timed out on our side may still be committed on Slack's (default 5 s).
+   */
+  unknownSettleMs?: number;
 };
+
+/** What the sender has done since it started. */
+export type SenderStats = { posted: number; updated: number; notices: number; digests: number; failed: number; rateLimited: number };
 
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
 
@@ -52,6 +62,10 @@ export function createSender(deps: SenderDeps) {
   const { store, slack, render, cotool, health, owner } = deps;
   const clock = deps.clock ?? Date.now;
   const idleMs = deps.idleMs ?? 1_000;
+  const retryBaseMs = deps.retryBaseMs ?? 1_000;
+  const unknownSettleMs = deps.unknownSettleMs ?? 5_000;
+  const stats: SenderStats = { posted: 0, updated: 0, notices: 0, digests: 0, failed: 0, rateLimited: 0 };
+  let busy = 0;
   const log = deps.logger.child({ module: 'sender' });
   const metrics = deps.metrics;
   let stopping = false;
@@ -91,7 +105,7 @@ export function createSender(deps: SenderDeps) {
     for (const f of w) f();
   }
 
-  const backoff = (attempts: number) => Math.min(60_000, 1_000 * 2 ** Math.min(attempts, 6));
+  const backoff = (attempts: number) => Math.min(60_000, retryBaseMs * 2 ** Math.min(attempts, 6));
 
   function parse<T>(item: OutboxItem): T {
     return JSON.parse(item.payload) as T;
@@ -115,25 +129,30 @@ export function createSender(deps: SenderDeps) {
   async function failed(item: OutboxItem, err: unknown, pacer: Pacer, method: string): Promise<Outcome> {
     const f = slack.classify(err, item.channel);
     const now = clock();
+    stats.failed++;
     if (f.retryAfterSec !== null) {
+      stats.rateLimited++;
       const waitMs = Math.max(1, f.retryAfterSec) * 1000;
       pacer.pause(now + waitMs);
       metrics?.slackRateLimited.inc({ method });
       log.warn({ key: item.key, channel: item.channel, retryAfterSec: f.retryAfterSec }, 'Slack rate limit: pausing');
       return retry(item, waitMs, false);
     }
-    if (f.outcomeUnknown) {
-      log.warn({ key: item.key, slackError: f.code }, `Slack ${method} outcome unknown; will look it up before sending again`);
-      return retry(item, backoff(item.attempts), method === 'chat.postMessage');
-    }
     health.lastError = { at: new Date(now).toISOString(), source: 'slack', message: f.hint ?? `${method}: ${f.code}` };
+    if (f.outcomeUnknown) {
+      const post = method === 'chat.postMessage';
+      log.warn({ key: item.key, slackError: f.code }, `Slack ${method} outcome unknown; will look it up before sending again`);
+      return retry(item, post ? Math.max(unknownSettleMs, backoff(item.attempts)) : backoff(item.attempts), post);
+    }
     if (f.channelProblem || f.authProblem) {
       if ((lastChannelHint.get(item.channel) ?? 0) < now - 60_000) {
         lastChannelHint.set(item.channel, now);
         log.error({ channel: item.channel, slackError: f.code }, f.hint ?? `Slack refused ${method}: ${f.code}`);
       }
-      pacer.pause(now + 30_000);
-      return retry(item, 30_000, false);
+      // Until an operator acts (invites the bot, fixes the token): look again every 30 s.
+      const wait = 30 * retryBaseMs;
+      pacer.pause(now + wait);
+      return retry(item, wait, false);
     }
     if (f.code === 'message_not_found' || f.code === 'cant_update_message' || f.code === 'thread_not_found') {
       log.warn({ key: item.key }, 'the message was deleted in Slack; it will no longer be updated');
@@ -246,6 +265,8 @@ export function createSender(deps: SenderDeps) {
       return failed(item, err, pacer, 'chat.postMessage');
     }
     log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
+    stats.posted++;
+    metrics?.cardsPosted.inc();
     return complete(item, [posted(place.channel, place.ts)]);
   }
 
@@ -285,6 +306,8 @@ export function createSender(deps: SenderDeps) {
     } catch (err) {
       return failed(item, err, pacer, 'chat.update');
     }
+    stats.updated++;
+    metrics?.cardsUpdated.inc();
     const now = await store.get(rec.alertId);
     const changes: Change[] = [
       // biome-ignore lint/style/noNonNullAssertion: both branches above assign it
@@ -357,6 +380,7 @@ export function createSender(deps: SenderDeps) {
       return failed(item, err, pacer, 'chat.postMessage');
     }
     metrics?.escalationsAnnounced.inc();
+    stats.notices++;
     log.info({ alertId: payload.alertId, displayId: payload.alert.displayId }, 'escalation announced');
     return complete(item);
   }
@@ -392,6 +416,7 @@ export function createSender(deps: SenderDeps) {
       return failed(item, err, pacer, 'chat.postMessage');
     }
     log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
+    stats.digests++;
     return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
   }
 
@@ -464,13 +489,17 @@ export function createSender(deps: SenderDeps) {
         await idle(idleMs);
         continue;
       }
+      busy++;
       try {
+        health.storeOk = true;
         await handle(item, pacer);
       } catch (err) {
         // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
         log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
         await store.retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post').catch(() => undefined);
         await idle(idleMs);
+      } finally {
+        busy--;
       }
     }
   }
@@ -501,6 +530,27 @@ export function createSender(deps: SenderDeps) {
   }
 
   return {
+    stats,
+    /**
+     * Resolves true once nothing is due within `horizonMs` or being sent (items waiting for a later
+     * retry do not count), false after `timeoutMs`. For tests, benchmarks and a clean shutdown.
+     */
+    async whenIdle(timeoutMs = 10_000, horizonMs = 250): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (busy === 0) {
+          const now = clock();
+          const items = await store.listOutbox();
+          if (!items.some((i) => i.state === 'claimed' || i.notBefore <= now + horizonMs)) {
+            // A loop may be between claiming and counting itself busy: look once more.
+            await delay(5);
+            if (busy === 0) return true;
+          }
+        }
+        await delay(10);
+      }
+      return false;
+    },
     start(): void {
       for (const ch of deps.channels) ensureLoop('post', ch);
       ensureLoop('update');

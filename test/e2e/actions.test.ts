@@ -41,7 +41,7 @@ async function boot(
   stack.slack.addUser(GUEST);
   const a = stack.cotool.addAlert(alert);
   const bot = await stack.start(mode, env);
-  await bot.poller.runOnce();
+  await bot.settle();
   const card = () => {
     const c = stack.slack.messages(CHANNEL)[0];
     if (!c) throw new Error('no card');
@@ -87,7 +87,7 @@ describe.each(['socket', 'http'] as const)('triage from the card (%s mode)', (mo
     expect(stack.slack.calls.filter((x) => !x.result.ok)).toEqual([]);
     // A later poll keeps "by Jane Doe" and does not redo the update.
     const updates = stack.slack.callsOf('chat.update').length;
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update').length).toBe(updates);
     expect(cardText()).toContain('by Jane Doe');
   });
@@ -256,7 +256,7 @@ describe('triage from the card: more flows (Socket Mode)', () => {
     await eventually(() => replies().length === 4);
     // The poller neither re-announces the escalation nor redraws what the click already drew.
     const updates = stack.slack.callsOf('chat.update').length;
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update').length).toBe(updates);
     expect(stack.slack.callsOf('chat.postMessage').filter((x) => x.args.reply_broadcast === true)).toHaveLength(0);
   });

@@ -20,7 +20,7 @@ describe('core: alerts become live cards', () => {
   it('a new alert → exactly one card, with metadata, no unfurls; a second poll posts nothing', async () => {
     const a = stack.cotool.addAlert({ title: 'Impossible travel for jane@acme.test', severity: 'critical' });
     const bot = await stack.start('socket');
-    const r = await bot.poller.runOnce();
+    const r = await bot.settle();
     expect(r).toMatchObject({ ok: true, live: 1, posted: 1, failed: 0 });
     expect(cards()).toHaveLength(1);
     const card = cards()[0];
@@ -29,7 +29,7 @@ describe('core: alerts become live cards', () => {
     expect(textOf(card?.blocks)).toContain('Impossible travel for jane@acme.test');
     const post = stack.slack.callsOf('chat.postMessage')[0];
     expect(post?.args).toMatchObject({ unfurl_links: false, unfurl_media: false });
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(cards()).toHaveLength(1);
     expect(stack.slack.callsOf('chat.update')).toHaveLength(0);
   });
@@ -37,14 +37,14 @@ describe('core: alerts become live cards', () => {
   it('escalation → the card is updated and a broadcast thread reply names who escalated and mentions on-call', async () => {
     const a = stack.cotool.addAlert({ status: 'open' });
     const bot = await stack.start('socket', { ESCALATION_MENTION: 'S0ONCALL' });
-    await bot.poller.runOnce();
+    await bot.settle();
     stack.cotool.updateAlert(
       a.id,
       { status: 'escalated' },
       { actor: { type: 'agent', name: 'Aria' }, reason: 'Token reuse from a new ASN' },
     );
-    await bot.poller.runOnce();
-    await bot.poller.runOnce();
+    await bot.settle();
+    await bot.settle();
     const [card] = cards();
     expect(card?.replies).toHaveLength(1);
     const reply = card?.replies[0];
@@ -60,12 +60,12 @@ describe('core: alerts become live cards', () => {
   it('closed in Cotool → the card shows the final status; later polls leave it alone', async () => {
     const a = stack.cotool.addAlert();
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
+    await bot.settle();
     stack.cotool.updateAlert(a.id, { status: 'closed_false_positive' }, { actor: { type: 'human', name: 'Jane' } });
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(textOf(cards()[0]?.blocks)).toMatch(/False positive/i);
     const requests = stack.cotool.requests.length;
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update')).toHaveLength(1);
     // One list call per poll; no further GET by id for a final card.
     expect(stack.cotool.requests.length - requests).toBe(1);
@@ -74,17 +74,17 @@ describe('core: alerts become live cards', () => {
   it('edits the card in place only when the rendered card changes', async () => {
     const a = stack.cotool.addAlert({ title: 'Before' });
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
-    await bot.poller.runOnce();
+    await bot.settle();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update')).toHaveLength(0);
     // A change people cannot see still re-renders: the buttons carry the alert version they act on.
     stack.cotool.updateAlert(a.id, { dedupeKey: 'invisible-change' });
-    await bot.poller.runOnce();
-    await bot.poller.runOnce();
+    await bot.settle();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update')).toHaveLength(1);
     stack.cotool.updateAlert(a.id, { title: 'After', severity: 'low', assignedAgentName: 'Bo' });
-    await bot.poller.runOnce();
-    await bot.poller.runOnce();
+    await bot.settle();
+    await bot.settle();
     expect(stack.slack.callsOf('chat.update')).toHaveLength(2);
     expect(textOf(cards()[0]?.blocks)).toContain('After');
   });
@@ -107,7 +107,7 @@ describe('core: alerts become live cards', () => {
     stack.cotool.addAlert({ createdAt: '2025-01-01T00:00:00.000Z' });
     const oldEscalated = stack.cotool.addAlert({ createdAt: '2025-01-01T00:00:00.000Z', status: 'escalated' });
     const bot = await stack.start('socket', { BACKLOG: 'recent' });
-    await bot.poller.runOnce();
+    await bot.settle();
     const ids = cards().map((c) => c.metadata?.event_payload?.alert_id);
     expect(ids.sort()).toEqual([recent.id, oldEscalated.id].sort());
   });
@@ -115,9 +115,9 @@ describe('core: alerts become live cards', () => {
   it('Cotool answers 500 for several polls → health says so (still 200), then recovery without duplicates', async () => {
     stack.cotool.addAlert();
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
+    await bot.settle();
     stack.cotool.failNext(100, { status: 500, body: { error: 'boom' } }, { pathPrefix: '/api/alerts' });
-    for (let i = 0; i < 3; i++) expect((await bot.poller.runOnce()).ok).toBe(false);
+    for (let i = 0; i < 3; i++) expect((await bot.settle()).ok).toBe(false);
     const res = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
@@ -125,7 +125,7 @@ describe('core: alerts become live cards', () => {
     expect(JSON.stringify(body.lastError)).toMatch(/500/);
     stack.cotool.clearFailures();
     stack.cotool.addAlert();
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(cards()).toHaveLength(2);
     expect(stack.slack.callsOf('chat.update')).toHaveLength(0);
     const after = (await (await fetch(`http://127.0.0.1:${bot.port}/healthz`)).json()) as Record<string, unknown>;
@@ -137,20 +137,22 @@ describe('core: alerts become live cards', () => {
     stack.slack.failNext('chat.postMessage', 2, { status: 429, retryAfter: 1 });
     const bot = await stack.start('socket');
     const started = Date.now();
-    const r = await bot.poller.runOnce();
+    const r = await bot.settle();
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(r).toMatchObject({ posted: 3, failed: 0 });
+    // The sender waits out Retry-After itself (the Web API client does not retry behind its back).
+    expect(r).toMatchObject({ posted: 3 });
+    expect(bot.sender.stats.rateLimited).toBeGreaterThanOrEqual(1);
     const ids = cards().map((c) => c.metadata?.event_payload?.alert_id);
     expect(ids.sort()).toEqual(alerts.map((a) => a.id).sort());
     expect(stack.slack.callsOf('chat.postMessage').filter((c) => c.result.status === 429)).toHaveLength(2);
   });
 
-  it('Slack answers 500/503 → retried by the Web API client; exactly one card per alert', async () => {
+  it('Slack answers 500/503 → looked up, then posted again; exactly one card per alert', async () => {
     const alerts = [stack.cotool.addAlert(), stack.cotool.addAlert()];
     stack.slack.failNext('chat.postMessage', 2, { status: 503 });
-    const bot = await stack.start('socket');
-    const r = await bot.poller.runOnce();
-    expect(r).toMatchObject({ posted: 2, failed: 0 });
+    const bot = await stack.start('socket', {}, { unknownSettleMs: 20 });
+    const r = await bot.settle();
+    expect(r).toMatchObject({ posted: 2, failed: 2 });
     expect(
       cards()
         .map((c) => c.metadata?.event_payload?.alert_id)
@@ -159,15 +161,29 @@ describe('core: alerts become live cards', () => {
     expect(stack.slack.callsOf('chat.postMessage').filter((c) => c.result.status === 503)).toHaveLength(2);
   });
 
-  it('Slack keeps failing → the claim is released and the card is posted on a later poll, once', async () => {
-    stack.cotool.addAlert();
-    stack.slack.failNext('chat.postMessage', 4, { status: 500 }); // more than the client's retries
-    const bot = await stack.start('socket');
-    expect(await bot.poller.runOnce()).toMatchObject({ posted: 0, failed: 1 });
+  it('Slack answers 5xx after storing the message → the card is found by its metadata, never posted twice', async () => {
+    const a = stack.cotool.addAlert();
+    stack.slack.failAfterCommit('chat.postMessage', 1, 500);
+    const bot = await stack.start('socket', {}, { unknownSettleMs: 20 });
+    const r = await bot.settle();
+    expect(r).toMatchObject({ posted: 0, failed: 1 });
     expect(bot.health.lastError?.source).toBe('slack');
-    expect(await bot.poller.runOnce()).toMatchObject({ posted: 1, failed: 0 });
-    await bot.poller.runOnce();
     expect(cards()).toHaveLength(1);
+    expect(cards()[0]?.metadata?.event_payload?.alert_id).toBe(a.id);
+    expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(1);
+    expect((await bot.store.get(a.id))?.state).toBe('posted');
+    await bot.settle();
+    expect(cards()).toHaveLength(1);
+  });
+
+  it('Slack keeps failing with 5xx → the card is posted once Slack recovers, once', async () => {
+    stack.cotool.addAlert();
+    stack.slack.failNext('chat.postMessage', 4, { status: 500 });
+    const bot = await stack.start('socket', {}, { unknownSettleMs: 20 });
+    await bot.settle();
+    await bot.settle();
+    expect(cards()).toHaveLength(1);
+    expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(5);
   });
 
   it('Slack posts the card but its answer is lost → never a second card: the card is found in the channel', async () => {
@@ -178,18 +194,19 @@ describe('core: alerts become live cards', () => {
       {
         slack: { retryConfig: { retries: 3, factor: 1, minTimeout: 50, maxTimeout: 200 }, timeoutMs: 300 },
         claimStaleMs: 200,
+        unknownSettleMs: 500,
       },
     );
     stack.slack.setDelay('chat.postMessage', 600); // the fake posts after 600 ms; the bot gave up at 300
-    expect(await bot.poller.runOnce()).toMatchObject({ posted: 0, failed: 1 });
+    expect(await bot.settle()).toMatchObject({ posted: 0, failed: 1 });
     stack.slack.setDelay('chat.postMessage', 0);
     await eventually(() => cards().length === 1);
     await new Promise((r) => setTimeout(r, 250)); // the claim goes stale
-    await bot.poller.runOnce();
-    await bot.poller.runOnce();
+    await bot.settle();
+    await bot.settle();
     expect(cards()).toHaveLength(1);
     expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(1);
-    expect(bot.logs.some((l) => l.includes('recovered a card'))).toBe(true);
+    expect(bot.logs.some((l) => l.includes('found the card an earlier attempt posted'))).toBe(true);
     expect(cards()[0]?.metadata?.event_payload?.alert_id).toBe(a.id);
   });
 
@@ -198,12 +215,12 @@ describe('core: alerts become live cards', () => {
     stack.cotool.addAlert();
     stack.cotool.addAlert();
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(cards()).toHaveLength(0);
     const hints = bot.logs.filter((l) => l.includes('"level":50') && l.includes('invite it there'));
     expect(hints).toHaveLength(1);
     stack.slack.addChannel(CHANNEL, { member: true });
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(cards()).toHaveLength(2);
   });
 
@@ -213,7 +230,7 @@ describe('core: alerts become live cards', () => {
     const odd = stack.cotool.addAlert();
     const bot = await stack.start('socket');
     stack.cotool.updateAlert(odd.id, { severity: 'apocalyptic' as never });
-    const r = await bot.poller.runOnce();
+    const r = await bot.settle();
     expect(r).toMatchObject({ ok: true, posted: 2, skippedMalformed: 1 });
     expect(bot.logs.some((l) => l.includes('apocalyptic'))).toBe(true);
   });
@@ -222,11 +239,16 @@ describe('core: alerts become live cards', () => {
     for (const s of HOSTILE.slice(0, 12)) stack.cotool.addAlert({ title: s.slice(0, 500) || 'x', description: s });
     stack.cotool.addAlert({ title: '<!channel> URGENT', description: 'x'.repeat(50_000) });
     const bot = await stack.start('socket');
-    const r = await bot.poller.runOnce();
+    const r = await bot.settle();
     expect(r.failed).toBe(0);
     expect(cards()).toHaveLength(13);
     for (const c of cards()) {
-      const json = textOf({ text: c.text, blocks: c.blocks });
+      // Rich text is literal: its text elements are never parsed for mentions or links; only
+      // explicit broadcast/user/link elements would be, and there must be none.
+      const blocks = (c.blocks ?? []) as { type?: string }[];
+      const rich = JSON.stringify(blocks.filter((b) => b.type === 'rich_text'));
+      expect(rich).not.toMatch(/"type":"(broadcast|user|usergroup|channel|link)"/);
+      const json = textOf({ text: c.text, blocks: blocks.filter((b) => b.type !== 'rich_text') });
       expect(json).not.toMatch(/<!(channel|here|everyone)|<@U|<#C|<!subteam|<https?:|<mailto:/);
     }
     // The fake validates Block Kit like Slack: no invalid_blocks, no msg_too_long.
@@ -236,9 +258,9 @@ describe('core: alerts become live cards', () => {
   it('secrets never reach the logs', async () => {
     stack.cotool.addAlert();
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
+    await bot.settle();
     stack.cotool.failNext(1, { status: 401, body: { error: 'Unauthorized' } });
-    await bot.poller.runOnce();
+    await bot.settle();
     const all = bot.logs.join('\n');
     expect(all.length).toBeGreaterThan(100);
     for (const secret of bot.config.secrets) expect(all).not.toContain(secret);
@@ -249,7 +271,7 @@ describe('core: HTTP mode', () => {
   it('serves /healthz and /slack/events on PORT; requests must be signed', async () => {
     stack.cotool.addAlert();
     const bot = await stack.start('http');
-    await bot.poller.runOnce();
+    await bot.settle();
     expect(cards()).toHaveLength(1);
     const health = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
     expect(health.status).toBe(200);

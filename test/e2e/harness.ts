@@ -64,6 +64,10 @@ export async function startStack(): Promise<Stack> {
     DATABASE_URL: `sqlite:${dbPath}`,
     PORT: String(await freePort()),
     LOG_LEVEL: 'debug',
+    // Slack's pace is tested where it matters (storms); elsewhere the sender may go fast.
+    SLACK_POST_RATE: '50',
+    SLACK_POST_BURST: '50',
+    SLACK_UPDATE_RATE: '600',
     BACKLOG: 'all',
     ...extra,
   });
@@ -79,6 +83,7 @@ export async function startStack(): Promise<Stack> {
       const connectionsBefore = slack.socketConnections;
       const bot = await startBot(e, {
         schedule: false,
+        retryBaseMs: 20,
         slack: { retryConfig: { retries: 3, factor: 1, minTimeout: 50, maxTimeout: 200 } },
         logDestination: new Writable({
           write(chunk, _enc, cb) {

@@ -493,7 +493,7 @@ describe.each(['socket', 'http'] as const)('look-ups in %s mode', (mode) => {
     const homeOf = (user: string) => stack.slack.views().find((v) => v.type === 'home' && v.published_for === user);
 
     it('app_home_opened → views.publish with counts, the escalated alerts with buttons, and health', async () => {
-      await bot.poller.runOnce();
+      await bot.settle();
       stack.cotool.clearRequests();
       const esc = stack.cotool.addAlert({ status: 'escalated', severity: 'critical', title: 'Needs a human now' });
       await sendEvent(opened(ANA));

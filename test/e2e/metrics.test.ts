@@ -29,7 +29,7 @@ describe('GET /metrics', () => {
     const a = stack.cotool.addAlert({ severity: 'critical' });
     const b = stack.cotool.addAlert({ severity: 'high' });
     const bot = await stack.start(mode);
-    expect(await bot.poller.runOnce()).toMatchObject({ ok: true, posted: 2 });
+    expect(await bot.settle()).toMatchObject({ ok: true, posted: 2 });
     const body = await scrape(bot);
 
     expect(body).toMatch(/^cotool_slack_cards_posted_total 2$/m);
@@ -49,7 +49,7 @@ describe('GET /metrics', () => {
     stack.cotool.failNext(1, { status: 500, body: { error: 'boom' } }, { pathPrefix: '/api/alerts' });
     stack.slack.failNext('chat.postMessage', 4, { status: 500 }); // more than the client's retries
     const bot = await stack.start('socket');
-    expect(await bot.poller.runOnce()).toMatchObject({ ok: true, posted: 0, failed: 1 });
+    expect(await bot.settle()).toMatchObject({ ok: true, posted: 0, failed: 1 });
     const body = await scrape(bot);
     expect(body).toMatch(/^cotool_slack_cotool_requests_total\{method="GET",route="\/api\/alerts",status="500"\} 1$/m);
     expect(body).toMatch(/^cotool_slack_cotool_requests_total\{method="GET",route="\/api\/alerts",status="200"\} 1$/m);
@@ -62,7 +62,7 @@ describe('GET /metrics', () => {
     stack.slack.addUser(GUEST);
     const a = stack.cotool.addAlert();
     const bot = await stack.start('socket');
-    await bot.poller.runOnce();
+    await bot.settle();
     const card = () => stack.slack.messages(CHANNEL)[0];
     const c = createClicker(stack, bot, 'socket');
     const value = valueFor(card(), ACTIONS.closeFp);

@@ -76,7 +76,7 @@ describe('lookup', () => {
       status: 'open',
       at: '2026-11-23T11:00:00Z',
     };
-    await t.store.tryClaim(a.id, a.displayId, 'me', 0, 0);
+    await t.store.markSeen(a.id, a.displayId, a.status);
     await t.store.setLastAction(a.id, last);
     const r = await t.service.lookup('U0ANA', 'COT-7');
     expect(r).toMatchObject({ ok: true, alert: { id: a.id, timeline: [] }, lastAction: last, user: { id: 'U0ANA' } });

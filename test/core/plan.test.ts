@@ -1,0 +1,312 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Candidate,
+  type ChannelInput,
+  decideNew,
+  type PageInput,
+  type PendingCard,
+  type PlanPolicy,
+  planGone,
+  planPage,
+} from '../../src/core/plan.ts';
+import type { Alert } from '../../src/cotool/schemas.ts';
+import { PRIORITY } from '../../src/notify/outbox-items.ts';
+import { parseRoutes } from '../../src/notify/routes.ts';
+import type { CardRecord, Change, Storm } from '../../src/store/store.ts';
+import { alert } from '../support/alerts.ts';
+
+const NOW = Date.parse('2026-11-23T12:00:00.000Z');
+const CH = 'C0ALERTS';
+const policy: PlanPolicy = { minSeverity: null, sources: [], backlog: 'recent', backlogMaxAgeMs: 3_600_000 };
+const fingerprint = (a: Alert) => `${a.updatedAt}|${a.status}|${a.severity}|${a.title}`;
+
+function record(a: Alert, extra: Partial<CardRecord> = {}): CardRecord {
+  return {
+    alertId: a.id,
+    displayId: a.displayId,
+    state: 'posted',
+    channel: CH,
+    ts: '1.1',
+    status: a.status,
+    updatedAt: a.updatedAt,
+    fingerprint: fingerprint(a),
+    final: false,
+    lastAction: null,
+    version: 3,
+    stormId: null,
+    postedAt: 1,
+    firstActionAt: null,
+    ...extra,
+  };
+}
+
+function page(alerts: Alert[], records: CardRecord[] = [], over: Partial<PageInput> = {}) {
+  return planPage({
+    alerts,
+    records: new Map(records.map((r) => [r.alertId, r])),
+    routes: [],
+    defaultChannel: CH,
+    firstRun: false,
+    now: NOW,
+    policy,
+    fingerprint,
+    ...over,
+  });
+}
+const kinds = (changes: Change[]) => changes.flatMap((c) => (c.enqueue ?? []).map((i) => i.kind));
+
+describe('planPage', () => {
+  it('a new alert is a candidate; nothing is written until decideNew', () => {
+    const p = page([alert()]);
+    expect(p.changes).toEqual([]);
+    expect(p.candidates).toHaveLength(1);
+    expect(p.candidates[0]).toMatchObject({ channel: CH, forced: false, priority: PRIORITY.high });
+  });
+
+  it('a steady poll writes nothing', () => {
+    const a = alert();
+    expect(page([a], [record(a)])).toMatchObject({ changes: [], candidates: [] });
+  });
+
+  it('a visible change enqueues one coalesced card update, compare-and-set on the record version', () => {
+    const a = alert();
+    const changed = { ...a, title: 'New title', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const p = page([changed], [record(a)]);
+    expect(p.changes).toHaveLength(1);
+    const c = p.changes[0] as Change;
+    expect(c.card).toMatchObject({ op: 'update', alertId: a.id, expectVersion: 3 });
+    expect(c.enqueue?.map((i) => [i.kind, i.key, i.lane])).toEqual([['card_update', `card_update:${a.id}`, 'update']]);
+  });
+
+  it('a listing older than the record (a change made from Slack during the poll) does not roll the card back', () => {
+    const a = alert({ updatedAt: '2026-11-23T11:00:00.000Z', status: 'closed_false_positive' });
+    const old = { ...a, status: 'open', updatedAt: '2026-11-23T10:00:00.000Z' };
+    expect(page([old], [record(a)]).changes).toEqual([]);
+  });
+
+  it('an escalation updates the card and enqueues one notice; not again while it stays escalated', () => {
+    const a = alert();
+    const esc = { ...a, status: 'escalated', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const p = page([esc], [record(a)]);
+    expect(kinds(p.changes)).toEqual(['card_update', 'escalation']);
+    const esc2 = { ...esc, title: 'x', updatedAt: '2026-11-23T11:30:00.000Z' };
+    expect(kinds(page([esc2], [record(esc)]).changes)).toEqual(['card_update']);
+  });
+
+  it('an escalation made from Slack is not announced again by the poller', () => {
+    const a = alert();
+    const esc = { ...a, status: 'escalated', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const last = { by: { id: 'U1', name: 'Jane' }, kind: 'status' as const, status: 'escalated', at: 'x' };
+    expect(kinds(page([esc], [record(a, { lastAction: last })]).changes)).toEqual(['card_update']);
+  });
+
+  it('a queued card is re-enqueued with the latest alert (no edit of a card not yet posted)', () => {
+    const a = alert();
+    const changed = { ...a, severity: 'critical', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const p = page([changed], [record(a, { state: 'queued', ts: null })]);
+    expect(kinds(p.changes)).toEqual(['card']);
+    expect(p.changes[0]?.enqueue?.[0]).toMatchObject({ key: `card:${a.id}`, priority: PRIORITY.critical });
+  });
+
+  it('a seen alert gets a card only when it escalates (forced: not held back by a storm)', () => {
+    const a = alert();
+    expect(page([a], [record(a, { state: 'seen', ts: null })]).candidates).toEqual([]);
+    const esc = { ...a, status: 'escalated' };
+    expect(page([esc], [record(a, { state: 'seen', ts: null })]).candidates[0]).toMatchObject({ forced: true });
+  });
+
+  it('a digested alert gets a card when it escalates, not when it was digested escalated', () => {
+    const a = alert();
+    const esc = { ...a, status: 'escalated' };
+    expect(page([esc], [record(a, { state: 'digested', ts: null })]).candidates[0]).toMatchObject({ forced: true });
+    expect(page([esc], [record(esc, { state: 'digested', ts: null })]).candidates).toEqual([]);
+  });
+
+  it('a final card whose alert is live again (reopened) is updated', () => {
+    const a = alert();
+    expect(kinds(page([a], [record(a, { final: true })]).changes)).toEqual(['card_update']);
+  });
+
+  describe('first start', () => {
+    const old = () => alert({ createdAt: '2026-11-23T09:00:00.000Z' });
+    it('recent: old alerts are recorded as seen, recent and escalated ones are candidates', () => {
+      const o = old();
+      const recent = alert({ createdAt: '2026-11-23T11:30:00.000Z' });
+      const esc = alert({ createdAt: '2026-11-01T00:00:00.000Z', status: 'escalated' });
+      const p = page([o, recent, esc], [], { firstRun: true });
+      expect(p.changes.map((c) => c.card)).toEqual([expect.objectContaining({ op: 'insert', alertId: o.id, state: 'seen' })]);
+      expect(p.candidates.map((c) => c.alert.id)).toEqual([recent.id, esc.id]);
+    });
+    it('all: everything is a candidate; none: only escalations', () => {
+      const o = old();
+      expect(page([o], [], { firstRun: true, policy: { ...policy, backlog: 'all' } }).candidates).toHaveLength(1);
+      expect(page([o], [], { firstRun: true, policy: { ...policy, backlog: 'none' } }).candidates).toHaveLength(0);
+    });
+    it('an unparseable createdAt counts as recent rather than dropping the alert', () => {
+      expect(page([alert({ createdAt: 'yesterday-ish' })], [], { firstRun: true }).candidates).toHaveLength(1);
+    });
+  });
+
+  describe('filters', () => {
+    it('MIN_SEVERITY and NOTIFY_SOURCES hold back new alerts, never escalations', () => {
+      const low = alert({ severity: 'low' });
+      const mail = alert({ source: { category: 'trigger', name: 'email', triggerType: null } });
+      const esc = alert({ severity: 'low', status: 'escalated' });
+      const strict = { ...policy, minSeverity: 'high' as const, sources: ['cotool_detection'] };
+      expect(page([low, mail, esc], [], { policy: strict }).candidates.map((c) => c.alert.id)).toEqual([esc.id]);
+    });
+  });
+
+  it('routes: the first matching rule wins; several channels give a primary card and mirrors', () => {
+    const routes = parseRoutes(
+      JSON.stringify([
+        { match: { severity: { min: 'critical' } }, channels: ['C0CRIT', 'C0SOC'], mention: 'S0ONCALL' },
+        { match: { source: ['hackerone', 'bugcrowd'] }, channels: 'C0APPSEC' },
+      ]),
+      'routes.json',
+    );
+    if (!routes.ok) throw new Error(routes.problem);
+    const crit = alert({ severity: 'critical' });
+    const bounty = alert({ source: { category: 'trigger', name: 'hackerone', triggerType: null } });
+    const plain = alert();
+    const p = page([crit, bounty, plain], [], { routes: routes.routes });
+    expect(p.candidates.map((c) => [c.alert.id, c.channel, c.key])).toEqual([
+      [crit.id, 'C0CRIT', crit.id],
+      [crit.id, 'C0SOC', `${crit.id}\u001fC0SOC`],
+      [bounty.id, 'C0APPSEC', bounty.id],
+      [plain.id, CH, plain.id],
+    ]);
+    expect(p.candidates[0]?.mention).toBe('<!subteam^S0ONCALL>');
+  });
+});
+
+describe('planGone', () => {
+  it('a posted card whose alert left the live set is refreshed once (marked final while it is)', () => {
+    const a = alert();
+    const changes = planGone([record(a)], NOW);
+    expect(kinds(changes)).toEqual(['card_update']);
+    expect(changes[0]?.card).toMatchObject({ op: 'update', expectVersion: 3, set: { final: true } });
+    expect(planGone([record(a, { final: true })], NOW)).toEqual([]);
+  });
+  it('a queued card whose alert closed before it was posted is posted as it is now (refresh)', () => {
+    const a = alert();
+    const changes = planGone([record(a, { state: 'queued', ts: null })], NOW);
+    expect(JSON.parse(changes[0]?.enqueue?.[0]?.payload ?? '{}')).toEqual({ alertId: a.id, refresh: true });
+  });
+});
+
+describe('decideNew', () => {
+  const storm = (over: Partial<Storm> = {}): Storm => ({
+    id: 'storm-1',
+    channel: CH,
+    startedAt: NOW - 60_000,
+    lastAddedAt: NOW - 60_000,
+    endedAt: null,
+    cardsUsed: 0,
+    ts: '9.9',
+    tally: null,
+    ...over,
+  });
+  const cand = (a: Alert, extra: Partial<Candidate> = {}): Candidate => ({
+    key: a.id,
+    channel: CH,
+    alert: a,
+    record: null,
+    priority:
+      a.status === 'escalated'
+        ? PRIORITY.escalation
+        : ({ critical: PRIORITY.critical, high: PRIORITY.high, medium: PRIORITY.medium, low: PRIORITY.low } as Record<string, number>)[
+            a.severity ?? ''
+          ] ?? PRIORITY.none,
+    orderAt: Date.parse(a.createdAt),
+    forced: false,
+    mention: null,
+    stormThreshold: null,
+    ...extra,
+  });
+  const decide = (over: Partial<ChannelInput>) =>
+    decideNew(
+      {
+        channel: CH,
+        candidates: [],
+        pending: [],
+        storm: null,
+        policy: { threshold: 20, cards: 20, quietMs: 300_000 },
+        now: NOW,
+        newStormId: () => 'storm-new',
+        ...over,
+      },
+      fingerprint,
+    );
+
+  it('below the threshold every new alert gets a card (and an escalated one its notice)', () => {
+    const a = alert();
+    const e = alert({ status: 'escalated' });
+    const d = decide({ candidates: [cand(a), cand(e)] });
+    expect(d).toMatchObject({ cards: 2, digested: 0, stormStarted: null });
+    expect(kinds(d.changes)).toEqual(['card', 'escalation', 'card']); // escalated first
+  });
+
+  it('above the threshold a storm starts: cards for the most urgent only, the rest in one digest', () => {
+    const crit = Array.from({ length: 3 }, (_, i) =>
+      alert({ severity: 'critical', createdAt: `2026-11-23T11:0${i}:00.000Z` }),
+    );
+    const high = Array.from({ length: 30 }, () => alert({ severity: 'high' }));
+    const medium = Array.from({ length: 30 }, () => alert({ severity: 'medium' }));
+    const d = decide({
+      candidates: [...medium, ...high, ...crit].map((a) => cand(a)),
+      policy: { threshold: 20, cards: 5, quietMs: 300_000 },
+    });
+    expect(d).toMatchObject({ cards: 5, digested: 58, stormStarted: 'storm-new' });
+    const carded = d.changes.filter((c) => c.enqueue?.some((i) => i.kind === 'card')).map((c) => c.card?.alertId);
+    // Criticals first (oldest first), then the oldest highs.
+    expect(carded.slice(0, 3)).toEqual(crit.map((a) => a.id));
+    expect(kinds(d.changes).filter((k) => k === 'digest')).toHaveLength(1);
+    expect(d.changes.flatMap((c) => c.members ?? [])).toHaveLength(58);
+  });
+
+  it('queued cards decided before the storm are folded into the digest unless urgent', () => {
+    const queued = alert({ severity: 'low' });
+    const pend: PendingCard = {
+      key: queued.id,
+      record: record(queued, { state: 'queued', ts: null }),
+      alert: queued,
+      priority: PRIORITY.low,
+      orderAt: 0,
+    };
+    const d = decide({ candidates: Array.from({ length: 25 }, () => cand(alert({ severity: 'low' }))), pending: [pend] });
+    const fold = d.changes.find((c) => c.dequeue?.length);
+    expect(fold).toMatchObject({ dequeue: [`card:${queued.id}`], card: { set: { state: 'digested' } } });
+    expect(d.folded).toBe(1);
+  });
+
+  it('a running storm keeps digesting; its card budget is shared across polls', () => {
+    const d = decide({
+      storm: storm({ cardsUsed: 19 }),
+      candidates: [cand(alert({ severity: 'critical' })), cand(alert({ severity: 'critical' }))],
+    });
+    expect(d).toMatchObject({ cards: 1, digested: 1, stormStarted: null });
+    expect(kinds(d.changes)).toContain('digest_update');
+    expect(d.changes.at(-1)?.storm).toEqual({ op: 'grow', id: 'storm-1', at: NOW, cards: 1 });
+  });
+
+  it('a known alert that escalates gets its card at once, storm or not', () => {
+    const a = alert({ status: 'escalated' });
+    const d = decide({ storm: storm({ cardsUsed: 20 }), candidates: [cand(a, { forced: true, record: record(a, { state: 'digested', ts: null }) })] });
+    expect(d.cards).toBe(1);
+    expect(kinds(d.changes)).toEqual(['card', 'escalation']);
+  });
+
+  it('a storm ends after a quiet spell: the digest says so', () => {
+    expect(decide({ storm: storm({ lastAddedAt: NOW - 60_000 }) }).changes).toEqual([]);
+    const d = decide({ storm: storm({ lastAddedAt: NOW - 300_000 }) });
+    expect(d.stormEnded).toBe('storm-1');
+    expect(d.changes[0]?.storm).toEqual({ op: 'end', id: 'storm-1', at: NOW });
+    expect(kinds(d.changes)).toEqual(['digest_update']);
+  });
+
+  it('a route may set its own storm threshold', () => {
+    const d = decide({ candidates: Array.from({ length: 4 }, () => cand(alert(), { stormThreshold: 3 })) });
+    expect(d.stormStarted).toBe('storm-new');
+  });
+});
