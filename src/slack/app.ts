@@ -4,7 +4,7 @@
  * Web API client retries rate-limited calls after Retry-After and retries 5xx and network failures.
  */
 import type { ServerResponse } from 'node:http';
-import { App, type Logger as BoltLogger, type CustomRoute, LogLevel } from '@slack/bolt';
+import { App, type Logger as BoltLogger, type CustomRoute, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { type RetryOptions, WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import { type HealthState, healthBody, readiness } from '../http/health.ts';
@@ -120,6 +120,18 @@ export function createSenderClient(config: Config, logger: Logger, options: Slac
   });
 }
 
+/** Socket Mode: `health.slackConnected` follows the connection to Slack (what /readyz reports). */
+function trackSocketConnection(client: SocketModeReceiver['client'], health: HealthState): void {
+  client.on('connected', () => {
+    health.slackConnected = true;
+  });
+  for (const state of ['connecting', 'reconnecting', 'disconnecting', 'disconnected']) {
+    client.on(state, () => {
+      health.slackConnected = false;
+    });
+  }
+}
+
 export function createSlackApp(
   config: Config,
   logger: Logger,
@@ -170,13 +182,16 @@ export function createSlackApp(
     deferInitialization: true,
   };
   if (config.slack.mode === 'socket') {
-    return new App({
-      ...common,
-      socketMode: true,
-      appToken: config.slack.appToken ?? undefined,
+    const receiver = new SocketModeReceiver({
+      appToken: config.slack.appToken ?? '',
+      logger: common.logger,
+      logLevel: common.logLevel,
       // The Socket Mode client opens its connection through apps.connections.open: same API URL.
       installerOptions: { port: config.port, clientOptions },
+      customRoutes: routes,
     });
+    trackSocketConnection(receiver.client, health);
+    return new App({ ...common, socketMode: true, receiver });
   }
   return new App({
     ...common,

@@ -10,7 +10,7 @@ import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import { createSlackApp } from '../../src/slack/app.ts';
 import { type FakeSlack, startFakeSlack } from '../e2e/fakes/slack.ts';
-import { freePort } from '../e2e/harness.ts';
+import { eventually, freePort } from '../e2e/harness.ts';
 
 let slack: FakeSlack;
 let app: App;
@@ -109,5 +109,55 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^# TYPE process_cpu_user_seconds_total counter$/m);
     expect(text).toMatch(/^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
     expect(text).not.toContain(slack.botToken);
+  });
+});
+
+describe('GET /readyz in Socket Mode', () => {
+  it('follows the connection to Slack: ready while it is open, not while it is lost, ready again once back', async () => {
+    const socketPort = await freePort();
+    const parsed = parseConfig({
+      COTOOL_API_URL: 'http://127.0.0.1:9',
+      COTOOL_API_KEY: 'test-cotool-key-0123456789',
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_ALERT_CHANNEL: 'C0ALERTS',
+      PORT: String(socketPort),
+      LOG_LEVEL: 'silent',
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const socketHealth = createHealth('socket');
+    socketHealth.lease = 'follower';
+    expect(socketHealth.slackConnected).toBe(false);
+    const socketApp = createSlackApp(parsed.config, createLogger('silent'), socketHealth, {}, createMetrics());
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${socketPort}/readyz`);
+      return { status: res.status, body: (await res.json()) as Body };
+    };
+    try {
+      await socketApp.init();
+      await socketApp.start();
+      await slack.socketConnected();
+      await eventually(() => socketHealth.slackConnected === true);
+      expect(await readyz()).toMatchObject({
+        status: 200,
+        body: { checks: expect.arrayContaining([{ name: 'slack', ok: true, detail: 'Socket Mode connected' }]) },
+      });
+
+      const connections = slack.socketConnections;
+      slack.socketDrop();
+      await eventually(() => socketHealth.slackConnected === false);
+      const lost = await readyz();
+      if (socketHealth.slackConnected === false) {
+        expect(lost.status).toBe(503);
+        expect(lost.body.checks).toContainEqual({ name: 'slack', ok: false, detail: 'Socket Mode not connected' });
+      }
+
+      await slack.socketConnected({ nth: connections + 1, timeoutMs: 15_000 });
+      await eventually(() => socketHealth.slackConnected === true, 15_000);
+      expect((await readyz()).status).toBe(200);
+    } finally {
+      await socketApp.stop();
+    }
   });
 });
