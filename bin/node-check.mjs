@@ -6,7 +6,7 @@ export const REQUIRED_MAJOR = 24;
 
 /** The one-line problem with this Node.js version, or null when it is new enough. */
 export function nodeVersionProblem(version = process.versions.node) {
-  const major = Number.parseInt(String(version).split('.')[0] ?? '', 10);
+  const major = Number.parseInt(String(version).split('.')[0] || '', 10);
   if (Number.isInteger(major) && major >= REQUIRED_MAJOR) return null;
   return `cotool-slack needs Node.js ${REQUIRED_MAJOR} LTS (found v${version}): install it from https://nodejs.org or use the Docker image`;
 }

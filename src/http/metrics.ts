@@ -266,7 +266,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     }),
     slackRateLimited: r.counter({
       name: 'cotool_slack_slack_rate_limited_total',
-      help: 'Slack Web API answers of 429 (rate limited), by method; each one delays that call by its Retry-After.',
+      help: 'Slack Web API answers of 429 (rate limited), by method.',
       labels: { method: capped(SLACK_METHOD, MAX_SLACK_METHODS) },
     }),
     cotoolRequests: r.counter({
