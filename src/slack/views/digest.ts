@@ -91,6 +91,9 @@ const moreText = (rest: number) => ` … +${n(rest)} more — *Show alerts*`;
 /** As many spans as fit in `room` characters (escaped), then "+N more" for the rest. */
 export function fitIds(spans: readonly IdSpan[], room: number): { text: string; shown: number; total: number } {
   const total = spans.reduce((s, x) => s + x.count, 0);
+  // Everything fits: no room needs to be kept for "+N more".
+  const all = spans.map((x) => mrkdwn(oneLine(x.text), 64)).join(SEP);
+  if (all.length <= room) return { text: all, shown: total, total };
   const parts: string[] = [];
   let used = 0;
   let shown = 0;
