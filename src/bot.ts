@@ -15,6 +15,8 @@ import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
+import { createStatsService } from './service/stats.ts';
+import { scheduleStatsPost } from './service/stats-post.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
@@ -22,6 +24,7 @@ import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
+import { renderStats } from './slack/views/stats.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -147,6 +150,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
 
   const events: ListenerEvents = new EventEmitter();
   registerListeners(app, {
+  // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
+  const stats = createStatsService({ cotool, store, logger, clock: Date.now });
     config,
     cotool,
     store,
@@ -159,6 +164,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     events,
     metrics,
   });
+    stats,
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -187,12 +193,21 @@ export async function startBot(env: Record<string, string | undefined>, options:
     void activePoller.runOnce();
   }
 
+  const statsSchedule = options.schedule === false ? null : config.stats.postSchedule;
+  const statsTask = statsSchedule
+    ? scheduleStatsPost(
+        { stats, store, slack, channel: config.slack.alertChannel, render: renderStats, logger, clock: Date.now },
+        statsSchedule,
+      )
+    : null;
+  if (statsTask) await statsTask.start();
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
       health.stopping = true;
       if (task) await task.stop();
       await activePoller.stop(5_000);
+      if (statsTask) await statsTask.stop();
       await activeSender.stop(3_000);
       await leadership.stop();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'Slack connection did not close cleanly'));

@@ -12,7 +12,8 @@
  *   query) names one of those. A bare number is not taken as an id: the answer suggests `COT-n`.
  * - `run <uuid>` (or a Cotool link holding one); `list [words…]` where each word is a status,
  *   severity or source (aliases below; commas work too; no status word means the live ones);
- *   `search <text>` with 1–500 characters; `help`, `?` or nothing for the help.
+ *   `search <text>` with 1–500 characters; `stats [7d|30d]` (the noise report, 7 days by default);
+ *   `help`, `?` or nothing for the help.
  * - Anything else is `invalid`, with a message that says what was wrong and what would work.
  *   Messages are plain text quoting at most 40 characters of the input; the view escapes them.
  */
@@ -41,8 +42,13 @@ export type Command =
   | { kind: 'run'; runId: string }
   | ({ kind: 'list'; page: number } & AlertFilter)
   | { kind: 'search'; q: string }
+  | { kind: 'stats'; days: StatsWindow }
   | { kind: 'help' }
   | { kind: 'invalid'; message: string };
+
+/** The noise report's windows, in days. */
+export const STATS_WINDOWS = [7, 30] as const;
+export type StatsWindow = (typeof STATS_WINDOWS)[number];
 
 export type ParseOptions = {
   /** The Cotool web app's base URL (COTOOL_APP_URL): links on its host are read for alert ids. */
@@ -113,6 +119,18 @@ const LOOKUP_WORDS = new Set(['lookup', 'show', 'get', 'view', 'open']);
 const RUN_WORDS = new Set(['run', 'runs']);
 const LIST_WORDS = new Set(['list', 'ls']);
 const SEARCH_WORDS = new Set(['search', 'find']);
+const STATS_WORDS = new Set(['stats', 'stat', 'noise', 'report']);
+const STATS_WINDOW_WORDS: Record<string, StatsWindow> = {
+  '7d': 7,
+  '7': 7,
+  '7days': 7,
+  week: 7,
+  '1w': 7,
+  '30d': 30,
+  '30': 30,
+  '30days': 30,
+  month: 30,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Cleaning
@@ -348,6 +366,17 @@ function parseSearch(rest: string): Command {
   return { kind: 'search', q };
 }
 
+function parseStats(rest: string): Command {
+  const word = untoken(rest).toLowerCase().replace(/\s+/g, '');
+  if (!word) return { kind: 'stats', days: 7 };
+  const days = Object.hasOwn(STATS_WINDOW_WORDS, word) ? STATS_WINDOW_WORDS[word] : undefined;
+  if (days) return { kind: 'stats', days };
+  return {
+    kind: 'invalid',
+    message: `\`${echo(rest, 30)}\` is not a window for the noise report: say \`/cotool stats\` (7 days) or \`/cotool stats 30d\`.`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export function parseCommand(text: unknown, opts: ParseOptions = {}): Command {
@@ -368,6 +397,7 @@ export function parseCommand(text: unknown, opts: ParseOptions = {}): Command {
   if (RUN_WORDS.has(first)) return parseRun(rest, opts.appUrl);
   if (LIST_WORDS.has(first)) return parseList(rest);
   if (SEARCH_WORDS.has(first)) return parseSearch(rest);
+  if (STATS_WORDS.has(first)) return parseStats(rest);
 
   const subject = untoken(LOOKUP_WORDS.has(first) && rest ? rest : cleaned);
   const ref = readAlertRef(subject, opts.appUrl);

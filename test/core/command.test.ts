@@ -139,6 +139,17 @@ const TABLE: Row[] = [
   ['search 500 chars', `search ${'a'.repeat(500)}`, { kind: 'search', q: 'a'.repeat(500) }],
   ['search 600 chars', `search ${'a'.repeat(600)}`, invalid(/600 characters; Cotool takes at most 500/)],
   ['find', 'find mfa fatigue', { kind: 'search', q: 'mfa fatigue' }],
+  // the noise report
+  ['stats', 'stats', { kind: 'stats', days: 7 }],
+  ['stats upper case', 'STATS', { kind: 'stats', days: 7 }],
+  ['stats 7d', 'stats 7d', { kind: 'stats', days: 7 }],
+  ['stats 30d', 'stats 30d', { kind: 'stats', days: 30 }],
+  ['stats 30D spaced', '  stats   30D ', { kind: 'stats', days: 30 }],
+  ['stats 30 days', 'stats 30 days', { kind: 'stats', days: 30 }],
+  ['stats month', 'stats month', { kind: 'stats', days: 30 }],
+  ['stats 90d refused', 'stats 90d', invalid(/not a window for the noise report.*`\/cotool stats 30d`/)],
+  ['stats gibberish refused', 'stats yesterday', invalid(/`yesterday` is not a window/)],
+  ['stats with a mention reads as nothing', 'stats <!channel>', { kind: 'stats', days: 7 }],
 ];
 
 describe('parseCommand: a table of valid, odd and hostile inputs', () => {

@@ -7,6 +7,7 @@ import type { Metrics } from '../../http/metrics.ts';
 import type { Logger } from '../../log.ts';
 import type { CardRenderer, SlackPort } from '../../notify/ports.ts';
 import type { AccessPolicy } from '../../service/access.ts';
+import type { StatsService } from '../../service/stats.ts';
 import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
@@ -29,4 +30,6 @@ export type ListenerDeps = {
   events: ListenerEvents;
   /** Where triage actions and commands are counted (default: a registry nobody reads). */
   metrics?: Metrics;
+  /** The noise report, shared with its scheduled post (default: one of the command's own). */
+  stats?: StatsService;
 };

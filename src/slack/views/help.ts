@@ -22,6 +22,7 @@ const USAGE = [
   '`/cotool run &lt;run id&gt;` — the alert a Cotool run raised',
   '`/cotool list escalated critical` — live alerts by status, severity or source (10 a page)',
   '`/cotool search okta push` — alerts whose text matches',
+  '`/cotool stats` (or `stats 30d`) — the noise report: per detection, volume, dispositions, false-positive rate, time to first action',
   '`/cotool help` — this help',
 ].join('\n');
 

@@ -7,12 +7,16 @@
 import type { App, RespondArguments } from '@slack/bolt';
 import { alertUrl } from '../../../config.ts';
 import { type Command, parseCommand } from '../../../core/command.ts';
+import { isCotoolError } from '../../../cotool/errors.ts';
 import { createMetrics } from '../../../http/metrics.ts';
 import { LIST_PAGE_SIZE, type LookupFailure, type LookupService } from '../../../service/lookup.ts';
+import type { StatsService } from '../../../service/stats.ts';
+import { accessRefused } from '../../messages.ts';
 import type { CardView } from '../../views/alert-card.ts';
 import { renderHelp } from '../../views/help.ts';
 import { renderList } from '../../views/list.ts';
-import { noAlertForRunAnswer, progressText, renderLookup, runNotice } from '../../views/lookup.ts';
+import { noAlertForRunAnswer, progressText, renderLookup, runNotice, textAnswer } from '../../views/lookup.ts';
+import { renderStats } from '../../views/stats.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { failureView, guarded } from './boundary.ts';
 
@@ -30,6 +34,8 @@ function progressOf(cmd: Ask): string {
       return 'Listing alerts';
     case 'search':
       return 'Searching Cotool';
+    case 'stats':
+      return `Counting the last ${cmd.days} days of alerts for the noise report`;
   }
 }
 
@@ -45,6 +51,7 @@ export async function answerCommand(
   userId: string,
   deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
   lookups: LookupService,
+  stats?: StatsService,
 ): Promise<CardView & { outcome: CommandOutcome }> {
   const log = deps.logger.child({ module: 'command' });
   const who = deps.access.describe();
@@ -78,6 +85,21 @@ export async function answerCommand(
       });
       return { ...view, outcome: 'ok' };
     }
+    case 'stats': {
+      const decision = await deps.access.check(userId);
+      if (!decision.ok) return { ...textAnswer(accessRefused(decision.reason, who)), outcome: 'denied' };
+      if (!stats) throw new Error('the noise report is not wired');
+      try {
+        return { ...renderStats(await stats.report(cmd.days)), outcome: 'ok' };
+      } catch (err) {
+        if (!isCotoolError(err)) throw err;
+        const view = failureView(
+          { ok: false, code: 'upstream_error', error: err },
+          { who, log, fields: { userId, kind: cmd.kind } },
+        );
+        return { ...view, outcome: 'error' };
+      }
+    }
     case 'list':
     case 'search': {
       const query =
@@ -92,7 +114,12 @@ export async function answerCommand(
   }
 }
 
-export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: LookupService): void {
+export function registerCotoolCommand(
+  app: App,
+  deps: ListenerDeps,
+  lookups: LookupService,
+  stats?: StatsService,
+): void {
   const log = deps.logger.child({ module: 'command' });
   const metrics = deps.metrics ?? createMetrics();
   app.command(COMMAND, async ({ command, ack, respond }) => {
@@ -126,7 +153,7 @@ export function registerCotoolCommand(app: App, deps: ListenerDeps, lookups: Loo
       log,
       { userId, kind: ask.kind },
       async () => {
-        const view = await answerCommand(ask, userId, deps, lookups);
+        const view = await answerCommand(ask, userId, deps, lookups, stats);
         const answer: RespondArguments = {
           response_type: 'ephemeral',
           replace_original: true,

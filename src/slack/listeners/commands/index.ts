@@ -3,6 +3,7 @@
  */
 import type { App } from '@slack/bolt';
 import { createLookupService } from '../../../service/lookup.ts';
+import { createStatsService } from '../../../service/stats.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { registerCotoolCommand } from './cotool.ts';
 import { registerListActions } from './list-actions.ts';
@@ -10,7 +11,10 @@ import { registerShare } from './share.ts';
 
 export function registerCommands(app: App, deps: ListenerDeps): void {
   const lookups = createLookupService(deps);
-  registerCotoolCommand(app, deps, lookups);
+  const stats =
+    deps.stats ??
+    createStatsService({ cotool: deps.cotool, store: deps.store, logger: deps.logger, clock: deps.clock });
+  registerCotoolCommand(app, deps, lookups, stats);
   registerShare(app, deps, lookups);
   registerListActions(app, deps, lookups);
 }
