@@ -932,6 +932,22 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
     'chat.getPermalink': (args) => {
       const ch = channelOf(args.channel);
+    'reactions.add': (args) => {
+      const ch = memberChannel(args.channel);
+      const found = locate(ch, need(args, 'timestamp'));
+      if (!found) throw new ApiError('message_not_found');
+      const name = need(args, 'name');
+      const reactions = (found.msg.reactions ?? []) as { name: string; users: string[]; count: number }[];
+      const r = reactions.find((x) => x.name === name);
+      if (r?.users.includes(botUserId)) throw new ApiError('already_reacted');
+      if (r) {
+        r.users.push(botUserId);
+        r.count++;
+      } else reactions.push({ name, users: [botUserId], count: 1 });
+      found.msg.reactions = reactions;
+      return {};
+    },
+
       const found = locate(ch, need(args, 'message_ts'));
       if (!found) throw new ApiError('message_not_found');
       return { channel: ch.id, permalink: permalink(ch, found.msg.ts, found.msg.thread_ts) };
