@@ -28,10 +28,10 @@ async function boot(mode: Mode, alert: Parameters<Stack['cotool']['addAlert']>[0
   const bot = await stack.start(mode, { FOUR_EYES_SEVERITIES: 'critical' });
   await bot.poller.runOnce();
   // The sender posts the card after the poll has written it to the outbox.
-  const first = await eventually(
+  const first = (await eventually(
     () => stack.slack.messages(CHANNEL).find((m) => textOf(m.blocks).includes(a.displayId)),
     10_000,
-  );
+  )) as SlackThread;
   const card = () => stack.slack.messages(CHANNEL).find((m) => m.ts === first.ts) as SlackThread;
   /** The request message in the card's thread (the one with the four-eyes blocks). */
   const request = () =>

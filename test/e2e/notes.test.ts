@@ -39,10 +39,10 @@ async function boot(
   const a = stack.cotool.addAlert(alert);
   const bot = await stack.start(mode, env);
   await bot.poller.runOnce();
-  const card = await eventually(
+  const card = (await eventually(
     () => stack.slack.messages(CHANNEL).find((m) => textOf(m.blocks).includes(a.displayId)),
     10_000,
-  );
+  )) as SlackThread;
   return {
     a,
     bot,
@@ -185,10 +185,10 @@ describe.each(['socket', 'http'] as const)('notes and thread replies (%s mode)',
     }
     const { card } = await boot(mode, {}, { title: 'bob@heretic.io signed in from 203.0.113.7' });
     assertIndicatorIntact(card(), 'bob@heretic.io', 'card title');
-    const cards = await eventually(() => {
+    const cards = (await eventually(() => {
       const all = stack.slack.messages(CHANNEL);
       return all.length === chunks.length + 1 ? all : null;
-    }, 10_000);
+    }, 10_000)) as SlackThread[];
     for (const [i, chunk] of chunks.entries()) {
       const posted = cards.find((m) => textOf(m.blocks).includes(`seen on host ${i}`));
       for (const ind of chunk) assertIndicatorIntact(posted, ind, `card ${i} description`);
@@ -217,7 +217,9 @@ describe.each(['socket', 'http'] as const)('notes and thread replies (%s mode)',
         });
         expect(res.status).toBe(200);
       }
-      return eventually(() => stack.slack.responses(responseUrl).find((r) => r.body.replace_original === true));
+      return (await eventually(() =>
+        stack.slack.responses(responseUrl).find((r) => r.body.replace_original === true),
+      )) as { body: Obj };
     };
     const answer = await ask('stats', JANE.id);
     const text = textOf(answer.body);
