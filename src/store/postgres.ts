@@ -509,6 +509,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     for (const m of ch.memberStatus ?? []) {
       await c.query(SQL.memberStatus, [m.status, m.updatedAt, m.stormId, m.alertId]);
     }
+    for (const m of ch.meta ?? []) await c.query(SQL.setMeta, [m.key, m.value]);
     for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
   }
 

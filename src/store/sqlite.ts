@@ -474,6 +474,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       );
     }
     for (const m of c.memberStatus ?? []) q.memberStatus.run(m.status, m.updatedAt, m.stormId, m.alertId);
+    for (const m of c.meta ?? []) q.setMeta.run(m.key, m.value);
     for (const i of c.enqueue ?? []) enqueueOne(i, t);
   }
 

@@ -173,6 +173,8 @@ export type Change = {
   members?: StormMember[];
   /** Member status updates (bulk close, alerts that changed). */
   memberStatus?: { stormId: string; alertId: string; status: string; updatedAt: string }[];
+  /** Meta values to write (upsert), with the rest of the change (e.g. a cursor saved as its item completes). */
+  meta?: { key: string; value: string }[];
 };
 
 export type ApplyResult = { applied: number; conflicts: number };

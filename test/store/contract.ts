@@ -524,6 +524,29 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.completeOutbox('card:a1', 'me', i?.rev ?? 0)).toBe(false); // already gone
       });
 
+      it('meta written by a change lands with it: on completion of an item, and not when the change conflicts', async () => {
+        const s = await fresh();
+        await posted(s, 'a1', '5.5');
+        await s.setMeta('timeline:a1', 'old');
+        await s.apply([{ enqueue: [item('note:a1:timeline', { kind: 'thread_note', alertId: 'a1' })] }]);
+        const i = await claim(s, 2_000, 'me');
+        const cursor = { meta: [{ key: 'timeline:a1', value: '{"id":"e2","createdAt":"t2"}' }] };
+        expect(await s.completeOutbox('note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
+        expect(await s.getMeta('timeline:a1')).toBe('old'); // nothing applied without the claim
+        expect(await s.completeOutbox('note:a1:timeline', 'me', i?.rev ?? 0, [cursor])).toBe(true);
+        expect(await s.getMeta('timeline:a1')).toBe('{"id":"e2","createdAt":"t2"}');
+        expect(await s.listOutbox()).toEqual([]);
+        // Inserted when missing, overwritten when present; a conflicting change writes none of it.
+        const res = await s.apply([
+          { meta: [{ key: 'm1', value: 'x' }, { key: 'timeline:a1', value: 'new' }] },
+          { ...insert('a1'), meta: [{ key: 'm2', value: 'lost' }] },
+        ]);
+        expect(res).toEqual({ applied: 1, conflicts: 1 });
+        expect(await s.getMeta('m1')).toBe('x');
+        expect(await s.getMeta('timeline:a1')).toBe('new');
+        expect(await s.getMeta('m2')).toBeNull();
+      });
+
       it('a pending item cannot be completed or retried', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
