@@ -3,7 +3,7 @@
  * side, and Slack and the views on the other. `src/notify/` and `src/service/` reach Slack only
  * through these; src/slack/port.ts and src/slack/render.ts implement them.
  */
-import type { Alert } from '../cotool/schemas.ts';
+import type { Alert, TimelineEntry } from '../cotool/schemas.ts';
 import type { CardRecord, Storm, StormMember } from '../store/store.ts';
 
 export type SlackView = { text: string; blocks: unknown[] };
@@ -75,6 +75,14 @@ export type CardRenderer = {
   escalationReply(alert: Alert, who: EscalationWho): SlackView;
   /** The storm's digest message. */
   digest(storm: Storm, members: readonly StormMember[], now: number): SlackView;
+  /**
+   * The thread reply telling new Cotool timeline entries of an alert (oldest first, batched: the view
+   * shows what fits and counts the rest). `alert` names the alert and builds its link in Cotool.
+   */
+  timelineNote(
+    alert: { id: string; displayId: string; organizationName: string | null },
+    entries: readonly TimelineEntry[],
+  ): SlackView;
   /**
    * A compact fingerprint of what `card(alert, record)` shows: equal fingerprints, same card. Cheap
    * (no rendering): the poller computes it for every live alert on every poll.

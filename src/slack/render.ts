@@ -8,6 +8,7 @@ import type { CardRecord } from '../store/store.ts';
 import { alertFingerprint, cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
 import { renderDigest } from './views/digest.ts';
 import { renderGoneCard } from './views/gone-card.ts';
+import { renderTimelineNote } from './views/timeline-note.ts';
 
 export type RenderOptions = { interactive: boolean };
 
@@ -23,8 +24,14 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
     card,
     gone: (record) => renderGoneCard(record.displayId),
     digest: (storm, members, now) => renderDigest(storm, groupMembers(members), parseTallies(storm.tally), { now }),
+    timelineNote: (alert, entries) =>
+      renderTimelineNote(alert.displayId, entries, { alertUrl: alertUrl(config.cotool, alert) }),
     escalationReply: (alert, who) =>
-      renderEscalationReply(alert, { by: who.by, reason: who.reason, mention: who.mention ?? config.slack.escalationMention }),
+      renderEscalationReply(alert, {
+        by: who.by,
+        reason: who.reason,
+        mention: who.mention ?? config.slack.escalationMention,
+      }),
     fingerprint: (alert, record) => alertFingerprint(alert, currentLastAction(alert.status, record?.lastAction)),
     viewFingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
   };
