@@ -11,7 +11,7 @@ import { currentLastAction, escalatedFromSlack } from './last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
 import { groupOf } from '../notify/digest.ts';
-import { cardPriority, digestUpdateItem, outboxKey, PRIORITY } from '../notify/outbox-items.ts';
+import { cardPriority, digestUpdateItem, outboxKey, PRIORITY, threadNoteItem } from '../notify/outbox-items.ts';
 import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
 
@@ -23,6 +23,8 @@ export type PlanPolicy = {
   /** First start with an empty store: which of the already-live alerts get a card. */
   backlog: 'recent' | 'all' | 'none';
   backlogMaxAgeMs: number;
+  /** THREAD_TIMELINE: whether a change of a posted card's alert also asks for a thread note (default off). */
+  threadTimeline?: 'all' | 'comments' | 'off';
 };
 
 export type CardPayload = { alertId: string; alert?: Alert; refresh?: boolean };
@@ -212,6 +214,10 @@ export function planPage(input: PageInput): PagePlan {
         enqueue.push(cardItem(key, channel, alert, cardPriority(alert.severity, escalated), orderOf(alert, now)));
       } else {
         enqueue.push(cardUpdateItem(key, channel, alert.id, alert, now));
+        // Its timeline moved too: what is new in it goes to the card's thread (read when sent).
+        if ((policy.threadTimeline ?? 'off') !== 'off' && alert.updatedAt !== record.updatedAt) {
+          enqueue.push(threadNoteItem(key, channel, alert, record.updatedAt, now));
+        }
       }
       // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
       if (becameEscalated && !escalatedFromSlack(alert.status, record.lastAction)) {

@@ -52,3 +52,41 @@ export function digestUpdateItem(storm: { id: string; channel: string }, now: nu
     payload: JSON.stringify({ stormId: storm.id }),
   };
 }
+
+/** What a thread note item carries: the alert (to name and link it) as the poll that planned it saw it. */
+export type ThreadNotePayload = {
+  alertId: string;
+  displayId: string;
+  organizationName: string | null;
+  /** The updatedAt the card had before this change (where telling starts for a card posted without a postedAt). */
+  since: string | null;
+};
+
+/**
+ * Tell the card's thread what is new in the alert's Cotool timeline (coalesced: one pending note per
+ * card; the sender reads the timeline when it sends, so a later poll only needs the item to exist).
+ */
+export function threadNoteItem(
+  key: string,
+  channel: string,
+  alert: { id: string; displayId: string; organizationName: string | null },
+  since: string | null,
+  now: number,
+): NewOutboxItem {
+  const payload: ThreadNotePayload = {
+    alertId: alert.id,
+    displayId: alert.displayId,
+    organizationName: alert.organizationName,
+    since,
+  };
+  return {
+    key: outboxKey.note(key, 'timeline'),
+    kind: 'thread_note',
+    lane: 'post',
+    channel,
+    alertId: key,
+    priority: PRIORITY.note,
+    orderAt: now,
+    payload: JSON.stringify(payload),
+  };
+}

@@ -19,20 +19,34 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
 import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
-import { outboxKey } from './outbox-items.ts';
+import { outboxKey, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import { type CardRenderer, EVENT_TYPES, type EscalationWho, type SlackPort } from './ports.ts';
+import {
+  cursorMetaKey,
+  decodeCursor,
+  encodeCursor,
+  entriesAfter,
+  entriesToTell,
+  isAfter,
+  sendingMetaKey,
+  startCursor,
+  type TimelineCursor,
+  type TimelineMode,
+} from './timeline-relay.ts';
 
 export type SenderDeps = {
   store: Store;
   slack: SlackPort;
   render: CardRenderer;
-  cotool: Pick<CotoolClient, 'getAlert'>;
+  cotool: Pick<CotoolClient, 'getAlert' | 'listTimeline'>;
   health: HealthState;
   logger: Logger;
   metrics?: Metrics;
   owner: string;
   pace: { postRatePerSec: number; postBurst: number; updatesPerMinute: number };
+  /** THREAD_TIMELINE: which new Cotool timeline entries thread notes tell (default all). */
+  threadTimeline?: TimelineMode;
   /** Channels to drain from the start (more are found in the outbox). */
   channels: readonly string[];
   /** A claim older than this belongs to a process that died mid-send. */
@@ -57,6 +71,8 @@ export type SenderStats = { posted: number; updated: number; notices: number; di
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
 
 const MAX_DEFINITE_FAILURES = 5;
+/** A thread note reads at most this many timeline pages of 200 (2,000 entries). */
+const TIMELINE_MAX_PAGES = 10;
 
 export function createSender(deps: SenderDeps) {
   const { store, slack, render, cotool, health, owner } = deps;
@@ -385,6 +401,87 @@ export function createSender(deps: SenderDeps) {
     return complete(item);
   }
 
+  /**
+   * New timeline entries of a posted card's alert, told in one quiet reply in its thread. The cursor
+   * (the last entry told) is saved in the transaction that completes the item; before posting, the
+   * note's last entry is noted, so that after a lost answer the note is looked for under its key.
+   */
+  async function sendThreadNote(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const key = item.alertId as string;
+    const payload = parse<ThreadNotePayload>(item);
+    const mode = deps.threadTimeline ?? 'all';
+    const rec = await store.get(key);
+    if (mode === 'off' || !rec || rec.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
+    const thread = { channel: rec.channel, ts: rec.ts };
+    let cursor =
+      decodeCursor(await store.getMeta(cursorMetaKey(key))) ?? startCursor(rec.postedAt, payload.since, clock());
+    let timeline: Awaited<ReturnType<CotoolClient['listTimeline']>>;
+    try {
+      timeline = await cotool.listTimeline(payload.alertId, { pageSize: 200, maxPages: TIMELINE_MAX_PAGES });
+    } catch (err) {
+      const e = err as { isNotFound?: () => boolean };
+      if (typeof e.isNotFound === 'function' && e.isNotFound()) return complete(item);
+      log.warn({ alertId: payload.alertId, err }, 'could not read the alert timeline from Cotool; will retry');
+      return retry(item, backoff(item.attempts), item.unknown);
+    }
+    let fresh = entriesAfter(timeline.entries, cursor);
+    if (item.unknown) {
+      // An earlier attempt may have posted a note ending at `sending`: adopt it, tell only what follows.
+      const sending = decodeCursor(await store.getMeta(sendingMetaKey(key)));
+      if (sending && isAfter(sending, cursor)) {
+        let ts: string | null;
+        try {
+          ts = await slack.findMessage({
+            channel: thread.channel,
+            eventType: EVENT_TYPES.note,
+            key: `${item.key}:${sending.id}`,
+            threadTs: thread.ts,
+            oldestMs: 0,
+          });
+        } catch (err) {
+          return failed(item, err, pacer, 'conversations.replies');
+        }
+        if (ts) {
+          log.info({ alertId: payload.alertId }, 'found the thread note an earlier attempt posted; not again');
+          cursor = sending;
+          fresh = entriesAfter(fresh, cursor);
+        }
+      }
+    }
+    const last = fresh.at(-1);
+    if (!last) return complete(item, [{ meta: [{ key: cursorMetaKey(key), value: encodeCursor(cursor) }] }]);
+    const told: TimelineCursor = { id: last.id, createdAt: last.createdAt };
+    const advance: Change = { meta: [{ key: cursorMetaKey(key), value: encodeCursor(told) }] };
+    const tell = entriesToTell(fresh, { mode, timeline: timeline.entries, lastAction: rec.lastAction });
+    if (tell.length === 0) return complete(item, [advance]);
+    await store.setMeta(sendingMetaKey(key), encodeCursor(told));
+    const view = render.timelineNote(
+      { id: payload.alertId, displayId: rec.displayId, organizationName: payload.organizationName },
+      tell,
+    );
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...view,
+        channel: thread.channel,
+        thread_ts: thread.ts,
+        reply_broadcast: false,
+        metadata: {
+          event_type: EVENT_TYPES.note,
+          event_payload: { alert_id: payload.alertId, key: `${item.key}:${last.id}` },
+        },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    stats.notices++;
+    log.info(
+      { alertId: payload.alertId, displayId: rec.displayId, entries: tell.length },
+      'timeline told in the card thread',
+    );
+    return complete(item, [advance]);
+  }
+
   async function sendDigest(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const { stormId } = parse<{ stormId: string }>(item);
     const storm = await store.getStorm(stormId);
@@ -451,6 +548,8 @@ export function createSender(deps: SenderDeps) {
         return sendDigest(item, pacer);
       case 'digest_update':
         return sendDigestUpdate(item, pacer);
+      case 'thread_note':
+        return sendThreadNote(item, pacer);
       default:
         log.error({ key: item.key, kind: item.kind }, 'unknown outbox item kind; dropping it');
         return complete(item);

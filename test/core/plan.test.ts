@@ -127,6 +127,63 @@ describe('planPage', () => {
     expect(kinds(page([a], [record(a, { final: true })]).changes)).toEqual(['card_update']);
   });
 
+  describe('thread notes (THREAD_TIMELINE)', () => {
+    const on = (threadTimeline: 'all' | 'comments' | 'off') => ({ policy: { ...policy, threadTimeline } });
+    const moved = (a: Alert) => ({ ...a, updatedAt: '2026-11-23T11:00:00.000Z' });
+
+    it('a moved updatedAt of a posted card enqueues one coalesced note item after its card update', () => {
+      const a = alert();
+      for (const mode of ['all', 'comments'] as const) {
+        const p = page([moved(a)], [record(a)], on(mode));
+        expect(kinds(p.changes)).toEqual(['card_update', 'thread_note']);
+        const note = p.changes[0]?.enqueue?.[1];
+        expect(note).toMatchObject({
+          key: `note:${a.id}:timeline`,
+          kind: 'thread_note',
+          lane: 'post',
+          channel: CH,
+          alertId: a.id,
+          priority: PRIORITY.note,
+          orderAt: NOW,
+        });
+        expect(JSON.parse(String(note?.payload))).toEqual({
+          alertId: a.id,
+          displayId: a.displayId,
+          organizationName: a.organizationName,
+          since: a.updatedAt,
+        });
+      }
+      // With the escalation notice: the note still comes (the thread tells the entry too, unless from Slack).
+      const esc = { ...moved(a), status: 'escalated' };
+      expect(kinds(page([esc], [record(a)], on('all')).changes)).toEqual(['card_update', 'thread_note', 'escalation']);
+    });
+
+    it('nothing for an unchanged alert, a queued card, an alert reopened with the same updatedAt, or THREAD_TIMELINE=off', () => {
+      const a = alert();
+      expect(page([a], [record(a)], on('all')).changes).toEqual([]);
+      expect(kinds(page([moved(a)], [record(a, { state: 'queued', ts: null })], on('all')).changes)).toEqual(['card']);
+      expect(kinds(page([a], [record(a, { final: true })], on('all')).changes)).toEqual(['card_update']);
+      expect(kinds(page([moved(a)], [record(a)], on('off')).changes)).toEqual(['card_update']);
+      expect(kinds(page([moved(a)], [record(a)]).changes)).toEqual(['card_update']); // not asked for
+    });
+
+    it('a routed alert gets a note per card, each in its card’s channel', () => {
+      const a = alert({ severity: 'critical' });
+      const routes = parseRoutes(
+        JSON.stringify([{ match: { severity: { min: 'critical' } }, channels: ['C0CRIT', 'C0SOC'] }]),
+        'routes.json',
+      );
+      if (!routes.ok) throw new Error(routes.problem);
+      const first = page([a], [], { routes: routes.routes, ...on('all') }).keys;
+      expect(first.length).toBe(2);
+      const channels = ['C0CRIT', 'C0SOC'];
+      const records = first.map((key, i) => record(a, { alertId: key, channel: channels[i] ?? null }));
+      const p = page([moved(a)], records, { routes: routes.routes, ...on('all') });
+      const notes = p.changes.flatMap((c) => c.enqueue ?? []).filter((i) => i.kind === 'thread_note');
+      expect(notes.map((i) => [i.key, i.channel])).toEqual(first.map((k, i) => [`note:${k}:timeline`, channels[i]]));
+    });
+  });
+
   describe('first start', () => {
     const old = () => alert({ createdAt: '2026-11-23T09:00:00.000Z' });
     it('recent: old alerts are recorded as seen, recent and escalated ones are candidates', () => {
