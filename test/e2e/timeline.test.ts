@@ -117,10 +117,11 @@ describe.each(['socket', 'http'] as const)('timeline in the thread (%s mode)', (
       '<!channel> <@U0BOSS> @here <https://evil.example/login|https://cotool.ai> see https://evil.example';
     commentInCotool(a.id, hostile, { type: 'human', name: '<!here> Mallory <@U0BOSS>' });
     await bot.settle();
-    const [note] = await eventually(() => {
+    const notes = await eventually(() => {
       const n = timelineNotes(cardTs);
       return n.length === 1 ? n : null;
     });
+    const note = notes?.[0];
     if (!note) throw new Error('no note');
     assertSafeView({ text: note.text, blocks: note.blocks ?? [] }, { alertId: a.id });
     expect(note.subtype).not.toBe('thread_broadcast');
