@@ -195,25 +195,28 @@ export function createSender(deps: SenderDeps) {
     }
   }
 
-  /** Who escalated, from the alert's timeline (best effort). */
-  async function escalationWho(alert: Alert): Promise<EscalationWho> {
+  /**
+   * Who escalated, from the alert's timeline (best effort); `fromSlack`: the bot made it for an
+   * analyst who clicked a card (the API key's user as actor, a reason naming the Slack user).
+   */
+  async function escalationWho(alert: Alert): Promise<EscalationWho & { fromSlack: boolean }> {
     let full: Awaited<ReturnType<CotoolClient['getAlert']>>;
     try {
       full = await cotool.getAlert(alert.id);
     } catch (err) {
       log.warn({ alertId: alert.id, err }, 'could not read the timeline to name who escalated');
-      return { by: null, reason: null };
+      return { by: null, reason: null, fromSlack: false };
     }
     const entry = full.timeline
       .filter((e) => e.kind === 'status_change' && e.afterStatus === 'escalated')
       .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
-    if (!entry) return { by: null, reason: null };
+    if (!entry) return { by: null, reason: null, fromSlack: false };
     const metaReason = typeof entry.metadata.reason === 'string' ? entry.metadata.reason : null;
     const reason = entry.bodyMarkdown ?? metaReason;
     // The API key's user writes for Slack users; an agent's text naming someone is not believed.
     const named = entry.actorType === 'human' ? nameInReason(reason) : null;
     const by = named ?? entry.actorAgentName ?? entry.actorUserName ?? (entry.actorType === 'system' ? 'Cotool' : null);
-    return { by, reason };
+    return { by, reason, fromSlack: named !== null };
   }
 
   // ---- handlers
@@ -381,7 +384,14 @@ export function createSender(deps: SenderDeps) {
         return complete(item);
       }
     }
-    const who = await escalationWho(payload.alert);
+    const { fromSlack, ...who } = await escalationWho(payload.alert);
+    if (fromSlack) {
+      // Escalated from a card: its thread note says so, and on-call is not paged for it — also when
+      // the replica that made it died before recording the change as its own (the planner then
+      // could not tell).
+      log.info({ alertId: payload.alertId }, 'escalated from Slack: on-call is not paged');
+      return complete(item);
+    }
     const view = render.escalationReply(payload.alert, { ...who, mention: payload.mention });
     pacer.take(clock());
     try {
