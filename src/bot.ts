@@ -95,7 +95,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
   });
   // A lease a little over one poll interval: a dead leader's successor takes over within two.
-  const leaseTtlMs = options.leaseTtlMs ?? Math.min(60_000, Math.max(3_000, health.pollIntervalMs));
+  const leaseTtlMs =
+    options.leaseTtlMs ?? config.tuning.leaseTtlMs ?? Math.min(60_000, Math.max(3_000, health.pollIntervalMs));
   let sender: Sender | null = null;
   let poller: Poller | null = null;
   const leadership = createLeadership({
@@ -122,7 +123,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     pace: config.send,
     channels: config.channels,
     threadTimeline: config.thread.timeline,
-    claimStaleMs: options.claimStaleMs ?? 60_000,
+    claimStaleMs: options.claimStaleMs ?? config.tuning.claimStaleMs ?? 60_000,
     isLeader: leadership.isLeader,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),

@@ -124,6 +124,8 @@ const EnvSchema = z
     STORM_CARDS: z.coerce.number().int().min(0).max(1000).default(20),
     STORM_QUIET_MINUTES: z.coerce.number().min(0).max(24 * 60).default(5),
     COTOOL_SLACK_ROUTES: opt(z.string().trim()),
+    COTOOL_SLACK_CLAIM_STALE_MS: opt(z.coerce.number().int().min(1_000).max(3_600_000)),
+    COTOOL_SLACK_LEASE_TTL_MS: opt(z.coerce.number().int().min(1_000).max(600_000)),
     BACKLOG_MAX_AGE_MINUTES: z.coerce
       .number()
       .int()
@@ -183,6 +185,12 @@ export type Config = {
   /** Sending: per-channel pace of chat.postMessage, per-workspace pace of chat.update. */
   send: { postRatePerSec: number; postBurst: number; updatesPerMinute: number };
   storm: { threshold: number; cards: number; quietMs: number };
+  /**
+   * Operator tuning (null: the defaults): how old a send claim must be before another sender takes
+   * it over (COTOOL_SLACK_CLAIM_STALE_MS, default 60 s), and the leader lease (COTOOL_SLACK_LEASE_TTL_MS,
+   * default about one poll interval).
+   */
+  tuning: { claimStaleMs: number | null; leaseTtlMs: number | null };
   /** Ordered routing rules (COTOOL_SLACK_ROUTES); empty: everything to SLACK_ALERT_CHANNEL. */
   routes: Route[];
   /** Every channel the bot posts to: the alert channel and each routed channel. */
@@ -311,6 +319,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     stats: { postSchedule: e.STATS_POST_SCHEDULE ?? null },
     send: { postRatePerSec: e.SLACK_POST_RATE, postBurst: e.SLACK_POST_BURST, updatesPerMinute: e.SLACK_UPDATE_RATE },
     storm: { threshold: e.STORM_THRESHOLD, cards: e.STORM_CARDS, quietMs: e.STORM_QUIET_MINUTES * 60_000 },
+    tuning: { claimStaleMs: e.COTOOL_SLACK_CLAIM_STALE_MS ?? null, leaseTtlMs: e.COTOOL_SLACK_LEASE_TTL_MS ?? null },
     routes,
     channels: allChannels(routes, e.SLACK_ALERT_CHANNEL),
     database,

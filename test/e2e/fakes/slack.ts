@@ -115,6 +115,8 @@ export type EnvelopeOptions = {
   retryAttempt?: number;
   retryReason?: string;
   acceptsResponsePayload?: boolean;
+  /** Which connected client gets it: an index among them, oldest first, modulo their number (default: the newest). */
+  client?: number;
 };
 
 export type FakeSlack = {
@@ -1251,7 +1253,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   }
 
   function sendEnvelope(type: EnvelopeType, payload: unknown, o: EnvelopeOptions = {}): Promise<EnvelopeAck> {
-    const ws = [...ready].at(-1);
+    const clients = [...ready];
+    const ws = o.client === undefined ? clients.at(-1) : clients[Math.abs(o.client) % Math.max(1, clients.length)];
     if (!ws) return Promise.reject(new Error('fake slack: no socket mode client connected'));
     const envelopeId = randomUUID();
     const p = payload as Obj | null;
