@@ -1,47 +1,183 @@
 /**
- * Poll-cycle benchmark: the real bot against the local fakes, N live alerts.
- * Prints, per scenario, the wall time of one cycle and the requests it made to Cotool and Slack.
- *   node bench/poll-cycle.ts [N=1000]
+ * Poll-cycle benchmark: the real bot (`node src/main.ts`, its own process) against a lean list
+ * server with N live alerts and the fake Slack. For the first cycle (every alert new: a storm) and a
+ * steady one (nothing changed) it prints: Cotool requests (⌈N/200⌉), wall time, the bot's CPU time
+ * next to the CPU a plain JSON.parse of the same pages costs, Slack calls, whether the store was
+ * written, and the bot's peak RSS.
+ *
+ *   node bench/poll-cycle.ts [N…]        (default: 10000 100000)
  */
-import { performance } from 'node:perf_hooks';
-import { startStack } from '../test/e2e/harness.ts';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COTOOL_TEST_API_KEY } from '../test/e2e/fakes/cotool.ts';
+import { startFakeSlack } from '../test/e2e/fakes/slack.ts';
+import { benchAlert, startAlertPages } from './lib/alert-pages.ts';
 
-const N = Number(process.argv[2] ?? 1000);
-const stack = await startStack();
-try {
-  const ids: string[] = [];
-  for (let i = 0; i < N; i++) {
-    const sev = (['low', 'medium', 'high', 'critical'] as const)[i % 4];
-    ids.push(stack.cotool.addAlert({ severity: sev, title: `Benchmark alert ${i}` }).id);
-  }
-  const bot = await stack.start('socket', { LOG_LEVEL: 'warn' });
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const N_LIST = sizes.length ? sizes : [10_000, 100_000];
 
-  async function cycle(name: string): Promise<void> {
-    const cotoolBefore = stack.cotool.requests.length;
-    const slackBefore = stack.slack.calls.length;
-    const t0 = performance.now();
-    const r = await bot.poller.runOnce();
-    const ms = performance.now() - t0;
-    const slackCalls = stack.slack.calls.slice(slackBefore);
-    const by = (m: string) => slackCalls.filter((c) => c.method === m).length;
-    console.log(
-      `${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms  cotool=${stack.cotool.requests.length - cotoolBefore}` +
-        `  slack: post=${by('chat.postMessage')} update=${by('chat.update')}  live=${r.live} failed=${r.failed}`,
-    );
-  }
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 
-  console.log(`poll cycle over ${N} live alerts (fake Cotool + fake Slack on loopback)`);
-  await cycle('first cycle (all new, BACKLOG=all)');
-  await cycle('steady state (nothing changed)');
-  await cycle('steady state again');
-  for (const id of ids.slice(0, Math.ceil(N / 10))) stack.cotool.updateAlert(id, { severity: 'critical' });
-  await cycle('10% of alerts changed');
-  for (const id of ids.slice(0, Math.ceil(N / 20))) {
-    stack.cotool.updateAlert(id, { status: 'closed_false_positive' }, { actor: { type: 'human', name: 'Jane' } });
+function metric(text: string, name: string, labels = ''): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}${labels} `) || (labels === '' && line.startsWith(`${name} `))) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
   }
-  await cycle('5% closed in Cotool (left live set)');
-  await cycle('steady state after closes');
-  await bot.stop();
-} finally {
-  await stack.close();
+  return 0;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function jsonParseCpuMs(pages: string[]): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.cpuUsage();
+    for (const p of pages) JSON.parse(p);
+    const d = process.cpuUsage(t0);
+    best = Math.min(best, (d.user + d.system) / 1000);
+  }
+  return best;
+}
+
+type Row = { n: number; cycle: string; requests: number; wallMs: number; cpuMs: number; parseMs: number; slack: number; writes: string; rssMb: number };
+const rows: Row[] = [];
+
+for (const N of N_LIST) {
+  const alerts = Array.from({ length: N }, (_, i) => benchAlert(i));
+  const cotool = await startAlertPages(alerts, COTOOL_TEST_API_KEY);
+  const slack = await startFakeSlack();
+  const dir = mkdtempSync(join(tmpdir(), 'cotool-bench-'));
+  const parseMs = jsonParseCpuMs(cotool.pages());
+  let child: ChildProcess | null = null;
+  let out = '';
+  try {
+    const port = await freePort();
+    const spawnBot = () => {
+      out = '';
+      const c = spawn(process.execPath, ['src/main.ts'], {
+        cwd: process.cwd(),
+        env: {
+          PATH: process.env.PATH ?? '',
+          COTOOL_API_URL: cotool.url,
+          COTOOL_API_KEY: COTOOL_TEST_API_KEY,
+          COTOOL_TIMEOUT_MS: '30000',
+          SLACK_BOT_TOKEN: slack.botToken,
+          SLACK_APP_TOKEN: slack.appToken,
+          SLACK_API_URL: slack.apiUrl,
+          SLACK_ALERT_CHANNEL: 'C0ALERTS',
+          DATABASE_URL: `sqlite:${join(dir, 'bot.db')}`,
+          PORT: String(port),
+          LOG_LEVEL: 'info',
+          BACKLOG: 'all',
+          SLACK_POST_RATE: '50',
+          SLACK_POST_BURST: '50',
+          SLACK_UPDATE_RATE: '600',
+          POLL_SCHEDULE: '*/15 * * * * *',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      c.stdout?.on('data', (d) => {
+        out += String(d);
+      });
+      c.stderr?.on('data', (d) => {
+        out += String(d);
+      });
+      return c;
+    };
+    const scrape = async () => {
+      for (let i = 0; i < 600; i++) {
+        try {
+          return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      throw new Error(`the bot did not start:\n${out.slice(-2000)}`);
+    };
+    const polls = (m: string) => metric(m, 'cotool_slack_polls_total', '{outcome="ok"}');
+    const cpu = (m: string) => metric(m, 'cotool_slack_poll_cpu_seconds_total');
+    const dur = (m: string) => metric(m, 'cotool_slack_poll_duration_seconds_sum');
+    const depth = (m: string) =>
+      m
+        .split('\n')
+        .filter((l) => l.startsWith('cotool_slack_outbox_depth{'))
+        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+    async function cycle(name: string, from?: string): Promise<void> {
+      const before = from ?? (await scrape());
+      const p0 = polls(before);
+      const req0 = cotool.requests;
+      const slack0 = slack.calls.length;
+      const logs0 = out.length;
+      let after = before;
+      const deadline = Date.now() + 600_000;
+      while (polls(after) <= p0) {
+        if (Date.now() > deadline) throw new Error(`no poll within 10 minutes:\n${out.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        after = await scrape();
+      }
+      const writes = out.slice(logs0).includes('"poll cycle done"');
+      rows.push({
+        n: N,
+        cycle: name,
+        requests: cotool.requests - req0,
+        wallMs: (dur(after) - dur(before)) * 1000,
+        cpuMs: (cpu(after) - cpu(before)) * 1000,
+        parseMs,
+        slack: slack.calls.length - slack0,
+        writes: writes ? 'yes' : 'none',
+        rssMb: peakRssMb(child?.pid as number),
+      });
+    }
+    async function drained(): Promise<void> {
+      if (process.env.BENCH_DEBUG) console.error("draining", depth(await scrape()));
+      for (let i = 0; i < 6000; i++) {
+        if (depth(await scrape()) === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const zero = 'cotool_slack_polls_total{outcome="ok"} 0\n';
+    child = spawnBot();
+    await cycle('first start (every alert new: a storm)', zero);
+    if (process.env.BENCH_DEBUG) console.error('first done', rows.at(-1));
+    await drained();
+    await cycle('steady (nothing changed)');
+    await cycle('steady again');
+    child.kill('SIGTERM');
+    await new Promise((r) => child?.once('exit', r));
+    child = spawnBot();
+    await cycle('after a restart: first cycle', zero);
+    await cycle('after a restart: steady');
+  } finally {
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await new Promise((r) => child?.once('exit', r));
+    await cotool.close();
+    await slack.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log('\nPoll cycle (the bot in its own process; lean list server and fake Slack on loopback)\n');
+console.log('| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store writes | peak RSS |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.n.toLocaleString('en-US')} | ${r.cycle} | ${r.requests} | ${r.wallMs.toFixed(0)} ms | ${r.cpuMs.toFixed(0)} ms | ${r.parseMs.toFixed(0)} ms | ${(r.cpuMs / r.parseMs).toFixed(1)}× | ${r.slack} | ${r.writes} | ${r.rssMb.toFixed(0)} MB |`,
+  );
 }

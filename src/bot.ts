@@ -152,9 +152,9 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const activePoller = poller;
 
   const events: ListenerEvents = new EventEmitter();
-  registerListeners(app, {
   // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
   const stats = createStatsService({ cotool, store, logger, clock: Date.now });
+  registerListeners(app, {
     config,
     cotool,
     store,
@@ -166,8 +166,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     clock: Date.now,
     events,
     metrics,
-  });
     stats,
+  });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -195,7 +195,6 @@ export async function startBot(env: Record<string, string | undefined>, options:
     await task.start();
     void activePoller.runOnce();
   }
-
   const statsSchedule = options.schedule === false ? null : config.stats.postSchedule;
   const statsTask = statsSchedule
     ? scheduleStatsPost(
@@ -204,13 +203,14 @@ export async function startBot(env: Record<string, string | undefined>, options:
       )
     : null;
   if (statsTask) await statsTask.start();
+
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
       health.stopping = true;
       if (task) await task.stop();
-      await activePoller.stop(5_000);
       if (statsTask) await statsTask.stop();
+      await activePoller.stop(5_000);
       await activeSender.stop(3_000);
       await leadership.stop();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'Slack connection did not close cleanly'));

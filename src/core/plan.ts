@@ -129,6 +129,20 @@ function escalationItem(key: string, channel: string, alert: Alert, mention: str
   return item;
 }
 
+/**
+ * A listed alert its record already reflects: nothing to plan, and no need even to validate it. The
+ * steady state of every poll, decided by comparing two strings.
+ */
+export function unchanged(
+  item: { updatedAt: string | null; status: string | null },
+  record: CardRecord | undefined,
+): boolean {
+  if (!record || item.updatedAt === null || item.status === null) return false;
+  if (record.state === 'seen') return item.status !== 'escalated';
+  if (record.state === 'digested') return item.status !== 'escalated' || record.status === 'escalated';
+  return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
+}
+
 export function planPage(input: PageInput): PagePlan {
   const { records, firstRun, now, policy } = input;
   const changes: Change[] = [];
@@ -187,6 +201,9 @@ export function planPage(input: PageInput): PagePlan {
       // queued or posted. A listing older than what the record holds (a change made from Slack
       // while this poll was reading) must not roll the card back.
       if (isOlder(alert.updatedAt, record.updatedAt)) return;
+      // Cotool moves updatedAt on every change: the same updatedAt is the same card (the common,
+      // steady case, decided without hashing anything).
+      if (alert.updatedAt === record.updatedAt && alert.status === record.status && !record.final) return;
       const becameEscalated = escalated && record.status !== 'escalated';
       const fp = input.fingerprint(alert, record);
       const liveAgain = record.final;

@@ -87,6 +87,10 @@ export type ListAllOptions = {
   maxPages?: number;
 };
 
+/** A listed alert before validation: what tells whether it changed, and the item itself. */
+export type ListedItem = { id: string | null; updatedAt: string | null; status: string | null; raw: unknown; offset: number };
+export type RawAlertPage = { items: ListedItem[]; last: boolean; truncated: boolean; pages: number };
+
 /** One page of a paged listing; `last` on the final page (`truncated` when maxPages cut it short). */
 export type AlertPageOf = { alerts: Alert[]; skipped: number; last: boolean; truncated: boolean; pages: number };
 
@@ -113,6 +117,10 @@ export type CotoolClient = {
   listAlerts(params?: ListAlertsParams): Promise<AlertPage>;
   /** Every matching alert, deduplicated by id. Throws if any page fails. */
   listAllAlerts(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): Promise<AlertListing>;
+  /** The listing page by page, items validated on demand with `parseListedAlert`. */
+  listRawAlertPages(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): AsyncGenerator<RawAlertPage>;
+  /** Validates a listed item: the alert, or null when it is malformed (logged and skipped). */
+  parseListedAlert(item: ListedItem): Alert | null;
   /** The listing page by page (see listAlertPages in the implementation). */
   listAlertPages(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): AsyncGenerator<AlertPageOf>;
   /** An alert by UUID or display id (`COT-123`) with the first page of its timeline. */
@@ -546,7 +554,8 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     skippedKeys: string[];
   };
 
-  async function fetchPage(params: ListAlertsParams): Promise<RawPage> {
+  /** One page of the listing, envelope checked, items not yet validated. */
+  async function fetchItems(params: ListAlertsParams): Promise<{ items: unknown[]; totalCount: number | null }> {
     const call: Call = {
       method: 'GET',
       path: '/api/alerts',
@@ -557,22 +566,71 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     const body = await send(call);
     const envelope = ListEnvelopeSchema.safeParse(body);
     if (!envelope.success) throw schemaError(call, describeIssues(envelope.error), envelope.error.issues);
+    const totalCount = envelope.data.totalCount ?? null;
+    if (totalCount === null) note({ kind: 'missing_field', path: 'GET /api/alerts totalCount' });
+    return { items: envelope.data.alerts, totalCount };
+  }
+
+  /** A listed item validated: the alert, or null when it is malformed (logged and skipped). */
+  function parseListedAlert(item: ListedItem): ParsedAlert | null {
+    const result = readListedAlert(item.raw);
+    if (result instanceof z.ZodError) {
+      skipped('alert', item.raw, result, { offset: item.offset });
+      return null;
+    }
+    return result;
+  }
+
+  function peek(raw: unknown, offset: number): ListedItem {
+    const r = isRecord(raw) ? raw : {};
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+    return { id: str(r.id), updatedAt: str(r.updatedAt), status: str(r.status), raw, offset };
+  }
+
+  /**
+   * The listing page by page, items not yet validated: the poller validates only the alerts that
+   * are new or changed (an unchanged alert costs a string comparison, not a schema parse).
+   */
+  async function* listRawAlertPages(
+    params: Omit<ListAlertsParams, 'limit' | 'offset'> = {},
+    options: ListAllOptions = {},
+  ): AsyncGenerator<RawAlertPage> {
+    const pageSize = clampInt(options.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
+    const maxPages = clampInt(options.maxPages ?? DEFAULT_MAX_PAGES, 1, Number.MAX_SAFE_INTEGER);
+    let offset = 0;
+    let pages = 0;
+    let totalCount: number | null = null;
+    for (;;) {
+      const page = await fetchItems({ ...params, limit: pageSize, offset });
+      pages += 1;
+      totalCount = page.totalCount ?? totalCount;
+      const items = page.items.map((raw, i) => peek(raw, offset + i));
+      offset += page.items.length;
+      const done = page.items.length < pageSize || (totalCount !== null && offset >= totalCount);
+      const truncated = !done && pages >= maxPages;
+      if (truncated) {
+        log.warn({ pages, pageSize, seen: offset, totalCount }, 'Cotool alert listing stopped at maxPages; the list is partial');
+      }
+      yield { items, last: done || truncated, truncated, pages };
+      if (done || truncated) return;
+    }
+  }
+
+  async function fetchPage(params: ListAlertsParams): Promise<RawPage> {
+    const page = await fetchItems(params);
     const offset = params.offset ?? 0;
     const alerts: ParsedAlert[] = [];
     const skippedKeys: string[] = [];
-    envelope.data.alerts.forEach((item, index) => {
-      const result = readListedAlert(item);
-      if (result instanceof z.ZodError) {
-        skipped('alert', item, result, { offset: offset + index });
-        const { id } = idsOf(item);
+    page.items.forEach((raw, index) => {
+      const result = parseListedAlert(peek(raw, offset + index));
+      if (result === null) {
+        const { id } = idsOf(raw);
         skippedKeys.push(id ?? `#${offset + index}`);
       } else {
         alerts.push(result);
       }
     });
-    const totalCount = envelope.data.totalCount ?? null;
-    if (totalCount === null) note({ kind: 'missing_field', path: 'GET /api/alerts totalCount' });
-    return { alerts, totalCount, received: envelope.data.alerts.length, skipped: skippedKeys.length, skippedKeys };
+    return { alerts, totalCount: page.totalCount, received: page.items.length, skipped: skippedKeys.length, skippedKeys };
   }
 
   async function listAlerts(params: ListAlertsParams = {}): Promise<AlertPage> {
@@ -832,6 +890,8 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     listAlerts,
     listAllAlerts,
     listAlertPages,
+    listRawAlertPages,
+    parseListedAlert,
     getAlert,
     getAlertForRun,
     updateStatus,

@@ -14,6 +14,7 @@ import {
   planGone,
   planPage,
   type StormPolicy,
+  unchanged,
 } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { isCotoolError } from '../cotool/errors.ts';
@@ -23,11 +24,11 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Change, Store, Storm } from '../store/store.ts';
 import type { CardRenderer } from './ports.ts';
-import { cardKey, type Route, routeAlert } from './routes.ts';
+import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
 
 export type PollerDeps = {
   store: Store;
-  cotool: Pick<CotoolClient, 'listAlertPages'>;
+  cotool: Pick<CotoolClient, 'listRawAlertPages' | 'parseListedAlert'>;
   render: Pick<CardRenderer, 'fingerprint'>;
   defaultChannel: string;
   routes: readonly Route[];
@@ -58,6 +59,8 @@ export type CycleReport = {
   queued: number;
   digested: number;
   durationMs: number;
+  /** CPU time of the process while the cycle ran. */
+  cpuMs: number;
   /** Kept for the metrics of the first release: the poller no longer posts itself. */
   posted: number;
   updated: number;
@@ -75,6 +78,7 @@ function emptyReport(): CycleReport {
     queued: 0,
     digested: 0,
     durationMs: 0,
+    cpuMs: 0,
     posted: 0,
     updated: 0,
   };
@@ -127,17 +131,30 @@ export function createPoller(deps: PollerDeps) {
     health.lastPollAt = new Date(started).toISOString();
     const firstRun = (await store.getMeta('bootstrapped_at')) === null;
     const seenIds = new Set<string>();
-    const liveKeys = new Set<string>();
     const candidates = new Map<string, Candidate[]>();
     let complete = false;
     try {
-      for await (const page of cotool.listAlertPages({ status: LIVE_STATUSES }, { maxPages: deps.maxPages ?? 1000 })) {
+      const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: deps.maxPages ?? 1000 });
+      for await (const page of pages) {
         report.pages = page.pages;
-        report.skippedMalformed += page.skipped;
-        // Offset paging over a changing set can repeat an alert: the first copy counts.
-        const alerts = page.alerts.filter((a) => !seenIds.has(a.id) && seenIds.add(a.id));
         if (stopping) break;
-        const records = await store.getMany(keysOf(alerts));
+        // Offset paging over a changing set can repeat an alert: the first copy counts.
+        const items = page.items.filter((i) => i.id === null || (!seenIds.has(i.id) && seenIds.add(i.id)));
+        const records = await store.getMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
+        const alerts: Alert[] = [];
+        for (const item of items) {
+          if (item.id !== null && unchanged(item, records.get(item.id))) continue;
+          const alert = cotool.parseListedAlert(item);
+          if (alert) alerts.push(alert);
+          else report.skippedMalformed++;
+        }
+        if (alerts.length === 0) {
+          if (page.last) complete = !page.truncated;
+          continue;
+        }
+        // Further channels of routed alerts have records of their own.
+        const more = keysOf(alerts).filter((k) => !records.has(k));
+        if (more.length > 0) for (const [k, r] of await store.getMany(more)) records.set(k, r);
         const planned = planPage({
           alerts,
           records,
@@ -148,7 +165,6 @@ export function createPoller(deps: PollerDeps) {
           policy,
           fingerprint,
         });
-        for (const k of planned.keys) liveKeys.add(k);
         await apply(planned.changes, report);
         for (const c of planned.candidates) {
           const list = candidates.get(c.channel) ?? [];
@@ -177,7 +193,7 @@ export function createPoller(deps: PollerDeps) {
 
     // Cards whose alert left the live set: only a complete listing can say so.
     if (complete) {
-      const gone = (await store.listUnfinishedIds()).filter((k) => !liveKeys.has(k));
+      const gone = (await store.listUnfinishedIds()).filter((k) => !seenIds.has(alertIdOfKey(k)));
       if (gone.length > 0) {
         const records = await store.getMany(gone);
         await apply(planGone([...records.values()], clock()), report);
@@ -244,6 +260,7 @@ export function createPoller(deps: PollerDeps) {
     runOnce(): Promise<CycleReport> {
       if (!inFlight) {
         const started = clock();
+        const cpu0 = process.cpuUsage();
         inFlight = runCycle()
           .catch((err: unknown) => {
             // Only a store failure gets here (a Cotool failure is handled in the cycle).
@@ -254,6 +271,9 @@ export function createPoller(deps: PollerDeps) {
             return { ...emptyReport(), durationMs: 0 };
           })
           .then((report) => {
+            const cpu = process.cpuUsage(cpu0);
+            report.cpuMs = (cpu.user + cpu.system) / 1000;
+            if (!report.follower) deps.metrics?.pollCpu.inc(report.cpuMs / 1000);
             if (!report.follower && (report.ok || !stopping)) {
               deps.metrics?.observePoll({ ...report, durationMs: clock() - started }, clock());
             }

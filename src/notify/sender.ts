@@ -595,6 +595,7 @@ export function createSender(deps: SenderDeps) {
         continue;
       }
       if (!item) {
+        refreshSoon();
         await idle(idleMs);
         continue;
       }
@@ -602,6 +603,7 @@ export function createSender(deps: SenderDeps) {
       try {
         health.storeOk = true;
         await handle(item, pacer);
+        refreshSoon();
       } catch (err) {
         // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
         log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
@@ -623,19 +625,28 @@ export function createSender(deps: SenderDeps) {
   }
 
   /** Starts loops for channels that have work; reports the depth. */
+  const reported = new Set<string>(deps.channels.flatMap((ch) => [`${ch}|post`, `${ch}|update`]));
+  let depthAt = 0;
   async function refresh(): Promise<void> {
+    depthAt = clock();
     const depth = await store.outboxDepth();
     const seen = new Set<string>();
     for (const d of depth) {
       if (d.lane === 'post') ensureLoop('post', d.channel);
       metrics?.outboxDepth.set({ channel: d.channel, lane: d.lane }, d.count);
       seen.add(`${d.channel}|${d.lane}`);
+      reported.add(`${d.channel}|${d.lane}`);
     }
-    for (const ch of deps.channels) {
-      for (const lane of ['post', 'update'] as const) {
-        if (!seen.has(`${ch}|${lane}`)) metrics?.outboxDepth.set({ channel: ch, lane }, 0);
-      }
+    for (const pair of reported) {
+      if (seen.has(pair)) continue;
+      const [channel = '', lane = 'post'] = pair.split('|');
+      metrics?.outboxDepth.set({ channel, lane }, 0);
     }
+  }
+  /** The depth gauge follows the sending, at most twice a second. */
+  function refreshSoon(): void {
+    if (clock() - depthAt < 500) return;
+    refresh().catch((err: unknown) => log.debug({ err }, 'could not read the outbox depth'));
   }
 
   return {

@@ -115,9 +115,9 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX storms_active ON storms (ended_at);
    CREATE TABLE storm_members (
+     seq         INTEGER PRIMARY KEY,
      storm_id    TEXT NOT NULL,
      alert_id    TEXT NOT NULL,
-     seq         INTEGER NOT NULL,
      display_id  TEXT NOT NULL,
      group_key   TEXT NOT NULL,
      group_name  TEXT NOT NULL,
@@ -126,7 +126,7 @@ const MIGRATIONS: readonly string[] = [
      title       TEXT NOT NULL,
      created_at  TEXT NOT NULL,
      updated_at  TEXT NOT NULL,
-     PRIMARY KEY (storm_id, alert_id)
+     UNIQUE (storm_id, alert_id)
    );
    CREATE TABLE leases (
      name        TEXT PRIMARY KEY,
@@ -327,9 +327,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     stormPosted: db.prepare('UPDATE storms SET ts = ? WHERE id = ?'),
     stormTally: db.prepare('UPDATE storms SET tally = ? WHERE id = ?'),
     member: db.prepare(
-      `INSERT INTO storm_members (storm_id, alert_id, seq, display_id, group_key, group_name, severity, status,
+      `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status,
                                   title, created_at, updated_at)
-       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM storm_members WHERE storm_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (storm_id, alert_id) DO NOTHING`,
     ),
     memberStatus: db.prepare(
@@ -406,6 +406,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     ),
   };
 
+  const inStatements = new Map<number, StatementSync>();
+  /** `SELECT … IN (?, …)` with n placeholders, prepared once per n. */
+  function inStatement(n: number): StatementSync {
+    let st = inStatements.get(n);
+    if (!st) {
+      st = db.prepare(`SELECT * FROM cards WHERE alert_id IN (${Array.from({ length: n }, () => '?').join(',')})`);
+      if (inStatements.size < 64) inStatements.set(n, st);
+    }
+    return st;
+  }
+
   const patchStatements = new Map<string, StatementSync>();
   function patchStatement(keys: (keyof CardPatch)[], byVersion: boolean, byState: boolean): StatementSync {
     const sig = `${keys.join(',')}|${byVersion}|${byState}`;
@@ -462,7 +473,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       q.member.run(
         m.stormId,
         m.alertId,
-        m.stormId,
         m.displayId,
         m.groupKey,
         m.groupName,
@@ -516,9 +526,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       const out = new Map<string, CardRecord>();
       for (let i = 0; i < alertIds.length; i += 500) {
         const chunk = alertIds.slice(i, i + 500);
-        const rows = db
-          .prepare(`SELECT * FROM cards WHERE alert_id IN (${chunk.map(() => '?').join(',')})`)
-          .all(...chunk) as Row[];
+        const rows = inStatement(chunk.length).all(...chunk) as Row[];
         for (const r of rows) out.set(String(r.alert_id), toRecord(r));
       }
       return out;

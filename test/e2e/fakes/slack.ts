@@ -932,8 +932,6 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       return { message_ts: ts };
     },
 
-    'chat.getPermalink': (args) => {
-      const ch = channelOf(args.channel);
     'reactions.add': (args) => {
       const ch = memberChannel(args.channel);
       const found = locate(ch, need(args, 'timestamp'));
@@ -950,6 +948,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       return {};
     },
 
+    'chat.getPermalink': (args) => {
+      const ch = channelOf(args.channel);
       const found = locate(ch, need(args, 'message_ts'));
       if (!found) throw new ApiError('message_not_found');
       return { channel: ch.id, permalink: permalink(ch, found.msg.ts, found.msg.thread_ts) };
