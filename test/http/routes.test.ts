@@ -144,9 +144,19 @@ describe('GET /readyz in Socket Mode', () => {
         body: { checks: expect.arrayContaining([{ name: 'slack', ok: true, detail: 'Socket Mode connected' }]) },
       });
 
+      // Record every change: the client may reconnect faster than a poll of the flag would notice.
+      const changes: (boolean | null)[] = [];
+      let connected = socketHealth.slackConnected;
+      Object.defineProperty(socketHealth, 'slackConnected', {
+        get: () => connected,
+        set: (v: boolean | null) => {
+          connected = v;
+          changes.push(v);
+        },
+      });
       const connections = slack.socketConnections;
       slack.socketDrop();
-      await eventually(() => socketHealth.slackConnected === false);
+      await eventually(() => changes.includes(false), 15_000);
       const lost = await readyz();
       if (socketHealth.slackConnected === false) {
         expect(lost.status).toBe(503);
