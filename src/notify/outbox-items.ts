@@ -3,6 +3,7 @@
  * exactly-once work), lanes and priorities. Lower priority values are sent first.
  */
 import type { NewOutboxItem } from '../store/store.ts';
+import type { SlackView } from './ports.ts';
 
 export const PRIORITY = {
   /** Escalation notices, and the cards of alerts that arrive escalated (the card carries the notice). */
@@ -87,6 +88,34 @@ export function threadNoteItem(
     alertId: key,
     priority: PRIORITY.note,
     orderAt: now,
+    payload: JSON.stringify(payload),
+  };
+}
+
+/** What a `reply` item carries: the rendered reply and the thread it goes to. */
+export type ReplyPayload = { alertId: string; threadTs: string; view: SlackView };
+
+/**
+ * A quiet reply in a card's thread (what a change made from Slack says there). `key` names the
+ * change, so the same change never gets two replies; sent ahead of new cards (someone is waiting).
+ */
+export function threadReplyItem(i: {
+  key: string;
+  channel: string;
+  threadTs: string;
+  alertId: string;
+  view: SlackView;
+  now: number;
+}): NewOutboxItem {
+  const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
+  return {
+    key: `reply:${i.key}`,
+    kind: 'reply',
+    lane: 'post',
+    channel: i.channel,
+    alertId: i.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: i.now,
     payload: JSON.stringify(payload),
   };
 }

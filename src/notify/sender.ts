@@ -19,7 +19,7 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
 import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
-import { outboxKey, type ThreadNotePayload } from './outbox-items.ts';
+import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import { type CardRenderer, EVENT_TYPES, type EscalationWho, type SlackPort } from './ports.ts';
 import {
@@ -546,8 +546,43 @@ export function createSender(deps: SenderDeps) {
     return complete(item);
   }
 
+  /** A quiet reply in a card's thread; looked for there before it is sent again. */
+  async function sendReply(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const p = parse<ReplyPayload>(item);
+    if (item.unknown) {
+      let ts: string | null;
+      try {
+        ts = await slack.findMessage({
+          channel: item.channel,
+          eventType: EVENT_TYPES.note,
+          key: item.key,
+          threadTs: p.threadTs,
+          oldestMs: 0,
+        });
+      } catch (err) {
+        return failed(item, err, pacer, 'conversations.replies');
+      }
+      if (ts) return complete(item);
+    }
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...p.view,
+        channel: item.channel,
+        thread_ts: p.threadTs,
+        reply_broadcast: false,
+        metadata: { event_type: EVENT_TYPES.note, event_payload: { alert_id: p.alertId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    return complete(item);
+  }
+
   function handle(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     switch (item.kind) {
+      case 'reply':
+        return sendReply(item, pacer);
       case 'card':
         return sendCard(item, pacer);
       case 'card_update':

@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
+import { escalatedFromSlack } from '../core/last-action.ts';
 import type { Logger } from '../log.ts';
+import { threadReplyItem } from '../notify/outbox-items.ts';
 import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
 import { newRef } from '../slack/messages.ts';
 import type { CardRecord, LastAction, Store } from '../store/store.ts';
@@ -275,7 +277,12 @@ export async function syncCard(
   }
   if (place) {
     const fingerprint = render.fingerprint(alert, record);
-    const rendered = { status: alert.status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
+    // An escalation made elsewhere that the poller has not announced yet (a stale card redrawn):
+    // keep the status the record had, so the next poll still sees "became escalated" and pages.
+    const unannounced =
+      alert.status === 'escalated' && record?.status !== 'escalated' && !escalatedFromSlack(alert.status, record?.lastAction);
+    const status = unannounced ? (record?.status ?? alert.status) : alert.status;
+    const rendered = { status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
     try {
       await slack.update({ ...view, ...place });
       await store.saveRender(alert.id, rendered);
@@ -302,13 +309,27 @@ export async function syncCard(
   }
   let replied: boolean | null = null;
   if (opts.reply && place) {
+    // Through the outbox like every write for an alert: claimed, confirmed, found again by its
+    // metadata after a crash or a lost answer. One note per change (the alert's new updatedAt).
     try {
-      await slack.post({ ...opts.reply, channel: place.channel, thread_ts: place.ts, reply_broadcast: false });
+      await store.apply([
+        {
+          enqueue: [
+            threadReplyItem({
+              key: `${alert.id}:${alert.updatedAt}`,
+              channel: place.channel,
+              threadTs: place.ts,
+              alertId: alert.id,
+              view: opts.reply,
+              now: deps.clock(),
+            }),
+          ],
+        },
+      ]);
       replied = true;
     } catch (err) {
       replied = false;
-      const f = slack.classify(err, place.channel);
-      log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not post the thread reply');
+      log.warn({ alertId: alert.id, err }, 'could not queue the thread reply');
     }
   }
   return { record, view, place, cardUpdated, replied };

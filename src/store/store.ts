@@ -58,7 +58,7 @@ export type RenderedState = {
 
 /** post: chat.postMessage, paced per channel. update: chat.update, paced per workspace, coalesced. */
 export type OutboxLane = 'post' | 'update';
-export type OutboxKind = 'card' | 'escalation' | 'card_update' | 'digest' | 'digest_update' | 'thread_note';
+export type OutboxKind = 'card' | 'escalation' | 'card_update' | 'digest' | 'digest_update' | 'thread_note' | 'reply';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */

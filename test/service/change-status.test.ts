@@ -29,9 +29,9 @@ describe('changeStatus: success', () => {
     expect(card).toContain('*Closed as false positive* by Jane Doe');
     // The status answer lacks the hydrated agent name: the card must not flip to "Unassigned".
     expect(card).toContain('Aria');
-    expect(h.slack.posts).toHaveLength(1);
-    expect(h.slack.posts[0]).toMatchObject({ channel: CHANNEL, thread_ts: CARD_TS, reply_broadcast: false });
-    expect(json(h.slack.posts[0])).toContain('<@U0JANE> closed *');
+    expect(await h.replies()).toHaveLength(1);
+    expect((await h.replies())[0]).toMatchObject({ channel: CHANNEL, thread_ts: CARD_TS, reply_broadcast: false });
+    expect(json((await h.replies())[0])).toContain('<@U0JANE> closed *');
     const record = await h.store.get(h.alert.id);
     expect(record?.lastAction).toMatchObject({ by: JANE, kind: 'status', status: 'closed_false_positive' });
     expect(record).toMatchObject({ status: 'closed_false_positive', updatedAt: h.cotool.alert.updatedAt, final: true });
@@ -67,7 +67,7 @@ describe('changeStatus: success', () => {
     const r = await run(h);
     expect(r).toMatchObject({ ok: true, cardUpdated: null });
     expect(h.slack.updates).toHaveLength(0);
-    expect(h.slack.posts).toHaveLength(0);
+    expect(await h.replies()).toHaveLength(0);
     if (r.ok) expect(json(r.view)).toContain('by Jane Doe');
   });
 
@@ -97,7 +97,7 @@ describe('changeStatus: nothing changes', () => {
     const h = await triageHarness({ status: 'closed_false_positive' });
     const r = await run(h);
     expect(r).toMatchObject({ ok: true, statusChanged: false });
-    expect(h.slack.posts).toHaveLength(0);
+    expect(await h.replies()).toHaveLength(0);
     expect(h.changed).toHaveLength(0);
   });
 
@@ -156,7 +156,7 @@ describe('changeStatus: Cotool failures', () => {
     expect(r).toMatchObject({ ok: false, code, ref: expect.stringMatching(/^[0-9a-f]{8}$/) });
     expect(h.cotool.count('getAlert')).toBe(1);
     expect(h.cotool.alert.status).toBe('open');
-    expect(h.slack.posts).toHaveLength(0);
+    expect(await h.replies()).toHaveLength(0);
     if (!r.ok && 'ref' in r) expect(h.logs.some((l) => l.includes(r.ref))).toBe(true);
     expect(await run(h)).toMatchObject({ ok: true });
   });
@@ -186,7 +186,7 @@ describe('changeStatus: Cotool failures', () => {
     const r = await run(h);
     expect(r).toMatchObject({ ok: true, statusChanged: true, confirmedByReread: true });
     expect(h.cotool.count('updateStatus')).toBe(1);
-    expect(h.slack.posts).toHaveLength(1);
+    expect(await h.replies()).toHaveLength(1);
     expect(json(h.slack.updates[0]?.blocks)).toContain('by Jane Doe');
   });
 

@@ -25,9 +25,9 @@ describe('editDetails', () => {
     const r = await edit(h, { title: 'New title' });
     expect(r).toMatchObject({ ok: true, changed: ['title'], cardUpdated: true });
     expect(patches(h)).toEqual([{ title: 'New title' }]);
-    expect(h.slack.posts).toHaveLength(1);
-    expect(h.slack.posts[0]).toMatchObject({ channel: CHANNEL, thread_ts: CARD_TS, reply_broadcast: false });
-    const reply = json(h.slack.posts[0]);
+    expect(await h.replies()).toHaveLength(1);
+    expect((await h.replies())[0]).toMatchObject({ channel: CHANNEL, thread_ts: CARD_TS, reply_broadcast: false });
+    const reply = json((await h.replies())[0]);
     expect(reply).toContain('<@U0JANE> renamed *');
     expect(reply).toContain('Old &lt;!here&gt; title');
     expect(reply).not.toContain('<!here>');
@@ -44,7 +44,7 @@ describe('editDetails', () => {
     expect(await edit(h2, { description: '   ' })).toMatchObject({ ok: true, changed: ['description'] });
     expect(patches(h)).toEqual([{ description: 'After' }]);
     expect(patches(h2)).toEqual([{ description: null }]);
-    expect(json(h.slack.posts[0])).toContain('edited the description of *');
+    expect(json((await h.replies())[0])).toContain('edited the description of *');
   });
 
   it('an unchanged form sends nothing (line endings and surrounding blanks aside)', async () => {
@@ -52,7 +52,7 @@ describe('editDetails', () => {
     const r = await edit(h, { title: ' T ', description: 'a\nb\n' });
     expect(r).toMatchObject({ ok: true, changed: [] });
     expect(patches(h)).toEqual([]);
-    expect(h.slack.posts).toHaveLength(0);
+    expect(await h.replies()).toHaveLength(0);
   });
 
   it('a description too long for the form is never sent, whatever comes back', async () => {

@@ -258,6 +258,12 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
     logs,
     deps,
     changed,
+    /** Thread replies the service queued in the outbox (the sender posts them), as messages. */
+    replies: async (): Promise<OutgoingMessage[]> =>
+      (await store.listOutbox({ kind: 'reply' })).map((i) => {
+        const p = JSON.parse(i.payload) as { threadTs: string; view: SlackView };
+        return { ...p.view, channel: i.channel, thread_ts: p.threadTs, reply_broadcast: false };
+      }),
     advance: (ms: number) => {
       now += ms;
     },
