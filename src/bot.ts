@@ -154,6 +154,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const events: ListenerEvents = new EventEmitter();
   // A change made from Slack may have queued a thread reply: the sender looks at once.
   events.on('alert-changed', () => void activeSender.wake());
+  events.on('queued', () => void activeSender.wake());
   // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
   const stats = createStatsService({ cotool, store, logger, clock: Date.now });
   registerListeners(app, {

@@ -15,7 +15,8 @@ import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { OutgoingMessage, SlackView } from '../notify/ports.ts';
+import { threadReplyItem } from '../notify/outbox-items.ts';
+import type { SlackView } from '../notify/ports.ts';
 import { newRef } from '../slack/messages.ts';
 import { truncate } from '../slack/text.ts';
 import type { Store } from '../store/store.ts';
@@ -64,8 +65,9 @@ export function isSlackNote(body: string | null | undefined): boolean {
 
 export type NotesDeps = {
   cotool: Pick<CotoolClient, 'addComment'>;
-  store: Pick<Store, 'get'>;
-  slack: { post(message: OutgoingMessage): Promise<{ channel: string; ts: string }> };
+  store: Pick<Store, 'get' | 'apply'>;
+  /** Told when a thread reply was queued (the sender looks at once). */
+  onQueued?: () => void;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   /** The thread reply confirming a note (src/slack/views/note-modal.ts renderNoteReply). */
@@ -139,18 +141,27 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
     let replied: boolean | null = null;
     if (place && !input.quiet) {
       const view = deps.renderReply({ displayId, kind: input.kind, actor, words });
+      // Through the outbox: claimed, and found again by its metadata after a crash or a lost answer.
       try {
-        await deps.slack.post({
-          ...view,
-          channel: place.channel,
-          thread_ts: place.ts,
-          reply_broadcast: false,
-          metadata: { event_type: NOTE_EVENT_TYPE, event_payload: { alert_id: input.alertId, entry_id: entry.id } },
-        });
+        await deps.store.apply([
+          {
+            enqueue: [
+              threadReplyItem({
+                key: `note:${input.alertId}:${entry.id}`,
+                channel: place.channel,
+                threadTs: place.ts,
+                alertId: input.alertId,
+                view,
+                now: Date.now(),
+              }),
+            ],
+          },
+        ]);
         replied = true;
+        deps.onQueued?.();
       } catch (err) {
         replied = false;
-        log.warn({ alertId: input.alertId, err: String(err) }, 'the note was saved but its thread reply failed');
+        log.warn({ alertId: input.alertId, err: String(err) }, 'the note was saved but its thread reply could not be queued');
       }
     }
     return { ok: true, entry, actor, displayId, replied, cut: !body.endsWith(words) };

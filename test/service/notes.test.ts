@@ -3,6 +3,7 @@ import { CotoolError } from '../../src/cotool/errors.ts';
 import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage } from '../../src/notify/ports.ts';
+import type { Change } from '../../src/store/store.ts';
 import { createAddNote, isSlackNote, type NotesDeps, noteBody } from '../../src/service/notes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import type { CardRecord } from '../../src/store/store.ts';
@@ -27,11 +28,19 @@ function setup(opts: { allowed?: boolean; fail?: CotoolError; card?: boolean } =
           ? null
           : ({ alertId: ALERT, displayId: 'COT-12', state: 'posted', channel: 'C0ALERTS', ts: '1.2' } as CardRecord);
       },
-    },
-    slack: {
-      async post(m) {
-        posts.push(m);
-        return { channel: m.channel, ts: '9.9' };
+      /** Thread replies are queued in the outbox: read them back as the messages the sender will post. */
+      async apply(changes: readonly Change[]) {
+        for (const item of changes.flatMap((c) => c.enqueue ?? [])) {
+          const p = JSON.parse(item.payload) as { threadTs: string; alertId: string; view: OutgoingMessage };
+          posts.push({
+            ...p.view,
+            channel: item.channel,
+            thread_ts: p.threadTs,
+            reply_broadcast: false,
+            metadata: { event_type: 'cotool_note', event_payload: { alert_id: p.alertId, key: item.key } },
+          });
+        }
+        return { applied: changes.length, conflicts: 0 };
       },
     },
     access: {
@@ -83,7 +92,7 @@ describe('addNote', () => {
       channel: 'C0ALERTS',
       thread_ts: '1.2',
       reply_broadcast: false,
-      metadata: { event_type: 'cotool_note', event_payload: { alert_id: ALERT, entry_id: 'e1' } },
+      metadata: { event_type: 'cotool_note', event_payload: { alert_id: ALERT, key: `reply:note:${ALERT}:e1` } },
     });
   });
 

@@ -12,7 +12,8 @@ import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
 export type AlertChanged = { alert: Alert; userId: string };
-export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged] }>;
+/** `queued`: a listener queued a thread reply in the outbox (the sender looks at once). */
+export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged]; queued: [] }>;
 
 /** What every listener may use. Built once in bot.ts; tests build it with fakes. */
 export type ListenerDeps = {

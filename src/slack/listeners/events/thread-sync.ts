@@ -37,7 +37,7 @@ export function registerThreadSync(app: App, deps: ListenerDeps): void {
   const addNote = createAddNote({
     cotool: deps.cotool,
     store: deps.store,
-    slack: deps.slack,
+    onQueued: () => deps.events.emit('queued'),
     access: deps.access,
     logger: deps.logger,
     renderReply: renderNoteReply,

@@ -39,7 +39,7 @@ function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
   const addNote = createAddNote({
     cotool: deps.cotool,
     store: deps.store,
-    slack: deps.slack,
+    onQueued: () => deps.events.emit('queued'),
     access: deps.access,
     logger: deps.logger,
     renderReply: renderNoteReply,
