@@ -17,10 +17,13 @@ const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
 const text = z.string().trim().min(1).max(200);
 
-const SeverityMatch = z.union([
-  oneOrMany(z.enum(SEVERITIES)).transform((list) => ({ in: list as string[] })),
-  z.strictObject({ min: z.enum(SEVERITIES) }).transform((m) => ({ in: SEVERITIES.slice(SEVERITIES.indexOf(m.min)) as string[] })),
-]);
+const SeverityMatch = z.union(
+  [
+    oneOrMany(z.enum(SEVERITIES)).transform((list) => ({ in: list as string[] })),
+    z.strictObject({ min: z.enum(SEVERITIES) }).transform((m) => ({ in: SEVERITIES.slice(SEVERITIES.indexOf(m.min)) as string[] })),
+  ],
+  { error: `a severity (${SEVERITIES.join(', ')}), a list of them, or { min: <severity> }` },
+);
 
 const MatchSchema = z.strictObject({
   severity: SeverityMatch.optional(),
@@ -41,10 +44,11 @@ const RuleSchema = z.strictObject({
   storm_threshold: z.number().int().min(1).max(100_000).optional(),
 });
 
-const RoutesSchema = z.union([
-  z.array(RuleSchema),
-  z.strictObject({ routes: z.array(RuleSchema) }).transform((v) => v.routes),
-]);
+/** A list of rules, or `{ routes: [...] }`. */
+const RoutesSchema = z.preprocess(
+  (doc) => (doc && typeof doc === 'object' && !Array.isArray(doc) && 'routes' in doc ? (doc as { routes: unknown }).routes : doc),
+  z.array(RuleSchema, { error: 'a list of rules, or { routes: [...] }' }),
+);
 
 export type Route = {
   name: string | null;
@@ -83,7 +87,7 @@ export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
-    const at = path[0] === 'routes' ? path.slice(1) : path;
+    const at = path;
     const where =
       typeof at[0] === 'number'
         ? `rule ${at[0]}${at.length > 1 ? ` field ${at.slice(1).join('.')}` : ''}`

@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { allChannels, alertIdOfKey, cardKey, parseRoutes, routeAlert } from '../../src/notify/routes.ts';
+import { alert } from '../support/alerts.ts';
+
+const ok = (src: string, name = 'routes.yaml') => {
+  const r = parseRoutes(src, name);
+  if (!r.ok) throw new Error(r.problem);
+  return r.routes;
+};
+const problem = (src: string, name = 'routes.yaml') => {
+  const r = parseRoutes(src, name);
+  if (r.ok) throw new Error('expected a problem');
+  return r.problem;
+};
+
+const EXAMPLE = `
+- name: critical to the SOC with on-call
+  match: { severity: { min: critical } }
+  channels: C0SOCCRIT
+  mention: S0ONCALL
+- name: bug bounty to AppSec
+  match: { source: [bugcrowd, hackerone] }
+  channels: [C0APPSEC]
+  storm_threshold: 50
+`;
+
+describe('routes', () => {
+  it('the README example: critical → #soc-critical with @oncall; bugcrowd/hackerone → #appsec; the rest to the default', () => {
+    const routes = ok(EXAMPLE);
+    const crit = routeAlert(alert({ severity: 'critical' }), routes, 'C0DEFAULT');
+    expect(crit).toMatchObject({ channels: ['C0SOCCRIT'], mention: '<!subteam^S0ONCALL>', rule: 0 });
+    const bounty = routeAlert(alert({ source: { category: 'trigger', name: 'hackerone', triggerType: null } }), routes, 'C0DEFAULT');
+    expect(bounty).toMatchObject({ channels: ['C0APPSEC'], stormThreshold: 50, rule: 1 });
+    expect(routeAlert(alert({ severity: 'low' }), routes, 'C0DEFAULT')).toMatchObject({ channels: ['C0DEFAULT'], rule: null });
+    expect(allChannels(routes, 'C0DEFAULT')).toEqual(['C0DEFAULT', 'C0SOCCRIT', 'C0APPSEC']);
+  });
+
+  it('the first matching rule wins; detection by name or id, status, severity lists', () => {
+    const routes = ok(
+      JSON.stringify({
+        routes: [
+          { match: { detection: ['impossible travel'], status: 'escalated' }, channels: 'C0A' },
+          { match: { severity: ['high', 'medium'] }, channels: ['C0B', 'C0C'] },
+        ],
+      }),
+      'routes.json',
+    );
+    expect(routeAlert(alert({ status: 'escalated' }), routes, 'C0D').channels).toEqual(['C0A']);
+    expect(routeAlert(alert({ status: 'open' }), routes, 'C0D').channels).toEqual(['C0B', 'C0C']);
+  });
+
+  it.each([
+    ['- channels: general', 'rule 0 field channels'],
+    ['- match: { severity: { min: urgent } }\n  channels: C0A', 'rule 0 field match.severity'],
+    ['- channels: C0A\n- channels: C0B\n  mention: "@here"', 'rule 1 field mention'],
+    ['- channels: C0A\n  colour: red', 'rule 0'],
+    ['- channels: C0A\n  storm_threshold: 0', 'rule 0 field storm_threshold'],
+    ['routes: 3', 'the top level'],
+  ])('an error names the rule and the field: %s', (src, where) => {
+    expect(problem(src)).toContain(where);
+  });
+
+  it('a file that does not parse, or cannot be read, is one clear line naming COTOOL_SLACK_ROUTES', () => {
+    expect(problem('- [unclosed', 'r.yaml')).toMatch(/^cannot parse r\.yaml/);
+    const dir = mkdtempSync(join(tmpdir(), 'routes-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, '- channels: nope\n');
+    const env = {
+      COTOOL_API_URL: 'https://app.cotool.ai',
+      COTOOL_API_KEY: 'test-cotool-key-0123456789',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_APP_TOKEN: 'xapp-1',
+      SLACK_ALERT_CHANNEL: 'C0ALERTS',
+    };
+    const r = parseConfig({ ...env, COTOOL_SLACK_ROUTES: bad });
+    expect(r).toMatchObject({ ok: false });
+    if (!r.ok) expect(r.problems).toEqual([expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 0 field channels: /)]);
+    const missing = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'none.yaml') });
+    if (!missing.ok) expect(missing.problems[0]).toMatch(/^COTOOL_SLACK_ROUTES is invalid: cannot read .*none\.yaml \(ENOENT\)/);
+    else throw new Error('expected a problem');
+    writeFileSync(join(dir, 'good.yaml'), EXAMPLE);
+    const good = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'good.yaml') });
+    expect(good.ok && good.config.channels).toEqual(['C0ALERTS', 'C0SOCCRIT', 'C0APPSEC']);
+  });
+
+  it('card keys: the alert id for the first channel, a mirror key for each further one', () => {
+    const id = 'odd#id with spaces';
+    expect(cardKey(id, 'C0A', true)).toBe(id);
+    expect(alertIdOfKey(cardKey(id, 'C0B', false))).toBe(id);
+    expect(alertIdOfKey(id)).toBe(id);
+  });
+});
