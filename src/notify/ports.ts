@@ -90,4 +90,17 @@ export type CardRenderer = {
   fingerprint(alert: Alert, record: CardRecord | null): string;
   /** Fingerprint of an already rendered view (surfaces that render anyway). */
   viewFingerprint(view: SlackView): string;
+  /** The thread note for a status change made from Slack. */
+  statusReply(
+    alert: Alert,
+    ctx: { by: { id: string; name: string }; status: string; reason?: string | null },
+  ): SlackView;
+  /** The thread note for an edit made from Slack. */
+  editReply(
+    alert: Alert,
+    ctx: { by: { id: string; name: string }; title?: { from: string; to: string } | null; descriptionChanged: boolean },
+  ): SlackView;
+  /** What the edit form's inputs start with (null: not editable in Slack), and how a submission compares. */
+  editPrefill(alert: Alert): { title: string | null; description: string | null; descriptionChars: number };
+  sameEditText(a: string | null | undefined, b: string | null | undefined): boolean;
 };

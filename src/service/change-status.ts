@@ -14,7 +14,6 @@
  * and its reason names both people.
  */
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
-import { renderStatusReply } from '../slack/views/alert-card.ts';
 import type { CardRecord } from '../store/store.ts';
 import { buildReason, type Reason } from './reason.ts';
 import {
@@ -174,7 +173,7 @@ export function createChangeStatus(
 
     const asked = input.approvalOf ? `Asked by ${input.approvalOf.requester.name}` : null;
     const replyWords = asked ? (input.words ? `${asked}: ${input.words}` : asked) : input.words;
-    const reply = renderStatusReply(after, { by: actor, from: 'slack', status: input.status, reason: replyWords });
+    const reply = deps.render.statusReply(after, { by: actor, status: input.status, reason: replyWords });
     const sync = await finishChange(deps, after, actor, {
       clicked,
       action: { kind: 'status', status: input.status },

@@ -6,7 +6,6 @@
  * part of it. The card is redrawn and its thread says what changed.
  */
 import type { Alert, DetailsPatch } from '../cotool/schemas.ts';
-import { editPrefill, renderEditReply, sameText } from '../slack/views/edit-modal.ts';
 import {
   type Actor,
   afterWrite,
@@ -50,15 +49,15 @@ export function createEditDetails(deps: TriageDeps): (input: EditDetailsInput) =
   /** The edit itself, holding the alert's claim, on the alert as it was read. */
   async function edit(input: EditDetailsInput, start: ChangeStart): Promise<EditDetailsResult> {
     const { actor, before, clicked } = start;
-    const prefill = editPrefill(before);
+    const prefill = deps.render.editPrefill(before);
     const patch: DetailsPatch = {};
-    if (input.title !== undefined && prefill.title !== null && !sameText(input.title, prefill.title)) {
+    if (input.title !== undefined && prefill.title !== null && !deps.render.sameEditText(input.title, prefill.title)) {
       patch.title = input.title.trim();
     }
     if (
       input.description !== undefined &&
       prefill.description !== null &&
-      !sameText(input.description, prefill.description)
+      !deps.render.sameEditText(input.description, prefill.description)
     ) {
       patch.description = input.description.trim() === '' ? null : input.description.trim();
     }
@@ -88,7 +87,7 @@ export function createEditDetails(deps: TriageDeps): (input: EditDetailsInput) =
     if (patch.title !== undefined) decided.title = patch.title;
     if (patch.description !== undefined) decided.description = patch.description;
     const after = await afterWrite(deps, log, before, written, decided, 'edit');
-    const reply = renderEditReply(after, {
+    const reply = deps.render.editReply(after, {
       by: actor,
       title: patch.title !== undefined ? { from: before.title, to: after.title } : null,
       descriptionChanged: patch.description !== undefined,

@@ -11,14 +11,14 @@
  * entry id in its metadata, so a timeline relay can tell the note was already told. Headless: Slack
  * through a narrow port, Cotool through its client.
  */
+
+import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
 import { threadReplyItem } from '../notify/outbox-items.ts';
 import type { SlackView } from '../notify/ports.ts';
-import { newRef } from '../slack/messages.ts';
-import { truncate } from '../slack/text.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { cleanTyped } from './reason.ts';
@@ -161,7 +161,10 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
         deps.onQueued?.();
       } catch (err) {
         replied = false;
-        log.warn({ alertId: input.alertId, err: String(err) }, 'the note was saved but its thread reply could not be queued');
+        log.warn(
+          { alertId: input.alertId, err: String(err) },
+          'the note was saved but its thread reply could not be queued',
+        );
       }
     }
     return { ok: true, entry, actor, displayId, replied, cut: !body.endsWith(words) };

@@ -10,7 +10,7 @@
  * ~150 characters, so words of up to REASON_WORDS_MAX characters (the reason modal's input limit)
  * are never cut.
  */
-import { truncate } from '../slack/text.ts';
+import { truncate } from '../core/text.ts';
 
 export const REASON_MAX = 2_000;
 /** What the reason modal accepts: always fits after the longest fixed part. */

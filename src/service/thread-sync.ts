@@ -15,8 +15,9 @@
  *
  * Which messages count (a person's, not edits, deletions or bots') is the listener's job.
  */
+
+import { newRef } from '../core/text.ts';
 import type { Logger } from '../log.ts';
-import { newRef } from '../slack/messages.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import type { AddNoteInput, AddNoteResult } from './notes.ts';

@@ -8,14 +8,14 @@
  * Cotool through its client, so every flow runs in tests against recording fakes.
  */
 import { randomUUID } from 'node:crypto';
+import { escalatedFromSlack } from '../core/last-action.ts';
+import { newRef } from '../core/text.ts';
 import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
-import { escalatedFromSlack } from '../core/last-action.ts';
 import type { Logger } from '../log.ts';
 import { threadReplyItem } from '../notify/outbox-items.ts';
 import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
-import { newRef } from '../slack/messages.ts';
 import type { CardRecord, LastAction, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { nameInReason } from './reason.ts';
@@ -280,7 +280,9 @@ export async function syncCard(
     // An escalation made elsewhere that the poller has not announced yet (a stale card redrawn):
     // keep the status the record had, so the next poll still sees "became escalated" and pages.
     const unannounced =
-      alert.status === 'escalated' && record?.status !== 'escalated' && !escalatedFromSlack(alert.status, record?.lastAction);
+      alert.status === 'escalated' &&
+      record?.status !== 'escalated' &&
+      !escalatedFromSlack(alert.status, record?.lastAction);
     const status = unannounced ? (record?.status ?? alert.status) : alert.status;
     const rendered = { status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
     try {

@@ -2,16 +2,13 @@
  * User-facing wording shared by every surface (buttons, modals, commands, App Home). Untrusted
  * values are escaped here; the text returned is mrkdwn ready for an ephemeral message.
  */
-import { randomBytes } from 'node:crypto';
+import { newRef } from '../core/text.ts';
 import type { CotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { mrkdwn, oneLine } from './text.ts';
 import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
 
-/** A short reference shown to the user and written to the log with the error. */
-export function newRef(): string {
-  return randomBytes(4).toString('hex');
-}
+export { newRef };
 
 export function accessRefused(reason: AccessRefusal, who: string): string {
   switch (reason) {

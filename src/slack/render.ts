@@ -5,8 +5,15 @@ import type { Alert } from '../cotool/schemas.ts';
 import { groupMembers, parseTallies } from '../notify/digest.ts';
 import type { CardRenderer } from '../notify/ports.ts';
 import type { CardRecord } from '../store/store.ts';
-import { alertFingerprint, cardFingerprint, renderAlertCard, renderEscalationReply } from './views/alert-card.ts';
+import {
+  alertFingerprint,
+  cardFingerprint,
+  renderAlertCard,
+  renderEscalationReply,
+  renderStatusReply,
+} from './views/alert-card.ts';
 import { renderDigest } from './views/digest.ts';
+import { editPrefill, renderEditReply, sameText } from './views/edit-modal.ts';
 import { renderGoneCard } from './views/gone-card.ts';
 import { renderTimelineNote } from './views/timeline-note.ts';
 
@@ -34,5 +41,9 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
       }),
     fingerprint: (alert, record) => alertFingerprint(alert, currentLastAction(alert.status, record?.lastAction)),
     viewFingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
+    statusReply: (alert, ctx) => renderStatusReply(alert, { ...ctx, from: 'slack' }),
+    editReply: (alert, ctx) => renderEditReply(alert, ctx),
+    editPrefill,
+    sameEditText: sameText,
   };
 }

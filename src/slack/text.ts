@@ -23,6 +23,7 @@
  * - Views set `verbatim: true` on mrkdwn objects so Slack does not linkify channel names or bare
  *   URLs inside alert text: a phishing URL in a description is shown, never one click away.
  */
+import { clip, ELLIPSIS, truncate } from '../core/text.ts';
 
 /** Slack's published limits (UTF-16 code units, which is what Slack counts). */
 export const LIMITS = {
@@ -59,7 +60,6 @@ export const LIMITS = {
   inputInitialValue: 3_000,
 } as const;
 
-const ELLIPSIS = '…';
 /** U+2060 WORD JOINER: invisible, no line break, not a control character. */
 const JOINER = '\u2060';
 
@@ -103,37 +103,8 @@ export function oneLine(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Truncation
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-/** A cut that would drop more than this many code units to respect a grapheme (e.g. 500 stacked
- * combining marks), or would leave nothing, falls back to the nearest code point boundary. */
-const MAX_GRAPHEME_BACKOFF = 32;
-
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
-
-/** The largest index ≤ `limit` where `s` may be cut: a grapheme boundary, else a code point boundary. */
-function cutIndex(s: string, limit: number): number {
-  let end = 0;
-  // Boundaries up to `limit` depend only on the text up to and including the code point at `limit`.
-  for (const { index } of graphemes.segment(s.slice(0, limit + 2))) {
-    if (index > limit) break;
-    end = index;
-  }
-  if (end > 0 && limit - end <= MAX_GRAPHEME_BACKOFF) return end;
-  end = isHighSurrogate(s.charCodeAt(limit - 1)) ? limit - 1 : limit;
-  while (end > 0 && s[end - 1] === '\u200d') end--; // no dangling zero-width joiner before the ellipsis
-  return end;
-}
-
-function clip(s: string, max: number, adjust: (s: string, end: number) => number = (_, end) => end): string {
-  if (s.length <= max) return s;
-  if (max < 1) return '';
-  return s.slice(0, adjust(s, cutIndex(s, max - 1))).trimEnd() + ELLIPSIS;
-}
-
-/** Fits `s` into `max` UTF-16 code units, cutting on a grapheme boundary and appending `…` when cut. */
-export function truncate(s: string, max: number): string {
-  return clip(s, max);
-}
+// The cut itself (grapheme-aware, with an ellipsis) lives in src/core/text.ts: services use it too.
+export { truncate };
 
 /** Moves a cut back to before an entity it would split (`&am|p;`). Every `&` in escaped text opens one. */
 function keepEntities(s: string, end: number): number {
