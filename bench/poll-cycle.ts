@@ -16,7 +16,10 @@ import { COTOOL_TEST_API_KEY } from '../test/e2e/fakes/cotool.ts';
 import { startFakeSlack } from '../test/e2e/fakes/slack.ts';
 import { benchAlert, startAlertPages } from './lib/alert-pages.ts';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const N_LIST = sizes.length ? sizes : [10_000, 100_000];
 
 async function freePort(): Promise<number> {
@@ -55,7 +58,17 @@ function jsonParseCpuMs(pages: string[]): number {
   return best;
 }
 
-type Row = { n: number; cycle: string; requests: number; wallMs: number; cpuMs: number; parseMs: number; slack: number; writes: string; rssMb: number };
+type Row = {
+  n: number;
+  cycle: string;
+  requests: number;
+  wallMs: number;
+  cpuMs: number;
+  parseMs: number;
+  slack: number;
+  writes: string;
+  rssMb: number;
+};
 const rows: Row[] = [];
 
 for (const N of N_LIST) {
@@ -146,7 +159,7 @@ for (const N of N_LIST) {
       });
     }
     async function drained(): Promise<void> {
-      if (process.env.BENCH_DEBUG) console.error("draining", depth(await scrape()));
+      if (process.env.BENCH_DEBUG) console.error('draining', depth(await scrape()));
       for (let i = 0; i < 6000; i++) {
         if (depth(await scrape()) === 0) return;
         await new Promise((r) => setTimeout(r, 100));
@@ -174,7 +187,9 @@ for (const N of N_LIST) {
 }
 
 console.log('\nPoll cycle (the bot in its own process; lean list server and fake Slack on loopback)\n');
-console.log('| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store writes | peak RSS |');
+console.log(
+  '| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store writes | peak RSS |',
+);
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
 for (const r of rows) {
   console.log(

@@ -68,13 +68,16 @@ async function stormOf1000(stack: Stack): Promise<void> {
   })();
   const acks: number[] = [];
   const commands = (async () => {
-    let i = 0;
     while (!stop) {
-      const payload = slashCommandPayload({ text: 'COT-1', user: 'U0BENCH', channel: CHANNEL, responseUrl: stack.slack.responseUrl() });
+      const payload = slashCommandPayload({
+        text: 'COT-1',
+        user: 'U0BENCH',
+        channel: CHANNEL,
+        responseUrl: stack.slack.responseUrl(),
+      });
       const t = performance.now();
       await stack.slack.sendEnvelope('slash_commands', payload, { timeoutMs: 10_000 });
       acks.push(performance.now() - t);
-      i++;
       await sleep(250);
     }
   })();
@@ -91,13 +94,16 @@ async function stormOf1000(stack: Stack): Promise<void> {
       escalatedAt = now;
     }
     const top = stack.slack.messages(CHANNEL);
-    const carded = new Set(top.filter((m) => meta(m)?.event_type === 'cotool_alert').map((m) => meta(m)?.event_payload?.alert_id));
+    const carded = new Set(
+      top.filter((m) => meta(m)?.event_type === 'cotool_alert').map((m) => meta(m)?.event_payload?.alert_id),
+    );
     const got = [...critical].filter((id) => carded.has(id)).length;
     if (!firstCritical && got > 0) firstCritical = now;
     if (!allCritical && got === critical.size) allCritical = now;
     if (escalatedAt && !noticeAt) {
       const card = top.find((m) => meta(m)?.event_payload?.alert_id === before.id);
-      if (card?.replies.some((r) => (r.metadata as Meta | undefined)?.event_type === 'cotool_escalation')) noticeAt = now;
+      if (card?.replies.some((r) => (r.metadata as Meta | undefined)?.event_type === 'cotool_escalation'))
+        noticeAt = now;
     }
     if (!represented) {
       const ids = digestIds(top.find((m) => meta(m)?.event_type === 'cotool_digest'));
@@ -116,24 +122,37 @@ async function stormOf1000(stack: Stack): Promise<void> {
   row('storm of 1,000: all 10 critical cards', s(allCritical), '≤ 15 s');
   row('storm of 1,000: every alert in Slack (a card or an id in the digest)', s(represented), '≤ 60 s');
   row('storm of 1,000: Slack calls (chat.*) in that minute', String(writes.length), '≤ 60');
-  row('storm of 1,000: answers of 429', String(stack.slack.calls.slice(callsBefore).filter((c) => c.result.status === 429).length), '≤ 5');
+  row(
+    'storm of 1,000: answers of 429',
+    String(stack.slack.calls.slice(callsBefore).filter((c) => c.result.status === 429).length),
+    '≤ 5',
+  );
   row(
     `escalation 20 s into the storm: notice after (poll every ${POLL_S} s)`,
     noticeAt ? s(noticeAt - escalatedAt) : 'never',
     `≤ ${2 * POLL_S + 3} s`,
   );
-  row(`/cotool ack during the storm (${acks.length} commands): p50 / p99`, `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)} ms`, 'p99 ≤ 50 ms');
+  row(
+    `/cotool ack during the storm (${acks.length} commands): p50 / p99`,
+    `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)} ms`,
+    'p99 ≤ 50 ms',
+  );
   await bot.stop();
 }
 
 async function firstStart10k(stack: Stack): Promise<void> {
-  for (let i = 0; i < 10_000; i++) stack.cotool.addAlert({ severity: 'high', status: i % 3 === 0 ? 'escalated' : 'open' });
+  for (let i = 0; i < 10_000; i++)
+    stack.cotool.addAlert({ severity: 'high', status: i % 3 === 0 ? 'escalated' : 'open' });
   stack.slack.setRateLimits(SLACK_LIMITS);
   const bot = await stack.start('socket', { ...DEFAULTS, BACKLOG: 'all' });
   const t0 = Date.now();
   await bot.settle(180_000);
   const posts = stack.slack.callsOf('chat.postMessage').filter((c) => c.result.ok).length;
-  row('first start over 10,000 live alerts (3,334 escalated): messages posted', `${posts} (in ${((Date.now() - t0) / 1000).toFixed(0)} s)`, '≤ 60');
+  row(
+    'first start over 10,000 live alerts (3,334 escalated): messages posted',
+    `${posts} (in ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    '≤ 60',
+  );
   await bot.stop();
 }
 

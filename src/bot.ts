@@ -282,7 +282,10 @@ function warnUnjoinedRoutes(app: App, config: Config, logger: Logger): void {
     app.client.conversations.info({ channel }).then(
       (info) => {
         if (info.channel && info.channel.is_member === false) {
-          logger.warn({ channel }, `the bot is not a member of ${channel} (a route sends cards there): invite it (/invite @Cotool)`);
+          logger.warn(
+            { channel },
+            `the bot is not a member of ${channel} (a route sends cards there): invite it (/invite @Cotool)`,
+          );
         }
       },
       (err: unknown) => {

@@ -122,7 +122,11 @@ const EnvSchema = z
     SLACK_UPDATE_RATE: z.coerce.number().min(1).max(600).default(45),
     STORM_THRESHOLD: z.coerce.number().int().min(1).max(100_000).default(20),
     STORM_CARDS: z.coerce.number().int().min(0).max(1000).default(20),
-    STORM_QUIET_MINUTES: z.coerce.number().min(0).max(24 * 60).default(5),
+    STORM_QUIET_MINUTES: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .default(5),
     COTOOL_SLACK_ROUTES: opt(z.string().trim()),
     COTOOL_SLACK_CLAIM_STALE_MS: opt(z.coerce.number().int().min(1_000).max(3_600_000)),
     COTOOL_SLACK_LEASE_TTL_MS: opt(z.coerce.number().int().min(1_000).max(600_000)),

@@ -7,13 +7,14 @@
  * new alerts come out as candidates, and `decideNew` decides per channel, once the listing is
  * complete, which of them get a card and which are folded into a storm's digest.
  */
-import { currentLastAction, escalatedFromSlack } from './last-action.ts';
+
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
 import { groupOf } from '../notify/digest.ts';
 import { cardPriority, digestUpdateItem, outboxKey, PRIORITY, threadNoteItem } from '../notify/outbox-items.ts';
 import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
+import { currentLastAction, escalatedFromSlack } from './last-action.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */
@@ -100,7 +101,13 @@ export function cardItem(key: string, channel: string, alert: Alert, priority: n
   };
 }
 
-function cardUpdateItem(key: string, channel: string, alertId: string, alert: Alert | null, now: number): NewOutboxItem {
+function cardUpdateItem(
+  key: string,
+  channel: string,
+  alertId: string,
+  alert: Alert | null,
+  now: number,
+): NewOutboxItem {
   const payload: CardPayload = alert ? { alertId, alert } : { alertId, refresh: true };
   return {
     key: outboxKey.cardUpdate(key),
@@ -403,7 +410,16 @@ export function decideNew(
   }
 
   if (!storm) {
-    storm = { id: input.newStormId(), channel, startedAt: now, lastAddedAt: now, endedAt: null, cardsUsed: 0, ts: null, tally: null };
+    storm = {
+      id: input.newStormId(),
+      channel,
+      startedAt: now,
+      lastAddedAt: now,
+      endedAt: null,
+      cardsUsed: 0,
+      ts: null,
+      tally: null,
+    };
     out.stormStarted = storm.id;
     out.changes.push({
       storm: { op: 'open', id: storm.id, channel, at: now },

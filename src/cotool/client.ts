@@ -88,7 +88,13 @@ export type ListAllOptions = {
 };
 
 /** A listed alert before validation: what tells whether it changed, and the item itself. */
-export type ListedItem = { id: string | null; updatedAt: string | null; status: string | null; raw: unknown; offset: number };
+export type ListedItem = {
+  id: string | null;
+  updatedAt: string | null;
+  status: string | null;
+  raw: unknown;
+  offset: number;
+};
 export type RawAlertPage = { items: ListedItem[]; last: boolean; truncated: boolean; pages: number };
 
 /** One page of a paged listing; `last` on the final page (`truncated` when maxPages cut it short). */
@@ -118,11 +124,17 @@ export type CotoolClient = {
   /** Every matching alert, deduplicated by id. Throws if any page fails. */
   listAllAlerts(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): Promise<AlertListing>;
   /** The listing page by page, items validated on demand with `parseListedAlert`. */
-  listRawAlertPages(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): AsyncGenerator<RawAlertPage>;
+  listRawAlertPages(
+    params?: Omit<ListAlertsParams, 'limit' | 'offset'>,
+    opts?: ListAllOptions,
+  ): AsyncGenerator<RawAlertPage>;
   /** Validates a listed item: the alert, or null when it is malformed (logged and skipped). */
   parseListedAlert(item: ListedItem): Alert | null;
   /** The listing page by page (see listAlertPages in the implementation). */
-  listAlertPages(params?: Omit<ListAlertsParams, 'limit' | 'offset'>, opts?: ListAllOptions): AsyncGenerator<AlertPageOf>;
+  listAlertPages(
+    params?: Omit<ListAlertsParams, 'limit' | 'offset'>,
+    opts?: ListAllOptions,
+  ): AsyncGenerator<AlertPageOf>;
   /** An alert by UUID or display id (`COT-123`) with the first page of its timeline. */
   getAlert(idOrDisplayId: string): Promise<AlertWithTimeline>;
   /** The alert a run minted, or null when the run has none. */
@@ -609,7 +621,10 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
       const done = page.items.length < pageSize || (totalCount !== null && offset >= totalCount);
       const truncated = !done && pages >= maxPages;
       if (truncated) {
-        log.warn({ pages, pageSize, seen: offset, totalCount }, 'Cotool alert listing stopped at maxPages; the list is partial');
+        log.warn(
+          { pages, pageSize, seen: offset, totalCount },
+          'Cotool alert listing stopped at maxPages; the list is partial',
+        );
       }
       yield { items, last: done || truncated, truncated, pages };
       if (done || truncated) return;
@@ -630,7 +645,13 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
         alerts.push(result);
       }
     });
-    return { alerts, totalCount: page.totalCount, received: page.items.length, skipped: skippedKeys.length, skippedKeys };
+    return {
+      alerts,
+      totalCount: page.totalCount,
+      received: page.items.length,
+      skipped: skippedKeys.length,
+      skippedKeys,
+    };
   }
 
   async function listAlerts(params: ListAlertsParams = {}): Promise<AlertPage> {
@@ -662,7 +683,10 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
       const done = page.received < pageSize || (totalCount !== null && offset >= totalCount);
       const truncated = !done && pages >= maxPages;
       if (truncated) {
-        log.warn({ pages, pageSize, seen: offset, totalCount }, 'Cotool alert listing stopped at maxPages; the list is partial');
+        log.warn(
+          { pages, pageSize, seen: offset, totalCount },
+          'Cotool alert listing stopped at maxPages; the list is partial',
+        );
       }
       yield { alerts: page.alerts, skipped: page.skipped, last: done || truncated, truncated, pages };
       if (done || truncated) return;

@@ -239,7 +239,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     }),
     pollDuration: r.histogram({
       name: 'cotool_slack_poll_duration_seconds',
-      help: 'Duration of a poll cycle: Cotool listing, planning and store writes (Slack is the sender\'s).',
+      help: "Duration of a poll cycle: Cotool listing, planning and store writes (Slack is the sender's).",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     }),
     pollCpu: r.counter({

@@ -111,10 +111,16 @@ export function createPoller(deps: PollerDeps) {
     const records = await store.getMany(items.map((i) => i.alertId as string));
     for (const i of items) {
       const record = records.get(i.alertId as string);
-      if (!record || record.state !== 'queued') continue;
+      if (record?.state !== 'queued') continue;
       const payload = JSON.parse(i.payload) as CardPayload;
       const list = out.get(i.channel) ?? [];
-      list.push({ key: record.alertId, record, alert: payload.alert ?? null, priority: i.priority, orderAt: i.orderAt });
+      list.push({
+        key: record.alertId,
+        record,
+        alert: payload.alert ?? null,
+        priority: i.priority,
+        orderAt: i.orderAt,
+      });
       out.set(i.channel, list);
     }
     return out;
@@ -224,7 +230,10 @@ export function createPoller(deps: PollerDeps) {
       }
       if (decision.stormStarted) {
         deps.metrics?.stormActive.set({ channel }, 1);
-        log.warn({ channel, stormId: decision.stormStarted }, 'alert storm: new alerts beyond the most urgent go to one digest');
+        log.warn(
+          { channel, stormId: decision.stormStarted },
+          'alert storm: new alerts beyond the most urgent go to one digest',
+        );
       }
       if (decision.stormEnded) {
         deps.metrics?.stormActive.set({ channel }, 0);

@@ -20,7 +20,9 @@ const text = z.string().trim().min(1).max(200);
 const SeverityMatch = z.union(
   [
     oneOrMany(z.enum(SEVERITIES)).transform((list) => ({ in: list as string[] })),
-    z.strictObject({ min: z.enum(SEVERITIES) }).transform((m) => ({ in: SEVERITIES.slice(SEVERITIES.indexOf(m.min)) as string[] })),
+    z
+      .strictObject({ min: z.enum(SEVERITIES) })
+      .transform((m) => ({ in: SEVERITIES.slice(SEVERITIES.indexOf(m.min)) as string[] })),
   ],
   { error: `a severity (${SEVERITIES.join(', ')}), a list of them, or { min: <severity> }` },
 );
@@ -46,7 +48,10 @@ const RuleSchema = z.strictObject({
 
 /** A list of rules, or `{ routes: [...] }`. */
 const RoutesSchema = z.preprocess(
-  (doc) => (doc && typeof doc === 'object' && !Array.isArray(doc) && 'routes' in doc ? (doc as { routes: unknown }).routes : doc),
+  (doc) =>
+    doc && typeof doc === 'object' && !Array.isArray(doc) && 'routes' in doc
+      ? (doc as { routes: unknown }).routes
+      : doc,
   z.array(RuleSchema, { error: 'a list of rules, or { routes: [...] }' }),
 );
 
@@ -60,7 +65,12 @@ export type Route = {
 };
 
 /** Where an alert goes: the first channel holds its primary card. */
-export type Destination = { channels: string[]; mention: string | null; stormThreshold: number | null; rule: number | null };
+export type Destination = {
+  channels: string[];
+  mention: string | null;
+  stormThreshold: number | null;
+  rule: number | null;
+};
 
 export function mentionMrkdwn(ids: readonly string[]): string | null {
   if (ids.length === 0) return null;
@@ -139,7 +149,8 @@ function matches(route: Route, alert: Alert): boolean {
 export function routeAlert(alert: Alert, routes: readonly Route[], defaultChannel: string): Destination {
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i] as Route;
-    if (matches(r, alert)) return { channels: r.channels, mention: r.mention, stormThreshold: r.stormThreshold, rule: i };
+    if (matches(r, alert))
+      return { channels: r.channels, mention: r.mention, stormThreshold: r.stormThreshold, rule: i };
   }
   return { channels: [defaultChannel], mention: null, stormThreshold: null, rule: null };
 }

@@ -21,7 +21,7 @@ import { nameInReason } from '../service/reason.ts';
 import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
 import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
-import { type CardRenderer, EVENT_TYPES, type EscalationWho, type SlackPort } from './ports.ts';
+import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort } from './ports.ts';
 import {
   cursorMetaKey,
   decodeCursor,
@@ -66,7 +66,14 @@ export type SenderDeps = {
 };
 
 /** What the sender has done since it started. */
-export type SenderStats = { posted: number; updated: number; notices: number; digests: number; failed: number; rateLimited: number };
+export type SenderStats = {
+  posted: number;
+  updated: number;
+  notices: number;
+  digests: number;
+  failed: number;
+  rateLimited: number;
+};
 
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
 
@@ -157,7 +164,10 @@ export function createSender(deps: SenderDeps) {
     health.lastError = { at: new Date(now).toISOString(), source: 'slack', message: f.hint ?? `${method}: ${f.code}` };
     if (f.outcomeUnknown) {
       const post = method === 'chat.postMessage';
-      log.warn({ key: item.key, slackError: f.code }, `Slack ${method} outcome unknown; will look it up before sending again`);
+      log.warn(
+        { key: item.key, slackError: f.code },
+        `Slack ${method} outcome unknown; will look it up before sending again`,
+      );
       return retry(item, post ? Math.max(unknownSettleMs, backoff(item.attempts)) : backoff(item.attempts), post);
     }
     if (f.channelProblem || f.authProblem) {
@@ -175,14 +185,19 @@ export function createSender(deps: SenderDeps) {
       return complete(item, item.alertId && item.kind === 'card_update' ? [finalChange(item.alertId)] : []);
     }
     if (item.attempts + 1 >= MAX_DEFINITE_FAILURES) {
-      log.error({ key: item.key, slackError: f.code, attempts: item.attempts + 1 }, `Slack keeps refusing ${method}; giving up on this message`);
+      log.error(
+        { key: item.key, slackError: f.code, attempts: item.attempts + 1 },
+        `Slack keeps refusing ${method}; giving up on this message`,
+      );
       return complete(item);
     }
     log.warn({ key: item.key, slackError: f.code }, `Slack refused ${method}; will retry`);
     return retry(item, backoff(item.attempts), false);
   }
 
-  const finalChange = (key: string): Change => ({ card: { op: 'update', alertId: key, expectState: 'posted', set: { final: true } } });
+  const finalChange = (key: string): Change => ({
+    card: { op: 'update', alertId: key, expectState: 'posted', set: { final: true } },
+  });
 
   async function fetchAlert(alertId: string): Promise<Alert | 'gone' | null> {
     try {
@@ -235,7 +250,9 @@ export function createSender(deps: SenderDeps) {
       if (got === null) return retry(item, backoff(item.attempts), false);
       if (got === 'gone') {
         log.info({ alertId: payload.alertId }, 'alert deleted in Cotool before its card was posted');
-        return complete(item, [{ card: { op: 'update', alertId: key, expectState: 'queued', set: { state: 'seen', final: true } } }]);
+        return complete(item, [
+          { card: { op: 'update', alertId: key, expectState: 'queued', set: { state: 'seen', final: true } } },
+        ]);
       }
       alert = got;
     }
@@ -244,7 +261,12 @@ export function createSender(deps: SenderDeps) {
       ? { status: a.status, updatedAt: a.updatedAt, fingerprint: render.fingerprint(a, rec), final: !isLive(a.status) }
       : {};
     const posted = (channel: string, ts: string): Change => ({
-      card: { op: 'update', alertId: key, expectState: 'queued', set: { state: 'posted', channel, ts, postedAt: clock(), ...rendered } },
+      card: {
+        op: 'update',
+        alertId: key,
+        expectState: 'queued',
+        set: { state: 'posted', channel, ts, postedAt: clock(), ...rendered },
+      },
     });
     if (item.unknown) {
       let ts: string | null;
@@ -267,7 +289,17 @@ export function createSender(deps: SenderDeps) {
         // What it shows may be older than the alert: redraw it.
         return complete(item, [
           posted(item.channel, ts),
-          { enqueue: [{ ...item, key: outboxKey.cardUpdate(key), kind: 'card_update', lane: 'update', payload: JSON.stringify({ alertId: payload.alertId, alert: a }) }] },
+          {
+            enqueue: [
+              {
+                ...item,
+                key: outboxKey.cardUpdate(key),
+                kind: 'card_update',
+                lane: 'update',
+                payload: JSON.stringify({ alertId: payload.alertId, alert: a }),
+              },
+            ],
+          },
         ]);
       }
     }
@@ -278,7 +310,10 @@ export function createSender(deps: SenderDeps) {
       place = await slack.post({
         ...view,
         channel: item.channel,
-        metadata: { event_type: EVENT_TYPES.card, event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key } },
+        metadata: {
+          event_type: EVENT_TYPES.card,
+          event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key },
+        },
       });
     } catch (err) {
       return failed(item, err, pacer, 'chat.postMessage');
@@ -292,46 +327,37 @@ export function createSender(deps: SenderDeps) {
   async function updateCard(item: OutboxItem, rec: CardRecord, payload: CardPayload, pacer: Pacer): Promise<Outcome> {
     if (rec.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
     let alert = payload.alert ?? null;
-    let view: { text: string; blocks: unknown[] };
-    let set: CardPatch;
     if (payload.refresh || !alert) {
       const got = await fetchAlert(payload.alertId);
       if (got === null) return retry(item, backoff(item.attempts), false);
-      if (got === 'gone') {
-        view = render.gone(rec);
-        set = { status: 'deleted', final: true };
-        alert = null;
-      } else {
-        alert = got;
-      }
+      alert = got === 'gone' ? null : got;
     }
-    if (alert) {
+    if (alert && !payload.refresh) {
       // A click redrew the card from a newer version of the alert meanwhile: nothing to do.
       const tNew = Date.parse(alert.updatedAt);
       const tRec = rec.updatedAt ? Date.parse(rec.updatedAt) : Number.NaN;
-      if (!payload.refresh && !Number.isNaN(tNew) && !Number.isNaN(tRec) && tNew < tRec) return complete(item);
-      view = render.card(alert, rec);
-      set = {
-        status: alert.status,
-        updatedAt: alert.updatedAt,
-        fingerprint: render.fingerprint(alert, rec),
-        final: !isLive(alert.status),
-      };
+      if (!Number.isNaN(tNew) && !Number.isNaN(tRec) && tNew < tRec) return complete(item);
     }
+    // No alert: it was deleted in Cotool, and the card says so.
+    const view = alert ? render.card(alert, rec) : render.gone(rec);
+    const set: CardPatch = alert
+      ? {
+          status: alert.status,
+          updatedAt: alert.updatedAt,
+          fingerprint: render.fingerprint(alert, rec),
+          final: !isLive(alert.status),
+        }
+      : { status: 'deleted', final: true };
     pacer.take(clock());
     try {
-      // biome-ignore lint/style/noNonNullAssertion: both branches above assign the view
-      await slack.update({ ...view!, channel: rec.channel, ts: rec.ts });
+      await slack.update({ ...view, channel: rec.channel, ts: rec.ts });
     } catch (err) {
       return failed(item, err, pacer, 'chat.update');
     }
     stats.updated++;
     metrics?.cardsUpdated.inc();
     const now = await store.get(rec.alertId);
-    const changes: Change[] = [
-      // biome-ignore lint/style/noNonNullAssertion: both branches above assign it
-      { card: { op: 'update', alertId: rec.alertId, expectVersion: rec.version, set: set! } },
-    ];
+    const changes: Change[] = [{ card: { op: 'update', alertId: rec.alertId, expectVersion: rec.version, set } }];
     if (now && now.version !== rec.version && !payload.refresh) {
       // Someone (a click) wrote the card while this update was on its way and may have been drawn
       // over: redraw from Cotool's current state.
@@ -380,7 +406,10 @@ export function createSender(deps: SenderDeps) {
         return failed(item, err, pacer, 'conversations.replies');
       }
       if (ts) {
-        log.info({ alertId: payload.alertId }, 'found the escalation notice an earlier attempt posted; not posting again');
+        log.info(
+          { alertId: payload.alertId },
+          'found the escalation notice an earlier attempt posted; not posting again',
+        );
         return complete(item);
       }
     }
@@ -642,7 +671,9 @@ export function createSender(deps: SenderDeps) {
       } catch (err) {
         // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
         log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
-        await store.retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post').catch(() => undefined);
+        await store
+          .retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post')
+          .catch(() => undefined);
         await idle(idleMs);
       } finally {
         busy--;

@@ -15,7 +15,9 @@ type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
 type FoundMessage = { ts?: string; metadata?: unknown };
 
 function matches(msg: FoundMessage, q: { eventType: string; key: string; alertId?: string }): boolean {
-  const meta = msg.metadata as { event_type?: string; event_payload?: { key?: unknown; alert_id?: unknown } } | undefined;
+  const meta = msg.metadata as
+    | { event_type?: string; event_payload?: { key?: unknown; alert_id?: unknown } }
+    | undefined;
   if (meta?.event_type !== q.eventType || !msg.ts) return false;
   if (meta.event_payload?.key === q.key) return true;
   // Cards posted by the first release carry no key: the alert id identifies them.
@@ -74,7 +76,11 @@ export function createSlackPort(
       return null;
     },
     classify(err, channel) {
-      return { ...classifySlackError(err, channel), outcomeUnknown: outcomeUnknown(err), retryAfterSec: retryAfterSec(err) };
+      return {
+        ...classifySlackError(err, channel),
+        outcomeUnknown: outcomeUnknown(err),
+        retryAfterSec: retryAfterSec(err),
+      };
     },
   };
   if (!onError) return port;

@@ -10,9 +10,9 @@ import type {
   LastAction,
   NewOutboxItem,
   OutboxItem,
+  Store,
   Storm,
   StormMember,
-  Store,
 } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -332,9 +332,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (storm_id, alert_id) DO NOTHING`,
     ),
-    memberStatus: db.prepare(
-      'UPDATE storm_members SET status = ?, updated_at = ? WHERE storm_id = ? AND alert_id = ?',
-    ),
+    memberStatus: db.prepare('UPDATE storm_members SET status = ?, updated_at = ? WHERE storm_id = ? AND alert_id = ?'),
     nextAny: db.prepare(
       `SELECT * FROM outbox WHERE lane = ? AND ((state = 'pending' AND not_before <= ?) OR (state = 'claimed' AND claimed_at < ?))
        ORDER BY priority, order_at LIMIT 1`,
@@ -424,7 +422,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     if (!st) {
       const sets = keys.map((k) => `${PATCH_COLUMNS[k][0]} = ?`).join(', ');
       const where = `alert_id = ?${byVersion ? ' AND version = ?' : ''}${byState ? ' AND state = ?' : ''}`;
-      st = db.prepare(`UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE ${where}`);
+      st = db.prepare(
+        `UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE ${where}`,
+      );
       patchStatements.set(sig, st);
     }
     return st;
@@ -567,9 +567,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     },
     async claimNext({ lane, channel, now, owner, staleBefore }) {
       return transaction(() => {
-        const row = (channel === undefined
-          ? q.nextAny.get(lane, now, staleBefore)
-          : q.nextOf.get(lane, channel, now, staleBefore)) as Row | undefined;
+        const row = (
+          channel === undefined ? q.nextAny.get(lane, now, staleBefore) : q.nextOf.get(lane, channel, now, staleBefore)
+        ) as Row | undefined;
         if (!row) return null;
         const item = toItem(row);
         const r = q.claim.run(owner, now, item.key, item.rev, item.state, item.claimedAt);
@@ -601,7 +601,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async listOutbox(filter = {}) {
       return (q.listOutbox.all() as Row[])
         .map(toItem)
-        .filter((i) => (filter.channel === undefined || i.channel === filter.channel) && (!filter.kind || i.kind === filter.kind));
+        .filter(
+          (i) =>
+            (filter.channel === undefined || i.channel === filter.channel) && (!filter.kind || i.kind === filter.kind),
+        );
     },
     async activeStorms() {
       return (q.activeStorms.all() as Row[]).map(toStorm);
@@ -694,7 +697,10 @@ function migrate(db: DatabaseSync, legacyChannel: string): void {
   for (let v = current + 1; v <= MIGRATIONS.length; v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
-      const sql = (MIGRATIONS[v - 1] as string).replaceAll(':legacyChannel', `'${legacyChannel.replaceAll("'", "''")}'`);
+      const sql = (MIGRATIONS[v - 1] as string).replaceAll(
+        ':legacyChannel',
+        `'${legacyChannel.replaceAll("'", "''")}'`,
+      );
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, new Date().toISOString());
       db.exec('COMMIT');

@@ -191,7 +191,9 @@ describe('planPage', () => {
       const recent = alert({ createdAt: '2026-11-23T11:30:00.000Z' });
       const esc = alert({ createdAt: '2026-11-01T00:00:00.000Z', status: 'escalated' });
       const p = page([o, recent, esc], [], { firstRun: true });
-      expect(p.changes.map((c) => c.card)).toEqual([expect.objectContaining({ op: 'insert', alertId: o.id, state: 'seen' })]);
+      expect(p.changes.map((c) => c.card)).toEqual([
+        expect.objectContaining({ op: 'insert', alertId: o.id, state: 'seen' }),
+      ]);
       expect(p.candidates.map((c) => c.alert.id)).toEqual([recent.id, esc.id]);
     });
     it('all: everything is a candidate; none: only escalations', () => {
@@ -272,9 +274,12 @@ describe('decideNew', () => {
     priority:
       a.status === 'escalated'
         ? PRIORITY.escalation
-        : ({ critical: PRIORITY.critical, high: PRIORITY.high, medium: PRIORITY.medium, low: PRIORITY.low } as Record<string, number>)[
-            a.severity ?? ''
-          ] ?? PRIORITY.none,
+        : ((
+            { critical: PRIORITY.critical, high: PRIORITY.high, medium: PRIORITY.medium, low: PRIORITY.low } as Record<
+              string,
+              number
+            >
+          )[a.severity ?? ''] ?? PRIORITY.none),
     orderAt: Date.parse(a.createdAt),
     forced: false,
     mention: null,
@@ -331,7 +336,10 @@ describe('decideNew', () => {
       priority: PRIORITY.low,
       orderAt: 0,
     };
-    const d = decide({ candidates: Array.from({ length: 25 }, () => cand(alert({ severity: 'low' }))), pending: [pend] });
+    const d = decide({
+      candidates: Array.from({ length: 25 }, () => cand(alert({ severity: 'low' }))),
+      pending: [pend],
+    });
     const fold = d.changes.find((c) => c.dequeue?.length);
     expect(fold).toMatchObject({ dequeue: [`card:${queued.id}`], card: { set: { state: 'digested' } } });
     expect(d.folded).toBe(1);
@@ -349,7 +357,10 @@ describe('decideNew', () => {
 
   it('a known alert that escalates gets its card at once, storm or not', () => {
     const a = alert({ status: 'escalated' });
-    const d = decide({ storm: storm({ cardsUsed: 20 }), candidates: [cand(a, { forced: true, record: record(a, { state: 'digested', ts: null }) })] });
+    const d = decide({
+      storm: storm({ cardsUsed: 20 }),
+      candidates: [cand(a, { forced: true, record: record(a, { state: 'digested', ts: null }) })],
+    });
     expect(d.cards).toBe(1);
     expect(kinds(d.changes)).toEqual(['card', 'escalation']);
   });

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outboxKey, PRIORITY } from '../../src/notify/outbox-items.ts';
-import { JANE, createClicker, valueFor } from './actions-helpers.ts';
+import { createClicker, JANE, valueFor } from './actions-helpers.ts';
 import type { SlackThread } from './fakes/slack.ts';
 import { CHANNEL, eventually, type Stack, startStack } from './harness.ts';
 
@@ -18,9 +18,11 @@ afterEach(async () => {
   await stack.close();
 });
 
-const meta = (m: { metadata?: unknown }) => m.metadata as { event_type?: string; event_payload?: Record<string, string> } | undefined;
+const meta = (m: { metadata?: unknown }) =>
+  m.metadata as { event_type?: string; event_payload?: Record<string, string> } | undefined;
 const cards = (): SlackThread[] => stack.slack.messages(CHANNEL).filter((m) => meta(m)?.event_type === 'cotool_alert');
-const notices = (card: SlackThread | undefined) => (card?.replies ?? []).filter((r) => meta(r)?.event_type === 'cotool_escalation');
+const notices = (card: SlackThread | undefined) =>
+  (card?.replies ?? []).filter((r) => meta(r)?.event_type === 'cotool_escalation');
 
 describe('exactly once', () => {
   it('an escalation notice whose answer was a 5xx after Slack stored it is found in the thread, not sent twice', async () => {

@@ -67,7 +67,7 @@ describe.each(['socket', 'http'] as const)('four eyes (%s mode)', (mode) => {
     await settle(500);
     const posts = statusPosts(stack);
     expect(posts).toHaveLength(1);
-    const reason = String((posts[0]?.body as { reason?: string }).reason);
+    const reason = String((posts[0]?.body as { reason?: string } | undefined)?.reason);
     expect(reason).toMatch(
       /^Closed as false positive from Slack by Jane Doe \(<@U0JANE>\), approved by (Sam Roe \(<@U0SAM>\)|Bob \(<@U0BOB>\))$/,
     );

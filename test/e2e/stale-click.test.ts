@@ -18,7 +18,11 @@ it('an escalation in Cotool is announced even when a stale click redrew the card
   await bot.settle();
   const card = () => stack.slack.messages(CHANNEL)[0];
   const stale = valueFor(card(), ACTIONS.closeFp);
-  stack.cotool.updateAlert(a.id, { status: 'escalated' }, { actor: { type: 'agent', name: 'Aria' }, reason: 'Token reuse' });
+  stack.cotool.updateAlert(
+    a.id,
+    { status: 'escalated' },
+    { actor: { type: 'agent', name: 'Aria' }, reason: 'Token reuse' },
+  );
   const c = createClicker(stack, bot, 'socket');
   await c.click(JANE.id, card()?.ts as string, ACTIONS.closeFp, stale);
   await eventually(() => JSON.stringify(card()?.blocks).includes('Escalated'), 5_000);

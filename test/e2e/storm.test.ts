@@ -18,7 +18,8 @@ afterEach(async () => {
 
 const PACED = { SLACK_POST_RATE: '10', SLACK_POST_BURST: '3', SLACK_UPDATE_RATE: '300' };
 const top = (): SlackThread[] => stack.slack.messages(CHANNEL);
-const meta = (m: SlackThread) => m.metadata as { event_type?: string; event_payload?: Record<string, string> } | undefined;
+const meta = (m: SlackThread) =>
+  m.metadata as { event_type?: string; event_payload?: Record<string, string> } | undefined;
 const cards = () => top().filter((m) => meta(m)?.event_type === 'cotool_alert');
 const digests = () => top().filter((m) => meta(m)?.event_type === 'cotool_digest');
 const rateLimited = () => stack.slack.calls.filter((c) => c.result.status === 429).length;
@@ -28,7 +29,11 @@ describe('storms', () => {
     const detection = { id: 'd-brute', agentId: null, name: 'Brute force on VPN', kind: 'cotool' };
     const crit = [];
     for (let i = 0; i < 60; i++) {
-      const a = stack.cotool.addAlert({ detection, severity: i % 20 === 7 ? 'critical' : 'medium', title: `VPN brute force ${i}` });
+      const a = stack.cotool.addAlert({
+        detection,
+        severity: i % 20 === 7 ? 'critical' : 'medium',
+        title: `VPN brute force ${i}`,
+      });
       if (a.severity === 'critical') crit.push(a);
     }
     const bot = await stack.start('socket', { ...PACED, STORM_CARDS: '5' });
@@ -64,7 +69,12 @@ describe('storms', () => {
 
   it('an escalation mid-storm jumps the queue', async () => {
     const old = stack.cotool.addAlert({ severity: 'low', title: 'carded before the storm' });
-    const bot = await stack.start('socket', { ...PACED, SLACK_POST_RATE: '2', SLACK_POST_BURST: '1', STORM_THRESHOLD: '1000' });
+    const bot = await stack.start('socket', {
+      ...PACED,
+      SLACK_POST_RATE: '2',
+      SLACK_POST_BURST: '1',
+      STORM_THRESHOLD: '1000',
+    });
     await bot.settle();
     expect(cards()).toHaveLength(1);
     for (let i = 0; i < 40; i++) stack.cotool.addAlert({ severity: 'medium' });
@@ -72,7 +82,10 @@ describe('storms', () => {
     stack.cotool.updateAlert(old.id, { status: 'escalated' }, { actor: { type: 'agent', name: 'Aria' } });
     const t0 = Date.now();
     await bot.poller.runOnce();
-    await eventually(() => (top().find((m) => meta(m)?.event_payload?.alert_id === old.id)?.replies.length ?? 0) > 0, 5_000);
+    await eventually(
+      () => (top().find((m) => meta(m)?.event_payload?.alert_id === old.id)?.replies.length ?? 0) > 0,
+      5_000,
+    );
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(cards().length).toBeLessThan(41); // the notice did not wait for the backlog
   });
@@ -94,8 +107,14 @@ describe('storms', () => {
   });
 
   it('a first start over a big backlog is a storm like any other', async () => {
-    for (let i = 0; i < 300; i++) stack.cotool.addAlert({ severity: 'high', status: i % 3 === 0 ? 'escalated' : 'open' });
-    const bot = await stack.start('socket', { ...PACED, SLACK_POST_RATE: '50', SLACK_POST_BURST: '20', BACKLOG: 'all' });
+    for (let i = 0; i < 300; i++)
+      stack.cotool.addAlert({ severity: 'high', status: i % 3 === 0 ? 'escalated' : 'open' });
+    const bot = await stack.start('socket', {
+      ...PACED,
+      SLACK_POST_RATE: '50',
+      SLACK_POST_BURST: '20',
+      BACKLOG: 'all',
+    });
     stack.slack.setRateLimits(null);
     await bot.settle(30_000);
     const posts = stack.slack.callsOf('chat.postMessage').length;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { allChannels, alertIdOfKey, cardKey, parseRoutes, routeAlert } from '../../src/notify/routes.ts';
+import { alertIdOfKey, allChannels, cardKey, parseRoutes, routeAlert } from '../../src/notify/routes.ts';
 import { alert } from '../support/alerts.ts';
 
 const ok = (src: string, name = 'routes.yaml') => {
@@ -33,9 +33,16 @@ describe('routes', () => {
     const routes = ok(EXAMPLE);
     const crit = routeAlert(alert({ severity: 'critical' }), routes, 'C0DEFAULT');
     expect(crit).toMatchObject({ channels: ['C0SOCCRIT'], mention: '<!subteam^S0ONCALL>', rule: 0 });
-    const bounty = routeAlert(alert({ source: { category: 'trigger', name: 'hackerone', triggerType: null } }), routes, 'C0DEFAULT');
+    const bounty = routeAlert(
+      alert({ source: { category: 'trigger', name: 'hackerone', triggerType: null } }),
+      routes,
+      'C0DEFAULT',
+    );
     expect(bounty).toMatchObject({ channels: ['C0APPSEC'], stormThreshold: 50, rule: 1 });
-    expect(routeAlert(alert({ severity: 'low' }), routes, 'C0DEFAULT')).toMatchObject({ channels: ['C0DEFAULT'], rule: null });
+    expect(routeAlert(alert({ severity: 'low' }), routes, 'C0DEFAULT')).toMatchObject({
+      channels: ['C0DEFAULT'],
+      rule: null,
+    });
     expect(allChannels(routes, 'C0DEFAULT')).toEqual(['C0DEFAULT', 'C0SOCCRIT', 'C0APPSEC']);
   });
 
@@ -78,9 +85,11 @@ describe('routes', () => {
     };
     const r = parseConfig({ ...env, COTOOL_SLACK_ROUTES: bad });
     expect(r).toMatchObject({ ok: false });
-    if (!r.ok) expect(r.problems).toEqual([expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 0 field channels: /)]);
+    if (!r.ok)
+      expect(r.problems).toEqual([expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 0 field channels: /)]);
     const missing = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'none.yaml') });
-    if (!missing.ok) expect(missing.problems[0]).toMatch(/^COTOOL_SLACK_ROUTES is invalid: cannot read .*none\.yaml \(ENOENT\)/);
+    if (!missing.ok)
+      expect(missing.problems[0]).toMatch(/^COTOOL_SLACK_ROUTES is invalid: cannot read .*none\.yaml \(ENOENT\)/);
     else throw new Error('expected a problem');
     writeFileSync(join(dir, 'good.yaml'), EXAMPLE);
     const good = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'good.yaml') });

@@ -13,10 +13,10 @@ import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/triage.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
-import { seedPostedCard } from '../store/seed.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
+import { seedPostedCard } from '../store/seed.ts';
 import { alert as makeAlert } from '../support/alerts.ts';
 
 export const CHANNEL = 'C0ALERTS';

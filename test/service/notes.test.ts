@@ -3,10 +3,9 @@ import { CotoolError } from '../../src/cotool/errors.ts';
 import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage } from '../../src/notify/ports.ts';
-import type { Change } from '../../src/store/store.ts';
 import { createAddNote, isSlackNote, type NotesDeps, noteBody } from '../../src/service/notes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
-import type { CardRecord } from '../../src/store/store.ts';
+import type { CardRecord, Change } from '../../src/store/store.ts';
 
 const JANE = { id: 'U0JANE', name: 'Jane Doe' };
 const ALERT = '8f14e45f-ceea-467a-9c1a-6c1f8b3d2e5a';

@@ -538,7 +538,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.listOutbox()).toEqual([]);
         // Inserted when missing, overwritten when present; a conflicting change writes none of it.
         const res = await s.apply([
-          { meta: [{ key: 'm1', value: 'x' }, { key: 'timeline:a1', value: 'new' }] },
+          {
+            meta: [
+              { key: 'm1', value: 'x' },
+              { key: 'timeline:a1', value: 'new' },
+            ],
+          },
           { ...insert('a1'), meta: [{ key: 'm2', value: 'lost' }] },
         ]);
         expect(res).toEqual({ applied: 1, conflicts: 1 });

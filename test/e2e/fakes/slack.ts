@@ -85,7 +85,12 @@ export type ChannelOptions = {
  * chat.postMessage: about one message a second per channel, with short bursts; chat.update: about
  * 50 a minute per workspace. Beyond them Slack answers 429 with Retry-After.
  */
-export type RateLimits = { postPerSecond?: number; postBurst?: number; updatesPerMinute?: number; updateBurst?: number };
+export type RateLimits = {
+  postPerSecond?: number;
+  postBurst?: number;
+  updatesPerMinute?: number;
+  updateBurst?: number;
+};
 
 export type SlackFailure =
   | { error: string; [key: string]: unknown }
