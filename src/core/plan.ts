@@ -142,7 +142,7 @@ function escalationItem(key: string, channel: string, alert: Alert, mention: str
  */
 export function unchanged(
   item: { updatedAt: string | null; status: string | null },
-  record: CardRecord | undefined,
+  record: Pick<CardRecord, 'state' | 'status' | 'updatedAt' | 'final'> | undefined,
 ): boolean {
   if (!record || item.updatedAt === null || item.status === null) return false;
   if (record.state === 'seen') return item.status !== 'escalated';

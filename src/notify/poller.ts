@@ -146,10 +146,10 @@ export function createPoller(deps: PollerDeps) {
         if (stopping) break;
         // Offset paging over a changing set can repeat an alert: the first copy counts.
         const items = page.items.filter((i) => i.id === null || (!seenIds.has(i.id) && seenIds.add(i.id)));
-        const records = await store.getMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
+        const peeks = await store.peekMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
         const alerts: Alert[] = [];
         for (const item of items) {
-          if (item.id !== null && unchanged(item, records.get(item.id))) continue;
+          if (item.id !== null && unchanged(item, peeks.get(item.id))) continue;
           const alert = cotool.parseListedAlert(item);
           if (alert) alerts.push(alert);
           else report.skippedMalformed++;
@@ -158,9 +158,8 @@ export function createPoller(deps: PollerDeps) {
           if (page.last) complete = !page.truncated;
           continue;
         }
-        // Further channels of routed alerts have records of their own.
-        const more = keysOf(alerts).filter((k) => !records.has(k));
-        if (more.length > 0) for (const [k, r] of await store.getMany(more)) records.set(k, r);
+        // Full records only for what changed (and the further channels of routed alerts).
+        const records = await store.getMany(keysOf(alerts));
         const planned = planPage({
           alerts,
           records,

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type {
   ApplyResult,
   CardPatch,
+  CardPeek,
   CardRecord,
   Change,
   CloseRequest,
@@ -257,6 +258,7 @@ const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => unknown]> 
 const SQL = {
   get: 'SELECT * FROM cards WHERE alert_id = $1',
   getMany: 'SELECT * FROM cards WHERE alert_id = ANY($1::text[])',
+  peekMany: 'SELECT alert_id, state, status, updated_at, final FROM cards WHERE alert_id = ANY($1::text[])',
   byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
   unfinishedIds:
     "SELECT alert_id FROM cards WHERE (state = 'posted' AND NOT final) OR state = 'queued' ORDER BY created_at, alert_id",
@@ -588,6 +590,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       for (let i = 0; i < alertIds.length; i += 5000) {
         for (const r of await query(SQL.getMany, [alertIds.slice(i, i + 5000)])) {
           out.set(String(r.alert_id), toRecord(r));
+        }
+      }
+      return out;
+    },
+    async peekMany(alertIds) {
+      const out = new Map<string, CardPeek>();
+      for (let i = 0; i < alertIds.length; i += 5000) {
+        for (const r of await query(SQL.peekMany, [alertIds.slice(i, i + 5000)])) {
+          out.set(String(r.alert_id), {
+            state: String(r.state) as CardPeek['state'],
+            status: r.status === null || r.status === undefined ? null : String(r.status),
+            updatedAt: r.updated_at === null || r.updated_at === undefined ? null : String(r.updated_at),
+            final: r.final === true || Number(r.final) === 1,
+          });
         }
       }
       return out;

@@ -4,6 +4,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import type {
   ApplyResult,
   CardPatch,
+  CardPeek,
   CardRecord,
   Change,
   CloseRequest,
@@ -284,6 +285,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
 
   const q = {
     get: db.prepare('SELECT * FROM cards WHERE alert_id = ?'),
+    peek: (() => {
+      // One JSON array bound instead of hundreds of placeholders.
+      const st = db.prepare(
+        'SELECT c.alert_id, c.state, c.status, c.updated_at, c.final FROM json_each(?) AS j JOIN cards AS c ON c.alert_id = j.value',
+      );
+      st.setReturnArrays(true);
+      return st;
+    })(),
     byMessage: db.prepare("SELECT * FROM cards WHERE channel = ? AND ts = ? AND state = 'posted'"),
     unfinishedIds: db.prepare(
       "SELECT alert_id FROM cards WHERE (state = 'posted' AND final = 0) OR state = 'queued' ORDER BY created_at",
@@ -404,13 +413,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     ),
   };
 
-  const inStatements = new Map<number, StatementSync>();
-  /** `SELECT … IN (?, …)` with n placeholders, prepared once per n. */
-  function inStatement(n: number): StatementSync {
-    let st = inStatements.get(n);
+  const inStatements = new Map<string, StatementSync>();
+  /** `SELECT <columns> … IN (?, …)` with n placeholders, prepared once per n. */
+  function inStatement(n: number, columns = '*'): StatementSync {
+    const key = `${columns}|${n}`;
+    let st = inStatements.get(key);
     if (!st) {
-      st = db.prepare(`SELECT * FROM cards WHERE alert_id IN (${Array.from({ length: n }, () => '?').join(',')})`);
-      if (inStatements.size < 64) inStatements.set(n, st);
+      st = db.prepare(
+        `SELECT ${columns} FROM cards WHERE alert_id IN (${Array.from({ length: n }, () => '?').join(',')})`,
+      );
+      if (columns !== '*') st.setReturnArrays(true);
+      if (inStatements.size < 128) inStatements.set(key, st);
     }
     return st;
   }
@@ -528,6 +541,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
         const chunk = alertIds.slice(i, i + 500);
         const rows = inStatement(chunk.length).all(...chunk) as Row[];
         for (const r of rows) out.set(String(r.alert_id), toRecord(r));
+      }
+      return out;
+    },
+    async peekMany(alertIds) {
+      const out = new Map<string, CardPeek>();
+      for (let i = 0; i < alertIds.length; i += 500) {
+        const chunk = alertIds.slice(i, i + 500);
+        const rows = q.peek.all(JSON.stringify(chunk)) as unknown as SQLInputValue[][];
+        for (const [id, state, status, updatedAt, final] of rows) {
+          out.set(String(id), {
+            state: String(state) as CardPeek['state'],
+            status: str(status),
+            updatedAt: str(updatedAt),
+            final: Number(final) === 1,
+          });
+        }
       }
       return out;
     },

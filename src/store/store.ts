@@ -46,6 +46,9 @@ export type CardRecord = {
   firstActionAt: number | null;
 };
 
+/** The part of a record the poller compares a listed alert with. */
+export type CardPeek = Pick<CardRecord, 'state' | 'status' | 'updatedAt' | 'final'>;
+
 export type RenderedState = {
   status: string;
   updatedAt: string;
@@ -222,6 +225,11 @@ export interface Store {
   /** Records for these alert ids (missing ids are absent from the map). */
   getMany(alertIds: readonly string[]): Promise<Map<string, CardRecord>>;
   get(alertId: string): Promise<CardRecord | null>;
+  /**
+   * What tells whether a listed alert changed, for these ids (missing ids are absent): the poll's
+   * hot path, so only four columns and no full records.
+   */
+  peekMany(alertIds: readonly string[]): Promise<Map<string, CardPeek>>;
   /** The record of the card posted at (channel, ts), if any. */
   getByMessage(channel: string, ts: string): Promise<CardRecord | null>;
   /** Ids of records that still follow their alert: posted and not final, or queued. */

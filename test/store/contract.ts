@@ -136,6 +136,34 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect((await s.getMany([])).size).toBe(0);
       });
 
+      it('peekMany returns what the poller compares (state, status, updatedAt, final), also for many ids', async () => {
+        const s = await fresh();
+        const ids = Array.from({ length: 1200 }, (_, i) => `id-${i}`);
+        await s.apply(ids.map((id) => insert(id, { state: 'seen', channel: null })));
+        await s.apply([
+          {
+            card: {
+              op: 'update',
+              alertId: 'id-7',
+              expectState: 'seen',
+              set: { state: 'posted', status: 'open', updatedAt: 'u7', final: true },
+            },
+          },
+        ]);
+        const peeks = await s.peekMany([...ids, 'missing']);
+        expect(peeks.size).toBe(1200);
+        expect(peeks.get('id-7')).toEqual({ state: 'posted', status: 'open', updatedAt: 'u7', final: true });
+        const r = await s.get('id-8');
+        expect(peeks.get('id-8')).toEqual({
+          state: r?.state,
+          status: r?.status,
+          updatedAt: r?.updatedAt,
+          final: r?.final,
+        });
+        expect(peeks.has('missing')).toBe(false);
+        expect((await s.peekMany([])).size).toBe(0);
+      });
+
       it('an insert creates the record with version 1; an insert over an existing record conflicts', async () => {
         const s = await fresh();
         expect(await s.apply([insert('a1', { fingerprint: 'f', stormId: 'st' })])).toEqual({
