@@ -752,16 +752,30 @@ async function main(): Promise<number> {
   for (const t of threads) {
     if (t.metadata?.event_type !== 'cotool_alert') continue;
     const id = String(t.metadata.event_payload.alert_id);
-    const n = t.replies.filter((r) => r.bot_id && !r.metadata).length;
+    // A click's thread note goes through the outbox: metadata cotool_note with a `reply:` key.
+    const n = t.replies.filter(
+      (r) => r.metadata?.event_type === 'cotool_note' && String(r.metadata.event_payload.key).startsWith('reply:'),
+    ).length;
     if (n > 0) notesByAlert.set(id, (notesByAlert.get(id) ?? 0) + n);
   }
-  const duplicateNotes = [...notesByAlert.values()].reduce((n, k) => n + Math.max(0, k - 1), 0);
+  // One note per change (its key names the alert and the version the change made): the same key twice is a duplicate.
+  let duplicateNotes = 0;
+  for (const t of threads) {
+    const keys = t.replies
+      .filter(
+        (r) => r.metadata?.event_type === 'cotool_note' && String(r.metadata.event_payload.key).startsWith('reply:'),
+      )
+      .map((r) => String(r.metadata?.event_payload.key));
+    duplicateNotes += keys.length - new Set(keys).size;
+  }
   // Timeline notes (cotool_note) carry a key: the same key twice in a thread is a duplicate.
   let timelineNotes = 0;
   let duplicateTimelineNotes = 0;
   for (const t of threads) {
     const keys = t.replies
-      .filter((r) => r.metadata?.event_type === 'cotool_note')
+      .filter(
+        (r) => r.metadata?.event_type === 'cotool_note' && !String(r.metadata.event_payload.key).startsWith('reply:'),
+      )
       .map((r) => String(r.metadata?.event_payload.key));
     timelineNotes += keys.length;
     duplicateTimelineNotes += keys.length - new Set(keys).size;

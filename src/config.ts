@@ -233,12 +233,12 @@ export function maskDatabaseUrl(url: string): string {
     .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
-/** The password a postgres URL carries, as written and decoded (for `secrets`). */
-function databasePasswords(url: string): string[] {
+/** The passwords a postgres URL carries, as written and decoded (kept out of logs and output). */
+export function databaseSecrets(url: string): string[] {
   if (!/^postgres(ql)?:\/\//.test(url)) return [];
   try {
     const u = new URL(url);
-    const raw = [u.password, u.searchParams.get('password') ?? ''];
+    const raw = [u.password, u.searchParams.get('password') ?? '', u.searchParams.get('sslpassword') ?? ''];
     return [...new Set(raw.flatMap((p) => [p, safeDecode(p)]))].filter((p) => p.length > 0);
   } catch {
     return [];
@@ -336,7 +336,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       e.SLACK_BOT_TOKEN,
       e.SLACK_APP_TOKEN,
       e.SLACK_SIGNING_SECRET,
-      ...databasePasswords(e.DATABASE_URL),
+      ...databaseSecrets(e.DATABASE_URL),
     ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
   return { ok: true, config };

@@ -6,43 +6,14 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { databaseSecrets, maskDatabaseUrl } from '../config.ts';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../store/sqlite.ts';
 import { type CheckResult, fail, ok, warn } from './checklist.ts';
 
 const NAME = 'store';
 
-/** A database URL fit to print: any password shown as `***`. */
-export function maskDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!/^postgres(ql)?:$/.test(u.protocol)) return url;
-    if (u.password) u.password = '***';
-    for (const key of ['password', 'sslpassword']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
-}
-
-/** The passwords a postgres URL carries (as written and decoded), to keep them out of the output. */
-export function databaseSecrets(url: string): string[] {
-  if (!/^postgres(ql)?:\/\//.test(url)) return [];
-  try {
-    const u = new URL(url);
-    const raw = [u.password, u.searchParams.get('password') ?? '', u.searchParams.get('sslpassword') ?? ''];
-    return [...new Set(raw.flatMap((p) => [p, safeDecode(p)]))].filter((p) => p.length > 0);
-  } catch {
-    return [];
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
+// One masking rule for the bot and the doctor: src/config.ts.
+export { databaseSecrets, maskDatabaseUrl };
 
 export async function checkStore(databaseUrl: string): Promise<CheckResult> {
   if (databaseUrl.startsWith('sqlite:')) {

@@ -195,6 +195,25 @@ export function createSender(deps: SenderDeps) {
     return retry(item, backoff(item.attempts), false);
   }
 
+  /**
+   * Before sending again what an earlier attempt may have got into Slack: look for it by its
+   * metadata (in the channel's history, or among a thread's replies). The message's ts, null when it
+   * is not there, or the outcome of a failed look-up.
+   */
+  async function lookUp(
+    item: OutboxItem,
+    pacer: Pacer,
+    q: Parameters<SlackPort['findMessage']>[0],
+  ): Promise<{ ts: string | null } | { outcome: Outcome }> {
+    try {
+      return { ts: await slack.findMessage(q) };
+    } catch (err) {
+      return {
+        outcome: await failed(item, err, pacer, q.threadTs ? 'conversations.replies' : 'conversations.history'),
+      };
+    }
+  }
+
   const finalChange = (key: string): Change => ({
     card: { op: 'update', alertId: key, expectState: 'posted', set: { final: true } },
   });
@@ -393,18 +412,15 @@ export function createSender(deps: SenderDeps) {
     if (rec.state === 'queued' || !rec.ts) return retry(item, 1_000, item.unknown);
     const thread = { channel: rec.channel ?? item.channel, ts: rec.ts };
     if (item.unknown) {
-      let ts: string | null;
-      try {
-        ts = await slack.findMessage({
-          channel: thread.channel,
-          eventType: EVENT_TYPES.escalation,
-          key: item.key,
-          threadTs: thread.ts,
-          oldestMs: 0,
-        });
-      } catch (err) {
-        return failed(item, err, pacer, 'conversations.replies');
-      }
+      const found = await lookUp(item, pacer, {
+        channel: thread.channel,
+        eventType: EVENT_TYPES.escalation,
+        key: item.key,
+        threadTs: thread.ts,
+        oldestMs: 0,
+      });
+      if ('outcome' in found) return found.outcome;
+      const ts = found.ts;
       if (ts) {
         log.info(
           { alertId: payload.alertId },
@@ -468,18 +484,15 @@ export function createSender(deps: SenderDeps) {
       // An earlier attempt may have posted a note ending at `sending`: adopt it, tell only what follows.
       const sending = decodeCursor(await store.getMeta(sendingMetaKey(key)));
       if (sending && isAfter(sending, cursor)) {
-        let ts: string | null;
-        try {
-          ts = await slack.findMessage({
-            channel: thread.channel,
-            eventType: EVENT_TYPES.note,
-            key: `${item.key}:${sending.id}`,
-            threadTs: thread.ts,
-            oldestMs: 0,
-          });
-        } catch (err) {
-          return failed(item, err, pacer, 'conversations.replies');
-        }
+        const found = await lookUp(item, pacer, {
+          channel: thread.channel,
+          eventType: EVENT_TYPES.note,
+          key: `${item.key}:${sending.id}`,
+          threadTs: thread.ts,
+          oldestMs: 0,
+        });
+        if ('outcome' in found) return found.outcome;
+        const ts = found.ts;
         if (ts) {
           log.info({ alertId: payload.alertId }, 'found the thread note an earlier attempt posted; not again');
           cursor = sending;
@@ -526,17 +539,14 @@ export function createSender(deps: SenderDeps) {
     const storm = await store.getStorm(stormId);
     if (!storm || storm.ts) return complete(item);
     if (item.unknown) {
-      let ts: string | null;
-      try {
-        ts = await slack.findMessage({
-          channel: storm.channel,
-          eventType: EVENT_TYPES.digest,
-          key: item.key,
-          oldestMs: storm.startedAt - 120_000,
-        });
-      } catch (err) {
-        return failed(item, err, pacer, 'conversations.history');
-      }
+      const found = await lookUp(item, pacer, {
+        channel: storm.channel,
+        eventType: EVENT_TYPES.digest,
+        key: item.key,
+        oldestMs: storm.startedAt - 120_000,
+      });
+      if ('outcome' in found) return found.outcome;
+      const ts = found.ts;
       if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
     }
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
@@ -579,18 +589,15 @@ export function createSender(deps: SenderDeps) {
   async function sendReply(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const p = parse<ReplyPayload>(item);
     if (item.unknown) {
-      let ts: string | null;
-      try {
-        ts = await slack.findMessage({
-          channel: item.channel,
-          eventType: EVENT_TYPES.note,
-          key: item.key,
-          threadTs: p.threadTs,
-          oldestMs: 0,
-        });
-      } catch (err) {
-        return failed(item, err, pacer, 'conversations.replies');
-      }
+      const found = await lookUp(item, pacer, {
+        channel: item.channel,
+        eventType: EVENT_TYPES.note,
+        key: item.key,
+        threadTs: p.threadTs,
+        oldestMs: 0,
+      });
+      if ('outcome' in found) return found.outcome;
+      const ts = found.ts;
       if (ts) return complete(item);
     }
     pacer.take(clock());
