@@ -41,9 +41,9 @@ function metric(text: string, name: string, labels = ''): number {
   return 0;
 }
 
-function peakRssMb(pid: number): number {
+function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return kb / 1024;
 }
 
@@ -68,6 +68,7 @@ type Row = {
   slack: number;
   writes: string;
   rssMb: number;
+  nowMb: number;
 };
 const rows: Row[] = [];
 
@@ -87,6 +88,7 @@ for (const N of N_LIST) {
         cwd: process.cwd(),
         env: {
           PATH: process.env.PATH ?? '',
+          ...(process.env.BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BOT_NODE_OPTIONS } : {}),
           COTOOL_API_URL: cotool.url,
           COTOOL_API_KEY: COTOOL_TEST_API_KEY,
           COTOOL_TIMEOUT_MS: '30000',
@@ -155,7 +157,8 @@ for (const N of N_LIST) {
         parseMs,
         slack: slack.calls.length - slack0,
         writes: writes ? 'yes' : 'none',
-        rssMb: peakRssMb(child?.pid as number),
+        rssMb: rssMb(child?.pid as number, 'VmHWM'),
+        nowMb: rssMb(child?.pid as number, 'VmRSS'),
       });
     }
     async function drained(): Promise<void> {
@@ -190,9 +193,9 @@ console.log('\nPoll cycle (the bot in its own process; lean list server and fake
 console.log(
   '| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store writes | peak RSS |',
 );
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.n.toLocaleString('en-US')} | ${r.cycle} | ${r.requests} | ${r.wallMs.toFixed(0)} ms | ${r.cpuMs.toFixed(0)} ms | ${r.parseMs.toFixed(0)} ms | ${(r.cpuMs / r.parseMs).toFixed(1)}× | ${r.slack} | ${r.writes} | ${r.rssMb.toFixed(0)} MB |`,
+    `| ${r.n.toLocaleString('en-US')} | ${r.cycle} | ${r.requests} | ${r.wallMs.toFixed(0)} ms | ${r.cpuMs.toFixed(0)} ms | ${r.parseMs.toFixed(0)} ms | ${(r.cpuMs / r.parseMs).toFixed(1)}× | ${r.slack} | ${r.writes} | ${r.nowMb.toFixed(0)} MB | ${r.rssMb.toFixed(0)} MB |`,
   );
 }

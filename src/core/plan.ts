@@ -43,6 +43,11 @@ export type Candidate = {
   forced: boolean;
   mention: string | null;
   stormThreshold: number | null;
+  /**
+   * Only what a digest entry needs is kept of the alert (a big backlog: it can no longer get a card
+   * of its own). See candidateBuffer.
+   */
+  slim?: boolean;
 };
 
 export type PageInput = {
@@ -454,7 +459,7 @@ export function decideNew(
   let used = 0;
   let added = 0;
   for (const e of pool) {
-    const asCard = eligible(e.priority) && budget > 0;
+    const asCard = eligible(e.priority) && budget > 0 && !(e.kind === 'fresh' && e.c.slim);
     if (asCard) {
       budget--;
       used++;
@@ -506,4 +511,79 @@ export function decideNew(
     enqueue: added > 0 && !out.stormStarted ? [digestUpdateItem(storm, now)] : [],
   });
   return out;
+}
+
+/** What a digest entry and a digested record need of an alert, and nothing more. */
+function slimAlert(a: Alert): Alert {
+  return {
+    id: a.id,
+    displayId: a.displayId,
+    title: a.title,
+    severity: a.severity,
+    status: a.status,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    detection: a.detection ? { id: a.detection.id, agentId: null, name: a.detection.name, kind: null } : null,
+    source: a.source ? { category: null, name: a.source.name, triggerType: null } : null,
+  } as Alert;
+}
+
+/**
+ * A channel's new alerts during one poll, with bounded memory: once more of them arrived than the
+ * storm threshold, a storm is certain and only the `cards` most urgent (escalated, critical, high)
+ * can still get a card of their own — the others keep only what their digest entry needs. A first
+ * start over 100,000 alerts holds 20 alerts whole, not 100,000. (Once outside the most urgent, an
+ * alert never comes back in: later arrivals only add competition.)
+ */
+export function candidateBuffer(policy: StormPolicy) {
+  const all: Candidate[] = [];
+  const index = new Map<Candidate, number>();
+  let fresh = 0;
+  let top: Candidate[] | null = null;
+  const eligible = (c: Candidate) => c.priority <= PRIORITY.high;
+  const slimAt = (i: number) => {
+    const c = all[i] as Candidate;
+    index.delete(c);
+    all[i] = { ...c, alert: slimAlert(c.alert), slim: true };
+  };
+  return {
+    add(c: Candidate): void {
+      all.push(c);
+      if (c.forced) return;
+      fresh++;
+      if (top === null) {
+        if (fresh <= (c.stormThreshold ?? policy.threshold)) {
+          index.set(c, all.length - 1);
+          return;
+        }
+        all.forEach((x, i) => {
+          if (!x.forced) index.set(x, i);
+        });
+        top = all
+          .filter((x) => !x.forced && eligible(x))
+          .sort(byUrgency)
+          .slice(0, policy.cards);
+        const keep = new Set(top);
+        all.forEach((x, i) => {
+          if (!x.forced && !keep.has(x)) slimAt(i);
+        });
+        return;
+      }
+      if (!eligible(c) || policy.cards === 0) {
+        slimAt(all.length - 1);
+        return;
+      }
+      index.set(c, all.length - 1);
+      top.push(c);
+      top.sort(byUrgency);
+      if (top.length > policy.cards) {
+        const out = top.pop() as Candidate;
+        const i = index.get(out);
+        if (i !== undefined) slimAt(i);
+      }
+    },
+    list(): Candidate[] {
+      return all;
+    },
+  };
 }

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createTask, type ScheduledTask, setLogger } from 'node-cron';
 import {
-  type Candidate,
   type CardPayload,
+  candidateBuffer,
   decideNew,
   type PendingCard,
   type PlanPolicy,
@@ -137,7 +137,7 @@ export function createPoller(deps: PollerDeps) {
     health.lastPollAt = new Date(started).toISOString();
     const firstRun = (await store.getMeta('bootstrapped_at')) === null;
     const seenIds = new Set<string>();
-    const candidates = new Map<string, Candidate[]>();
+    const candidates = new Map<string, ReturnType<typeof candidateBuffer>>();
     let complete = false;
     try {
       const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: deps.maxPages ?? 1000 });
@@ -172,9 +172,12 @@ export function createPoller(deps: PollerDeps) {
         });
         await apply(planned.changes, report);
         for (const c of planned.candidates) {
-          const list = candidates.get(c.channel) ?? [];
-          list.push(c);
-          candidates.set(c.channel, list);
+          let buffer = candidates.get(c.channel);
+          if (!buffer) {
+            buffer = candidateBuffer(deps.storm);
+            candidates.set(c.channel, buffer);
+          }
+          buffer.add(c);
         }
         if (page.last) complete = !page.truncated;
       }
@@ -212,7 +215,7 @@ export function createPoller(deps: PollerDeps) {
       const decision = decideNew(
         {
           channel,
-          candidates: candidates.get(channel) ?? [],
+          candidates: candidates.get(channel)?.list() ?? [],
           pending: pending.get(channel) ?? [],
           storm: storms.get(channel) ?? null,
           policy: deps.storm,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Candidate,
   type ChannelInput,
+  candidateBuffer,
   decideNew,
   type PageInput,
   type PendingCard,
@@ -376,5 +377,59 @@ describe('decideNew', () => {
   it('a route may set its own storm threshold', () => {
     const d = decide({ candidates: Array.from({ length: 4 }, () => cand(alert(), { stormThreshold: 3 })) });
     expect(d.stormStarted).toBe('storm-new');
+  });
+});
+
+describe('candidateBuffer', () => {
+  const cand = (a: Alert): Candidate => ({
+    key: a.id,
+    channel: CH,
+    alert: a,
+    record: null,
+    priority:
+      ({ critical: PRIORITY.critical, high: PRIORITY.high, medium: PRIORITY.medium } as Record<string, number>)[
+        a.severity ?? ''
+      ] ?? PRIORITY.low,
+    orderAt: Date.parse(a.createdAt),
+    forced: false,
+    mention: null,
+    stormThreshold: null,
+  });
+  const storm = { threshold: 20, cards: 5, quietMs: 300_000 };
+
+  it('keeps every alert whole below the threshold', () => {
+    const b = candidateBuffer(storm);
+    for (let i = 0; i < 20; i++) b.add(cand(alert({ severity: 'low' })));
+    expect(b.list().every((c) => !c.slim && c.alert.description !== undefined)).toBe(true);
+  });
+
+  it('beyond it, only the most urgent few stay whole; the storm decides the same cards as with everything kept', () => {
+    const alerts = Array.from({ length: 500 }, (_, i) =>
+      alert({
+        severity: (['low', 'medium', 'high', 'critical'] as const)[i % 4],
+        createdAt: new Date(Date.parse('2026-11-23T09:00:00.000Z') + ((i * 7919) % 500) * 1000).toISOString(),
+      }),
+    );
+    const b = candidateBuffer(storm);
+    for (const a of alerts) b.add(cand(a));
+    const whole = b.list().filter((c) => !c.slim);
+    expect(whole).toHaveLength(5);
+    expect(whole.every((c) => c.alert.severity === 'critical')).toBe(true);
+    const slim = b.list().find((c) => c.slim);
+    expect(slim?.alert.description).toBeUndefined();
+    const decide = (list: Candidate[]) =>
+      decideNew(
+        { channel: CH, candidates: list, pending: [], storm: null, policy: storm, now: NOW, newStormId: () => 's' },
+        fingerprint,
+      );
+    const carded = (d: ReturnType<typeof decide>) =>
+      d.changes.filter((c) => c.enqueue?.some((i) => i.kind === 'card')).map((c) => c.card?.alertId);
+    const full = decide(alerts.map(cand));
+    const bounded = decide(b.list());
+    expect(carded(bounded)).toEqual(carded(full));
+    expect(bounded.digested).toBe(full.digested);
+    expect(bounded.changes.flatMap((c) => c.members ?? []).map((m) => m.displayId)).toEqual(
+      full.changes.flatMap((c) => c.members ?? []).map((m) => m.displayId),
+    );
   });
 });
