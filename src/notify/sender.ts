@@ -22,6 +22,7 @@ import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } fro
 import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort } from './ports.ts';
+import { alertIdOfKey } from './routes.ts';
 import {
   cursorMetaKey,
   decodeCursor,
@@ -258,7 +259,9 @@ export function createSender(deps: SenderDeps) {
   async function sendCard(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const key = item.alertId as string;
     const rec = await store.get(key);
-    const payload = parse<CardPayload>(item);
+    // A card claimed by the first release carries no payload: its alert id is the record's.
+    const parsed = parse<Partial<CardPayload>>(item);
+    const payload: CardPayload = { ...parsed, alertId: parsed.alertId ?? alertIdOfKey(key) };
     if (!rec) return complete(item);
     if (rec.state === 'posted') return updateCard(item, rec, payload, pacer);
     if (rec.state !== 'queued') return complete(item);
