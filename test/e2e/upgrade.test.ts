@@ -58,9 +58,7 @@ it('a claim left by the first release: the card it did post is adopted, the one 
   const bot = await stack.start('socket', {}, { unknownSettleMs: 20 });
   await bot.settle();
   await bot.settle();
-  const byAlert = new Map(
-    cards().map((c) => [(c.metadata as { event_payload: { alert_id: string } }).event_payload.alert_id, c.ts]),
-  );
+  const byAlert = new Map(cards().map((c) => [String(c.metadata?.event_payload.alert_id), c.ts]));
   expect(byAlert.get(lost.id)).toBe(lostTs);
   expect(cards()).toHaveLength(3);
   expect(stack.slack.callsOf('chat.postMessage')).toHaveLength(1); // only the card that never went out
