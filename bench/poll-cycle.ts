@@ -139,7 +139,6 @@ for (const N of N_LIST) {
       const p0 = polls(before);
       const req0 = cotool.requests;
       const slack0 = slack.calls.length;
-      const logs0 = out.length;
       let after = before;
       const deadline = Date.now() + 600_000;
       while (polls(after) <= p0) {
@@ -147,7 +146,9 @@ for (const N of N_LIST) {
         await new Promise((r) => setTimeout(r, 50));
         after = await scrape();
       }
-      const writes = out.slice(logs0).includes('"poll cycle done"');
+      const writes =
+        metric(after, 'cotool_slack_poll_store_changes_total') -
+        metric(before, 'cotool_slack_poll_store_changes_total');
       rows.push({
         n: N,
         cycle: name,
@@ -156,7 +157,7 @@ for (const N of N_LIST) {
         cpuMs: (cpu(after) - cpu(before)) * 1000,
         parseMs,
         slack: slack.calls.length - slack0,
-        writes: writes ? 'yes' : 'none',
+        writes: String(writes),
         rssMb: rssMb(child?.pid as number, 'VmHWM'),
         nowMb: rssMb(child?.pid as number, 'VmRSS'),
       });
@@ -191,7 +192,7 @@ for (const N of N_LIST) {
 
 console.log('\nPoll cycle (the bot in its own process; lean list server and fake Slack on loopback)\n');
 console.log(
-  '| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store writes | peak RSS |',
+  '| live alerts | cycle | Cotool requests | wall | bot CPU | JSON.parse CPU | CPU ratio | Slack calls | store changes | RSS after | peak RSS |',
 );
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|');
 for (const r of rows) {

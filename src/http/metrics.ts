@@ -242,6 +242,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       help: "Duration of a poll cycle: Cotool listing, planning and store writes (Slack is the sender's).",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     }),
+    pollChanges: r.counter({
+      name: 'cotool_slack_poll_store_changes_total',
+      help: 'Store changes poll cycles made (cards queued, edits and notices planned, alerts digested); 0 for a poll in which nothing changed.',
+    }),
     pollCpu: r.counter({
       name: 'cotool_slack_poll_cpu_seconds_total',
       help: 'CPU time (user + system) of this process while poll cycles ran: listing, planning, store writes.',

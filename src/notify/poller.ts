@@ -284,7 +284,10 @@ export function createPoller(deps: PollerDeps) {
           .then((report) => {
             const cpu = process.cpuUsage(cpu0);
             report.cpuMs = (cpu.user + cpu.system) / 1000;
-            if (!report.follower) deps.metrics?.pollCpu.inc(report.cpuMs / 1000);
+            if (!report.follower) {
+              deps.metrics?.pollCpu.inc(report.cpuMs / 1000);
+              deps.metrics?.pollChanges.inc(report.changes);
+            }
             if (!report.follower && (report.ok || !stopping)) {
               deps.metrics?.observePoll({ ...report, durationMs: clock() - started }, clock());
             }
