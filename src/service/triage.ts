@@ -37,6 +37,8 @@ export type TriageDeps = {
   onChanged?: (change: { alert: Alert; userId: string }) => void;
   /** How long a claim on an alert holds if its process dies mid-change (default 30 s). */
   claimTtlMs?: number;
+  /** Told the time from a card's post to the first human action on it from Slack (seconds). */
+  onFirstAction?: (seconds: number) => void;
 };
 
 export type CotoolFailureCode = 'forbidden' | 'not_found' | 'invalid' | 'upstream';
@@ -261,7 +263,13 @@ export async function syncCard(
     // paging on-call for it.
     await store.markSeen(alert.id, alert.displayId, alert.status);
   }
-  if (opts.lastAction) await store.setLastAction(alert.id, opts.lastAction);
+  if (opts.lastAction) {
+    const before = await store.get(alert.id);
+    await store.setLastAction(alert.id, opts.lastAction);
+    if (before?.postedAt && before.firstActionAt === null) {
+      deps.onFirstAction?.(Math.max(0, (deps.clock() - before.postedAt) / 1000));
+    }
+  }
   const record = await store.get(alert.id);
   const place =
     record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;

@@ -84,6 +84,10 @@ describe('GET /metrics', () => {
       'cotool_slack_commands_total{kind="lookup",outcome="ok"} 1',
       'cotool_slack_commands_total{kind="lookup",outcome="not_found"} 1',
       'cotool_slack_cotool_requests_total{method="POST",route="/api/alerts/:id/status",status="200"} 1',
+      // Jane's close was the first human action on the card, within seconds of its post.
+      'cotool_slack_time_to_first_action_seconds_count 1',
+      'cotool_slack_time_to_first_action_seconds_bucket{le="10"} 1',
+      'cotool_slack_leader 1',
     ];
     // The handlers go on after the ack: wait until every line is there.
     const body = await eventually(async () => {

@@ -78,6 +78,7 @@ export function createTriage(deps: ListenerDeps) {
     onChanged: (change) => {
       deps.events.emit('alert-changed', change);
     },
+    onFirstAction: (seconds) => deps.metrics?.timeToFirstAction.observe(seconds),
   };
   const metrics = deps.metrics ?? createMetrics();
   // FOUR_EYES_SEVERITIES: gated closes post a request; its approval makes the change (same use-case).
