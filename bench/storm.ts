@@ -5,7 +5,7 @@
  * STORM_CARDS=20) and polls every POLL_S seconds.
  *
  *  1. A storm of 1,000 new alerts (10 critical, scattered) between two polls; an alert carded before
- *     the storm is escalated in Cotool 20 s into it; /cotool commands every 250 ms throughout.
+ *     the storm is escalated in Cotool 23 s into it (between two polls); /cotool commands every 250 ms throughout.
  *  2. A first start over 10,000 live alerts, a third of them escalated.
  *
  *   node bench/storm.ts
@@ -59,7 +59,7 @@ async function stormOf1000(stack: Stack): Promise<void> {
   const callsBefore = stack.slack.calls.length;
   const t0 = Date.now();
   let stop = false;
-  // Polls on the schedule; commands every 250 ms; the escalation at 20 s.
+  // Polls on the schedule; commands every 250 ms; the escalation at 23 s.
   const polling = (async () => {
     while (!stop) {
       await bot.poller.runOnce();
@@ -89,7 +89,7 @@ async function stormOf1000(stack: Stack): Promise<void> {
   const alerts = stack.cotool.alerts();
   while (Date.now() - t0 < 90_000) {
     const now = Date.now() - t0;
-    if (!escalatedAt && now >= 20_000) {
+    if (!escalatedAt && now >= 23_000) {
       stack.cotool.updateAlert(before.id, { status: 'escalated' }, { actor: { type: 'agent', name: 'Aria' } });
       escalatedAt = now;
     }
@@ -128,7 +128,7 @@ async function stormOf1000(stack: Stack): Promise<void> {
     '≤ 5',
   );
   row(
-    `escalation 20 s into the storm: notice after (poll every ${POLL_S} s)`,
+    `escalation 23 s into the storm (between two polls): notice after (poll every ${POLL_S} s)`,
     noticeAt ? s(noticeAt - escalatedAt) : 'never',
     `≤ ${2 * POLL_S + 3} s`,
   );
