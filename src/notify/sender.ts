@@ -414,7 +414,9 @@ export function createSender(deps: SenderDeps) {
     // The notice is a reply to the card: wait for the card.
     if (rec.state === 'queued' || !rec.ts) return retry(item, 1_000, item.unknown);
     const thread = { channel: rec.channel ?? item.channel, ts: rec.ts };
-    if (item.unknown) {
+    // Always looked for first, not only after an unknown outcome: a notice pages on-call, a thread is
+    // short, and escalations are few — the one extra read is worth never paging twice.
+    {
       const found = await lookUp(item, pacer, {
         channel: thread.channel,
         eventType: EVENT_TYPES.escalation,

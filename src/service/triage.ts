@@ -291,21 +291,33 @@ export async function syncCard(
       alert.status === 'escalated' &&
       record?.status !== 'escalated' &&
       !escalatedFromSlack(alert.status, record?.lastAction);
-    const status = unannounced ? (record?.status ?? alert.status) : alert.status;
-    const rendered = { status, updatedAt: alert.updatedAt, fingerprint, final: !isLive(alert.status) };
+    // Written without touching the status then (not even with the one read above: the poller may
+    // have recorded the escalation meanwhile, and writing the old status back would page twice).
+    const save = (patch: { fingerprint: string; final: boolean }) =>
+      store.apply([
+        {
+          card: {
+            op: 'update',
+            alertId: alert.id,
+            expectState: 'posted',
+            set: { ...(unannounced ? {} : { status: alert.status }), updatedAt: alert.updatedAt, ...patch },
+          },
+        },
+      ]);
+    const final = !isLive(alert.status);
     try {
       await slack.update({ ...view, ...place });
-      await store.saveRender(alert.id, rendered);
+      await save({ fingerprint, final });
       cardUpdated = true;
     } catch (err) {
       cardUpdated = false;
       const f = slack.classify(err, place.channel);
       if (f.code === 'message_not_found' || f.code === 'cant_update_message') {
-        await store.saveRender(alert.id, { ...rendered, final: true });
+        await save({ fingerprint, final: true });
         log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
       } else {
         // Record what the alert is now, but not the card it was not given: the poller redraws it.
-        await store.saveRender(alert.id, { ...rendered, fingerprint: record?.fingerprint ?? '' });
+        await save({ fingerprint: record?.fingerprint ?? '', final });
         log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not update the card; the poller will');
       }
     }
