@@ -92,8 +92,47 @@ export function threadNoteItem(
   };
 }
 
-/** What a `reply` item carries: the rendered reply and the thread it goes to. */
-export type ReplyPayload = { alertId: string; threadTs: string; view: SlackView };
+/**
+ * What a `reply` item carries: the rendered reply and the thread it goes to — or, for a status change
+ * being made from Slack, the intent (held until the change is done; see statusIntentItem).
+ */
+export type ReplyPayload = {
+  alertId: string;
+  threadTs: string;
+  view?: SlackView;
+  intent?: { status: string; by: { id: string; name: string }; reason: string | null; beforeUpdatedAt: string };
+};
+
+/** How long a status change's note intent is held before the sender finishes it itself. */
+export const INTENT_GRACE_MS = 60_000;
+
+/**
+ * Written before a status change is sent to Cotool, so a process that dies between Cotool's answer
+ * and queueing the thread note does not lose the note: held for INTENT_GRACE_MS, then the sender
+ * reads the alert and posts the note if the change was made (else drops it). The change's own note
+ * replaces it (dequeued in the same transaction) when all goes well.
+ */
+export function statusIntentItem(i: {
+  id: string;
+  channel: string;
+  threadTs: string;
+  alertId: string;
+  intent: NonNullable<ReplyPayload['intent']>;
+  now: number;
+}): NewOutboxItem & { notBefore: number } {
+  const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, intent: i.intent };
+  return {
+    key: `reply:${i.alertId}:intent:${i.id}`,
+    kind: 'reply',
+    lane: 'post',
+    channel: i.channel,
+    alertId: i.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: i.now,
+    payload: JSON.stringify(payload),
+    notBefore: i.now + INTENT_GRACE_MS,
+  };
+}
 
 /**
  * A quiet reply in a card's thread (what a change made from Slack says there). `key` names the

@@ -605,10 +605,23 @@ export function createSender(deps: SenderDeps) {
       const ts = found.ts;
       if (ts) return complete(item);
     }
+    let view = p.view;
+    if (!view && p.intent) {
+      // The intent of a status change whose process died before it queued the change's note: tell
+      // the change if it was made (the alert has that status, and moved since the click).
+      const got = await fetchAlert(p.alertId);
+      if (got === null) return retry(item, backoff(item.attempts), item.unknown);
+      if (got === 'gone' || got.status !== p.intent.status || got.updatedAt === p.intent.beforeUpdatedAt) {
+        return complete(item);
+      }
+      log.info({ alertId: p.alertId }, 'telling a status change from Slack whose note was never queued');
+      view = render.statusReply(got, { by: p.intent.by, status: p.intent.status, reason: p.intent.reason });
+    }
+    if (!view) return complete(item);
     pacer.take(clock());
     try {
       await slack.post({
-        ...p.view,
+        ...view,
         channel: item.channel,
         thread_ts: p.threadTs,
         reply_broadcast: false,

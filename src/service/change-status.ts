@@ -13,7 +13,9 @@
  * instead, and the answer says so (`approval`). An approver's change (`approvalOf`) passes the gate,
  * and its reason names both people.
  */
+import { randomUUID } from 'node:crypto';
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
+import { statusIntentItem } from '../notify/outbox-items.ts';
 import type { CardRecord } from '../store/store.ts';
 import { buildReason, type Reason } from './reason.ts';
 import {
@@ -138,6 +140,9 @@ export function createChangeStatus(
       input.approvalOf && gate
         ? gate.reason(input.status, input.approvalOf.requester, actor, input.words)
         : buildReason(input.status, actor, input.words);
+    const asked = input.approvalOf ? `Asked by ${input.approvalOf.requester.name}` : null;
+    const replyWords = asked ? (input.words ? `${asked}: ${input.words}` : asked) : input.words;
+    const intent = await holdNoteIntent(deps, start, { status: input.status, by: actor, reason: replyWords ?? null });
     const sent = await writeOrReread(
       deps,
       log,
@@ -149,11 +154,15 @@ export function createChangeStatus(
         answer: (now) => ({ alert: now, entry: null, statusChanged: true, alertComplete: true }),
       },
     );
-    if (!sent.ok) return sent;
+    if (!sent.ok) {
+      await dropNoteIntent(deps, intent);
+      return sent;
+    }
     const { written, confirmedByReread } = sent;
 
     const after = await afterWrite(deps, log, before, written, {}, what);
     if (!written.statusChanged) {
+      await dropNoteIntent(deps, intent);
       const sync = await syncCard(deps, after, { clicked });
       log.info({ alertId: after.id, userId: actor.id, status: input.status }, 'status already set; nothing changed');
       return {
@@ -171,11 +180,10 @@ export function createChangeStatus(
       };
     }
 
-    const asked = input.approvalOf ? `Asked by ${input.approvalOf.requester.name}` : null;
-    const replyWords = asked ? (input.words ? `${asked}: ${input.words}` : asked) : input.words;
     const reply = deps.render.statusReply(after, { by: actor, status: input.status, reason: replyWords });
     const sync = await finishChange(deps, after, actor, {
       clicked,
+      replaces: intent,
       action: { kind: 'status', status: input.status },
       reply,
       logDone: () =>
@@ -198,4 +206,40 @@ export function createChangeStatus(
       cardUpdated: sync.cardUpdated,
     };
   }
+}
+
+/**
+ * Before a status change goes to Cotool: a held note intent in the outbox, so a process that dies
+ * between Cotool's answer and queueing the card's thread note does not lose the note (the sender
+ * finishes the intent after a grace period: it posts the note if the change was made). Null when the
+ * alert has no card, or the store did not take it (the note is then at most once, as before).
+ */
+async function holdNoteIntent(
+  deps: TriageDeps,
+  start: ChangeStart,
+  what: { status: string; by: { id: string; name: string }; reason: string | null },
+): Promise<string | null> {
+  const r = start.record;
+  if (r?.state !== 'posted' || !r.channel || !r.ts) return null;
+  const item = statusIntentItem({
+    id: randomUUID(),
+    channel: r.channel,
+    threadTs: r.ts,
+    alertId: start.before.id,
+    intent: { ...what, beforeUpdatedAt: start.before.updatedAt },
+    now: deps.clock(),
+  });
+  try {
+    await deps.store.apply([{ enqueue: [item] }]);
+    return item.key;
+  } catch (err) {
+    deps.logger.warn({ alertId: start.before.id, err }, 'could not hold the thread note of a status change');
+    return null;
+  }
+}
+
+/** The change was not made: its note intent goes. */
+async function dropNoteIntent(deps: TriageDeps, key: string | null): Promise<void> {
+  if (!key) return;
+  await deps.store.apply([{ dequeue: [key] }]).catch(() => undefined);
 }

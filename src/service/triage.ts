@@ -254,7 +254,7 @@ const samePlace = (a: Place | null | undefined, b: Place | null | undefined) =>
 export async function syncCard(
   deps: TriageDeps,
   alert: Alert,
-  opts: { clicked?: Place | null; lastAction?: LastAction; reply?: SlackView | null } = {},
+  opts: { clicked?: Place | null; lastAction?: LastAction; reply?: SlackView | null; replaces?: string | null } = {},
 ): Promise<CardSync> {
   const { store, render, slack } = deps;
   const log = deps.logger;
@@ -336,6 +336,10 @@ export async function syncCard(
     try {
       await store.apply([
         {
+          // The change's note replaces its intent (written before the change was sent), in one
+          // step: when the sender has already taken the intent over (it waited too long), the intent
+          // tells the change and this note is not queued.
+          ...(opts.replaces ? { dequeue: [opts.replaces] } : {}),
           enqueue: [
             threadReplyItem({
               key: `${alert.id}:${alert.updatedAt}`,
@@ -536,6 +540,8 @@ export async function finishChange(
     action: Pick<LastAction, 'kind' | 'status'>;
     reply: SlackView;
     logDone: () => void;
+    /** The note intent this change's note replaces. */
+    replaces?: string | null;
   },
 ): Promise<CardSync> {
   const at = new Date(deps.clock()).toISOString();
@@ -543,6 +549,7 @@ export async function finishChange(
     clicked: opts.clicked,
     lastAction: { by: actor, ...opts.action, at },
     reply: opts.reply,
+    replaces: opts.replaces ?? null,
   });
   opts.logDone();
   deps.onChanged?.({ alert: after, userId: actor.id });

@@ -276,8 +276,8 @@ const SQL = {
   insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
                                   created_at, changed_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (alert_id) DO NOTHING`,
-  enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
                    order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending'",
@@ -452,7 +452,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const affected = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
 
   const enqueueOne = (c: pg.PoolClient, i: NewOutboxItem, t: number) =>
-    c.query(SQL.enqueue, [i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t]);
+    c.query(SQL.enqueue, [
+      i.key,
+      i.kind,
+      i.lane,
+      i.channel,
+      i.alertId,
+      i.priority,
+      i.orderAt,
+      i.payload,
+      t,
+      i.notBefore ?? 0,
+    ]);
 
   /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
   async function applyOne(c: pg.PoolClient, ch: Change, t: number): Promise<void> {

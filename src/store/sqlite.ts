@@ -320,8 +320,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
     ),
     enqueue: db.prepare(
-      `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
               order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
     ),
@@ -444,7 +444,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   }
 
   const enqueueOne = (i: NewOutboxItem, t: number) =>
-    q.enqueue.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t);
+    q.enqueue.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t, i.notBefore ?? 0);
 
   /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
   function applyOne(c: Change, t: number): void {

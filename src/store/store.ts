@@ -76,9 +76,11 @@ export type NewOutboxItem = {
   orderAt: number;
   /** JSON, kind-specific. */
   payload: string;
+  /** Held until then (epoch ms; default: due at once). An existing item keeps its own. */
+  notBefore?: number;
 };
 
-export type OutboxItem = NewOutboxItem & {
+export type OutboxItem = Omit<NewOutboxItem, 'notBefore'> & {
   rev: number;
   state: 'pending' | 'claimed';
   owner: string | null;

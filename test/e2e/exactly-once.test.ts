@@ -4,7 +4,7 @@
  * the poller racing a click, and two processes on one database.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outboxKey, PRIORITY } from '../../src/notify/outbox-items.ts';
+import { outboxKey, PRIORITY, statusIntentItem } from '../../src/notify/outbox-items.ts';
 import { createClicker, JANE, valueFor } from './actions-helpers.ts';
 import type { SlackThread } from './fakes/slack.ts';
 import { CHANNEL, eventually, type Stack, startStack } from './harness.ts';
@@ -109,5 +109,60 @@ describe('exactly once', () => {
     await follower.settle();
     expect(cards()).toHaveLength(4);
     expect(new Set(cards().map((c) => meta(c)?.event_payload?.alert_id)).size).toBe(4);
+  });
+});
+
+describe('the thread note of a change made from Slack', () => {
+  it('a process that died between Cotool’s answer and queueing the note: the held intent tells the change', async () => {
+    stack.slack.addUser(JANE);
+    const a = stack.cotool.addAlert();
+    const b = stack.cotool.addAlert();
+    const bot = await stack.start('socket');
+    await bot.settle();
+    const card = (id: string) => cards().find((c) => meta(c)?.event_payload?.alert_id === id) as SlackThread;
+    const intent = (alertId: string, threadTs: string, beforeUpdatedAt: string) => ({
+      ...statusIntentItem({
+        id: `crash-${alertId}`,
+        channel: CHANNEL,
+        threadTs,
+        alertId,
+        intent: {
+          status: 'closed_false_positive',
+          by: { id: JANE.id, name: 'Jane Doe' },
+          reason: 'noise',
+          beforeUpdatedAt,
+        },
+        now: Date.now(),
+      }),
+      notBefore: Date.now() - 1, // its grace period is over
+    });
+    const before = (id: string) => stack.cotool.alerts().find((x) => x.id === id)?.updatedAt ?? '';
+    // `a` was closed in Cotool (the POST went through); `b`'s POST never reached Cotool.
+    const aBefore = before(a.id);
+    stack.cotool.updateAlert(a.id, { status: 'closed_false_positive' }, { actor: { type: 'human', name: 'Jane Doe' } });
+    await bot.store.apply([
+      { enqueue: [intent(a.id, card(a.id).ts, aBefore), intent(b.id, card(b.id).ts, before(b.id))] },
+    ]);
+    await bot.sender.wake();
+    await bot.sender.whenIdle();
+    const notes = (t: SlackThread) => t.replies.filter((r) => meta(r)?.event_type === 'cotool_note');
+    expect(notes(card(a.id))).toHaveLength(1);
+    expect(JSON.stringify(notes(card(a.id))[0]?.blocks ?? notes(card(a.id))[0]?.text)).toContain('closed');
+    expect(notes(card(b.id))).toHaveLength(0);
+    expect(await bot.store.listOutbox({ kind: 'reply' })).toEqual([]);
+  });
+
+  it('when all goes well the change’s own note replaces its intent: one note', async () => {
+    stack.slack.addUser(JANE);
+    stack.cotool.addAlert();
+    const bot = await stack.start('socket');
+    await bot.settle();
+    const card = cards()[0] as SlackThread;
+    const clicker = createClicker(stack, bot, 'socket');
+    await clicker.click(JANE.id, card.ts, 'alert.close_fp', valueFor(card, 'alert.close_fp'));
+    await eventually(() => (cards()[0]?.replies.length ?? 0) > 0);
+    await bot.sender.whenIdle();
+    expect(cards()[0]?.replies.filter((r) => meta(r)?.event_type === 'cotool_note')).toHaveLength(1);
+    expect(await bot.store.listOutbox({ kind: 'reply' })).toEqual([]);
   });
 });
