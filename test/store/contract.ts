@@ -423,6 +423,15 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('outbox', () => {
+      it('an item may be held until a time: not claimed before it, and a re-enqueue keeps its own', async () => {
+        const s = await fresh();
+        await s.apply([{ enqueue: [{ ...item('held'), notBefore: 5_000 }] }]);
+        expect(await claim(s, 4_999)).toBeNull();
+        await s.apply([{ enqueue: [{ ...item('held'), notBefore: 0 }] }]);
+        expect(await claim(s, 4_999)).toBeNull();
+        expect((await claim(s, 5_000))?.key).toBe('held');
+      });
+
       it('enqueue stores every field; pending items start unclaimed', async () => {
         const s = await fresh();
         now = 4_242;
