@@ -1,20 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type {
-  ApplyResult,
-  CardPatch,
-  CardPeek,
-  CardRecord,
-  Change,
-  CloseRequest,
-  LastAction,
-  NewOutboxItem,
-  OutboxItem,
-  Store,
-  Storm,
-  StormMember,
-} from './store.ts';
+import { num, str, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
+import type { ApplyResult, CardPatch, CardPeek, CardRecord, Change, NewOutboxItem, Store } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -159,98 +147,6 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 type Row = Record<string, SQLInputValue>;
-
-const str = (v: SQLInputValue | undefined) => (v === null || v === undefined ? null : String(v));
-const num = (v: SQLInputValue | undefined) => (v === null || v === undefined ? null : Number(v));
-
-function toRecord(r: Row): CardRecord {
-  return {
-    alertId: String(r.alert_id),
-    displayId: String(r.display_id),
-    state: String(r.state) as CardRecord['state'],
-    channel: str(r.channel),
-    ts: str(r.ts),
-    status: str(r.status),
-    updatedAt: str(r.updated_at),
-    fingerprint: str(r.fingerprint),
-    final: Number(r.final) === 1,
-    lastAction: r.last_action ? (JSON.parse(String(r.last_action)) as LastAction) : null,
-    version: Number(r.version),
-    stormId: str(r.storm_id),
-    postedAt: num(r.posted_at),
-    firstActionAt: num(r.first_action_at),
-  };
-}
-
-function toItem(r: Row): OutboxItem {
-  return {
-    key: String(r.key),
-    kind: String(r.kind) as OutboxItem['kind'],
-    lane: String(r.lane) as OutboxItem['lane'],
-    channel: String(r.channel),
-    alertId: str(r.alert_id),
-    priority: Number(r.priority),
-    orderAt: Number(r.order_at),
-    payload: String(r.payload),
-    rev: Number(r.rev),
-    state: String(r.state) as OutboxItem['state'],
-    owner: str(r.owner),
-    claimedAt: num(r.claimed_at),
-    unknown: Number(r.unknown) === 1,
-    attempts: Number(r.attempts),
-    notBefore: Number(r.not_before),
-    createdAt: Number(r.created_at),
-  };
-}
-
-function toStorm(r: Row): Storm {
-  return {
-    id: String(r.id),
-    channel: String(r.channel),
-    startedAt: Number(r.started_at),
-    lastAddedAt: Number(r.last_added_at),
-    endedAt: num(r.ended_at),
-    cardsUsed: Number(r.cards_used),
-    ts: str(r.ts),
-    tally: str(r.tally),
-  };
-}
-
-function toMember(r: Row): StormMember {
-  return {
-    stormId: String(r.storm_id),
-    alertId: String(r.alert_id),
-    displayId: String(r.display_id),
-    groupKey: String(r.group_key),
-    groupName: String(r.group_name),
-    severity: str(r.severity),
-    status: String(r.status),
-    title: String(r.title),
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  };
-}
-
-function toCloseRequest(r: Row): CloseRequest {
-  return {
-    id: String(r.id),
-    alertId: String(r.alert_id),
-    displayId: String(r.display_id),
-    status: String(r.status),
-    words: str(r.words),
-    requester: { id: String(r.requester_id), name: String(r.requester_name) },
-    basis: String(r.basis),
-    channel: str(r.channel),
-    threadTs: str(r.thread_ts),
-    ts: str(r.ts),
-    state: String(r.state) as CloseRequest['state'],
-    createdAt: Number(r.created_at),
-    expiresAt: Number(r.expires_at),
-    decidedBy: r.decided_by_id ? { id: String(r.decided_by_id), name: String(r.decided_by_name ?? '') } : null,
-    decidedAt: num(r.decided_at),
-    outcome: str(r.outcome),
-  };
-}
 
 /** Column names of the patchable card fields, and how each value is stored. */
 const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => SQLInputValue]> = {

@@ -1,0 +1,100 @@
+/**
+ * Rows → the Store's types, shared by both engines (SQLite stores booleans as 0/1, PostgreSQL as
+ * booleans; BIGINT epoch values arrive as numbers from both).
+ */
+import type { CardRecord, CloseRequest, LastAction, OutboxItem, Storm, StormMember } from './store.ts';
+
+export type Row = Record<string, unknown>;
+
+export const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n || v === '1';
+
+export function toRecord(r: Row): CardRecord {
+  return {
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    state: String(r.state) as CardRecord['state'],
+    channel: str(r.channel),
+    ts: str(r.ts),
+    status: str(r.status),
+    updatedAt: str(r.updated_at),
+    fingerprint: str(r.fingerprint),
+    final: bool(r.final),
+    lastAction: r.last_action ? (JSON.parse(String(r.last_action)) as LastAction) : null,
+    version: Number(r.version),
+    stormId: str(r.storm_id),
+    postedAt: num(r.posted_at),
+    firstActionAt: num(r.first_action_at),
+  };
+}
+
+export function toItem(r: Row): OutboxItem {
+  return {
+    key: String(r.key),
+    kind: String(r.kind) as OutboxItem['kind'],
+    lane: String(r.lane) as OutboxItem['lane'],
+    channel: String(r.channel),
+    alertId: str(r.alert_id),
+    priority: Number(r.priority),
+    orderAt: Number(r.order_at),
+    payload: String(r.payload),
+    rev: Number(r.rev),
+    state: String(r.state) as OutboxItem['state'],
+    owner: str(r.owner),
+    claimedAt: num(r.claimed_at),
+    unknown: bool(r.unknown),
+    attempts: Number(r.attempts),
+    notBefore: Number(r.not_before),
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function toStorm(r: Row): Storm {
+  return {
+    id: String(r.id),
+    channel: String(r.channel),
+    startedAt: Number(r.started_at),
+    lastAddedAt: Number(r.last_added_at),
+    endedAt: num(r.ended_at),
+    cardsUsed: Number(r.cards_used),
+    ts: str(r.ts),
+    tally: str(r.tally),
+  };
+}
+
+export function toMember(r: Row): StormMember {
+  return {
+    stormId: String(r.storm_id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    groupKey: String(r.group_key),
+    groupName: String(r.group_name),
+    severity: str(r.severity),
+    status: String(r.status),
+    title: String(r.title),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+export function toCloseRequest(r: Row): CloseRequest {
+  return {
+    id: String(r.id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    status: String(r.status),
+    words: str(r.words),
+    requester: { id: String(r.requester_id), name: String(r.requester_name) },
+    basis: String(r.basis),
+    channel: str(r.channel),
+    threadTs: str(r.thread_ts),
+    ts: str(r.ts),
+    state: String(r.state) as CloseRequest['state'],
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+    decidedBy: r.decided_by_id ? { id: String(r.decided_by_id), name: String(r.decided_by_name ?? '') } : null,
+    decidedAt: num(r.decided_at),
+    outcome: str(r.outcome),
+  };
+}
