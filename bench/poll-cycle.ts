@@ -79,6 +79,13 @@ for (const N of N_LIST) {
   const dir = mkdtempSync(join(tmpdir(), 'cotool-bench-'));
   const parseMs = jsonParseCpuMs(cotool.pages());
   let child: ChildProcess | null = null;
+  // Interrupted (Ctrl-C, a timeout): the bot goes too.
+  const onSignal = () => {
+    child?.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let out = '';
   try {
     const port = await freePort();
@@ -187,6 +194,8 @@ for (const N of N_LIST) {
     await cotool.close();
     await slack.close();
     rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
