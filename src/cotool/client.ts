@@ -670,26 +670,20 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     params: Omit<ListAlertsParams, 'limit' | 'offset'> = {},
     options: ListAllOptions = {},
   ): AsyncGenerator<AlertPageOf> {
-    const pageSize = clampInt(options.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
-    const maxPages = clampInt(options.maxPages ?? DEFAULT_MAX_PAGES, 1, Number.MAX_SAFE_INTEGER);
-    let offset = 0;
-    let pages = 0;
-    let totalCount: number | null = null;
-    for (;;) {
-      const page = await fetchPage({ ...params, limit: pageSize, offset });
-      pages += 1;
-      totalCount = page.totalCount ?? totalCount;
-      offset += page.received;
-      const done = page.received < pageSize || (totalCount !== null && offset >= totalCount);
-      const truncated = !done && pages >= maxPages;
-      if (truncated) {
-        log.warn(
-          { pages, pageSize, seen: offset, totalCount },
-          'Cotool alert listing stopped at maxPages; the list is partial',
-        );
+    // The same paging as the raw listing, each item validated.
+    for await (const page of listRawAlertPages(params, options)) {
+      const alerts: ParsedAlert[] = [];
+      for (const item of page.items) {
+        const alert = parseListedAlert(item);
+        if (alert) alerts.push(alert);
       }
-      yield { alerts: page.alerts, skipped: page.skipped, last: done || truncated, truncated, pages };
-      if (done || truncated) return;
+      yield {
+        alerts,
+        skipped: page.items.length - alerts.length,
+        last: page.last,
+        truncated: page.truncated,
+        pages: page.pages,
+      };
     }
   }
 

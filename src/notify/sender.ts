@@ -21,7 +21,7 @@ import { nameInReason } from '../service/reason.ts';
 import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
 import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
-import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort } from './ports.ts';
+import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort, type SlackView } from './ports.ts';
 import { alertIdOfKey } from './routes.ts';
 import {
   cursorMetaKey,
@@ -212,6 +212,31 @@ export function createSender(deps: SenderDeps) {
       return {
         outcome: await failed(item, err, pacer, q.threadTs ? 'conversations.replies' : 'conversations.history'),
       };
+    }
+  }
+
+  /**
+   * A reply in a card's thread, paced, carrying the metadata it is found by again. Null when Slack
+   * took it; otherwise what the failure means for the item.
+   */
+  async function postInThread(
+    item: OutboxItem,
+    pacer: Pacer,
+    view: SlackView,
+    at: { channel: string; ts: string; broadcast: boolean; eventType: string; alertId: string; key: string },
+  ): Promise<Outcome | null> {
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...view,
+        channel: at.channel,
+        thread_ts: at.ts,
+        reply_broadcast: at.broadcast,
+        metadata: { event_type: at.eventType, event_payload: { alert_id: at.alertId, key: at.key } },
+      });
+      return null;
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
     }
   }
 
@@ -443,18 +468,14 @@ export function createSender(deps: SenderDeps) {
       return complete(item);
     }
     const view = render.escalationReply(payload.alert, { ...who, mention: payload.mention });
-    pacer.take(clock());
-    try {
-      await slack.post({
-        ...view,
-        channel: thread.channel,
-        thread_ts: thread.ts,
-        reply_broadcast: true,
-        metadata: { event_type: EVENT_TYPES.escalation, event_payload: { alert_id: payload.alertId, key: item.key } },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
-    }
+    const refused = await postInThread(item, pacer, view, {
+      ...thread,
+      broadcast: true,
+      eventType: EVENT_TYPES.escalation,
+      alertId: payload.alertId,
+      key: item.key,
+    });
+    if (refused) return refused;
     metrics?.escalationsAnnounced.inc();
     stats.notices++;
     log.info({ alertId: payload.alertId, displayId: payload.alert.displayId }, 'escalation announced');
@@ -516,21 +537,14 @@ export function createSender(deps: SenderDeps) {
       { id: payload.alertId, displayId: rec.displayId, organizationName: payload.organizationName },
       tell,
     );
-    pacer.take(clock());
-    try {
-      await slack.post({
-        ...view,
-        channel: thread.channel,
-        thread_ts: thread.ts,
-        reply_broadcast: false,
-        metadata: {
-          event_type: EVENT_TYPES.note,
-          event_payload: { alert_id: payload.alertId, key: `${item.key}:${last.id}` },
-        },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
-    }
+    const refused = await postInThread(item, pacer, view, {
+      ...thread,
+      broadcast: false,
+      eventType: EVENT_TYPES.note,
+      alertId: payload.alertId,
+      key: `${item.key}:${last.id}`,
+    });
+    if (refused) return refused;
     stats.notices++;
     log.info(
       { alertId: payload.alertId, displayId: rec.displayId, entries: tell.length },
@@ -618,19 +632,15 @@ export function createSender(deps: SenderDeps) {
       view = render.statusReply(got, { by: p.intent.by, status: p.intent.status, reason: p.intent.reason });
     }
     if (!view) return complete(item);
-    pacer.take(clock());
-    try {
-      await slack.post({
-        ...view,
-        channel: item.channel,
-        thread_ts: p.threadTs,
-        reply_broadcast: false,
-        metadata: { event_type: EVENT_TYPES.note, event_payload: { alert_id: p.alertId, key: item.key } },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
-    }
-    return complete(item);
+    const refused = await postInThread(item, pacer, view, {
+      channel: item.channel,
+      ts: p.threadTs,
+      broadcast: false,
+      eventType: EVENT_TYPES.note,
+      alertId: p.alertId,
+      key: item.key,
+    });
+    return refused ?? complete(item);
   }
 
   function handle(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
