@@ -136,12 +136,12 @@ describe('the thread note of a change made from Slack', () => {
       }),
       notBefore: Date.now() - 1, // its grace period is over
     });
-    const before = (id: string) => stack.cotool.alerts().find((x) => x.id === id)?.updatedAt ?? '';
+    const updatedAtOf = (id: string) => stack.cotool.alerts().find((x) => x.id === id)?.updatedAt ?? '';
     // `a` was closed in Cotool (the POST went through); `b`'s POST never reached Cotool.
-    const aBefore = before(a.id);
+    const aBefore = updatedAtOf(a.id);
     stack.cotool.updateAlert(a.id, { status: 'closed_false_positive' }, { actor: { type: 'human', name: 'Jane Doe' } });
     await bot.store.apply([
-      { enqueue: [intent(a.id, card(a.id).ts, aBefore), intent(b.id, card(b.id).ts, before(b.id))] },
+      { enqueue: [intent(a.id, card(a.id).ts, aBefore), intent(b.id, card(b.id).ts, updatedAtOf(b.id))] },
     ]);
     await bot.sender.wake();
     await bot.sender.whenIdle();
