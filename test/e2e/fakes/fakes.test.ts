@@ -460,6 +460,39 @@ describe('fake Slack Web API with the real WebClient', () => {
     });
   });
 
+  it('answers internal_error / fatal_error after storing a message, and refuses everything during an outage', async () => {
+    const noRetry = new WebClient(fake.botToken, {
+      slackApiUrl: fake.apiUrl,
+      logger: silent,
+      retryConfig: { retries: 0 },
+    });
+    fake.failAfterCommit('chat.postMessage', 1, 'internal_error');
+    fake.failAfterCommit('chat.postMessage', 1, 'fatal_error');
+    expect(await errorOf(noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'one' }))).toMatchObject({
+      error: 'internal_error',
+    });
+    expect(await errorOf(noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'two' }))).toMatchObject({
+      error: 'fatal_error',
+    });
+    // Both were stored although Slack said no.
+    expect(fake.messages('C0ALERTS').map((m) => m.text)).toEqual(['one', 'two']);
+
+    fake.outage(60_000, 'service_unavailable');
+    expect(fake.inOutage).toBe(true);
+    expect(await errorOf(noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'lost' }))).toMatchObject({
+      error: 'service_unavailable',
+    });
+    fake.outage(60_000);
+    await expect(noRetry.chat.update({ channel: 'C0ALERTS', ts: '1.0', text: 'x' })).rejects.toMatchObject({
+      code: 'slack_webapi_http_error',
+      statusCode: 503,
+    });
+    fake.outage(0);
+    expect(fake.inOutage).toBe(false);
+    expect(fake.messages('C0ALERTS').map((m) => m.text)).toEqual(['one', 'two']);
+    expect((await noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'after' })).ok).toBe(true);
+  });
+
   it('serves users, members, usergroups and ephemeral messages', async () => {
     fake.addUser({ id: 'U0DANA', name: 'dana', real_name: 'Dana Scully', display_name: 'dana', is_restricted: true });
     fake.setUsergroup('S0SECOPS', ['U0DANA']);

@@ -96,6 +96,8 @@ export type SlackFailure =
   | { error: string; [key: string]: unknown }
   | { status: 429; retryAfter: number }
   | { status: 500 | 503 };
+export type AfterCommitAnswer = 500 | 502 | 503 | 'internal_error' | 'fatal_error';
+export type OutageAnswer = 503 | 'service_unavailable' | 'request_timeout';
 export type SlackCall = {
   method: string;
   args: Obj;
@@ -144,8 +146,20 @@ export type FakeSlack = {
   addMessage(channel: string, msg: Partial<SlackMessage> & { thread_ts?: string }): string;
 
   failNext(method: string, n: number, response: SlackFailure): void;
-  /** The next `n` successful calls of `method` are carried out (a message is stored) but answered with `status`. */
-  failAfterCommit(method: string, n: number, status: 500 | 502 | 503): void;
+  /**
+   * The next `n` successful calls of `method` are carried out (a message is stored) but answered with
+   * `answer`: an HTTP 5xx status, or Slack's own "maybe done" errors `internal_error` / `fatal_error`
+   * (HTTP 200, `ok: false`), which Slack documents as "some aspect of the operation may have succeeded".
+   */
+  failAfterCommit(method: string, n: number, answer: AfterCommitAnswer): void;
+  /**
+   * A Slack outage: for `ms` from now every Web API call (Socket Mode's apps.connections.open too) is
+   * refused with `answer` and nothing is carried out: `service_unavailable` / `request_timeout`
+   * (HTTP 200, `ok: false`) or an HTTP 503 (the default). `ms` 0 ends an outage at once.
+   */
+  outage(ms: number, answer?: OutageAnswer): void;
+  /** True while an outage set with `outage()` lasts. */
+  readonly inOutage: boolean;
   /** Turns Slack's rate limits on (or off with null). */
   setRateLimits(limits: RateLimits | null): void;
   setDelay(method: string, ms: number): void;
@@ -555,7 +569,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   let ephemerals: EphemeralMessage[] = [];
   const calls: SlackCall[] = [];
   let failures: Array<{ method: string; remaining: number; response: SlackFailure }> = [];
-  let afterCommit: Array<{ method: string; remaining: number; status: number }> = [];
+  let afterCommit: Array<{ method: string; remaining: number; answer: AfterCommitAnswer }> = [];
+  let outageUntil = 0;
+  let outageAnswer: OutageAnswer = 503;
   let rateLimits: RateLimits | null = opts.rateLimits ?? null;
   const buckets = new Map<string, { tokens: number; at: number }>();
   /** Takes a token from a bucket; the seconds to wait when there is none. */
@@ -1087,6 +1103,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
     const delay = delays.get(method);
     if (delay) await sleep(delay);
+    if (Date.now() < outageUntil) {
+      if (typeof outageAnswer === 'string') return answer({ ok: false, error: outageAnswer });
+      call.result = { ok: false, status: outageAnswer };
+      res.writeHead(outageAnswer, { 'content-type': 'text/plain' });
+      return void res.end(http.STATUS_CODES[outageAnswer]);
+    }
     const f = failures.find((x) => x.method === method && x.remaining > 0);
     if (f) {
       f.remaining--;
@@ -1121,9 +1143,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (after) {
         after.remaining--;
         afterCommit = afterCommit.filter((x) => x.remaining > 0);
-        call.result = { ok: false, status: after.status };
-        res.writeHead(after.status, { 'content-type': 'text/plain' });
-        return void res.end(http.STATUS_CODES[after.status]);
+        if (typeof after.answer === 'string') return answer({ ok: false, error: after.answer });
+        call.result = { ok: false, status: after.answer };
+        res.writeHead(after.answer, { 'content-type': 'text/plain' });
+        return void res.end(http.STATUS_CODES[after.answer]);
       }
       answer(body);
     } catch (e) {
@@ -1336,7 +1359,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     },
 
     failNext: (method, n, response) => void failures.push({ method, remaining: n, response }),
-    failAfterCommit: (method, n, status) => void afterCommit.push({ method, remaining: n, status }),
+    failAfterCommit: (method, n, answer) => void afterCommit.push({ method, remaining: n, answer }),
+    outage: (ms, answer = 503) => {
+      outageUntil = ms > 0 ? Date.now() + ms : 0;
+      outageAnswer = answer;
+    },
+    get inOutage() {
+      return Date.now() < outageUntil;
+    },
     setRateLimits: (limits) => {
       rateLimits = limits;
       buckets.clear();
