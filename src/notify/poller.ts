@@ -105,7 +105,11 @@ export function createPoller(deps: PollerDeps) {
     );
 
   async function pendingCards(): Promise<Map<string, PendingCard[]>> {
-    const items = (await store.listOutbox({ kind: 'card' })).filter((i) => i.state === 'pending' && i.alertId);
+    // Only cards surely not in Slack may be folded into a digest: one whose earlier attempt has an
+    // unknown outcome is looked up by the sender first (the store refuses to dequeue it anyway).
+    const items = (await store.listOutbox({ kind: 'card' })).filter(
+      (i) => i.state === 'pending' && !i.unknown && i.alertId,
+    );
     const out = new Map<string, PendingCard[]>();
     if (items.length === 0) return out;
     const records = await store.getMany(items.map((i) => i.alertId as string));

@@ -174,7 +174,7 @@ const SQL = {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
                    order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
-  dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending'",
+  dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
   stormOpen:
     'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING',
   stormGrow:

@@ -221,7 +221,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
               order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
     ),
-    dequeue: db.prepare("DELETE FROM outbox WHERE key = ? AND state = 'pending'"),
+    dequeue: db.prepare("DELETE FROM outbox WHERE key = ? AND state = 'pending' AND unknown = 0"),
     stormOpen: db.prepare(
       'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
     ),

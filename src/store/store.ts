@@ -167,12 +167,16 @@ export type StormWrite =
 
 /**
  * One atomic unit of a plan: all of it applies or none (a compare-and-set that fails, an insert
- * that finds a record, or a dequeue of an item that is no longer pending rolls the change back).
+ * that finds a record, or a dequeue of an item that is no longer pending and surely unsent rolls the
+ * change back).
  */
 export type Change = {
   card?: CardWrite;
   enqueue?: NewOutboxItem[];
-  /** Outbox keys to delete; each must still be pending (not being sent). */
+  /**
+   * Outbox keys to delete; each must still be pending and surely unsent: an item being sent, or one
+   * whose earlier attempt has an unknown outcome (it may be in Slack), conflicts.
+   */
   dequeue?: string[];
   storm?: StormWrite;
   members?: StormMember[];

@@ -411,6 +411,25 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.apply([{ dequeue: ['gone'] }])).toEqual({ applied: 0, conflicts: 1 });
       });
 
+      it('dequeue refuses an item whose earlier attempt has an unknown outcome (it may be in Slack)', async () => {
+        const s = await fresh();
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
+        expect((await claim(s, 200))?.key).toBe('card:a1');
+        // Slack answered 5xx: the item is pending again, its outcome unknown.
+        expect(await s.retryOutbox('card:a1', 'p1', 0, true)).toBe(true);
+        expect((await s.listOutbox()).map((i) => [i.key, i.state, i.unknown])).toEqual([['card:a1', 'pending', true]]);
+        expect(
+          await s.apply([
+            {
+              card: { op: 'update', alertId: 'a1', expectVersion: 1, set: { state: 'digested' } },
+              dequeue: ['card:a1'],
+            },
+          ]),
+        ).toEqual({ applied: 0, conflicts: 1 });
+        expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 });
+        expect((await s.listOutbox()).map((i) => i.key)).toEqual(['card:a1']);
+      });
+
       it('dequeue then enqueue of the same key in one change makes a fresh item', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k', { payload: 'old' })] }]);
