@@ -14,7 +14,6 @@ import { type CotoolAlert, makeAlert } from '../e2e/fakes/cotool.ts';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const CH = 'C0ALERTS';
-const LIVE = new Set(['open', 'in_progress', 'escalated']);
 
 type Fault = 'http_500' | 'bad_json';
 
