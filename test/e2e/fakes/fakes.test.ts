@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { isValidSlackRequest } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import { type Logger, LogLevel, WebClient } from '@slack/web-api';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AlertSchema, TimelineEntrySchema } from '../../../src/cotool/schemas.ts';
 import { type FakeCotool, makeAlert, startFakeCotool } from './cotool.ts';
 import {
@@ -491,6 +491,81 @@ describe('fake Slack Web API with the real WebClient', () => {
     expect(fake.inOutage).toBe(false);
     expect(fake.messages('C0ALERTS').map((m) => m.text)).toEqual(['one', 'two']);
     expect((await noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'after' })).ok).toBe(true);
+  });
+
+  it('looks users up by e-mail, opens DMs, creates channels, invites and bookmarks — as strictly as Slack', async () => {
+    // A workspace of its own: the users added here would change the default channel's members.
+    const fake = await startFakeSlack();
+    onTestFinished(() => fake.close());
+    const client = new WebClient(fake.botToken, { slackApiUrl: fake.apiUrl, logger: silent, retryConfig: quickRetry });
+    fake.addUser({ id: 'U0JANE', name: 'jane', real_name: 'Jane Doe', email: 'Jane@Acme.io' });
+    fake.addUser({ id: 'U0GONE', name: 'gone', email: 'gone@acme.io', deleted: true });
+    fake.addUser({ id: 'U0QUIET', name: 'quiet', email: 'quiet@acme.io', dmsClosed: true });
+    fake.addUser({ id: 'U0BOTTY', name: 'botty', email: 'botty@acme.io', is_bot: true });
+    expect((await client.users.lookupByEmail({ email: 'jane@acme.io' })).user).toMatchObject({
+      id: 'U0JANE',
+      profile: { email: 'Jane@Acme.io' },
+    });
+    expect(await errorOf(client.users.lookupByEmail({ email: 'nobody@acme.io' }))).toMatchObject({
+      error: 'users_not_found',
+    });
+    // DMs: a bot, a deactivated user and an unknown id are refused; closed DMs refuse the message.
+    const dm = await client.conversations.open({ users: 'U0JANE' });
+    const dmId = String(dm.channel?.id);
+    expect(dmId).toMatch(/^D/);
+    await client.chat.postMessage({ channel: dmId, text: 'Was this you?' });
+    expect(fake.messages(dmId).map((m) => m.text)).toEqual(['Was this you?']);
+    expect(await errorOf(client.conversations.open({ users: 'U0BOTTY' }))).toMatchObject({ error: 'cannot_dm_bot' });
+    expect(await errorOf(client.conversations.open({ users: 'U0GONE' }))).toMatchObject({ error: 'user_disabled' });
+    expect(await errorOf(client.conversations.open({ users: 'U0NOBODY' }))).toMatchObject({ error: 'user_not_found' });
+    const quiet = String((await client.conversations.open({ users: 'U0QUIET' })).channel?.id);
+    expect(await errorOf(client.chat.postMessage({ channel: quiet, text: 'x' }))).toMatchObject({
+      error: 'messages_tab_disabled',
+    });
+
+    // Channels: names are checked and unique; the bot is a member of what it creates.
+    const created = await client.conversations.create({ name: 'inc-cot-1042-impossible-travel' });
+    const id = String(created.channel?.id);
+    expect(created.channel).toMatchObject({ name: 'inc-cot-1042-impossible-travel', is_member: true });
+    expect(fake.channelByName('inc-cot-1042-impossible-travel')).toMatchObject({ id, members: [fake.botUserId] });
+    expect(await errorOf(client.conversations.create({ name: 'inc-cot-1042-impossible-travel' }))).toMatchObject({
+      error: 'name_taken',
+    });
+    expect(await errorOf(client.conversations.create({ name: 'Inc COT' }))).toMatchObject({ error: 'invalid_name' });
+    expect(await errorOf(client.conversations.create({ name: 'inc#1' }))).toMatchObject({
+      error: 'invalid_name_specials',
+    });
+    expect(await errorOf(client.conversations.create({ name: 'x'.repeat(81) }))).toMatchObject({
+      error: 'invalid_name_maxlength',
+    });
+    fake.setChannelCreation(false);
+    expect(await errorOf(client.conversations.create({ name: 'inc-other' }))).toMatchObject({
+      error: 'restricted_action',
+    });
+    fake.setChannelCreation(true);
+
+    await client.conversations.invite({ channel: id, users: 'U0JANE' });
+    expect(fake.channelByName('inc-cot-1042-impossible-travel')?.members).toEqual([fake.botUserId, 'U0JANE']);
+    expect(await errorOf(client.conversations.invite({ channel: id, users: 'U0JANE' }))).toMatchObject({
+      error: 'already_in_channel',
+    });
+    expect(await errorOf(client.conversations.invite({ channel: id, users: fake.botUserId }))).toMatchObject({
+      error: 'cant_invite_self',
+    });
+    expect(await errorOf(client.conversations.invite({ channel: id, users: 'U0NOBODY' }))).toMatchObject({
+      error: 'user_not_found',
+    });
+
+    await client.bookmarks.add({
+      channel_id: id,
+      title: 'COT-1042 in Cotool',
+      type: 'link',
+      link: 'https://app.cotool.ai/x',
+    });
+    expect(fake.bookmarks(id)).toMatchObject([{ title: 'COT-1042 in Cotool', link: 'https://app.cotool.ai/x' }]);
+    expect(
+      await errorOf(client.bookmarks.add({ channel_id: id, title: 't', type: 'link', link: 'javascript:alert(1)' })),
+    ).toMatchObject({ error: 'invalid_link' });
   });
 
   it('serves users, members, usergroups and ephemeral messages', async () => {

@@ -71,6 +71,18 @@ export type SlackUser = {
   is_bot?: boolean;
   deleted?: boolean;
   tz?: string;
+  /** profile.email (users.lookupByEmail finds the user by it, case-insensitively). */
+  email?: string;
+  /** The user turned off messages from apps: a DM to them is refused (`messages_tab_disabled`). */
+  dmsClosed?: boolean;
+};
+export type Bookmark = {
+  id: string;
+  channel_id: string;
+  title: string;
+  type: string;
+  link: string;
+  date_created: number;
 };
 export type ChannelOptions = {
   member?: boolean;
@@ -142,6 +154,12 @@ export type FakeSlack = {
   setMembers(channel: string, userIds: string[] | null): void;
   addUser(user: SlackUser): void;
   setUsergroup(id: string, userIds: string[]): void;
+  /** Whether the workspace lets the bot create channels (false: conversations.create → restricted_action). */
+  setChannelCreation(allowed: boolean): void;
+  /** A channel by its name (created with conversations.create or added), if any. */
+  channelByName(name: string): { id: string; name: string; isPrivate: boolean; members: string[] } | undefined;
+  /** Bookmarks added to a channel, oldest first. */
+  bookmarks(channel: string): Bookmark[];
   /** Puts a message in a channel as if someone (by default a user `U0HUMAN`) had posted it. */
   addMessage(channel: string, msg: Partial<SlackMessage> & { thread_ts?: string }): string;
 
@@ -564,6 +582,9 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const channels = new Map<string, Channel>();
   const users = new Map<string, SlackUser>();
   const usergroups = new Map<string, string[]>();
+  const bookmarkList: Bookmark[] = [];
+  let channelCreation = true;
+  let createdChannels = 0;
   const views = new Map<string, SlackView>();
   const usedTriggers = new Set<string>();
   let ephemerals: EphemeralMessage[] = [];
@@ -843,6 +864,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         avatar_hash: 'g0000000000',
         image_48: `https://secure.gravatar.com/avatar/${u.id}.png?s=48`,
         team: teamId,
+        ...(u.email ? { email: u.email } : {}),
       },
       is_admin: false,
       is_owner: false,
@@ -911,6 +933,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
     'chat.postMessage': (args) => {
       const ch = memberChannel(args.channel);
+      if (ch.isIm) {
+        const other = users.get(ch.members?.find((m) => m !== botUserId) ?? '');
+        if (other?.dmsClosed) throw new ApiError('messages_tab_disabled');
+      }
       checkContent(args, true);
       const msg = insert(ch, botMessage(args, nextTs()), str(args, 'thread_ts'), args.reply_broadcast === true);
       return { channel: ch.id, ts: msg.ts, message: shown(msg, true) };
@@ -1019,6 +1045,77 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       const u = users.get(need(args, 'user'));
       if (!u) throw new ApiError('user_not_found');
       return { user: userInfo(u) };
+    },
+
+    'users.lookupByEmail': (args) => {
+      const email = need(args, 'email').toLowerCase();
+      const u = [...users.values()].find((x) => x.email?.toLowerCase() === email);
+      if (!u) throw new ApiError('users_not_found');
+      return { user: userInfo(u) };
+    },
+
+    'conversations.open': (args) => {
+      const ids = String(need(args, 'users')).split(',').filter(Boolean);
+      if (ids.length !== 1) throw new ApiError('not_implemented');
+      const id = ids[0] as string;
+      const u = users.get(id);
+      if (!u) throw new ApiError('user_not_found');
+      if (u.is_bot) throw new ApiError('cannot_dm_bot');
+      if (u.deleted) throw new ApiError('user_disabled');
+      const ch = channelOf(id);
+      return { channel: { id: ch.id } };
+    },
+
+    'conversations.create': (args) => {
+      if (!channelCreation) throw new ApiError('restricted_action');
+      const name = need(args, 'name');
+      if (name.length > 80) throw new ApiError('invalid_name_maxlength');
+      if (!/^[a-z0-9_-]+$/.test(name))
+        throw new ApiError(/[A-Z]/.test(name) ? 'invalid_name' : 'invalid_name_specials');
+      for (const c of channels.values()) if (c.name === name && !c.isIm) throw new ApiError('name_taken');
+      const id = `C0NEW${String(++createdChannels).padStart(4, '0')}`;
+      const isPrivate = args.is_private === true || args.is_private === 'true';
+      addChannel(id, { name, member: true, isPrivate, members: [botUserId] });
+      const ch = channels.get(id) as Channel;
+      ch.created = Math.floor(Date.now() / 1000);
+      return { channel: channelInfo(ch) };
+    },
+
+    'conversations.invite': (args) => {
+      const ch = memberChannel(args.channel);
+      const ids = String(need(args, 'users')).split(',').filter(Boolean);
+      if (ids.length === 0) throw new ApiError('no_user');
+      if (ids.length > 1000) throw new ApiError('too_many_users');
+      const current = membersOf(ch);
+      for (const id of ids) {
+        if (id === botUserId) throw new ApiError('cant_invite_self');
+        const u = users.get(id);
+        if (!u) throw new ApiError('user_not_found');
+        if (u.is_bot) throw new ApiError('cant_invite');
+        if (u.deleted) throw new ApiError('user_is_deactivated');
+        if (current.includes(id)) throw new ApiError('already_in_channel');
+      }
+      ch.members = [...current, ...ids];
+      return { channel: channelInfo(ch) };
+    },
+
+    'bookmarks.add': (args) => {
+      const ch = memberChannel(args.channel_id);
+      const title = need(args, 'title');
+      const type = need(args, 'type');
+      if (type !== 'link') throw new ApiError('invalid_bookmark_type');
+      const link = need(args, 'link');
+      if (!/^https?:\/\/\S+$/.test(link)) throw new ApiError('invalid_link');
+      const b: Bookmark = {
+        id: `Bk${randomBytes(4).toString('hex').toUpperCase()}`,
+        channel_id: ch.id,
+        title,
+        type,
+        link,
+        date_created: Math.floor(Date.now() / 1000),
+      };
+      bookmarkList.push(b);
+      return { bookmark: clone(b) };
     },
 
     'usergroups.users.list': (args) => {
@@ -1387,6 +1484,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     ephemerals: (channel) => clone(ephemerals.filter((e) => !channel || e.channel === channel)),
     views: () => clone([...views.values()]),
     view: (id) => clone(views.get(id)),
+    setChannelCreation: (allowed) => {
+      channelCreation = allowed;
+    },
+    channelByName: (name) => {
+      for (const c of channels.values())
+        if (c.name === name.replace(/^#/, '') && !c.isIm)
+          return { id: c.id, name: c.name, isPrivate: c.isPrivate, members: membersOf(c) };
+      return undefined;
+    },
+    bookmarks: (channel) => clone(bookmarkList.filter((b) => b.channel_id === channel)),
     clear: () => {
       calls.splice(0);
       responseLog.splice(0);
