@@ -848,7 +848,8 @@ export function createSender(deps: SenderDeps) {
       }
       const wait = pacer.wait(clock());
       if (wait > 0) {
-        await delay(Math.min(wait, 5_000));
+        // Woken early by new work or a stop (then the pacer is asked again).
+        await idle(Math.min(wait, 5_000));
         continue;
       }
       let item: OutboxItem | null;
