@@ -65,7 +65,7 @@ describe('a Slack outage of several seconds', () => {
       await bot.settle();
       expect(cards()).toHaveLength(2);
 
-      stack.slack.outage(4_000, answer);
+      stack.slack.outage(6_000, answer);
       const during = [stack.cotool.addAlert(), stack.cotool.addAlert(), stack.cotool.addAlert()];
       const closed = before[0] as (typeof before)[number];
       stack.cotool.updateAlert(closed.id, { status: 'closed_false_positive' });
