@@ -848,8 +848,7 @@ export function createSender(deps: SenderDeps) {
       }
       const wait = pacer.wait(clock());
       if (wait > 0) {
-        // Woken early by new work or a stop (then the pacer is asked again).
-        await idle(Math.min(wait, 5_000));
+        await delay(Math.min(wait, 5_000));
         continue;
       }
       let item: OutboxItem | null;

@@ -70,7 +70,7 @@ afterEach(async () => {
   sender = undefined;
 });
 
-async function setup() {
+async function setup(opts: { retryBaseMs?: number } = {}) {
   const store: Store = openSqliteStore(':memory:');
   const slack = recordingSlack();
   const health = createHealth('http');
@@ -110,7 +110,7 @@ async function setup() {
     isLeader: () => true,
     clock,
     idleMs: 5,
-    retryBaseMs: 1_000,
+    retryBaseMs: opts.retryBaseMs ?? 1_000,
     unknownSettleMs: 5_000,
   });
   sender.start();
@@ -293,15 +293,16 @@ describe('the sender reads Slack’s answers', () => {
   });
 
   it('not_in_channel: kept and retried slowly, shown on /readyz without failing it, cleared once it works', async () => {
-    const t = await setup();
+    // retryBaseMs 10: tried again every 300 ms (30 s by default); the clock moves 30 s a step.
+    const t = await setup({ retryBaseMs: 10 });
     const a = makeAlert();
     for (let i = 0; i < 3; i++) t.slack.script.post.push({ error: 'not_in_channel' });
     await t.queueCard(a);
     for (let i = 0; i < 3; i++) {
       await t.drain();
       const [item] = await t.store.listOutbox({ kind: 'card' });
-      expect(item?.notBefore).toBe(t.now() + 30_000);
-      t.advance(30_001); // the channel's pacer starts empty when its pause ends
+      expect(item?.notBefore).toBe(t.now() + 300);
+      t.advance(30_001);
     }
     const r = readiness({ ...t.health, lease: 'follower' });
     expect(r.ready).toBe(true);
