@@ -88,6 +88,8 @@ export type SenderStats = {
 };
 
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
+/** Sends the minimal version of a message Slack refused for its content (`code`: Slack's error). */
+type Fallback = (code: string) => Promise<Outcome>;
 
 /**
  * Kinds whose permanent payload refusal may not drop the item when no fallback is left to send (the
@@ -194,7 +196,7 @@ export function createSender(deps: SenderDeps) {
     err: unknown,
     pacer: Pacer,
     method: string,
-    fallback?: () => Promise<Outcome>,
+    fallback?: Fallback,
   ): Promise<Outcome> {
     const f = slack.classify(err, item.channel);
     const now = clock();
@@ -270,7 +272,7 @@ export function createSender(deps: SenderDeps) {
           { key: item.key, channel: item.channel, slackError: f.code },
           `Slack refused ${method} for its content; sending the minimal version instead`,
         );
-        return (fallback as () => Promise<Outcome>)();
+        return (fallback as Fallback)(f.code);
       }
       case 'done':
         return complete(item);
@@ -292,7 +294,7 @@ export function createSender(deps: SenderDeps) {
     }
   }
 
-  /** A fallback went out: logged by the caller, counted, and listed on /readyz. */
+  /** A fallback went out (Slack had refused the full message with `code`): counted, listed on /readyz. */
   function fellBack(item: OutboxItem, code: string): void {
     metrics?.fallbackMessages.inc({ kind: item.kind, fallback: 'minimal' });
     noteSlackProblem(
@@ -302,7 +304,7 @@ export function createSender(deps: SenderDeps) {
         kind: 'fallback',
         channel: item.channel,
         code,
-        detail: `${item.kind} ${item.alertId ?? item.key} sent as its minimal text version`,
+        detail: `${item.kind} ${item.alertId ?? item.key} refused with ${code}: sent as its minimal text version`,
       },
       new Date(clock()),
     );
@@ -475,7 +477,7 @@ export function createSender(deps: SenderDeps) {
         ]);
       }
     }
-    const cardPost = async (view: SlackView, fallback?: () => Promise<Outcome>): Promise<Outcome> => {
+    const cardPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
       pacer.take(clock());
       let place: { channel: string; ts: string };
       try {
@@ -493,11 +495,11 @@ export function createSender(deps: SenderDeps) {
       log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
       stats.posted++;
       metrics?.cardsPosted.inc();
-      if (!fallback) fellBack(item, 'minimal card');
+      if (refusedWith) fellBack(item, refusedWith);
       // The minimal card carries the card's metadata: found again after a crash, updated later.
       return complete(item, [posted(place.channel, place.ts)]);
     };
-    return cardPost(render.card(a, rec), () => cardPost(render.minimalCard(a)));
+    return cardPost(render.card(a, rec), (code) => cardPost(render.minimalCard(a), undefined, code));
   }
 
   async function updateCard(item: OutboxItem, rec: CardRecord, payload: CardPayload, pacer: Pacer): Promise<Outcome> {
@@ -527,7 +529,7 @@ export function createSender(deps: SenderDeps) {
     const channel = rec.channel;
     const ts = rec.ts;
     const updated = () => recordUpdate(item, rec, payload, set, channel);
-    const cardUpdate = async (v: SlackView, fallback?: () => Promise<Outcome>): Promise<Outcome | null> => {
+    const cardUpdate = async (v: SlackView, fallback?: Fallback): Promise<Outcome | null> => {
       pacer.take(clock());
       try {
         await slack.update({ ...v, channel, ts });
@@ -538,10 +540,10 @@ export function createSender(deps: SenderDeps) {
     };
     // Refused for its content: the minimal card (status, no buttons) — a closed alert shows closed.
     const minimal = alert
-      ? async () => {
+      ? async (code: string) => {
           const refused = await cardUpdate(render.minimalCard(alert));
           if (refused) return refused;
-          fellBack(item, 'minimal card update');
+          fellBack(item, code);
           return updated();
         }
       : undefined;
@@ -724,7 +726,7 @@ export function createSender(deps: SenderDeps) {
       const ts = found.ts;
       if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
     }
-    const digestPost = async (view: SlackView, fallback?: () => Promise<Outcome>): Promise<Outcome> => {
+    const digestPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
       pacer.take(clock());
       let place: { ts: string };
       try {
@@ -738,11 +740,11 @@ export function createSender(deps: SenderDeps) {
       }
       log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
       stats.digests++;
-      if (!fallback) fellBack(item, 'minimal digest');
+      if (refusedWith) fellBack(item, refusedWith);
       return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
     };
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
-    return digestPost(view, async () => digestPost(await minimalDigest(storm)));
+    return digestPost(view, async (code) => digestPost(await minimalDigest(storm), undefined, code));
   }
 
   /** The storm's minimal digest (when Slack refuses the full one for its content). */
@@ -764,18 +766,18 @@ export function createSender(deps: SenderDeps) {
       return waiting ? retry(item, 2_000, false) : complete(item);
     }
     const ts = storm.ts;
-    const digestUpdate = async (view: SlackView, fallback?: () => Promise<Outcome>): Promise<Outcome> => {
+    const digestUpdate = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
       pacer.take(clock());
       try {
         await slack.update({ ...view, channel: storm.channel, ts });
       } catch (err) {
         return failed(item, err, pacer, 'chat.update', fallback);
       }
-      if (!fallback) fellBack(item, 'minimal digest update');
+      if (refusedWith) fellBack(item, refusedWith);
       return complete(item);
     };
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
-    return digestUpdate(view, async () => digestUpdate(await minimalDigest(storm)));
+    return digestUpdate(view, async (code) => digestUpdate(await minimalDigest(storm), undefined, code));
   }
 
   /** A quiet reply in a card's thread; looked for there before it is sent again. */

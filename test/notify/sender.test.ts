@@ -235,7 +235,9 @@ describe('the sender reads Slack’s answers', () => {
     );
     const r = readiness({ ...t.health, lease: 'follower' });
     expect(r.ready).toBe(true);
-    expect(r.slackProblems).toEqual([expect.objectContaining({ kind: 'fallback', channel: CHANNEL })]);
+    expect(r.slackProblems).toEqual([
+      expect.objectContaining({ kind: 'fallback', channel: CHANNEL, code: 'invalid_blocks' }),
+    ]);
     expect(t.logs.some((l) => l.includes('sending the minimal version instead'))).toBe(true);
   });
 
@@ -269,6 +271,51 @@ describe('the sender reads Slack’s answers', () => {
     expect(await t.store.get(a.id)).toMatchObject({ status: 'closed_false_positive', final: true });
     expect(await t.metrics.render()).toContain(
       'cotool_slack_fallback_messages_total{kind="card_update",fallback="minimal"} 1',
+    );
+  });
+
+  it('a digest refused for its content: the minimal digest (count and ids) is posted and recorded', async () => {
+    const t = await setup();
+    const members = [makeAlert(), makeAlert(), makeAlert()];
+    await t.store.apply([
+      {
+        storm: { op: 'open', id: 'storm-1', channel: CHANNEL, at: t.now() },
+        members: members.map((m) => ({
+          stormId: 'storm-1',
+          alertId: m.id,
+          displayId: m.displayId,
+          groupKey: 'd1',
+          groupName: 'Impossible travel',
+          severity: m.severity,
+          status: m.status,
+          title: m.title,
+          createdAt: m.createdAt,
+          updatedAt: m.updatedAt,
+        })),
+        enqueue: [
+          {
+            key: outboxKey.digest('storm-1'),
+            kind: 'digest',
+            lane: 'post',
+            channel: CHANNEL,
+            alertId: null,
+            priority: PRIORITY.digest,
+            orderAt: t.now(),
+            payload: JSON.stringify({ stormId: 'storm-1' }),
+          },
+        ],
+      },
+    ]);
+    t.slack.script.post.push({ error: 'msg_too_long' });
+    await t.drain();
+    expect(t.slack.messages).toHaveLength(1);
+    const digest = t.slack.messages[0];
+    expect(digest?.metadata).toMatchObject({ event_type: 'cotool_digest', event_payload: { storm_id: 'storm-1' } });
+    for (const m of members) expect(JSON.stringify(digest?.blocks)).toContain(m.displayId);
+    expect(JSON.stringify(digest?.blocks)).toContain('3 alerts');
+    expect((await t.store.getStorm('storm-1'))?.ts).toBe(digest?.ts);
+    expect(await t.metrics.render()).toContain(
+      'cotool_slack_fallback_messages_total{kind="digest",fallback="minimal"} 1',
     );
   });
 
