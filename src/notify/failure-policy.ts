@@ -78,7 +78,10 @@ export function decide(f: FailureInput, t: FailureTimings = DEFAULT_TIMINGS): Fa
   const { now } = f;
   switch (f.meaning) {
     case 'done':
-      return { do: 'done' };
+      // "Already so" to a post would mean the message is there: find it (its ts) rather than assume.
+      return f.call === 'post'
+        ? { do: 'retry', at: now + Math.max(t.settleMs, backoffMs(f.attempts, t)), unknown: true }
+        : { do: 'done' };
     case 'rate_limited': {
       const wait = Math.max(1, f.retryAfterSec ?? 1) * 1000;
       return { do: 'pause', until: now + wait };

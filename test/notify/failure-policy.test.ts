@@ -38,6 +38,7 @@ type Row = [
 const TABLE: Row[] = [
   // done
   ['already_reacted', platform('already_reacted'), 0, 'update', 'keep', { do: 'done' }],
+  ['"already so" to a post: found, not assumed', platform('already_reacted'), 0, 'post', 'keep', { do: 'retry', at: s(5), unknown: true }],
   // rate limited: the channel waits Retry-After, whatever the attempts
   ['429 Retry-After 7', rateLimited(7), 0, 'post', 'fallback', { do: 'pause', until: s(7) }],
   ['429 Retry-After 0 → 1 s', rateLimited(0), 9, 'post', 'fallback', { do: 'pause', until: s(1) }],
