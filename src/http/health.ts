@@ -27,7 +27,44 @@ export type HealthState = {
   lease: 'leader' | 'follower' | 'unknown';
   /** The interval between polls, from POLL_SCHEDULE: what "polled recently" is measured in. */
   pollIntervalMs: number;
+  /** Recent Slack problems of the sender (newest first, bounded): shown on /readyz. */
+  slackProblems: SlackProblem[];
 };
+
+/**
+ * A Slack problem the sender met: `operator` — Slack refuses every write to a channel until someone
+ * acts (`not_in_channel`, `invalid_auth` …; the items are kept and retried slowly; cleared when a
+ * write to the channel goes through again); `fallback` — a message Slack refused for its payload
+ * was replaced by its minimal text version (kept for an hour, for the record).
+ */
+export type SlackProblem = {
+  at: string;
+  kind: 'operator' | 'fallback';
+  channel: string;
+  code: string;
+  /** What happened, or what the operator should do. */
+  detail: string;
+};
+
+/** How many Slack problems /readyz lists at most, and how long a fallback stays listed. */
+export const MAX_SLACK_PROBLEMS = 20;
+export const FALLBACK_LISTED_MS = 60 * 60_000;
+
+/** Records a problem, newest first; an operator problem already listed keeps its first time. */
+export function noteSlackProblem(h: HealthState, p: SlackProblem, now: Date = new Date()): void {
+  const same = (q: SlackProblem) => q.kind === 'operator' && q.channel === p.channel && q.code === p.code;
+  if (p.kind === 'operator' && h.slackProblems.some(same)) return;
+  const keep = h.slackProblems.filter(
+    (q) => !(q.kind === 'fallback' && now.getTime() - Date.parse(q.at) > FALLBACK_LISTED_MS),
+  );
+  h.slackProblems = [p, ...keep].slice(0, MAX_SLACK_PROBLEMS);
+}
+
+/** A write to `channel` went through: its operator problems are over. */
+export function clearOperatorProblems(h: HealthState, channel: string): void {
+  if (!h.slackProblems.some((q) => q.kind === 'operator' && q.channel === channel)) return;
+  h.slackProblems = h.slackProblems.filter((q) => !(q.kind === 'operator' && q.channel === channel));
+}
 
 export const DEFAULT_POLL_INTERVAL_MS = 30_000;
 /** A leader is behind when its last successful poll is older than this many poll intervals. */
@@ -48,6 +85,7 @@ export function createHealth(mode: HealthState['mode'], now: Date = new Date()):
     slackConnected: mode === 'socket' ? false : null,
     lease: 'unknown',
     pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
+    slackProblems: [],
   };
 }
 
@@ -67,8 +105,13 @@ export function healthBody(h: HealthState, now: Date = new Date()): Record<strin
   };
 }
 
-export type ReadinessCheck = { name: 'stopping' | 'store' | 'slack' | 'lease' | 'poll'; ok: boolean; detail: string };
-export type Readiness = { ready: boolean; checks: ReadinessCheck[] };
+export type ReadinessCheck = {
+  name: 'stopping' | 'store' | 'slack' | 'lease' | 'poll' | 'slack_writes';
+  ok: boolean;
+  detail: string;
+};
+/** `slackProblems`: listed when there are any (recent fallbacks, open operator problems). */
+export type Readiness = { ready: boolean; checks: ReadinessCheck[]; slackProblems?: SlackProblem[] };
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
@@ -101,7 +144,22 @@ export function readiness(h: HealthState, now: Date = new Date()): Readiness {
     checks.push({ name: 'lease', ok: true, detail: h.lease === 'leader' ? 'leader' : 'following' });
   }
   if (h.lease === 'leader') checks.push(pollCheck(h, now));
-  return { ready: checks.every((c) => c.ok), checks };
+  // Slack problems are reported, never failing: readiness decides whether this replica gets traffic
+  // (Slack's requests in HTTP mode, the Service's endpoints). A channel the bot is not in, or a
+  // revoked token, is the same for every replica — taking them out of service would stop every
+  // button and command without fixing anything, and a restart cannot either. A fallback card is a
+  // message that went out. Both are listed here, logged, and counted (the metrics alert on them).
+  const problems = h.slackProblems ?? [];
+  const operator = problems.filter((p) => p.kind === 'operator');
+  if (operator.length > 0) {
+    checks.push({
+      name: 'slack_writes',
+      ok: true,
+      detail: operator.map((p) => `${p.channel}: ${p.code} since ${p.at}`).join('; '),
+    });
+  }
+  const ready = checks.every((c) => c.ok);
+  return problems.length > 0 ? { ready, checks, slackProblems: problems } : { ready, checks };
 }
 
 function pollCheck(h: HealthState, now: Date): ReadinessCheck {

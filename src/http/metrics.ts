@@ -180,6 +180,18 @@ export function slackErrorLabel(code: string): string {
 /** An HTTP status as a label (`200`, `503`), `timeout` or `network` when there was no answer. */
 const httpStatus: LabelBound = (v) => (/^[1-5]\d\d$/.test(v) || v === 'timeout' || v === 'network' ? v : 'other');
 
+/** Outbox item kinds, as the fallback counter's label. */
+export const FALLBACK_KINDS = [
+  'card',
+  'card_update',
+  'escalation',
+  'digest',
+  'digest_update',
+  'reply',
+  'thread_note',
+  'other',
+] as const;
+
 export const TRIAGE_OPS = [
   'open',
   'in_progress',
@@ -270,6 +282,16 @@ export function createMetrics(options: MetricsOptions = {}) {
     slackErrors: r.counter({
       name: 'cotool_slack_slack_errors_total',
       help: 'Slack Web API calls on cards (post, update, history) that failed after retries, by error code.',
+      labels: { code: slackErrorLabel },
+    }),
+    fallbackMessages: r.counter({
+      name: 'cotool_slack_fallback_messages_total',
+      help: 'Messages Slack refused for good for their payload (invalid_blocks, msg_too_long …), by outbox item kind and what was sent instead (minimal: the minimal text version; none: nothing, the alert being shown without it).',
+      labels: { kind: oneOf(FALLBACK_KINDS), fallback: oneOf(['minimal', 'none']) },
+    }),
+    slackOperatorProblems: r.counter({
+      name: 'cotool_slack_operator_problems_total',
+      help: 'Slack writes refused until an operator acts (not_in_channel, invalid_auth, missing_scope …), by error code; the items are kept and retried slowly.',
       labels: { code: slackErrorLabel },
     }),
     slackRateLimited: r.counter({

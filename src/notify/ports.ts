@@ -28,22 +28,40 @@ export const EVENT_TYPES = {
 /** Kept for callers of the first release's name. */
 export const CARD_EVENT_TYPE = EVENT_TYPES.card;
 
+/**
+ * What a Slack error means, one word per code (the table in src/slack/errors.ts): `done` (already
+ * so), `retry` (not done, transient), `maybe` (maybe done: look the message up before any retry),
+ * `operator` (permanent until an operator acts), `payload` (permanent for this payload), `gone` (the
+ * target message no longer exists), `rate_limited` (429 + Retry-After).
+ */
+export type SlackMeaning = 'done' | 'retry' | 'maybe' | 'operator' | 'payload' | 'gone' | 'rate_limited';
+
 /** A Slack failure classified once, by code (see src/slack/errors.ts). */
 export type SlackFailure = {
   /** The platform error code (`not_in_channel` …) or `http_<status>`, `request_error`, `rate_limited`, `unknown`. */
   code: string;
+  /** What the code means: the failure policy (src/notify/failure-policy.ts) acts on this alone. */
+  meaning: SlackMeaning;
   channelProblem: boolean;
   authProblem: boolean;
   /** One sentence for the operator: what is wrong and what to do. */
   hint: string | null;
   /**
-   * The request may have reached Slack and been acted on, but no definite answer came back (5xx, a
-   * timeout, a dropped connection): a post must be looked up before it is sent again.
+   * The request may have reached Slack and been acted on, but no definite answer came back (5xx,
+   * `internal_error`, `fatal_error`, a timeout, a dropped connection): a post must be looked up
+   * before it is sent again. Same as `meaning === 'maybe'`.
    */
   outcomeUnknown: boolean;
   /** Slack said 429: wait this many seconds. */
   retryAfterSec: number | null;
 };
+
+/**
+ * What a look-up by metadata found: the message's ts, `absent` (every page was read and it is not
+ * there), or `unknown` (the look-up could not finish — more pages than it may read): never read as
+ * "not there". A failed call throws (classify it).
+ */
+export type FoundMessage = { found: string } | 'absent' | 'unknown';
 
 export type SlackPort = {
   post(message: OutgoingMessage): Promise<{ channel: string; ts: string }>;
@@ -60,7 +78,7 @@ export type SlackPort = {
     alertId?: string;
     threadTs?: string;
     oldestMs: number;
-  }): Promise<string | null>;
+  }): Promise<FoundMessage>;
   /** What a failure of any of these calls means. */
   classify(err: unknown, channel?: string): SlackFailure;
 };
@@ -75,6 +93,14 @@ export type CardRenderer = {
   escalationReply(alert: Alert, who: EscalationWho): SlackView;
   /** The storm's digest message. */
   digest(storm: Storm, members: readonly StormMember[], now: number): SlackView;
+  /**
+   * The fallback when Slack refuses a card (or its update) for good (`invalid_blocks`,
+   * `msg_too_long` …): one short text section — display id, title (escaped), status, a link to
+   * Cotool — so the alert is still shown. No buttons.
+   */
+  minimalCard(alert: Pick<Alert, 'id' | 'displayId' | 'title' | 'status' | 'organizationName'>): SlackView;
+  /** The fallback of a refused digest: how many alerts, and as many of their ids as fit. */
+  minimalDigest(storm: Storm, displayIds: readonly string[]): SlackView;
   /**
    * The thread reply telling new Cotool timeline entries of an alert (oldest first, batched: the view
    * shows what fits and counts the rest). `alert` names the alert and builds its link in Cotool.

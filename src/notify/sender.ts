@@ -14,14 +14,22 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { CardPayload, EscalationPayload } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isLive } from '../cotool/schemas.ts';
-import type { HealthState } from '../http/health.ts';
+import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
-import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
+import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store, Storm } from '../store/store.ts';
+import { backoffMs, type CallKind, decide, type OnPayload, timingsFrom } from './failure-policy.ts';
 import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
-import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort, type SlackView } from './ports.ts';
+import {
+  type CardRenderer,
+  type EscalationWho,
+  EVENT_TYPES,
+  type FoundMessage,
+  type SlackPort,
+  type SlackView,
+} from './ports.ts';
 import { alertIdOfKey } from './routes.ts';
 import {
   cursorMetaKey,
@@ -57,7 +65,10 @@ export type SenderDeps = {
   clock?: () => number;
   /** How long an idle loop waits for work before looking again (ms). */
   idleMs?: number;
-  /** First retry delay after a failure (doubles per attempt, at most 60 s). */
+  /**
+   * First retry delay after a failure (doubles per attempt, at most 30 of it: 30 s by default); an
+   * operator problem (not_in_channel …) is tried again every 30 of it.
+   */
   retryBaseMs?: number;
   /**
    * After an answer that is not a definite refusal, wait at least this long before looking the
@@ -77,13 +88,33 @@ export type SenderStats = {
 };
 
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
+/** Sends the minimal version of a message Slack refused for its content (`code`: Slack's error). */
+type Fallback = (code: string) => Promise<Outcome>;
 
-const MAX_DEFINITE_FAILURES = 5;
+/**
+ * Kinds whose permanent payload refusal may not drop the item when no fallback is left to send (the
+ * fallback itself was refused): the card, its state, the page, the storm. A thread note or a reply is
+ * dropped (logged and counted): the alert's card still shows the alert.
+ */
+const KEEP_ON_PAYLOAD = new Set(['card', 'card_update', 'escalation', 'digest', 'digest_update']);
 /** A thread note reads at most this many timeline pages of 200 (2,000 entries). */
 const TIMELINE_MAX_PAGES = 10;
 
 export function createSender(deps: SenderDeps) {
-  const { store, slack, render, cotool, health, owner } = deps;
+  const { store, render, cotool, health, owner } = deps;
+  // A write that goes through ends the channel's operator problem (shown on /readyz).
+  const slack: SlackPort = {
+    ...deps.slack,
+    async post(m) {
+      const r = await deps.slack.post(m);
+      clearOperatorProblems(health, m.channel);
+      return r;
+    },
+    async update(m) {
+      await deps.slack.update(m);
+      clearOperatorProblems(health, m.channel);
+    },
+  };
   const clock = deps.clock ?? Date.now;
   const idleMs = deps.idleMs ?? 1_000;
   const retryBaseMs = deps.retryBaseMs ?? 1_000;
@@ -129,7 +160,8 @@ export function createSender(deps: SenderDeps) {
     for (const f of w) f();
   }
 
-  const backoff = (attempts: number) => Math.min(60_000, retryBaseMs * 2 ** Math.min(attempts, 6));
+  const timings = timingsFrom(retryBaseMs, unknownSettleMs);
+  const backoff = (attempts: number) => backoffMs(attempts, timings);
 
   function parse<T>(item: OutboxItem): T {
     return JSON.parse(item.payload) as T;
@@ -149,70 +181,163 @@ export function createSender(deps: SenderDeps) {
     return 'retry';
   }
 
-  /** Handles a failed Slack write: pause on 429, keep "unknown" on a 5xx or lost answer, else back off. */
-  async function failed(item: OutboxItem, err: unknown, pacer: Pacer, method: string): Promise<Outcome> {
+  /** What a permanent refusal of an item's payload leaves when it has no fallback of its own. */
+  const onPayloadOf = (kind: string): OnPayload => (KEEP_ON_PAYLOAD.has(kind) ? 'keep' : 'finish');
+
+  /**
+   * Handles a failed Slack call as the failure policy says (src/notify/failure-policy.ts): pause on
+   * 429; keep the item `unknown` after a maybe-done post (looked up before any retry); retry
+   * transient trouble with capped backoff, never giving up; keep an operator problem's item, retry
+   * it slowly and surface it; send `fallback` when Slack refuses the payload for good; finish an
+   * item whose target is gone. A failed read (a look-up) keeps the item's `unknown` as it is.
+   */
+  async function failed(
+    item: OutboxItem,
+    err: unknown,
+    pacer: Pacer,
+    method: string,
+    fallback?: Fallback,
+  ): Promise<Outcome> {
     const f = slack.classify(err, item.channel);
     const now = clock();
     stats.failed++;
-    if (f.retryAfterSec !== null) {
-      stats.rateLimited++;
-      const waitMs = Math.max(1, f.retryAfterSec) * 1000;
-      pacer.pause(now + waitMs);
-      metrics?.slackRateLimited.inc({ method });
-      log.warn({ key: item.key, channel: item.channel, retryAfterSec: f.retryAfterSec }, 'Slack rate limit: pausing');
-      return retry(item, waitMs, false);
+    const call: CallKind = method === 'chat.postMessage' ? 'post' : method === 'chat.update' ? 'update' : 'read';
+    const action = decide(
+      {
+        meaning: f.meaning,
+        attempts: item.attempts,
+        now,
+        call,
+        retryAfterSec: f.retryAfterSec,
+        onPayload: fallback ? 'fallback' : onPayloadOf(item.kind),
+      },
+      timings,
+    );
+    if (action.do !== 'pause') {
+      health.lastError = {
+        at: new Date(now).toISOString(),
+        source: 'slack',
+        message: f.hint ?? `${method}: ${f.code}`,
+      };
     }
-    health.lastError = { at: new Date(now).toISOString(), source: 'slack', message: f.hint ?? `${method}: ${f.code}` };
-    if (f.outcomeUnknown) {
-      const post = method === 'chat.postMessage';
-      log.warn(
-        { key: item.key, slackError: f.code },
-        `Slack ${method} outcome unknown; will look it up before sending again`,
-      );
-      return retry(item, post ? Math.max(unknownSettleMs, backoff(item.attempts)) : backoff(item.attempts), post);
-    }
-    if (f.channelProblem || f.authProblem) {
-      if ((lastChannelHint.get(item.channel) ?? 0) < now - 60_000) {
-        lastChannelHint.set(item.channel, now);
-        log.error({ channel: item.channel, slackError: f.code }, f.hint ?? `Slack refused ${method}: ${f.code}`);
+    switch (action.do) {
+      case 'pause':
+        stats.rateLimited++;
+        pacer.pause(action.until);
+        metrics?.slackRateLimited.inc({ method });
+        log.warn(
+          { key: item.key, channel: item.channel, retryAfterSec: (action.until - now) / 1000 },
+          'Slack rate limit: pausing',
+        );
+        return retry(item, action.until - now, false);
+      case 'retry':
+        if (action.unknown) {
+          log.warn(
+            { key: item.key, slackError: f.code },
+            `Slack ${method} outcome unknown; will look it up before sending again`,
+          );
+        } else {
+          log.warn(
+            { key: item.key, slackError: f.code, attempts: item.attempts + 1 },
+            `Slack refused ${method}; will retry`,
+          );
+        }
+        return retry(item, action.at - now, action.unknown);
+      case 'operator': {
+        if ((lastChannelHint.get(item.channel) ?? 0) <= now - 60_000) {
+          lastChannelHint.set(item.channel, now);
+          log.error(
+            { channel: item.channel, slackError: f.code, key: item.key },
+            f.hint ?? `Slack refused ${method} for good: ${f.code}; the message is kept and retried until fixed`,
+          );
+        }
+        metrics?.slackOperatorProblems.inc({ code: f.code });
+        noteSlackProblem(
+          health,
+          {
+            at: new Date(now).toISOString(),
+            kind: 'operator',
+            channel: item.channel,
+            code: f.code,
+            detail: f.hint ?? `Slack refuses ${method}: ${f.code}`,
+          },
+          new Date(now),
+        );
+        // Until an operator acts (invites the bot, fixes the token): look again slowly.
+        pacer.pause(action.at);
+        return retry(item, action.at - now, false);
       }
-      // Until an operator acts (invites the bot, fixes the token): look again every 30 s.
-      const wait = 30 * retryBaseMs;
-      pacer.pause(now + wait);
-      return retry(item, wait, false);
+      case 'fallback': {
+        log.error(
+          { key: item.key, channel: item.channel, slackError: f.code },
+          `Slack refused ${method} for its content; sending the minimal version instead`,
+        );
+        return (fallback as Fallback)(f.code);
+      }
+      case 'done':
+        return complete(item);
+      case 'finish': {
+        if (f.meaning === 'gone') {
+          log.warn(
+            { key: item.key, slackError: f.code },
+            'the message was deleted in Slack; it will no longer be updated',
+          );
+          return complete(item, item.alertId && item.kind === 'card_update' ? [finalChange(item.alertId)] : []);
+        }
+        log.error(
+          { key: item.key, kind: item.kind, slackError: f.code },
+          `Slack refused ${method} for its content; not sent (the alert's card still shows it)`,
+        );
+        metrics?.fallbackMessages.inc({ kind: item.kind, fallback: 'none' });
+        return complete(item);
+      }
     }
-    if (f.code === 'message_not_found' || f.code === 'cant_update_message' || f.code === 'thread_not_found') {
-      log.warn({ key: item.key }, 'the message was deleted in Slack; it will no longer be updated');
-      return complete(item, item.alertId && item.kind === 'card_update' ? [finalChange(item.alertId)] : []);
-    }
-    if (item.attempts + 1 >= MAX_DEFINITE_FAILURES) {
-      log.error(
-        { key: item.key, slackError: f.code, attempts: item.attempts + 1 },
-        `Slack keeps refusing ${method}; giving up on this message`,
-      );
-      return complete(item);
-    }
-    log.warn({ key: item.key, slackError: f.code }, `Slack refused ${method}; will retry`);
-    return retry(item, backoff(item.attempts), false);
+  }
+
+  /** A fallback went out (Slack had refused the full message with `code`): counted, listed on /readyz. */
+  function fellBack(item: OutboxItem, code: string): void {
+    metrics?.fallbackMessages.inc({ kind: item.kind, fallback: 'minimal' });
+    noteSlackProblem(
+      health,
+      {
+        at: new Date(clock()).toISOString(),
+        kind: 'fallback',
+        channel: item.channel,
+        code,
+        detail: `${item.kind} ${item.alertId ?? item.key} refused with ${code}: sent as its minimal text version`,
+      },
+      new Date(clock()),
+    );
   }
 
   /**
    * Before sending again what an earlier attempt may have got into Slack: look for it by its
    * metadata (in the channel's history, or among a thread's replies). The message's ts, null when it
-   * is not there, or the outcome of a failed look-up.
+   * is surely not there, or the outcome for the item when the look-up failed or could not finish
+   * (then the item keeps `unknown` and is tried again later: never posted on a guess).
    */
   async function lookUp(
     item: OutboxItem,
     pacer: Pacer,
     q: Parameters<SlackPort['findMessage']>[0],
   ): Promise<{ ts: string | null } | { outcome: Outcome }> {
+    let found: FoundMessage;
     try {
-      return { ts: await slack.findMessage(q) };
+      found = await slack.findMessage(q);
     } catch (err) {
       return {
         outcome: await failed(item, err, pacer, q.threadTs ? 'conversations.replies' : 'conversations.history'),
       };
     }
+    if (found === 'absent') return { ts: null };
+    if (found === 'unknown') return { outcome: await lookUpUnfinished(item) };
+    return { ts: found.found };
+  }
+
+  /** A look-up that could not read every page: not "not there" — keep the item unknown, try later. */
+  function lookUpUnfinished(item: OutboxItem): Promise<Outcome> {
+    log.warn({ key: item.key }, 'could not finish looking for the message in Slack; will look again before sending');
+    return retry(item, backoffMs(item.attempts, timings), true);
   }
 
   /**
@@ -318,13 +443,15 @@ export function createSender(deps: SenderDeps) {
     if (item.unknown) {
       let ts: string | null;
       try {
-        ts = await slack.findMessage({
+        const found = await slack.findMessage({
           channel: item.channel,
           eventType: EVENT_TYPES.card,
           key: item.key,
           alertId: payload.alertId,
           oldestMs: item.createdAt - 120_000,
         });
+        if (found === 'unknown') return lookUpUnfinished(item);
+        ts = found === 'absent' ? null : found.found;
       } catch (err) {
         const f = slack.classify(err, item.channel);
         if (f.code !== 'missing_scope') return failed(item, err, pacer, 'conversations.history');
@@ -350,25 +477,29 @@ export function createSender(deps: SenderDeps) {
         ]);
       }
     }
-    const view = render.card(a, rec);
-    pacer.take(clock());
-    let place: { channel: string; ts: string };
-    try {
-      place = await slack.post({
-        ...view,
-        channel: item.channel,
-        metadata: {
-          event_type: EVENT_TYPES.card,
-          event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key },
-        },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
-    }
-    log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
-    stats.posted++;
-    metrics?.cardsPosted.inc();
-    return complete(item, [posted(place.channel, place.ts)]);
+    const cardPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      pacer.take(clock());
+      let place: { channel: string; ts: string };
+      try {
+        place = await slack.post({
+          ...view,
+          channel: item.channel,
+          metadata: {
+            event_type: EVENT_TYPES.card,
+            event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key },
+          },
+        });
+      } catch (err) {
+        return failed(item, err, pacer, 'chat.postMessage', fallback);
+      }
+      log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
+      stats.posted++;
+      metrics?.cardsPosted.inc();
+      if (refusedWith) fellBack(item, refusedWith);
+      // The minimal card carries the card's metadata: found again after a crash, updated later.
+      return complete(item, [posted(place.channel, place.ts)]);
+    };
+    return cardPost(render.card(a, rec), (code) => cardPost(render.minimalCard(a), undefined, code));
   }
 
   async function updateCard(item: OutboxItem, rec: CardRecord, payload: CardPayload, pacer: Pacer): Promise<Outcome> {
@@ -395,12 +526,39 @@ export function createSender(deps: SenderDeps) {
           final: !isLive(alert.status),
         }
       : { status: 'deleted', final: true };
-    pacer.take(clock());
-    try {
-      await slack.update({ ...view, channel: rec.channel, ts: rec.ts });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.update');
-    }
+    const channel = rec.channel;
+    const ts = rec.ts;
+    const updated = () => recordUpdate(item, rec, payload, set, channel);
+    const cardUpdate = async (v: SlackView, fallback?: Fallback): Promise<Outcome | null> => {
+      pacer.take(clock());
+      try {
+        await slack.update({ ...v, channel, ts });
+        return null;
+      } catch (err) {
+        return failed(item, err, pacer, 'chat.update', fallback);
+      }
+    };
+    // Refused for its content: the minimal card (status, no buttons) — a closed alert shows closed.
+    const minimal = alert
+      ? async (code: string) => {
+          const refused = await cardUpdate(render.minimalCard(alert));
+          if (refused) return refused;
+          fellBack(item, code);
+          return updated();
+        }
+      : undefined;
+    const refused = await cardUpdate(view, minimal);
+    return refused ?? updated();
+  }
+
+  /** Records a card update that Slack took. */
+  async function recordUpdate(
+    item: OutboxItem,
+    rec: CardRecord,
+    payload: CardPayload,
+    set: CardPatch,
+    channel: string,
+  ): Promise<Outcome> {
     stats.updated++;
     metrics?.cardsUpdated.inc();
     const now = await store.get(rec.alertId);
@@ -414,7 +572,7 @@ export function createSender(deps: SenderDeps) {
             key: outboxKey.cardUpdate(rec.alertId),
             kind: 'card_update',
             lane: 'update',
-            channel: rec.channel,
+            channel,
             alertId: rec.alertId,
             priority: item.priority,
             orderAt: clock(),
@@ -568,21 +726,34 @@ export function createSender(deps: SenderDeps) {
       const ts = found.ts;
       if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
     }
+    const digestPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      pacer.take(clock());
+      let place: { ts: string };
+      try {
+        place = await slack.post({
+          ...view,
+          channel: storm.channel,
+          metadata: { event_type: EVENT_TYPES.digest, event_payload: { storm_id: stormId, key: item.key } },
+        });
+      } catch (err) {
+        return failed(item, err, pacer, 'chat.postMessage', fallback);
+      }
+      log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
+      stats.digests++;
+      if (refusedWith) fellBack(item, refusedWith);
+      return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
+    };
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
-    pacer.take(clock());
-    let place: { ts: string };
-    try {
-      place = await slack.post({
-        ...view,
-        channel: storm.channel,
-        metadata: { event_type: EVENT_TYPES.digest, event_payload: { storm_id: stormId, key: item.key } },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
-    }
-    log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
-    stats.digests++;
-    return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
+    return digestPost(view, async (code) => digestPost(await minimalDigest(storm), undefined, code));
+  }
+
+  /** The storm's minimal digest (when Slack refuses the full one for its content). */
+  async function minimalDigest(storm: Storm): Promise<SlackView> {
+    const members = await store.stormMembers(storm.id);
+    return render.minimalDigest(
+      storm,
+      members.map((m) => m.displayId),
+    );
   }
 
   async function sendDigestUpdate(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
@@ -594,14 +765,19 @@ export function createSender(deps: SenderDeps) {
       const waiting = (await store.listOutbox({ kind: 'digest' })).some((i) => i.key === outboxKey.digest(stormId));
       return waiting ? retry(item, 2_000, false) : complete(item);
     }
+    const ts = storm.ts;
+    const digestUpdate = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      pacer.take(clock());
+      try {
+        await slack.update({ ...view, channel: storm.channel, ts });
+      } catch (err) {
+        return failed(item, err, pacer, 'chat.update', fallback);
+      }
+      if (refusedWith) fellBack(item, refusedWith);
+      return complete(item);
+    };
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
-    pacer.take(clock());
-    try {
-      await slack.update({ ...view, channel: storm.channel, ts: storm.ts });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.update');
-    }
-    return complete(item);
+    return digestUpdate(view, async (code) => digestUpdate(await minimalDigest(storm), undefined, code));
   }
 
   /** A quiet reply in a card's thread; looked for there before it is sent again. */

@@ -1,7 +1,13 @@
 /**
- * Slack Web API failures, classified once by code. The Web API client already retried what can be
- * retried (rate limits honouring Retry-After, 5xx, network); what reaches here is final for this try.
+ * Slack Web API failures, read once, in one table: every error code the bot can get from the methods
+ * it calls (chat.postMessage / chat.update, conversations.history / replies / info / members,
+ * reactions.add, views.*, users.*, usergroups.users.list, auth.test …) has exactly one meaning. The
+ * sender's failure policy (src/notify/failure-policy.ts) is a pure function of that meaning; the
+ * Web API client's own retries are off for the sender, so what reaches here is final for this try.
  */
+import type { SlackMeaning } from '../notify/ports.ts';
+
+export type { SlackMeaning };
 
 /** Errors about the alert channel itself: every post to it will fail until an operator acts. */
 export const CHANNEL_ERRORS = ['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action'] as const;
@@ -14,9 +20,130 @@ export const AUTH_ERRORS = [
   'missing_scope',
 ] as const;
 
+/**
+ * THE table. `done`: already so (nothing to send). `retry`: not done, transient. `maybe`: may have
+ * been carried out (Slack: "some aspect of the operation may have succeeded"): look the message up
+ * before any retry. `operator`: permanent until someone fixes the channel, the token or the app.
+ * `payload`: permanent for this payload (send something simpler). `gone`: the message (thread,
+ * view, user) it targets no longer exists. `rate_limited`: 429 with Retry-After.
+ * A code not in the table is `maybe` (see `meaningOf`): for a write, unknown means maybe done.
+ */
+export const SLACK_ERROR_MEANINGS: Readonly<Record<string, SlackMeaning>> = {
+  // done: what was asked is already the case
+  already_reacted: 'done',
+  already_pinned: 'done',
+  already_in_channel: 'done',
+  no_reaction: 'done',
+  // not done, transient
+  service_unavailable: 'retry',
+  request_timeout: 'retry',
+  ratelimited: 'retry', // the platform's own word, without a 429 and without Retry-After
+  rate_limited: 'rate_limited', // the client's 429 (Retry-After)
+  http_429: 'rate_limited',
+  team_added_to_org: 'retry',
+  invalid_cursor: 'retry', // a paged read restarted from the top next time
+  // maybe done
+  internal_error: 'maybe',
+  fatal_error: 'maybe',
+  // needs an operator
+  not_in_channel: 'operator',
+  channel_not_found: 'operator',
+  is_archived: 'operator',
+  channel_is_archived: 'operator',
+  restricted_action: 'operator',
+  restricted_action_read_only_channel: 'operator',
+  restricted_action_thread_only_channel: 'operator',
+  restricted_action_non_threadable_channel: 'operator',
+  posting_to_general_channel_denied: 'operator',
+  messages_tab_disabled: 'operator',
+  invalid_channel: 'operator',
+  invalid_auth: 'operator',
+  not_authed: 'operator',
+  account_inactive: 'operator',
+  token_revoked: 'operator',
+  token_expired: 'operator',
+  missing_scope: 'operator',
+  no_permission: 'operator',
+  not_allowed_token_type: 'operator',
+  access_denied: 'operator',
+  not_authorized: 'operator',
+  ekm_access_denied: 'operator',
+  team_access_not_granted: 'operator',
+  org_login_required: 'operator',
+  enterprise_is_restricted: 'operator',
+  team_not_found: 'operator',
+  method_deprecated: 'operator',
+  deprecated_endpoint: 'operator',
+  as_user_not_supported: 'operator',
+  message_limit_exceeded: 'operator',
+  // permanent for this payload
+  invalid_blocks: 'payload',
+  invalid_blocks_format: 'payload',
+  msg_too_long: 'payload',
+  msg_blocks_too_long: 'payload',
+  no_text: 'payload',
+  too_many_attachments: 'payload',
+  invalid_attachments: 'payload',
+  invalid_metadata_format: 'payload',
+  invalid_metadata_schema: 'payload',
+  metadata_too_large: 'payload',
+  metadata_must_be_sent_from_app: 'payload',
+  invalid_arguments: 'payload',
+  invalid_array_arg: 'payload',
+  invalid_arg_name: 'payload',
+  invalid_charset: 'payload',
+  invalid_form_data: 'payload',
+  invalid_post_type: 'payload',
+  missing_post_type: 'payload',
+  invalid_json: 'payload',
+  json_not_object: 'payload',
+  invalid_ts_latest: 'payload',
+  invalid_ts_oldest: 'payload',
+  bad_timestamp: 'payload',
+  invalid_name: 'payload',
+  too_many_emoji: 'payload',
+  too_many_reactions: 'payload',
+  view_too_large: 'payload',
+  duplicate_external_id: 'payload',
+  user_is_bot: 'payload',
+  // the target is gone
+  message_not_found: 'gone',
+  cant_update_message: 'gone',
+  edit_window_closed: 'gone',
+  thread_not_found: 'gone',
+  cannot_reply_to_message: 'gone',
+  not_found: 'gone', // views.update / views.publish of a view that no longer exists
+  hash_conflict: 'gone', // the view changed since it was read: this version is moot
+  expired_trigger_id: 'gone',
+  exchanged_trigger_id: 'gone',
+  user_not_found: 'gone',
+  users_not_found: 'gone',
+  no_such_subteam: 'gone',
+  subteam_not_found: 'gone',
+};
+
+/**
+ * The one meaning of a classified code. HTTP 5xx: maybe done (Slack answers 500/502/503 after it
+ * stored a message). HTTP 429: rate limited. Another HTTP 4xx: not done (a proxy or Slack's edge
+ * refused the request before it was read). Anything else not in the table: maybe.
+ */
+export function meaningOf(code: string): SlackMeaning {
+  const known = SLACK_ERROR_MEANINGS[code];
+  if (known) return known;
+  if (/^http_5\d\d$/.test(code)) return 'maybe';
+  if (/^http_4\d\d$/.test(code)) return 'retry';
+  return 'maybe';
+}
+
 export type SlackFailure = {
-  /** The platform error code (`not_in_channel` …) or `http_<status>`, `request_error`, `rate_limited`, `unknown`. */
+  /**
+   * The platform error code (`not_in_channel` …) or `http_<status>`, `request_error` (no answer:
+   * `maybe` after a timeout or a dropped connection, `retry` after a refused connection),
+   * `rate_limited`, `unknown`.
+   */
   code: string;
+  /** What the code means (the table above). */
+  meaning: SlackMeaning;
   channelProblem: boolean;
   authProblem: boolean;
   /** One sentence for the operator: what is wrong and what to do. */
@@ -32,7 +159,10 @@ export function classifySlackError(err: unknown, channel?: string): SlackFailure
   else if (e?.code === 'slack_webapi_rate_limited_error') code = 'rate_limited';
   const channelProblem = (CHANNEL_ERRORS as readonly string[]).includes(code);
   const authProblem = (AUTH_ERRORS as readonly string[]).includes(code);
-  return { code, channelProblem, authProblem, hint: hintFor(code, channel, e?.data?.needed) };
+  // No answer at all: a timeout or a dropped connection may have been carried out (maybe); a refused
+  // connection (or a client-side rate-limit wait) never reached Slack (retry).
+  const meaning = code === 'request_error' ? (answerLost(err) ? 'maybe' : 'retry') : meaningOf(code);
+  return { code, meaning, channelProblem, authProblem, hint: hintFor(code, channel, e?.data?.needed) };
 }
 
 function hintFor(code: string, channel = 'the alert channel', needed?: string): string | null {

@@ -4,7 +4,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { SlackPort } from '../notify/ports.ts';
-import { classifySlackError, outcomeUnknown, retryAfterSec } from './errors.ts';
+import { classifySlackError, retryAfterSec } from './errors.ts';
 
 type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
   ? A extends { blocks?: infer B }
@@ -13,6 +13,12 @@ type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
   : never;
 
 type FoundMessage = { ts?: string; metadata?: unknown };
+
+/**
+ * How many pages of 200 a look-up reads at most (10,000 messages of history since the item was
+ * made, or replies of a thread). Past that it answers `unknown`, never "not there".
+ */
+export const FIND_MAX_PAGES = 50;
 
 function matches(msg: FoundMessage, q: { eventType: string; key: string; alertId?: string }): boolean {
   const meta = msg.metadata as
@@ -59,7 +65,7 @@ export function createSlackPort(
     },
     async findMessage(q) {
       let cursor: string | undefined;
-      for (let page = 0; page < 10; page++) {
+      for (let page = 0; page < FIND_MAX_PAGES; page++) {
         const common = {
           channel: q.channel,
           include_all_metadata: true,
@@ -69,17 +75,21 @@ export function createSlackPort(
         const res = q.threadTs
           ? await client.conversations.replies({ ...common, ts: q.threadTs })
           : await client.conversations.history({ ...common, oldest: (Math.max(0, q.oldestMs) / 1000).toFixed(6) });
-        for (const msg of (res.messages ?? []) as FoundMessage[]) if (matches(msg, q)) return String(msg.ts);
+        for (const msg of (res.messages ?? []) as FoundMessage[]) {
+          if (matches(msg, q)) return { found: String(msg.ts) };
+        }
         cursor = res.response_metadata?.next_cursor || undefined;
-        if (!cursor) break;
+        if (!cursor) return 'absent';
       }
-      return null;
+      // More pages than a look-up may read: it could be on one of them.
+      return 'unknown';
     },
     classify(err, channel) {
+      const f = classifySlackError(err, channel);
       return {
-        ...classifySlackError(err, channel),
-        outcomeUnknown: outcomeUnknown(err),
-        retryAfterSec: retryAfterSec(err),
+        ...f,
+        outcomeUnknown: f.meaning === 'maybe',
+        retryAfterSec: f.meaning === 'rate_limited' ? retryAfterSec(err) : null,
       };
     },
   };

@@ -15,6 +15,7 @@ import {
 import { renderDigest } from './views/digest.ts';
 import { editPrefill, renderEditReply, sameText } from './views/edit-modal.ts';
 import { renderGoneCard } from './views/gone-card.ts';
+import { minimalCard, minimalDigest } from './views/minimal.ts';
 import { renderTimelineNote } from './views/timeline-note.ts';
 
 export type RenderOptions = { interactive: boolean };
@@ -31,6 +32,8 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
     card,
     gone: (record) => renderGoneCard(record.displayId),
     digest: (storm, members, now) => renderDigest(storm, groupMembers(members), parseTallies(storm.tally), { now }),
+    minimalCard: (alert) => minimalCard(alert, alertUrl(config.cotool, alert)),
+    minimalDigest: (_storm, displayIds) => minimalDigest(displayIds.length, displayIds),
     timelineNote: (alert, entries) =>
       renderTimelineNote(alert.displayId, entries, { alertUrl: alertUrl(config.cotool, alert) }),
     escalationReply: (alert, who) =>

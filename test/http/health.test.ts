@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createHealth, type HealthState, healthBody, readiness } from '../../src/http/health.ts';
+import {
+  clearOperatorProblems,
+  createHealth,
+  type HealthState,
+  healthBody,
+  MAX_SLACK_PROBLEMS,
+  noteSlackProblem,
+  readiness,
+} from '../../src/http/health.ts';
 
 const START = new Date('2026-11-23T12:00:00.000Z');
 const at = (sec: number) => new Date(START.getTime() + sec * 1000);
@@ -99,5 +107,36 @@ describe('readiness', () => {
     expect(r.ready).toBe(false);
     for (const c of r.checks) expect(c.detail.length).toBeGreaterThan(3);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['store', 'slack', 'poll']);
+  });
+});
+
+describe('Slack problems on /readyz', () => {
+  const op = (channel: string, sec: number) =>
+    ({ at: iso(sec), kind: 'operator', channel, code: 'not_in_channel', detail: 'invite the bot' }) as const;
+  const fb = (sec: number) =>
+    ({ at: iso(sec), kind: 'fallback', channel: 'C1', code: 'minimal card', detail: 'card sent as minimal' }) as const;
+
+  it('listed, never failing readiness; an operator problem keeps its first time and ends when the channel works', () => {
+    const h = health({ lease: 'follower' });
+    expect(readiness(h, at(1))).not.toHaveProperty('slackProblems');
+    noteSlackProblem(h, op('C1', 1), at(1));
+    noteSlackProblem(h, op('C1', 31), at(31));
+    noteSlackProblem(h, fb(40), at(40));
+    const r = readiness(h, at(41));
+    expect(r.ready).toBe(true);
+    expect(r.slackProblems).toEqual([fb(40), op('C1', 1)]);
+    expect(r.checks.find((c) => c.name === 'slack_writes')).toMatchObject({ ok: true });
+    expect(r.checks.find((c) => c.name === 'slack_writes')?.detail).toContain(`C1: not_in_channel since ${iso(1)}`);
+    clearOperatorProblems(h, 'C1');
+    expect(readiness(h, at(42)).slackProblems).toEqual([fb(40)]);
+    expect(readiness(h, at(42)).checks.map((c) => c.name)).toEqual(['store', 'slack', 'lease']);
+  });
+
+  it('bounded, and fallbacks older than an hour are forgotten', () => {
+    const h = health();
+    for (let i = 0; i < MAX_SLACK_PROBLEMS + 5; i++) noteSlackProblem(h, fb(i), at(i));
+    expect(h.slackProblems).toHaveLength(MAX_SLACK_PROBLEMS);
+    noteSlackProblem(h, op('C2', 4000), at(4000));
+    expect(h.slackProblems).toEqual([op('C2', 4000)]);
   });
 });

@@ -138,6 +138,8 @@ describe('the bot metrics', () => {
       ['cotool_slack_escalations_announced_total', 'counter'],
       ['cotool_slack_slack_errors_total', 'counter'],
       ['cotool_slack_slack_rate_limited_total', 'counter'],
+      ['cotool_slack_fallback_messages_total', 'counter'],
+      ['cotool_slack_operator_problems_total', 'counter'],
       ['cotool_slack_cotool_requests_total', 'counter'],
       ['cotool_slack_cotool_request_duration_seconds', 'histogram'],
       ['cotool_slack_triage_actions_total', 'counter'],

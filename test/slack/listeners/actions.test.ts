@@ -34,7 +34,7 @@ async function setup() {
     cotool: h.cotool.client as ListenerDeps['cotool'],
     store: h.store,
     render: h.deps.render,
-    slack: { ...h.slack.port, findMessage: async () => null },
+    slack: { ...h.slack.port, findMessage: async () => 'absent' as const },
     access: {
       check: async (id) => {
         order.push('access');

@@ -39,7 +39,7 @@ async function setup() {
     cotool: h.cotool.client as ListenerDeps['cotool'],
     store,
     render: h.deps.render,
-    slack: { ...h.slack.port, findMessage: async () => null },
+    slack: { ...h.slack.port, findMessage: async () => 'absent' as const },
     access: { check: h.deps.access.check, user: async () => null, describe: () => 'members of the channel' },
     health: createHealth('socket'),
     logger: h.deps.logger,
