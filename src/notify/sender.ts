@@ -18,8 +18,18 @@ import type { HealthState } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
-import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
-import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
+import type { CardPatch, CardRecord, Change, NewOutboxItem, OutboxItem, OutboxLane, Store } from '../store/store.ts';
+import { DIGEST_LIMITS } from './digest.ts';
+import {
+  type DigestIdsPayload,
+  decodeIdListMark,
+  digestIdsItem,
+  type IdListMark,
+  idListMetaKey,
+  outboxKey,
+  type ReplyPayload,
+  type ThreadNotePayload,
+} from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort, type SlackView } from './ports.ts';
 import { alertIdOfKey } from './routes.ts';
@@ -79,6 +89,8 @@ export type SenderStats = {
 type Outcome = 'sent' | 'moot' | 'retry' | 'lost';
 
 const MAX_DEFINITE_FAILURES = 5;
+/** Storm members' ids read per page when queueing id-list replies. */
+const ID_PAGE = 2_000;
 /** A thread note reads at most this many timeline pages of 200 (2,000 entries). */
 const TIMELINE_MAX_PAGES = 10;
 
@@ -553,6 +565,44 @@ export function createSender(deps: SenderDeps) {
     return complete(item, [advance]);
   }
 
+  /**
+   * Id-list replies for the storm's members not listed yet (every id, one by one, in the digest's
+   * thread), and the new mark: queued with the digest item that is completing, so each member is
+   * listed once. Read page by page; a storm of any size holds only the replies' text.
+   */
+  async function idListChanges(storm: { id: string; channel: string }): Promise<Change[]> {
+    const key = idListMetaKey(storm.id);
+    const mark = decodeIdListMark(await store.getMeta(key));
+    const items: NewOutboxItem[] = [];
+    let buf: { seq: number; displayId: string }[] = [];
+    let after = mark.seq;
+    let more = true;
+    let { listed, chunks } = mark;
+    let seq = mark.seq;
+    const now = clock();
+    for (;;) {
+      const ids = buf.map((x) => x.displayId);
+      const fit = ids.length ? render.idListFits(ids) : 0;
+      if (more && fit >= buf.length) {
+        // Everything read so far fits in one reply: read on (the buffer stays within a reply's size).
+        const page = await store.stormIdsAfter(storm.id, after, ID_PAGE);
+        more = page.length === ID_PAGE;
+        buf = buf.concat(page);
+        after = page.at(-1)?.seq ?? after;
+        continue;
+      }
+      if (buf.length === 0) break;
+      const part = ids.slice(0, fit);
+      items.push(digestIdsItem(storm, chunks, render.idList(part, listed + 1), now));
+      seq = buf[fit - 1]?.seq ?? seq;
+      buf = buf.slice(fit);
+      listed += part.length;
+      chunks++;
+    }
+    if (items.length === 0) return [];
+    return [{ enqueue: items, meta: [{ key, value: JSON.stringify({ seq, listed, chunks } satisfies IdListMark) }] }];
+  }
+
   async function sendDigest(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const { stormId } = parse<{ stormId: string }>(item);
     const storm = await store.getStorm(stormId);
@@ -566,9 +616,9 @@ export function createSender(deps: SenderDeps) {
       });
       if ('outcome' in found) return found.outcome;
       const ts = found.ts;
-      if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
+      if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }, ...(await idListChanges(storm))]);
     }
-    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    const view = render.digest(storm, await store.stormDigest(stormId, DIGEST_LIMITS), clock());
     pacer.take(clock());
     let place: { ts: string };
     try {
@@ -582,7 +632,7 @@ export function createSender(deps: SenderDeps) {
     }
     log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
     stats.digests++;
-    return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
+    return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }, ...(await idListChanges(storm))]);
   }
 
   async function sendDigestUpdate(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
@@ -594,12 +644,51 @@ export function createSender(deps: SenderDeps) {
       const waiting = (await store.listOutbox({ kind: 'digest' })).some((i) => i.key === outboxKey.digest(stormId));
       return waiting ? retry(item, 2_000, false) : complete(item);
     }
-    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    const view = render.digest(storm, await store.stormDigest(stormId, DIGEST_LIMITS), clock());
     pacer.take(clock());
     try {
       await slack.update({ ...view, channel: storm.channel, ts: storm.ts });
     } catch (err) {
       return failed(item, err, pacer, 'chat.update');
+    }
+    return complete(item, await idListChanges(storm));
+  }
+
+  /**
+   * An id-list reply in a digest's thread (drawn when it was queued). Looked for there by its key
+   * before it is sent again, so each is posted once.
+   */
+  async function sendDigestIds(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const p = parse<DigestIdsPayload>(item);
+    const storm = await store.getStorm(p.stormId);
+    if (!storm) return complete(item);
+    if (!storm.ts) return retry(item, 2_000, item.unknown); // queued with the digest's ts: not expected
+    const thread = { channel: storm.channel, ts: storm.ts };
+    if (item.unknown) {
+      const found = await lookUp(item, pacer, {
+        channel: thread.channel,
+        eventType: EVENT_TYPES.digestIds,
+        key: item.key,
+        threadTs: thread.ts,
+        oldestMs: 0,
+      });
+      if ('outcome' in found) return found.outcome;
+      if (found.ts) {
+        log.info({ stormId: p.stormId, n: p.n }, 'found the id list an earlier attempt posted; not posting again');
+        return complete(item);
+      }
+    }
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...p.view,
+        channel: thread.channel,
+        thread_ts: thread.ts,
+        reply_broadcast: false,
+        metadata: { event_type: EVENT_TYPES.digestIds, event_payload: { storm_id: p.stormId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
     }
     return complete(item);
   }
@@ -657,6 +746,8 @@ export function createSender(deps: SenderDeps) {
         return sendDigest(item, pacer);
       case 'digest_update':
         return sendDigestUpdate(item, pacer);
+      case 'digest_ids':
+        return sendDigestIds(item, pacer);
       case 'thread_note':
         return sendThreadNote(item, pacer);
       default:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BulkTally, ESCALATED_GROUP, groupMembers, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
+import { type BulkTally, digestOf, ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
 import type { StormAlertsPage } from '../../../src/service/storm-alerts.ts';
 import { decodeDigestButton } from '../../../src/slack/digest-payloads.ts';
 import { DIGEST_ACTIONS } from '../../../src/slack/ids.ts';
@@ -62,7 +62,7 @@ function assertSendable(view: { text: string; blocks: unknown[] }): void {
 }
 
 const render = (members: StormMember[], tallies = new Map<string, BulkTally>(), s = storm()) =>
-  renderDigest(s, groupMembers(members), tallies, { now: NOW });
+  renderDigest(s, digestOf(members), tallies, { now: NOW });
 const json = (v: unknown) => JSON.stringify(v);
 const buttons = (view: { blocks: unknown[] }) =>
   (
