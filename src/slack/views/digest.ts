@@ -367,7 +367,9 @@ export function renderDigest(
   }
   const needs = prepared.map((p) => {
     const full = p.spans.reduce((s, x, i) => s + (i ? SEP.length : 0) + mrkdwn(oneLine(x.text), 64).length, 0);
-    return Math.min(full, ID_ROOM_MAX);
+    // Spans the store did not read are counted in "+N more".
+    const unread = p.group.count - p.spans.reduce((s, x) => s + x.count, 0);
+    return Math.min(full + (unread > 0 ? moreText(p.group.count).length : 0), ID_ROOM_MAX);
   });
   const rooms = share(needs, budget - fixed);
   const groupSections = prepared.flatMap((p, i) =>
@@ -386,9 +388,9 @@ export function renderDigest(
 // Id lists: every id of a storm, one by one, in replies in the digest's thread
 
 /**
- * The characters an id-list reply may hold. A reply is text only (no blocks); Slack takes up to
- * 40,000 characters of text and shows a long one folded ("Show more"). 12,000 holds about 1,000 ids
- * of the `COT-12345` kind, so a storm of 1,000 alerts needs one reply or two.
+ * The characters an id-list reply's blocks may hold: under the ~13,000 at which Slack refuses a
+ * message, as the digest's TEXT_BUDGET. 12,000 holds about 1,000 ids of the `COT-12345` kind, so a
+ * storm of 1,000 alerts needs one reply (two past ~990 five-digit ids).
  */
 export const ID_LIST_BUDGET = 12_000;
 
@@ -420,8 +422,8 @@ export function idListFits(ids: readonly string[], budget = ID_LIST_BUDGET): num
 
 /**
  * An id-list reply: `ids` (untrusted, escaped; as `idListFits` cut them), the storm's members number
- * `from` (1-based) onward, each as a code span — in the message text (what search and notifications
- * read) and in sections of at most ID_CHUNK characters cut between two ids.
+ * `from` (1-based) onward, each as a code span, in sections of at most ID_CHUNK characters cut between
+ * two ids (the message text, for notifications, says which members the reply lists).
  */
 export function renderIdList(ids: readonly string[], from: number): SlackView {
   const head = idListHead(from, ids.length);
@@ -437,5 +439,5 @@ export function renderIdList(ids: readonly string[], from: number): SlackView {
     block_id: `${DIGEST_BLOCKS.ids}${i}`,
     text: md(text),
   }));
-  return { text: `${head}${ids.map(idText).join(' ')}`, blocks };
+  return { text: head.trimEnd(), blocks };
 }
