@@ -163,6 +163,9 @@ const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => unknown]> 
 
 /** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
 const LIVE_SQL = "('open', 'in_progress', 'escalated')";
+/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 /** What `String.prototype.trim` removes that titles hold in practice. */
 const BLANKS_SQL = "E' \\t\\n\\r'";
 /** A numbered id, `COT-123` (the NUMBERED pattern of src/notify/digest.ts). */
@@ -262,6 +265,14 @@ const SQL = {
                  GROUP BY prefix, k ORDER BY prefix COLLATE "C", first LIMIT $3`,
   groupOtherIds: `SELECT DISTINCT display_id COLLATE "C" AS id FROM storm_members
                   WHERE storm_id = $1 AND group_key = $2 AND display_id !~ ${NUMBERED_RE} ORDER BY 1 LIMIT $3`,
+  // $3: the group keys: one group ($2) or every group but these.
+  pageCount: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+                     (SELECT group_name FROM storm_members WHERE storm_id = $1 AND $2 AND group_key = ($3::text[])[1]
+                      ORDER BY seq LIMIT 1) AS group_name
+              FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2`,
+  page: `SELECT * FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2
+         ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at COLLATE "C", display_id COLLATE "C", seq
+         LIMIT $4 OFFSET $5`,
   idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   lease: `INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3)
           ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
@@ -658,6 +669,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           count: total - groups.reduce((n, g) => n + g.count, 0),
           live: live - groups.reduce((n, g) => n + g.live, 0),
         },
+      };
+    },
+    async stormMemberPage(stormId, which, page) {
+      const one = 'groupKey' in which;
+      const keys = 'groupKey' in which ? [which.groupKey] : [...which.exceptGroups];
+      const [c] = await query(SQL.pageCount, [stormId, one, keys]);
+      const rows = await query(SQL.page, [stormId, one, keys, page.limit, page.offset]);
+      return {
+        total: Number(c?.total ?? 0),
+        live: Number(c?.live ?? 0),
+        groupName: c?.group_name === null || c?.group_name === undefined ? null : String(c.group_name),
+        members: rows.map(toMember),
       };
     },
     async stormIdsAfter(stormId, afterSeq, limit) {

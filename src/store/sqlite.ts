@@ -153,6 +153,9 @@ type Row = Record<string, SQLInputValue>;
 
 /** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
 const LIVE_SQL = "('open', 'in_progress', 'escalated')";
+/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 /** What `String.prototype.trim` removes that titles hold in practice. */
 const BLANKS_SQL = "' ' || char(9, 10, 13)";
 /**
@@ -325,6 +328,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
          SELECT display_id AS id, instr(display_id, '-') AS p FROM storm_members WHERE storm_id = ? AND group_key = ?
        )
        SELECT DISTINCT id FROM m WHERE NOT (${NUMBERED_SQL}) ORDER BY id LIMIT ?`,
+    ),
+    // `?3` is a JSON array of group keys: one group (`?2` = 1) or every group but these.
+    pageCount: db.prepare(
+      `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+              (SELECT group_name FROM storm_members WHERE storm_id = ?1 AND ?2 = 1
+                 AND group_key = (SELECT value FROM json_each(?3)) ORDER BY seq LIMIT 1) AS group_name
+       FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)`,
+    ),
+    page: db.prepare(
+      `SELECT * FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)
+       ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at, display_id, seq LIMIT ?4 OFFSET ?5`,
     ),
     idsAfter: db.prepare(
       'SELECT seq, display_id FROM storm_members WHERE storm_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -624,6 +638,18 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
           count: total - groups.reduce((n, g) => n + g.count, 0),
           live: live - groups.reduce((n, g) => n + g.live, 0),
         },
+      };
+    },
+    async stormMemberPage(stormId, which, page) {
+      const one = 'groupKey' in which ? 1 : 0;
+      const keys = JSON.stringify('groupKey' in which ? [which.groupKey] : which.exceptGroups);
+      const c = q.pageCount.get(stormId, one, keys) as Row;
+      const rows = q.page.all(stormId, one, keys, page.limit, page.offset) as Row[];
+      return {
+        total: Number(c.total),
+        live: Number(c.live),
+        groupName: str(c.group_name),
+        members: rows.map(toMember),
       };
     },
     async stormIdsAfter(stormId, afterSeq, limit) {

@@ -333,6 +333,16 @@ export interface Store {
   /** The digest's aggregate of a storm's members, computed by the database (see StormDigest). */
   stormDigest(stormId: string, limits: StormDigestLimits): Promise<StormDigest>;
   /**
+   * One page of a storm's members — of one group, or of every group but `exceptGroups` — live ones
+   * first, then by severity (critical first, none last), age and display id; with how many there are
+   * in all, how many live, and the name the group's first member came with.
+   */
+  stormMemberPage(
+    stormId: string,
+    which: { groupKey: string } | { exceptGroups: readonly string[] },
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; live: number; groupName: string | null; members: StormMember[] }>;
+  /**
    * Up to `limit` display ids of a storm's members added after `afterSeq` (0: from the first), in the
    * order they were added, each with its position `seq` (increasing; a keyset for the next page).
    */

@@ -815,6 +815,40 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.stormDigest('st1', limits)).toEqual(digestOf(members, limits));
       });
 
+      it('a page of members: of one group or all but some, live first, then by severity and age; counted in all', async () => {
+        const s = await fresh();
+        const at = (min: number) => `2026-11-23T10:${String(min).padStart(2, '0')}:00.000Z`;
+        await s.apply([
+          {
+            members: [
+              member('st1', 'closed', { status: 'closed_false_positive', severity: 'critical', createdAt: at(1) }),
+              member('st1', 'low', { severity: 'low', createdAt: at(1) }),
+              member('st1', 'none', { severity: null, createdAt: at(0) }),
+              member('st1', 'crit-late', { severity: 'critical', createdAt: at(9) }),
+              member('st1', 'crit-early', { severity: 'critical', createdAt: at(2), groupName: 'Renamed' }),
+              member('st1', 'other', { groupKey: 'det-2', groupName: 'Other' }),
+              member('st1', 'esc', { groupKey: 'escalated', status: 'escalated' }),
+            ],
+          },
+        ]);
+        await s.apply([{ members: [member('st2', 'elsewhere')] }]);
+        const all = await s.stormMemberPage('st1', { groupKey: 'det-1' }, { offset: 0, limit: 10 });
+        expect(all).toMatchObject({ total: 5, live: 4, groupName: 'Impossible travel' });
+        expect(all.members.map((m) => m.alertId)).toEqual(['crit-early', 'crit-late', 'low', 'none', 'closed']);
+        const second = await s.stormMemberPage('st1', { groupKey: 'det-1' }, { offset: 2, limit: 2 });
+        expect(second.members.map((m) => m.alertId)).toEqual(['low', 'none']);
+        const rest = await s.stormMemberPage('st1', { exceptGroups: ['det-1', 'escalated'] }, { offset: 0, limit: 10 });
+        expect(rest).toMatchObject({ total: 1, live: 1, groupName: null });
+        expect(rest.members.map((m) => m.alertId)).toEqual(['other']);
+        expect((await s.stormMemberPage('st1', { exceptGroups: [] }, { offset: 0, limit: 1 })).total).toBe(7);
+        expect(await s.stormMemberPage('st1', { groupKey: 'nope' }, { offset: 0, limit: 10 })).toEqual({
+          total: 0,
+          live: 0,
+          groupName: null,
+          members: [],
+        });
+      });
+
       it('ids after a position page through the members in the order they were added', async () => {
         const s = await fresh();
         await s.apply([{ members: ['z', 'a', 'm'].map((id) => member('st1', id)) }]);
