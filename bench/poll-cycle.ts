@@ -8,7 +8,7 @@
  *   node bench/poll-cycle.ts [N…]        (default: 10000 100000)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +91,9 @@ for (const N of N_LIST) {
     const port = await freePort();
     const spawnBot = () => {
       out = '';
-      const c = spawn(process.execPath, ['src/main.ts'], {
+      // BOT_NODE_ARGS: node flags NODE_OPTIONS refuses (--trace-gc).
+      const nodeArgs = (process.env.BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const c = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], {
         cwd: process.cwd(),
         env: {
           PATH: process.env.PATH ?? '',
@@ -120,6 +122,11 @@ for (const N of N_LIST) {
       c.stderr?.on('data', (d) => {
         out += String(d);
       });
+      // BENCH_BOT_LOG=<file>: the bot's output (with BOT_NODE_ARGS=--trace-gc, its heap after each GC).
+      if (process.env.BENCH_BOT_LOG) {
+        const file = process.env.BENCH_BOT_LOG;
+        c.once('exit', () => appendFileSync(file, out));
+      }
       return c;
     };
     const scrape = async () => {

@@ -8,7 +8,16 @@
  */
 import { z } from 'zod';
 import { type Alert, isLive } from '../cotool/schemas.ts';
-import type { StormMember } from '../store/store.ts';
+import type {
+  IdSpan,
+  SeverityCounts,
+  StormDigest,
+  StormDigestGroup,
+  StormDigestLimits,
+  StormMember,
+} from '../store/store.ts';
+
+export type { IdSpan, SeverityCounts, StormDigest };
 
 /** The key of the group of escalated alerts (shown first). */
 export const ESCALATED_GROUP = 'escalated';
@@ -16,6 +25,13 @@ export const ESCALATED_GROUP = 'escalated';
 export const MAX_GROUPS_SHOWN = 12;
 /** Example titles per group. */
 export const MAX_EXAMPLES = 3;
+/**
+ * Id spans read per group shown: more than the digest's text budget can ever hold (12,000
+ * characters, at least 7 a span), so a group's list is cut by the budget, never by this.
+ */
+export const MAX_SPANS = 2_000;
+/** What the digest reads of a storm (Store.stormDigest). */
+export const DIGEST_LIMITS: StormDigestLimits = { groups: MAX_GROUPS_SHOWN, examples: MAX_EXAMPLES, spans: MAX_SPANS };
 /** Keys stay short: they travel in button values and are compared, never shown. */
 const KEY_MAX = 100;
 
@@ -55,23 +71,8 @@ export function groupOf(alert: Pick<Alert, 'status' | 'detection' | 'source'>): 
 // ---------------------------------------------------------------------------------------------
 // Groups
 
-export type SeverityCounts = { critical: number; high: number; medium: number; low: number; none: number };
-
-export type DigestGroup = {
-  key: string;
-  name: string;
-  count: number;
-  severities: SeverityCounts;
-  /** Earliest and latest member `createdAt` (ISO). */
-  firstSeen: string;
-  lastSeen: string;
-  /** Up to MAX_EXAMPLES distinct titles, in the order the alerts arrived. */
-  examples: string[];
-  /** Every member's display id, in the order the alerts arrived. */
-  displayIds: string[];
-  /** Members still live (open, in progress, escalated) as far as the store knows. */
-  live: number;
-};
+/** A group as the digest shows it (aggregated by the store: Store.stormDigest). */
+export type DigestGroup = StormDigestGroup;
 
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 export const severityRank = (s: string | null): number => (s ? (SEVERITY_RANK[s] ?? 4) : 4);
@@ -81,9 +82,16 @@ const time = (iso: string): number => {
   return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
 };
 
-/** Groups members: the escalated group first, then by size (largest first), ties by first seen. */
+/**
+ * Groups members: the escalated group first, then by size (largest first), ties by first seen. The
+ * reference for what Store.stormDigest computes in SQL (which the digest is drawn from: this one
+ * holds every member in memory).
+ */
 export function groupMembers(members: readonly StormMember[]): DigestGroup[] {
-  const byKey = new Map<string, { group: DigestGroup; first: number; order: number; titles: Set<string> }>();
+  const byKey = new Map<
+    string,
+    { group: DigestGroup; first: number; order: number; titles: Set<string>; ids: string[] }
+  >();
   for (const m of members) {
     let entry = byKey.get(m.groupKey);
     if (!entry) {
@@ -96,12 +104,13 @@ export function groupMembers(members: readonly StormMember[]): DigestGroup[] {
           firstSeen: m.createdAt,
           lastSeen: m.createdAt,
           examples: [],
-          displayIds: [],
+          spans: [],
           live: 0,
         },
         first: time(m.createdAt),
         order: byKey.size,
         titles: new Set(),
+        ids: [],
       };
       byKey.set(m.groupKey, entry);
     }
@@ -120,7 +129,7 @@ export function groupMembers(members: readonly StormMember[]): DigestGroup[] {
       entry.titles.add(title);
       g.examples.push(m.title);
     }
-    g.displayIds.push(m.displayId);
+    entry.ids.push(m.displayId);
     if (isLive(m.status)) g.live++;
   }
   return [...byKey.values()]
@@ -129,7 +138,27 @@ export function groupMembers(members: readonly StormMember[]): DigestGroup[] {
       const eb = b.group.key === ESCALATED_GROUP ? 0 : 1;
       return ea - eb || b.group.count - a.group.count || a.first - b.first || a.order - b.order;
     })
-    .map((e) => e.group);
+    .map((e) => ({ ...e.group, spans: compactIds(e.ids) }));
+}
+
+/** The digest's aggregate from members in memory (Store.stormDigest computes it in SQL). */
+export function digestOf(members: readonly StormMember[], limits: StormDigestLimits = DIGEST_LIMITS): StormDigest {
+  const all = groupMembers(members);
+  const groups = all
+    .slice(0, limits.groups)
+    .map((g) => ({ ...g, examples: g.examples.slice(0, limits.examples), spans: g.spans.slice(0, limits.spans) }));
+  const rest = all.slice(limits.groups);
+  return {
+    total: members.length,
+    live: members.filter((m) => isLive(m.status)).length,
+    groupCount: all.length,
+    groups,
+    other: {
+      groups: rest.length,
+      count: rest.reduce((n, g) => n + g.count, 0),
+      live: rest.reduce((n, g) => n + g.live, 0),
+    },
+  };
 }
 
 /** The groups the digest shows one by one, and the rest ("all other"). */
@@ -205,9 +234,6 @@ export function serializeTallies(tallies: ReadonlyMap<string, BulkTally>): strin
 
 // ---------------------------------------------------------------------------------------------
 // Compact ids
-
-/** One item of a compact id list: a single id or a range, and how many ids it stands for. */
-export type IdSpan = { text: string; count: number };
 
 /** `COT-123`: a prefix ending in `-` and a number without leading zeros. */
 const NUMBERED = /^([A-Za-z][A-Za-z0-9_]*-)(0|[1-9]\d{0,14})$/;

@@ -37,6 +37,8 @@ export const outboxKey = {
   escalation: (alertId: string, updatedAt: string) => `escalation:${alertId}:${updatedAt}`,
   digest: (stormId: string) => `digest:${stormId}`,
   digestUpdate: (stormId: string) => `digest_update:${stormId}`,
+  /** The `n`th id-list reply of a storm (0-based): each is posted once, never re-posted. */
+  digestIds: (stormId: string, n: number) => `digest_ids:${stormId}:${n}`,
   note: (alertId: string, entryKey: string) => `note:${alertId}:${entryKey}`,
 };
 
@@ -51,6 +53,50 @@ export function digestUpdateItem(storm: { id: string; channel: string }, now: nu
     priority: PRIORITY.digest,
     orderAt: now,
     payload: JSON.stringify({ stormId: storm.id }),
+  };
+}
+
+/**
+ * How far a storm's members are listed in id-list replies (meta `digest_ids:<storm id>`): the last
+ * member's `seq`, how many members, and how many replies. Written with the digest item that queued them.
+ */
+export type IdListMark = { seq: number; listed: number; chunks: number };
+export const idListMetaKey = (stormId: string) => `digest_ids:${stormId}`;
+
+export function decodeIdListMark(v: string | null): IdListMark {
+  try {
+    const m = v ? (JSON.parse(v) as Partial<IdListMark>) : {};
+    const ok = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+    if (ok(m.seq) && ok(m.listed) && ok(m.chunks)) return m as IdListMark;
+  } catch {
+    // unreadable: listed from the start (a reply may then repeat ids, none is lost)
+  }
+  return { seq: 0, listed: 0, chunks: 0 };
+}
+
+/** What an id-list reply carries: the reply itself, drawn when it was queued (its ids never change). */
+export type DigestIdsPayload = { stormId: string; n: number; view: SlackView };
+
+/**
+ * The `n`th id-list reply of a storm, in the digest's thread: right after the digest, in order
+ * (`orderAt` + n), on the channel's post lane (paced like every post).
+ */
+export function digestIdsItem(
+  storm: { id: string; channel: string },
+  n: number,
+  view: SlackView,
+  now: number,
+): NewOutboxItem {
+  const payload: DigestIdsPayload = { stormId: storm.id, n, view };
+  return {
+    key: outboxKey.digestIds(storm.id, n),
+    kind: 'digest_ids',
+    lane: 'post',
+    channel: storm.channel,
+    alertId: null,
+    priority: PRIORITY.digest,
+    orderAt: now + n,
+    payload: JSON.stringify(payload),
   };
 }
 

@@ -4,7 +4,7 @@
  * through these; src/slack/port.ts and src/slack/render.ts implement them.
  */
 import type { Alert, TimelineEntry } from '../cotool/schemas.ts';
-import type { CardRecord, Storm, StormMember } from '../store/store.ts';
+import type { CardRecord, Storm, StormDigest } from '../store/store.ts';
 
 export type SlackView = { text: string; blocks: unknown[] };
 
@@ -23,6 +23,8 @@ export const EVENT_TYPES = {
   card: 'cotool_alert',
   escalation: 'cotool_escalation',
   digest: 'cotool_digest',
+  /** A reply in a digest's thread listing storm members' ids. */
+  digestIds: 'cotool_digest_ids',
   note: 'cotool_note',
 } as const;
 /** Kept for callers of the first release's name. */
@@ -91,8 +93,12 @@ export type CardRenderer = {
   /** The card of an alert that no longer exists in Cotool. */
   gone(record: CardRecord): SlackView;
   escalationReply(alert: Alert, who: EscalationWho): SlackView;
-  /** The storm's digest message. */
-  digest(storm: Storm, members: readonly StormMember[], now: number): SlackView;
+  /** The storm's digest message, from the store's aggregate of its members. */
+  digest(storm: Storm, digest: StormDigest, now: number): SlackView;
+  /** A reply listing storm members' ids one by one, member number `from` (1-based) onward. */
+  idList(ids: readonly string[], from: number): SlackView;
+  /** How many of `ids` (from the first) one id-list reply holds (at least one). */
+  idListFits(ids: readonly string[]): number;
   /**
    * The fallback when Slack refuses a card (or its update) for good (`invalid_blocks`,
    * `msg_too_long` …): one short text section — display id, title (escaped), status, a link to
@@ -100,7 +106,7 @@ export type CardRenderer = {
    */
   minimalCard(alert: Pick<Alert, 'id' | 'displayId' | 'title' | 'status' | 'organizationName'>): SlackView;
   /** The fallback of a refused digest: how many alerts, and as many of their ids as fit. */
-  minimalDigest(storm: Storm, displayIds: readonly string[]): SlackView;
+  minimalDigest(storm: Storm, total: number, displayIds: readonly string[]): SlackView;
   /**
    * The thread reply telling new Cotool timeline entries of an alert (oldest first, batched: the view
    * shows what fits and counts the rest). `alert` names the alert and builds its link in Cotool.

@@ -18,9 +18,28 @@ import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../ht
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
-import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store, Storm } from '../store/store.ts';
+import type {
+  CardPatch,
+  CardRecord,
+  Change,
+  NewOutboxItem,
+  OutboxItem,
+  OutboxLane,
+  Store,
+  Storm,
+} from '../store/store.ts';
+import { DIGEST_LIMITS } from './digest.ts';
 import { backoffMs, type CallKind, decide, type OnPayload, timingsFrom } from './failure-policy.ts';
-import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
+import {
+  type DigestIdsPayload,
+  decodeIdListMark,
+  digestIdsItem,
+  type IdListMark,
+  idListMetaKey,
+  outboxKey,
+  type ReplyPayload,
+  type ThreadNotePayload,
+} from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import {
   type CardRenderer,
@@ -96,7 +115,9 @@ type Fallback = (code: string) => Promise<Outcome>;
  * fallback itself was refused): the card, its state, the page, the storm. A thread note or a reply is
  * dropped (logged and counted): the alert's card still shows the alert.
  */
-const KEEP_ON_PAYLOAD = new Set(['card', 'card_update', 'escalation', 'digest', 'digest_update']);
+const KEEP_ON_PAYLOAD = new Set(['card', 'card_update', 'escalation', 'digest', 'digest_update', 'digest_ids']);
+/** Storm members' ids read per page when queueing id-list replies. */
+const ID_PAGE = 2_000;
 /** A thread note reads at most this many timeline pages of 200 (2,000 entries). */
 const TIMELINE_MAX_PAGES = 10;
 
@@ -711,6 +732,44 @@ export function createSender(deps: SenderDeps) {
     return complete(item, [advance]);
   }
 
+  /**
+   * Id-list replies for the storm's members not listed yet (every id, one by one, in the digest's
+   * thread), and the new mark: queued with the digest item that is completing, so each member is
+   * listed once. Read page by page; a storm of any size holds only the replies' text.
+   */
+  async function idListChanges(storm: { id: string; channel: string }): Promise<Change[]> {
+    const key = idListMetaKey(storm.id);
+    const mark = decodeIdListMark(await store.getMeta(key));
+    const items: NewOutboxItem[] = [];
+    let buf: { seq: number; displayId: string }[] = [];
+    let after = mark.seq;
+    let more = true;
+    let { listed, chunks } = mark;
+    let seq = mark.seq;
+    const now = clock();
+    for (;;) {
+      const ids = buf.map((x) => x.displayId);
+      const fit = ids.length ? render.idListFits(ids) : 0;
+      if (more && fit >= buf.length) {
+        // Everything read so far fits in one reply: read on (the buffer stays within a reply's size).
+        const page = await store.stormIdsAfter(storm.id, after, ID_PAGE);
+        more = page.length === ID_PAGE;
+        buf = buf.concat(page);
+        after = page.at(-1)?.seq ?? after;
+        continue;
+      }
+      if (buf.length === 0) break;
+      const part = ids.slice(0, fit);
+      items.push(digestIdsItem(storm, chunks, render.idList(part, listed + 1), now));
+      seq = buf[fit - 1]?.seq ?? seq;
+      buf = buf.slice(fit);
+      listed += part.length;
+      chunks++;
+    }
+    if (items.length === 0) return [];
+    return [{ enqueue: items, meta: [{ key, value: JSON.stringify({ seq, listed, chunks } satisfies IdListMark) }] }];
+  }
+
   async function sendDigest(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const { stormId } = parse<{ stormId: string }>(item);
     const storm = await store.getStorm(stormId);
@@ -724,7 +783,7 @@ export function createSender(deps: SenderDeps) {
       });
       if ('outcome' in found) return found.outcome;
       const ts = found.ts;
-      if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
+      if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }, ...(await idListChanges(storm))]);
     }
     const digestPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
       pacer.take(clock());
@@ -741,18 +800,21 @@ export function createSender(deps: SenderDeps) {
       log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
       stats.digests++;
       if (refusedWith) fellBack(item, refusedWith);
-      return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }]);
+      return complete(item, [{ storm: { op: 'posted', id: stormId, ts: place.ts } }, ...(await idListChanges(storm))]);
     };
-    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    const view = render.digest(storm, await store.stormDigest(stormId, DIGEST_LIMITS), clock());
     return digestPost(view, async (code) => digestPost(await minimalDigest(storm), undefined, code));
   }
 
   /** The storm's minimal digest (when Slack refuses the full one for its content). */
   async function minimalDigest(storm: Storm): Promise<SlackView> {
-    const members = await store.stormMembers(storm.id);
+    // Bounded: the count from the aggregate, the first ids (every id is in the digest's thread too).
+    const { total } = await store.stormDigest(storm.id, { groups: 0, examples: 0, spans: 0 });
+    const ids = await store.stormIdsAfter(storm.id, 0, 500);
     return render.minimalDigest(
       storm,
-      members.map((m) => m.displayId),
+      total,
+      ids.map((m) => m.displayId),
     );
   }
 
@@ -774,10 +836,49 @@ export function createSender(deps: SenderDeps) {
         return failed(item, err, pacer, 'chat.update', fallback);
       }
       if (refusedWith) fellBack(item, refusedWith);
-      return complete(item);
+      return complete(item, await idListChanges(storm));
     };
-    const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    const view = render.digest(storm, await store.stormDigest(stormId, DIGEST_LIMITS), clock());
     return digestUpdate(view, async (code) => digestUpdate(await minimalDigest(storm), undefined, code));
+  }
+
+  /**
+   * An id-list reply in a digest's thread (drawn when it was queued). Looked for there by its key
+   * before it is sent again, so each is posted once.
+   */
+  async function sendDigestIds(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const p = parse<DigestIdsPayload>(item);
+    const storm = await store.getStorm(p.stormId);
+    if (!storm) return complete(item);
+    if (!storm.ts) return retry(item, 2_000, item.unknown); // queued with the digest's ts: not expected
+    const thread = { channel: storm.channel, ts: storm.ts };
+    if (item.unknown) {
+      const found = await lookUp(item, pacer, {
+        channel: thread.channel,
+        eventType: EVENT_TYPES.digestIds,
+        key: item.key,
+        threadTs: thread.ts,
+        oldestMs: 0,
+      });
+      if ('outcome' in found) return found.outcome;
+      if (found.ts) {
+        log.info({ stormId: p.stormId, n: p.n }, 'found the id list an earlier attempt posted; not posting again');
+        return complete(item);
+      }
+    }
+    pacer.take(clock());
+    try {
+      await slack.post({
+        ...p.view,
+        channel: thread.channel,
+        thread_ts: thread.ts,
+        reply_broadcast: false,
+        metadata: { event_type: EVENT_TYPES.digestIds, event_payload: { storm_id: p.stormId, key: item.key } },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    return complete(item);
   }
 
   /** A quiet reply in a card's thread; looked for there before it is sent again. */
@@ -833,6 +934,8 @@ export function createSender(deps: SenderDeps) {
         return sendDigest(item, pacer);
       case 'digest_update':
         return sendDigestUpdate(item, pacer);
+      case 'digest_ids':
+        return sendDigestIds(item, pacer);
       case 'thread_note':
         return sendThreadNote(item, pacer);
       default:

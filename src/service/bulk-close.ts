@@ -50,7 +50,10 @@ const ALERT_CLAIM_TTL_MS = 180_000;
 
 export type BulkCloseDeps = {
   cotool: Pick<CotoolClient, 'getAlert' | 'updateStatus'>;
-  store: Pick<Store, 'getStorm' | 'stormMembers' | 'apply' | 'claimAction' | 'releaseAction' | 'setLastAction'>;
+  store: Pick<
+    Store,
+    'getStorm' | 'stormMembers' | 'stormMemberPage' | 'apply' | 'claimAction' | 'releaseAction' | 'setLastAction'
+  >;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   clock: () => number;
@@ -410,15 +413,16 @@ export function createBulkClosePreview(
     if (!decision.ok) return { ok: false, code: 'denied', reason: decision.reason };
     const storm = await deps.store.getStorm(input.stormId);
     if (!storm) return { ok: false, code: 'not_found' };
-    const members = membersOf(await deps.store.stormMembers(storm.id), input.groupKey);
-    const groupName = members[0]?.groupName ?? '';
-    if (members.length === 0) return { ok: false, code: 'not_found' };
+    // Counted in the database: the preview holds no member.
+    const group = await deps.store.stormMemberPage(storm.id, { groupKey: input.groupKey }, { offset: 0, limit: 0 });
+    const groupName = group.groupName ?? '';
+    if (group.total === 0) return { ok: false, code: 'not_found' };
     const tally = parseTallies(storm.tally).get(input.groupKey);
     // A 'running' tally older than the run's claim is a run whose process died: it may run again.
     const stale = tally?.state === 'running' && deps.clock() - tally.startedAt > BULK_CLAIM_TTL_MS;
     if (tally && !stale) return { ok: false, code: 'already', tally, groupName };
-    const live = liveMembers(members).length;
+    const live = group.live;
     if (live === 0) return { ok: false, code: 'nothing_live', groupName };
-    return { ok: true, groupName, live, total: members.length };
+    return { ok: true, groupName, live, total: group.total };
   };
 }

@@ -1,20 +1,19 @@
 /**
  * "Show alerts" on a storm digest: a page of one group's members (or of every group the digest does
- * not show one by one), live ones first, then by severity and age. Read from the store — the members'
+ * not show one by one), live ones first, then by severity and age, paged in the database. Read from the store — the members'
  * status is what the poller and bulk closes last recorded; each row's View button reads Cotool.
  *
  * Access policy as for every look-up: a refusal reads nothing.
  */
 
-import { isLive } from '../cotool/schemas.ts';
-import { ESCALATED_GROUP, groupMembers, membersOf, severityRank } from '../notify/digest.ts';
+import { ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../notify/digest.ts';
 import type { Store, StormMember } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 
 export const STORM_PAGE_SIZE = 10;
 
 export type StormAlertsDeps = {
-  store: Pick<Store, 'getStorm' | 'stormMembers'>;
+  store: Pick<Store, 'getStorm' | 'stormDigest' | 'stormMemberPage'>;
   access: Pick<AccessPolicy, 'check'>;
 };
 
@@ -47,35 +46,41 @@ export type StormAlertsResult =
   | { ok: false; code: 'denied'; reason: AccessRefusal }
   | { ok: false; code: 'not_found' };
 
-const order = (a: StormMember, b: StormMember) =>
-  Number(isLive(b.status)) - Number(isLive(a.status)) ||
-  severityRank(a.severity) - severityRank(b.severity) ||
-  a.createdAt.localeCompare(b.createdAt) ||
-  a.displayId.localeCompare(b.displayId);
-
 export function createStormAlerts(deps: StormAlertsDeps): (input: StormAlertsInput) => Promise<StormAlertsResult> {
   return async (input) => {
     const decision = await deps.access.check(input.userId);
     if (!decision.ok) return { ok: false, code: 'denied', reason: decision.reason };
     const storm = await deps.store.getStorm(input.stormId);
     if (!storm) return { ok: false, code: 'not_found' };
-    const all = await deps.store.stormMembers(storm.id);
-    const members = membersOf(all, input.groupKey).sort(order);
-    if (input.groupKey !== null && members.length === 0) return { ok: false, code: 'not_found' };
-    const pages = Math.max(1, Math.ceil(members.length / STORM_PAGE_SIZE));
-    const page = Math.min(Math.max(0, input.page), pages - 1);
-    const group = input.groupKey === null ? null : groupMembers(members)[0];
+    // "All other": every group but those the digest shows one by one (paged in the database).
+    const which =
+      input.groupKey !== null
+        ? { groupKey: input.groupKey }
+        : {
+            exceptGroups: (
+              await deps.store.stormDigest(storm.id, { groups: MAX_GROUPS_SHOWN, examples: 0, spans: 0 })
+            ).groups.map((g) => g.key),
+          };
+    const size = STORM_PAGE_SIZE;
+    let page = Math.max(0, input.page);
+    let got = await deps.store.stormMemberPage(storm.id, which, { offset: page * size, limit: size });
+    if (input.groupKey !== null && got.total === 0) return { ok: false, code: 'not_found' };
+    const pages = Math.max(1, Math.ceil(got.total / size));
+    if (page > pages - 1) {
+      page = pages - 1;
+      got = await deps.store.stormMemberPage(storm.id, which, { offset: page * size, limit: size });
+    }
     return {
       ok: true,
       stormId: storm.id,
       groupKey: input.groupKey,
-      groupName: group?.name ?? null,
+      groupName: input.groupKey === null ? null : got.groupName,
       escalated: input.groupKey === ESCALATED_GROUP,
       page,
       pages,
-      total: members.length,
-      live: members.filter((m) => isLive(m.status)).length,
-      members: members.slice(page * STORM_PAGE_SIZE, (page + 1) * STORM_PAGE_SIZE),
+      total: got.total,
+      live: got.live,
+      members: got.members,
       stormOver: storm.endedAt !== null,
     };
   };

@@ -152,6 +152,8 @@ export const DIGEST_BLOCKS = {
   /** Prefix: `digest.group.<n>`, `digest.group.<n>.tally`, `digest.group.<n>.actions`. */
   group: 'digest.group.',
   other: 'digest.other',
+  /** Prefix: `digest.ids.<n>`, the sections of an id-list reply in the digest's thread. */
+  ids: 'digest.ids.',
   listHeader: 'digest.list.header',
   /** Prefix: `digest.list.row.<n>`. */
   listRow: 'digest.list.row.',

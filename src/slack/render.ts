@@ -2,7 +2,7 @@
 import { alertUrl, type Config } from '../config.ts';
 import { currentLastAction } from '../core/last-action.ts';
 import type { Alert } from '../cotool/schemas.ts';
-import { groupMembers, parseTallies } from '../notify/digest.ts';
+import { parseTallies } from '../notify/digest.ts';
 import type { CardRenderer } from '../notify/ports.ts';
 import type { CardRecord } from '../store/store.ts';
 import {
@@ -12,7 +12,7 @@ import {
   renderEscalationReply,
   renderStatusReply,
 } from './views/alert-card.ts';
-import { renderDigest } from './views/digest.ts';
+import { idListFits, renderDigest, renderIdList } from './views/digest.ts';
 import { editPrefill, renderEditReply, sameText } from './views/edit-modal.ts';
 import { renderGoneCard } from './views/gone-card.ts';
 import { minimalCard, minimalDigest } from './views/minimal.ts';
@@ -31,9 +31,11 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
   return {
     card,
     gone: (record) => renderGoneCard(record.displayId),
-    digest: (storm, members, now) => renderDigest(storm, groupMembers(members), parseTallies(storm.tally), { now }),
+    digest: (storm, digest, now) => renderDigest(storm, digest, parseTallies(storm.tally), { now }),
+    idList: (ids, from) => renderIdList(ids, from),
+    idListFits: (ids) => idListFits(ids),
     minimalCard: (alert) => minimalCard(alert, alertUrl(config.cotool, alert)),
-    minimalDigest: (_storm, displayIds) => minimalDigest(displayIds.length, displayIds),
+    minimalDigest: (_storm, total, displayIds) => minimalDigest(total, displayIds),
     timelineNote: (alert, entries) =>
       renderTimelineNote(alert.displayId, entries, { alertUrl: alertUrl(config.cotool, alert) }),
     escalationReply: (alert, who) =>

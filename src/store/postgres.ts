@@ -6,8 +6,17 @@
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';
-import { num, type Row, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
-import type { ApplyResult, CardPatch, CardPeek, CardRecord, Change, NewOutboxItem, Store } from './store.ts';
+import { digestGroup, idSpans, num, type Row, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardPeek,
+  CardRecord,
+  Change,
+  NewOutboxItem,
+  Store,
+  StormDigestGroup,
+} from './store.ts';
 
 /**
  * Versioned migrations, applied in order at start in one transaction under an advisory lock (two
@@ -118,6 +127,9 @@ const MIGRATIONS: readonly string[] = [
      outcome          TEXT
    );
    CREATE UNIQUE INDEX close_requests_pending ON close_requests (alert_id) WHERE state = 'pending';`,
+  // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
+  `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
+   CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -148,6 +160,16 @@ const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => unknown]> 
   lastAction: ['last_action', (v) => (v ? JSON.stringify(v) : null)],
   postedAt: ['posted_at', (v) => v ?? null],
 };
+
+/** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
+const LIVE_SQL = "('open', 'in_progress', 'escalated')";
+/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
+/** What `String.prototype.trim` removes that titles hold in practice. */
+const BLANKS_SQL = "E' \\t\\n\\r'";
+/** A numbered id, `COT-123` (the NUMBERED pattern of src/notify/digest.ts). */
+const NUMBERED_RE = "'^[A-Za-z][A-Za-z0-9_]*-(0|[1-9][0-9]{0,14})$'";
 
 const SQL = {
   get: 'SELECT * FROM cards WHERE alert_id = $1',
@@ -212,6 +234,46 @@ const SQL = {
   activeStorms: 'SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at, id',
   getStorm: 'SELECT * FROM storms WHERE id = $1',
   members: 'SELECT * FROM storm_members WHERE storm_id = $1 ORDER BY seq',
+  digestTotals: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+                        COUNT(DISTINCT group_key) AS groups
+                 FROM storm_members WHERE storm_id = $1`,
+  digestGroups: `SELECT group_key AS key, COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+                        COUNT(*) FILTER (WHERE severity = 'critical') AS critical,
+                        COUNT(*) FILTER (WHERE severity = 'high') AS high,
+                        COUNT(*) FILTER (WHERE severity = 'medium') AS medium,
+                        COUNT(*) FILTER (WHERE severity = 'low') AS low,
+                        MIN(created_at COLLATE "C") AS first_seen, MAX(created_at COLLATE "C") AS last_seen,
+                        MIN(seq) AS first_seq
+                 FROM storm_members WHERE storm_id = $1 GROUP BY group_key
+                 ORDER BY group_key = 'escalated' DESC, count DESC, first_seen, first_seq LIMIT $2`,
+  groupName: 'SELECT group_name FROM storm_members WHERE storm_id = $1 AND group_key = $2 ORDER BY seq LIMIT 1',
+  // The first distinct titles (compared without surrounding blanks), in the order they came.
+  groupExamples: `SELECT title FROM (
+                    SELECT DISTINCT ON (btrim(title, ${BLANKS_SQL})) title, seq FROM storm_members
+                    WHERE storm_id = $1 AND group_key = $2 AND btrim(title, ${BLANKS_SQL}) <> ''
+                    ORDER BY btrim(title, ${BLANKS_SQL}), seq
+                  ) t ORDER BY seq LIMIT $3`,
+  // Numbered ids (\`COT-123\`) as runs of consecutive numbers ("islands"), by prefix then number.
+  groupIslands: `WITH nums AS (
+                   SELECT DISTINCT substring(display_id from '^[^-]*-') AS prefix,
+                          substring(display_id from '-([0-9]+)$')::bigint AS n
+                   FROM storm_members WHERE storm_id = $1 AND group_key = $2 AND display_id ~ ${NUMBERED_RE}
+                 ), islands AS (
+                   SELECT prefix, n, n - ROW_NUMBER() OVER (PARTITION BY prefix ORDER BY n) AS k FROM nums
+                 )
+                 SELECT prefix, MIN(n) AS first, MAX(n) AS last, COUNT(*) AS run FROM islands
+                 GROUP BY prefix, k ORDER BY prefix COLLATE "C", first LIMIT $3`,
+  groupOtherIds: `SELECT DISTINCT display_id COLLATE "C" AS id FROM storm_members
+                  WHERE storm_id = $1 AND group_key = $2 AND display_id !~ ${NUMBERED_RE} ORDER BY 1 LIMIT $3`,
+  // $3: the group keys: one group ($2) or every group but these.
+  pageCount: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+                     (SELECT group_name FROM storm_members WHERE storm_id = $1 AND $2 AND group_key = ($3::text[])[1]
+                      ORDER BY seq LIMIT 1) AS group_name
+              FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2`,
+  page: `SELECT * FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2
+         ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at COLLATE "C", display_id COLLATE "C", seq
+         LIMIT $4 OFFSET $5`,
+  idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   lease: `INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3)
           ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
           WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < $4`,
@@ -582,6 +644,50 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
     async stormMembers(stormId) {
       return (await query(SQL.members, [stormId])).map(toMember);
+    },
+    async stormDigest(stormId, limits) {
+      const [totals] = await query(SQL.digestTotals, [stormId]);
+      const groups: StormDigestGroup[] = [];
+      for (const r of await query(SQL.digestGroups, [stormId, limits.groups])) {
+        const key = String(r.key);
+        const [name] = await query(SQL.groupName, [stormId, key]);
+        const examples = (await query(SQL.groupExamples, [stormId, key, limits.examples])).map((e) => String(e.title));
+        const islands = await query(SQL.groupIslands, [stormId, key, limits.spans]);
+        const others = (await query(SQL.groupOtherIds, [stormId, key, limits.spans])).map((o) => String(o.id));
+        groups.push(digestGroup(r, String(name?.group_name ?? ''), examples, idSpans(islands, others, limits.spans)));
+      }
+      const total = Number(totals?.total ?? 0);
+      const live = Number(totals?.live ?? 0);
+      const groupCount = Number(totals?.groups ?? 0);
+      return {
+        total,
+        live,
+        groupCount,
+        groups,
+        other: {
+          groups: groupCount - groups.length,
+          count: total - groups.reduce((n, g) => n + g.count, 0),
+          live: live - groups.reduce((n, g) => n + g.live, 0),
+        },
+      };
+    },
+    async stormMemberPage(stormId, which, page) {
+      const one = 'groupKey' in which;
+      const keys = 'groupKey' in which ? [which.groupKey] : [...which.exceptGroups];
+      const [c] = await query(SQL.pageCount, [stormId, one, keys]);
+      const rows = await query(SQL.page, [stormId, one, keys, page.limit, page.offset]);
+      return {
+        total: Number(c?.total ?? 0),
+        live: Number(c?.live ?? 0),
+        groupName: c?.group_name === null || c?.group_name === undefined ? null : String(c.group_name),
+        members: rows.map(toMember),
+      };
+    },
+    async stormIdsAfter(stormId, afterSeq, limit) {
+      return (await query(SQL.idsAfter, [stormId, afterSeq, limit])).map((r) => ({
+        seq: Number(r.seq),
+        displayId: String(r.display_id),
+      }));
     },
     async tryLease(name, owner, now, ttlMs) {
       return (await affected(SQL.lease, [name, owner, now + ttlMs, now])) === 1;

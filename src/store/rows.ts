@@ -2,7 +2,16 @@
  * Rows → the Store's types, shared by both engines (SQLite stores booleans as 0/1, PostgreSQL as
  * booleans; BIGINT epoch values arrive as numbers from both).
  */
-import type { CardRecord, CloseRequest, LastAction, OutboxItem, Storm, StormMember } from './store.ts';
+import type {
+  CardRecord,
+  CloseRequest,
+  IdSpan,
+  LastAction,
+  OutboxItem,
+  Storm,
+  StormDigestGroup,
+  StormMember,
+} from './store.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -96,5 +105,49 @@ export function toCloseRequest(r: Row): CloseRequest {
     decidedBy: r.decided_by_id ? { id: String(r.decided_by_id), name: String(r.decided_by_name ?? '') } : null,
     decidedAt: num(r.decided_at),
     outcome: str(r.outcome),
+  };
+}
+
+const EN_DASH = '–';
+
+/**
+ * Compact spans from the database's runs of consecutive numbers (`prefix`, `first`, `last`, `run`; by
+ * prefix then number) and the other ids (sorted): a run of three or more is a range, shorter runs
+ * are single ids — as `compactIds` (src/notify/digest.ts) makes them. At most `limit` spans.
+ */
+export function idSpans(islands: readonly Row[], others: readonly string[], limit: number): IdSpan[] {
+  const spans: IdSpan[] = [];
+  for (const r of islands) {
+    const prefix = String(r.prefix);
+    const first = Number(r.first);
+    const run = Number(r.run);
+    if (run >= 3) spans.push({ text: `${prefix}${first}${EN_DASH}${prefix}${Number(r.last)}`, count: run });
+    else for (let k = 0; k < run; k++) spans.push({ text: `${prefix}${first + k}`, count: 1 });
+    if (spans.length >= limit) return spans.slice(0, limit);
+  }
+  for (const id of others) {
+    if (spans.length >= limit) break;
+    spans.push({ text: id, count: 1 });
+  }
+  return spans;
+}
+
+/** A digest group from its aggregate row (`count`, `live`, the four severities, `first_seen`, `last_seen`). */
+export function digestGroup(r: Row, name: string, examples: string[], spans: IdSpan[]): StormDigestGroup {
+  const count = Number(r.count);
+  const critical = Number(r.critical);
+  const high = Number(r.high);
+  const medium = Number(r.medium);
+  const low = Number(r.low);
+  return {
+    key: String(r.key),
+    name,
+    count,
+    live: Number(r.live),
+    severities: { critical, high, medium, low, none: count - critical - high - medium - low },
+    firstSeen: String(r.first_seen),
+    lastSeen: String(r.last_seen),
+    examples,
+    spans,
   };
 }

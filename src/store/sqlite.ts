@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { num, str, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
+import { digestGroup, idSpans, num, str, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
 import type { ApplyResult, CardPatch, CardPeek, CardRecord, Change, NewOutboxItem, Store } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -144,9 +144,27 @@ const MIGRATIONS: readonly string[] = [
      outcome          TEXT
    );
    CREATE UNIQUE INDEX close_requests_pending ON close_requests (alert_id) WHERE state = 'pending';`,
+  // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
+  `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
+   CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
 ];
 
 type Row = Record<string, SQLInputValue>;
+
+/** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
+const LIVE_SQL = "('open', 'in_progress', 'escalated')";
+/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
+/** What `String.prototype.trim` removes that titles hold in practice. */
+const BLANKS_SQL = "' ' || char(9, 10, 13)";
+/**
+ * `id` (with `p`, the position of its first `-`) is a numbered id, `COT-123` (the NUMBERED pattern of
+ * src/notify/digest.ts: a letter, letters, digits or `_`, a `-`, then a number without leading zeros).
+ */
+const NUMBERED_SQL = `p > 1 AND substr(id, 1, 1) GLOB '[A-Za-z]' AND substr(id, 1, p - 1) NOT GLOB '*[^A-Za-z0-9_]*'
+  AND length(id) - p BETWEEN 1 AND 15 AND substr(id, p + 1) NOT GLOB '*[^0-9]*'
+  AND (substr(id, p + 1) = '0' OR substr(id, p + 1, 1) <> '0')`;
 
 /** Column names of the patchable card fields, and how each value is stored. */
 const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => SQLInputValue]> = {
@@ -269,6 +287,62 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     activeStorms: db.prepare('SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at'),
     getStorm: db.prepare('SELECT * FROM storms WHERE id = ?'),
     members: db.prepare('SELECT * FROM storm_members WHERE storm_id = ? ORDER BY seq'),
+    digestTotals: db.prepare(
+      `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+              COUNT(DISTINCT group_key) AS groups
+       FROM storm_members WHERE storm_id = ?`,
+    ),
+    digestGroups: db.prepare(
+      `SELECT group_key AS key, COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+              COUNT(*) FILTER (WHERE severity = 'critical') AS critical,
+              COUNT(*) FILTER (WHERE severity = 'high') AS high,
+              COUNT(*) FILTER (WHERE severity = 'medium') AS medium,
+              COUNT(*) FILTER (WHERE severity = 'low') AS low,
+              MIN(created_at) AS first_seen, MAX(created_at) AS last_seen, MIN(seq) AS first_seq
+       FROM storm_members WHERE storm_id = ? GROUP BY group_key
+       ORDER BY group_key = 'escalated' DESC, count DESC, first_seen, first_seq LIMIT ?`,
+    ),
+    groupName: db.prepare(
+      'SELECT group_name FROM storm_members WHERE storm_id = ? AND group_key = ? ORDER BY seq LIMIT 1',
+    ),
+    // The first distinct titles (compared without surrounding blanks), in the order they came.
+    groupExamples: db.prepare(
+      `SELECT title, MIN(seq) AS first FROM storm_members
+       WHERE storm_id = ? AND group_key = ? AND trim(title, ${BLANKS_SQL}) <> ''
+       GROUP BY trim(title, ${BLANKS_SQL}) ORDER BY first LIMIT ?`,
+    ),
+    // Numbered ids (`COT-123`) as runs of consecutive numbers ("islands"), by prefix then number.
+    groupIslands: db.prepare(
+      `WITH m AS (
+         SELECT display_id AS id, instr(display_id, '-') AS p FROM storm_members WHERE storm_id = ? AND group_key = ?
+       ), nums AS (
+         SELECT DISTINCT substr(id, 1, p) AS prefix, CAST(substr(id, p + 1) AS INTEGER) AS n FROM m WHERE ${NUMBERED_SQL}
+       ), islands AS (
+         SELECT prefix, n, n - ROW_NUMBER() OVER (PARTITION BY prefix ORDER BY n) AS k FROM nums
+       )
+       SELECT prefix, MIN(n) AS first, MAX(n) AS last, COUNT(*) AS run FROM islands
+       GROUP BY prefix, k ORDER BY prefix, first LIMIT ?`,
+    ),
+    groupOtherIds: db.prepare(
+      `WITH m AS (
+         SELECT display_id AS id, instr(display_id, '-') AS p FROM storm_members WHERE storm_id = ? AND group_key = ?
+       )
+       SELECT DISTINCT id FROM m WHERE NOT (${NUMBERED_SQL}) ORDER BY id LIMIT ?`,
+    ),
+    // `?3` is a JSON array of group keys: one group (`?2` = 1) or every group but these.
+    pageCount: db.prepare(
+      `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+              (SELECT group_name FROM storm_members WHERE storm_id = ?1 AND ?2 = 1
+                 AND group_key = (SELECT value FROM json_each(?3)) ORDER BY seq LIMIT 1) AS group_name
+       FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)`,
+    ),
+    page: db.prepare(
+      `SELECT * FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)
+       ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at, display_id, seq LIMIT ?4 OFFSET ?5`,
+    ),
+    idsAfter: db.prepare(
+      'SELECT seq, display_id FROM storm_members WHERE storm_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
     lease: db.prepare(
       `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
@@ -540,6 +614,49 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     },
     async stormMembers(stormId) {
       return (q.members.all(stormId) as Row[]).map(toMember);
+    },
+    async stormDigest(stormId, limits) {
+      const totals = q.digestTotals.get(stormId) as Row;
+      const groups = (q.digestGroups.all(stormId, limits.groups) as Row[]).map((r) => {
+        const key = String(r.key);
+        const name = (q.groupName.get(stormId, key) as Row | undefined)?.group_name;
+        const examples = (q.groupExamples.all(stormId, key, limits.examples) as Row[]).map((e) => String(e.title));
+        const islands = q.groupIslands.all(stormId, key, limits.spans) as Row[];
+        const others = (q.groupOtherIds.all(stormId, key, limits.spans) as Row[]).map((o) => String(o.id));
+        return digestGroup(r, String(name ?? ''), examples, idSpans(islands, others, limits.spans));
+      });
+      const total = Number(totals.total);
+      const live = Number(totals.live);
+      const groupCount = Number(totals.groups);
+      return {
+        total,
+        live,
+        groupCount,
+        groups,
+        other: {
+          groups: groupCount - groups.length,
+          count: total - groups.reduce((n, g) => n + g.count, 0),
+          live: live - groups.reduce((n, g) => n + g.live, 0),
+        },
+      };
+    },
+    async stormMemberPage(stormId, which, page) {
+      const one = 'groupKey' in which ? 1 : 0;
+      const keys = JSON.stringify('groupKey' in which ? [which.groupKey] : which.exceptGroups);
+      const c = q.pageCount.get(stormId, one, keys) as Row;
+      const rows = q.page.all(stormId, one, keys, page.limit, page.offset) as Row[];
+      return {
+        total: Number(c.total),
+        live: Number(c.live),
+        groupName: str(c.group_name),
+        members: rows.map(toMember),
+      };
+    },
+    async stormIdsAfter(stormId, afterSeq, limit) {
+      return (q.idsAfter.all(stormId, afterSeq, limit) as Row[]).map((r) => ({
+        seq: Number(r.seq),
+        displayId: String(r.display_id),
+      }));
     },
     async tryLease(name, owner, now, ttlMs) {
       return Number(q.lease.run(name, owner, now + ttlMs, now).changes) === 1;

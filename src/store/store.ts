@@ -61,7 +61,15 @@ export type RenderedState = {
 
 /** post: chat.postMessage, paced per channel. update: chat.update, paced per workspace, coalesced. */
 export type OutboxLane = 'post' | 'update';
-export type OutboxKind = 'card' | 'escalation' | 'card_update' | 'digest' | 'digest_update' | 'thread_note' | 'reply';
+export type OutboxKind =
+  | 'card'
+  | 'escalation'
+  | 'card_update'
+  | 'digest'
+  | 'digest_update'
+  | 'digest_ids'
+  | 'thread_note'
+  | 'reply';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */
@@ -122,6 +130,50 @@ export type StormMember = {
   createdAt: string;
   updatedAt: string;
 };
+
+export type SeverityCounts = { critical: number; high: number; medium: number; low: number; none: number };
+
+/** One item of a compact id list: a single id or a range (`COT-1–COT-9`), and how many ids it stands for. */
+export type IdSpan = { text: string; count: number };
+
+/** One group of a storm's digest, aggregated by the store. */
+export type StormDigestGroup = {
+  key: string;
+  /** The name its first member came with (untrusted). */
+  name: string;
+  count: number;
+  severities: SeverityCounts;
+  /** Earliest and latest member `createdAt` (ISO). */
+  firstSeen: string;
+  lastSeen: string;
+  /** Up to `limits.examples` distinct titles, in the order the alerts arrived. */
+  examples: string[];
+  /**
+   * The group's display ids, compact (`compactIds` in src/notify/digest.ts: numbered ids by prefix then
+   * number, runs of three or more as a range, other ids after them). At most `limits.spans` spans:
+   * their counts may add up to less than `count`.
+   */
+  spans: IdSpan[];
+  /** Members still live (open, in progress, escalated) as far as the store knows. */
+  live: number;
+};
+
+/**
+ * What a storm's digest shows, aggregated in the database: memory is bounded by the groups shown
+ * and their examples and spans, not by the number of members.
+ */
+export type StormDigest = {
+  total: number;
+  live: number;
+  /** How many groups the storm has in all. */
+  groupCount: number;
+  /** The first `limits.groups` groups, in the digest's order: escalated first, then by size, ties by first seen. */
+  groups: StormDigestGroup[];
+  /** The groups beyond those, together. */
+  other: { groups: number; count: number; live: number };
+};
+
+export type StormDigestLimits = { groups: number; examples: number; spans: number };
 
 // ---------------------------------------------------------------------------------------------
 // Batched writes
@@ -282,6 +334,23 @@ export interface Store {
   getStorm(id: string): Promise<Storm | null>;
   /** Members in the order they were added. */
   stormMembers(stormId: string): Promise<StormMember[]>;
+  /** The digest's aggregate of a storm's members, computed by the database (see StormDigest). */
+  stormDigest(stormId: string, limits: StormDigestLimits): Promise<StormDigest>;
+  /**
+   * One page of a storm's members — of one group, or of every group but `exceptGroups` — live ones
+   * first, then by severity (critical first, none last), age and display id; with how many there are
+   * in all, how many live, and the name the group's first member came with.
+   */
+  stormMemberPage(
+    stormId: string,
+    which: { groupKey: string } | { exceptGroups: readonly string[] },
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; live: number; groupName: string | null; members: StormMember[] }>;
+  /**
+   * Up to `limit` display ids of a storm's members added after `afterSeq` (0: from the first), in the
+   * order they were added, each with its position `seq` (increasing; a keyset for the next page).
+   */
+  stormIdsAfter(stormId: string, afterSeq: number, limit: number): Promise<{ seq: number; displayId: string }[]>;
 
   // ---- replicas
   /** Takes or renews the named lease until now + ttlMs; false while another owner holds it. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Alert, isLive } from '../../src/cotool/schemas.ts';
-import { groupMembers, groupOf, parseTallies } from '../../src/notify/digest.ts';
+import { digestOf, groupOf, parseTallies } from '../../src/notify/digest.ts';
 import { decodeDigestButton } from '../../src/slack/digest-payloads.ts';
 import { DIGEST_ACTIONS, DIGEST_BLOCKS, DIGEST_INPUTS, DIGEST_VIEWS } from '../../src/slack/ids.ts';
 import { renderDigest } from '../../src/slack/views/digest.ts';
@@ -66,7 +66,7 @@ async function boot(mode: Mode) {
   await bot.store.apply([{ storm: { op: 'open', id: STORM, channel: CHANNEL, at: now }, members }]);
   const storm = await bot.store.getStorm(STORM);
   if (!storm) throw new Error('no storm');
-  const view = renderDigest(storm, groupMembers(members), new Map(), { now });
+  const view = renderDigest(storm, digestOf(members), new Map(), { now });
   const ts = stack.slack.addMessage(CHANNEL, {
     text: view.text,
     blocks: view.blocks as Obj[],

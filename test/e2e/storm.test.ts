@@ -67,6 +67,40 @@ describe('storms', () => {
     expect(stack.slack.calls.length).toBe(before);
   });
 
+  it('every id of a storm reaches Slack one by one: id lists in the digest thread, each posted once, also after a 5xx after Slack stored it', async () => {
+    const add = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        stack.cotool.addAlert({
+          severity: 'low',
+          detection: { id: `d-${i % 4}`, agentId: null, name: `Detection ${i % 4}`, kind: 'cotool' },
+        }),
+      );
+    const first = add(1500);
+    // The digest and the first id list are stored by Slack, but answered with a 500.
+    stack.slack.failAfterCommit('chat.postMessage', 2, 500);
+    const bot = await stack.start('socket', PACED, { unknownSettleMs: 20 });
+    await bot.settle(30_000);
+    await bot.settle(10_000);
+    const listed = () =>
+      (digests()[0]?.replies ?? [])
+        .filter((r) => (r.metadata as { event_type?: string } | undefined)?.event_type === 'cotool_digest_ids')
+        .flatMap((r) => [...JSON.stringify(r.blocks).matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+    expect(cards()).toHaveLength(0);
+    expect(digests()).toHaveLength(1);
+    expect(digests()[0]?.replies).toHaveLength(2); // 1,500 ids: two replies, none doubled
+    expect(listed().sort()).toEqual(first.map((a) => a.displayId).sort());
+    expect(stack.slack.callsOf('conversations.replies').length).toBeGreaterThanOrEqual(1); // looked up, found
+    // The storm grows: its new ids follow in a new reply; none is listed twice.
+    const more = add(300);
+    await bot.settle(10_000);
+    expect(digests()).toHaveLength(1);
+    expect(digests()[0]?.replies).toHaveLength(3);
+    expect(listed()).toHaveLength(1800);
+    expect(listed().sort()).toEqual([...first, ...more].map((a) => a.displayId).sort());
+    expect(rateLimited()).toBe(0);
+    expect(await bot.store.listOutbox()).toEqual([]);
+  });
+
   it('an escalation mid-storm jumps the queue', async () => {
     const old = stack.cotool.addAlert({ severity: 'low', title: 'carded before the storm' });
     const bot = await stack.start('socket', {
@@ -118,10 +152,12 @@ describe('storms', () => {
     stack.slack.setRateLimits(null);
     await bot.settle(30_000);
     const posts = stack.slack.callsOf('chat.postMessage').length;
-    // 20 cards (escalated first), each with its notice, and one digest.
+    // 20 cards (escalated first), each with its notice, one digest, and one reply in its thread
+    // listing the 280 ids it holds.
     expect(cards()).toHaveLength(20);
     expect(digests()).toHaveLength(1);
-    expect(posts).toBe(41);
+    expect(digests()[0]?.replies).toHaveLength(1);
+    expect(posts).toBe(42);
   });
 
   it('Slack still says 429: the sender waits Retry-After and nothing is lost', async () => {

@@ -3,6 +3,7 @@
  * postgres.contract.test.ts). Times are explicit epoch ms; the store's own clock is injected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { digestOf } from '../../src/notify/digest.ts';
 import type {
   Change,
   LastAction,
@@ -740,6 +741,144 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect((await s.stormMembers('st1'))[1]).toMatchObject({ alertId: 'a', status: 'closed', updatedAt: 'u2' });
         expect((await s.stormMembers('st2')).map((m) => m.alertId)).toEqual(['other']);
         expect(await s.stormMembers('none')).toEqual([]);
+      });
+
+      it('the digest aggregate: escalated first, then by size, ties by first seen; counts, times, examples, id ranges', async () => {
+        const s = await fresh();
+        const at = (min: number) => `2026-11-23T10:${String(min).padStart(2, '0')}:00.000Z`;
+        await s.apply([
+          {
+            storm: { op: 'open', id: 'st1', channel: 'C1', at: 1 },
+            members: [
+              member('st1', '1', { groupKey: 'small', groupName: 'Small', createdAt: at(1) }),
+              ...['10', '11', '12', '14', '15', '20'].map((id, i) =>
+                member('st1', id, {
+                  groupKey: 'big',
+                  groupName: i ? 'Big (renamed)' : 'Big',
+                  severity: (['critical', 'high', null, 'low', 'weird', 'medium'] as const)[i] ?? null,
+                  status: i === 5 ? 'closed_false_positive' : 'open',
+                  title: ['Same', ' Same ', '', 'Other', 'Third', 'Fourth'][i] ?? '',
+                  createdAt: at(10 - i),
+                }),
+              ),
+              member('st1', '30', {
+                groupKey: 'escalated',
+                groupName: 'Escalated',
+                status: 'escalated',
+                createdAt: at(30),
+              }),
+              member('st1', 'x', { displayId: 'legacy-id', groupKey: 'tie-b', groupName: 'B', createdAt: at(2) }),
+              member('st1', 'y', { groupKey: 'tie-a', groupName: 'A', createdAt: at(2) }),
+            ],
+          },
+        ]);
+        await s.apply([{ members: [member('st2', 'other', { groupKey: 'big' })] }]);
+        const d = await s.stormDigest('st1', { groups: 3, examples: 3, spans: 10 });
+        expect(d).toMatchObject({ total: 10, live: 9, groupCount: 5, other: { groups: 2, count: 2, live: 2 } });
+        expect(d.groups.map((g) => g.key)).toEqual(['escalated', 'big', 'small']);
+        expect(d.groups[1]).toEqual({
+          key: 'big',
+          name: 'Big',
+          count: 6,
+          live: 5,
+          severities: { critical: 1, high: 1, medium: 1, low: 1, none: 2 },
+          firstSeen: at(5),
+          lastSeen: at(10),
+          examples: ['Same', 'Other', 'Third'],
+          spans: [
+            { text: 'COT-10–COT-12', count: 3 },
+            { text: 'COT-14', count: 1 },
+            { text: 'COT-15', count: 1 },
+            { text: 'COT-20', count: 1 },
+          ],
+        });
+        expect(d.groups[0]).toMatchObject({ name: 'Escalated', count: 1, spans: [{ text: 'COT-30', count: 1 }] });
+        // Ties by first seen, then by who came first; a group beyond the limit is counted in `other`.
+        const ties = await s.stormDigest('st1', { groups: 10, examples: 1, spans: 1 });
+        expect(ties.groups.map((g) => g.key)).toEqual(['escalated', 'big', 'small', 'tie-b', 'tie-a']);
+        expect(ties.groups[3]?.spans).toEqual([{ text: 'legacy-id', count: 1 }]);
+        expect(ties.groups[1]?.spans).toEqual([{ text: 'COT-10–COT-12', count: 3 }]); // at most `spans`
+        expect(ties.other).toEqual({ groups: 0, count: 0, live: 0 });
+        expect(await s.stormDigest('none', { groups: 3, examples: 3, spans: 10 })).toEqual({
+          total: 0,
+          live: 0,
+          groupCount: 0,
+          groups: [],
+          other: { groups: 0, count: 0, live: 0 },
+        });
+      });
+
+      it('the digest aggregate matches the in-memory reference for a mixed storm of 600', async () => {
+        const s = await fresh();
+        const ids = (i: number) =>
+          i % 50 === 7
+            ? `x-${i}a`
+            : i % 61 === 3
+              ? `SEC-0${i}`
+              : i % 7 === 0
+                ? `cot-${i}`
+                : `COT-${1000 + i - (i % 9 === 0 ? 1 : 0)}`;
+        const members = Array.from({ length: 600 }, (_, i) =>
+          member('st1', `a${i}`, {
+            displayId: ids(i),
+            groupKey: i % 23 === 0 ? 'escalated' : `g${(i * 7) % 15}`,
+            groupName: `Group ${(i * 7) % 15}`,
+            severity: (['critical', 'high', 'medium', 'low', null] as const)[i % 5] ?? null,
+            status: i % 4 === 0 ? 'closed_true_positive' : 'open',
+            title: `Title ${i % 11}`,
+            createdAt: `2026-11-23T10:${String(i % 60).padStart(2, '0')}:00.000Z`,
+          }),
+        );
+        for (let i = 0; i < members.length; i += 100) await s.apply([{ members: members.slice(i, i + 100) }]);
+        const limits = { groups: 12, examples: 3, spans: 25 };
+        expect(await s.stormDigest('st1', limits)).toEqual(digestOf(members, limits));
+      });
+
+      it('a page of members: of one group or all but some, live first, then by severity and age; counted in all', async () => {
+        const s = await fresh();
+        const at = (min: number) => `2026-11-23T10:${String(min).padStart(2, '0')}:00.000Z`;
+        await s.apply([
+          {
+            members: [
+              member('st1', 'closed', { status: 'closed_false_positive', severity: 'critical', createdAt: at(1) }),
+              member('st1', 'low', { severity: 'low', createdAt: at(1) }),
+              member('st1', 'none', { severity: null, createdAt: at(0) }),
+              member('st1', 'crit-late', { severity: 'critical', createdAt: at(9) }),
+              member('st1', 'crit-early', { severity: 'critical', createdAt: at(2), groupName: 'Renamed' }),
+              member('st1', 'other', { groupKey: 'det-2', groupName: 'Other' }),
+              member('st1', 'esc', { groupKey: 'escalated', status: 'escalated' }),
+            ],
+          },
+        ]);
+        await s.apply([{ members: [member('st2', 'elsewhere')] }]);
+        const all = await s.stormMemberPage('st1', { groupKey: 'det-1' }, { offset: 0, limit: 10 });
+        expect(all).toMatchObject({ total: 5, live: 4, groupName: 'Impossible travel' });
+        expect(all.members.map((m) => m.alertId)).toEqual(['crit-early', 'crit-late', 'low', 'none', 'closed']);
+        const second = await s.stormMemberPage('st1', { groupKey: 'det-1' }, { offset: 2, limit: 2 });
+        expect(second.members.map((m) => m.alertId)).toEqual(['low', 'none']);
+        const rest = await s.stormMemberPage('st1', { exceptGroups: ['det-1', 'escalated'] }, { offset: 0, limit: 10 });
+        expect(rest).toMatchObject({ total: 1, live: 1, groupName: null });
+        expect(rest.members.map((m) => m.alertId)).toEqual(['other']);
+        expect((await s.stormMemberPage('st1', { exceptGroups: [] }, { offset: 0, limit: 1 })).total).toBe(7);
+        expect(await s.stormMemberPage('st1', { groupKey: 'nope' }, { offset: 0, limit: 10 })).toEqual({
+          total: 0,
+          live: 0,
+          groupName: null,
+          members: [],
+        });
+      });
+
+      it('ids after a position page through the members in the order they were added', async () => {
+        const s = await fresh();
+        await s.apply([{ members: ['z', 'a', 'm'].map((id) => member('st1', id)) }]);
+        await s.apply([{ members: [member('st2', 'other')] }]);
+        await s.apply([{ members: [member('st1', 'b')] }]);
+        const first = await s.stormIdsAfter('st1', 0, 2);
+        expect(first.map((x) => x.displayId)).toEqual(['COT-z', 'COT-a']);
+        const rest = await s.stormIdsAfter('st1', first[1]?.seq ?? 0, 10);
+        expect(rest.map((x) => x.displayId)).toEqual(['COT-m', 'COT-b']);
+        expect((rest[0]?.seq ?? 0) > (first[1]?.seq ?? 0)).toBe(true);
+        expect(await s.stormIdsAfter('st1', rest[1]?.seq ?? 0, 10)).toEqual([]);
       });
 
       it('a member with no severity keeps null', async () => {

@@ -14,13 +14,17 @@
  *   …
  *   +7 more detections: 120 alerts · 80 live        [Show alerts]      (the rest, in one line)
  *
+ * Drawn from the store's aggregate (Store.stormDigest: counts, examples and a bounded list of id
+ * spans per group, computed in SQL), so a storm of any size costs the same memory to draw.
+ *
  * Limits. Slack takes at most 50 blocks and 3,000 characters per section, and in practice refuses a
  * message whose blocks hold more than ~13,000 characters of text (`msg_blocks_too_long`, below the
  * documented 40,000). So at most MAX_GROUPS_SHOWN groups are shown one by one (≤ 3 blocks each, 39
  * blocks at most; a group's ids fill up to nine 2,900-character context elements), and the text of all blocks stays within TEXT_BUDGET: the fixed part of each group
  * first (shortened, fewer examples, when many groups and long hostile names need it), then the
  * ids, shared fairly between the groups (a group that needs less leaves room to the others). Ids that
- * do not fit end with "+N more — Show alerts"; Show alerts lists every member with a View button.
+ * do not fit end with "+N more — Show alerts"; Show alerts lists every member with a View button, and
+ * every id is listed, one by one, in replies in the digest's thread (renderIdList).
  */
 import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
 import {
@@ -29,8 +33,9 @@ import {
   type DigestGroup,
   ESCALATED_GROUP,
   type IdSpan,
+  MAX_GROUPS_SHOWN,
   type SeverityCounts,
-  splitShown,
+  type StormDigest,
   tallyDone,
 } from '../../notify/digest.ts';
 import type { SlackView } from '../../notify/ports.ts';
@@ -88,19 +93,26 @@ function severityLine(s: SeverityCounts): string {
 /** "+N more — Show alerts": what ends an id list that did not fit. */
 const moreText = (rest: number) => ` … +${n(rest)} more — *Show alerts*`;
 
-/** As many spans as fit in `room` characters (escaped), then "+N more" for the rest. */
-export function fitIds(spans: readonly IdSpan[], room: number): { text: string; shown: number; total: number } {
-  const total = spans.reduce((s, x) => s + x.count, 0);
+/**
+ * As many spans as fit in `room` characters (escaped), then "+N more" for the rest. `total`: how many
+ * ids there are in all (the spans may stand for fewer: the store reads a bounded number of them).
+ */
+export function fitIds(
+  spans: readonly IdSpan[],
+  room: number,
+  total = spans.reduce((s, x) => s + x.count, 0),
+): { text: string; shown: number; total: number } {
+  const listed = spans.reduce((s, x) => s + x.count, 0);
   // Everything fits: no room needs to be kept for "+N more".
   const all = spans.map((x) => mrkdwn(oneLine(x.text), 64)).join(SEP);
-  if (all.length <= room) return { text: all, shown: total, total };
+  if (listed >= total && all.length <= room) return { text: all, shown: total, total };
   const parts: string[] = [];
   let used = 0;
   let shown = 0;
   for (const [i, span] of spans.entries()) {
     const text = mrkdwn(oneLine(span.text), 64);
     const add = (parts.length ? SEP.length : 0) + text.length;
-    const last = i === spans.length - 1;
+    const last = i === spans.length - 1 && listed >= total;
     const reserve = last ? 0 : moreText(total - shown - span.count).length;
     if (used + add + reserve > room) break;
     parts.push(text);
@@ -230,7 +242,7 @@ function prepare(
     return {
       group,
       index,
-      spans: compactIds(group.displayIds),
+      spans: group.spans,
       head: groupHead(group, d),
       tally,
       tallyLine: tally ? tallyText(tally, d.failedMax) : null,
@@ -296,15 +308,14 @@ function share(needs: readonly number[], room: number): number[] {
 
 export function renderDigest(
   storm: Storm,
-  groups: readonly DigestGroup[],
+  digest: StormDigest,
   tallies: ReadonlyMap<string, BulkTally>,
   ctx: DigestContext,
 ): SlackView {
   const budget = ctx.textBudget ?? TEXT_BUDGET;
-  const total = groups.reduce((s, g) => s + g.count, 0);
-  const live = groups.reduce((s, g) => s + g.live, 0);
+  const { total, live, groupCount, other } = digest;
   const over = storm.endedAt !== null;
-  const { shown, other } = splitShown(groups);
+  const shown = digest.groups.slice(0, MAX_GROUPS_SHOWN);
 
   const headline = over ? `Storm over: ${plural(total, 'alert')}` : `Alert storm: ${plural(total, 'alert')}`;
   const header: HeaderBlock = {
@@ -320,19 +331,17 @@ export function renderDigest(
     block_id: DIGEST_BLOCKS.summary,
     elements: [
       md(
-        `${span} · ${plural(groups.length, 'group')} · ${n(live)} still live\nToo many alerts for a card each: they are grouped here. *Show alerts* lists a group with a View button on each alert.`,
+        `${span} · ${plural(groupCount, 'group')} · ${n(live)} still live\nToo many alerts for a card each: they are grouped here. *Show alerts* lists a group with a View button on each alert; every alert id is listed in this message's thread.`,
       ),
     ],
   };
   const otherBlocks: KnownBlock[] = [];
-  if (other.length) {
-    const count = other.reduce((s, g) => s + g.count, 0);
-    const otherLive = other.reduce((s, g) => s + g.live, 0);
+  if (other.groups > 0) {
     const section: SectionBlock = {
       type: 'section',
       block_id: DIGEST_BLOCKS.other,
       text: md(
-        `*+${plural(other.length, 'more detection')}: ${plural(count, 'alert')}* · ${n(otherLive)} still live — *Show alerts* lists them all`,
+        `*+${plural(other.groups, 'more detection')}: ${plural(other.count, 'alert')}* · ${n(other.live)} still live — *Show alerts* lists them all`,
       ),
     };
     try {
@@ -358,15 +367,77 @@ export function renderDigest(
   }
   const needs = prepared.map((p) => {
     const full = p.spans.reduce((s, x, i) => s + (i ? SEP.length : 0) + mrkdwn(oneLine(x.text), 64).length, 0);
-    return Math.min(full, ID_ROOM_MAX);
+    // Spans the store did not read are counted in "+N more".
+    const unread = p.group.count - p.spans.reduce((s, x) => s + x.count, 0);
+    return Math.min(full + (unread > 0 ? moreText(p.group.count).length : 0), ID_ROOM_MAX);
   });
   const rooms = share(needs, budget - fixed);
-  const groupSections = prepared.flatMap((p, i) => groupBlocks(p, fitIds(p.spans, Math.max(0, rooms[i] ?? 0)).text));
+  const groupSections = prepared.flatMap((p, i) =>
+    groupBlocks(p, fitIds(p.spans, Math.max(0, rooms[i] ?? 0), p.group.count).text),
+  );
 
   const blocks: KnownBlock[] = [header, summary, ...groupSections, ...otherBlocks];
   const since = slackDate(iso(storm.startedAt), '{time}');
   const text = over
-    ? `⛈ Storm over: ${plural(total, 'alert')} in ${plural(groups.length, 'group')}`
-    : `⛈ Alert storm: ${plural(total, 'alert')} since ${since} in ${plural(groups.length, 'group')}`;
+    ? `⛈ Storm over: ${plural(total, 'alert')} in ${plural(groupCount, 'group')}`
+    : `⛈ Alert storm: ${plural(total, 'alert')} since ${since} in ${plural(groupCount, 'group')}`;
   return { text, blocks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Id lists: every id of a storm, one by one, in replies in the digest's thread
+
+/**
+ * The characters an id-list reply's blocks may hold: under the ~13,000 at which Slack refuses a
+ * message, as the digest's TEXT_BUDGET. 12,000 holds about 1,000 ids of the `COT-12345` kind, so a
+ * storm of 1,000 alerts needs one reply (two past ~990 five-digit ids).
+ */
+export const ID_LIST_BUDGET = 12_000;
+
+/** One id as a code span (copied and searched intact), escaped; one holding a backtick as escaped text. */
+function idText(id: string): string {
+  const one = oneLine(id) || '?';
+  return one.includes('`') ? mrkdwn(one, 64) : `\`${mrkdwn(one, 62)}\``;
+}
+
+const idListHead = (from: number, count: number) =>
+  `:ledger: Alert ids in this storm, ${n(from)}–${n(from + count - 1)} (in the order they came):\n`;
+
+/**
+ * How many of `ids` (from the first) one id-list reply holds within `budget` characters: at least
+ * one, so a list always moves on.
+ */
+export function idListFits(ids: readonly string[], budget = ID_LIST_BUDGET): number {
+  // The head is sized for the widest numbers a reply can name.
+  let used = idListHead(1e9, 1).length;
+  let fit = 0;
+  for (const id of ids) {
+    const add = (fit ? 1 : 0) + idText(id).length;
+    if (fit > 0 && used + add > budget) break;
+    used += add;
+    fit++;
+  }
+  return fit;
+}
+
+/**
+ * An id-list reply: `ids` (untrusted, escaped; as `idListFits` cut them), the storm's members number
+ * `from` (1-based) onward, each as a code span, in sections of at most ID_CHUNK characters cut between
+ * two ids (the message text, for notifications, says which members the reply lists).
+ */
+export function renderIdList(ids: readonly string[], from: number): SlackView {
+  const head = idListHead(from, ids.length);
+  const sections: string[] = [head.trimEnd()];
+  for (const id of ids.map(idText)) {
+    const last = sections.length - 1;
+    const cur = sections[last] ?? '';
+    if (last > 0 && cur.length + 1 + id.length <= ID_CHUNK) sections[last] = `${cur} ${id}`;
+    else sections.push(id);
+  }
+  const blocks: SectionBlock[] = sections.map((text, i) => ({
+    type: 'section',
+    block_id: `${DIGEST_BLOCKS.ids}${i}`,
+    text: md(text),
+  }));
+  return { text: head.trimEnd(), blocks };
 }

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { type BulkTally, ESCALATED_GROUP, groupMembers, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
+import { type BulkTally, digestOf, ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
 import type { StormAlertsPage } from '../../../src/service/storm-alerts.ts';
 import { decodeDigestButton } from '../../../src/slack/digest-payloads.ts';
 import { DIGEST_ACTIONS } from '../../../src/slack/ids.ts';
 import { decodeView } from '../../../src/slack/lookup-payloads.ts';
 import { LIMITS } from '../../../src/slack/text.ts';
-import { blocksTextLength, renderDigest, TEXT_BUDGET } from '../../../src/slack/views/digest.ts';
+import {
+  blocksTextLength,
+  ID_LIST_BUDGET,
+  idListFits,
+  renderDigest,
+  renderIdList,
+  TEXT_BUDGET,
+} from '../../../src/slack/views/digest.ts';
 import { renderStormAlerts } from '../../../src/slack/views/digest-alerts.ts';
 import type { Storm, StormMember } from '../../../src/store/store.ts';
 import { validateBlocks } from '../../e2e/fakes/slack.ts';
@@ -62,7 +69,7 @@ function assertSendable(view: { text: string; blocks: unknown[] }): void {
 }
 
 const render = (members: StormMember[], tallies = new Map<string, BulkTally>(), s = storm()) =>
-  renderDigest(s, groupMembers(members), tallies, { now: NOW });
+  renderDigest(s, digestOf(members), tallies, { now: NOW });
 const json = (v: unknown) => JSON.stringify(v);
 const buttons = (view: { blocks: unknown[] }) =>
   (
@@ -246,6 +253,47 @@ describe('renderDigest', () => {
     expect(shownIds + more.reduce((s, x) => s + x, 0)).toBe(inShown);
     expect(shownIds).toBeGreaterThan(500);
     expect(blocksTextLength(view.blocks)).toBeGreaterThan(TEXT_BUDGET * 0.8);
+  });
+
+  it('a group whose ids the store read only in part counts the rest in "+N more"', () => {
+    const members = Array.from({ length: 5_000 }, (_, i) =>
+      member({ displayId: `COT-${100_000 + i * 3}`, groupKey: 'big', groupName: 'Big' }),
+    );
+    const digest = digestOf(members, { groups: MAX_GROUPS_SHOWN, examples: 3, spans: 50 });
+    const view = renderDigest(storm(), digest, new Map(), { now: NOW });
+    assertSendable(view);
+    const text = json(view.blocks);
+    expect((text.match(/COT-\d+/g) ?? []).length).toBe(50);
+    expect(text).toContain('+4,950 more — *Show alerts*');
+  });
+});
+
+describe('renderIdList (every id of a storm, in the digest thread)', () => {
+  const ids = (n: number, from = 1001) => Array.from({ length: n }, (_, i) => `COT-${from + i}`);
+
+  it('lists each id as a code span, one by one, within the budget; 1,000 ids take one reply', () => {
+    expect(idListFits(ids(1_000))).toBe(1_000);
+    const fit = idListFits(ids(5_000, 10_000));
+    expect(fit).toBeGreaterThan(800);
+    expect(fit).toBeLessThan(1_000);
+    const view = renderIdList(ids(fit, 10_000), 1_001);
+    assertSendable(view);
+    expect(blocksTextLength(view.blocks)).toBeLessThanOrEqual(ID_LIST_BUDGET);
+    expect(view.text).toContain(`Alert ids in this storm, 1,001–${(1_000 + fit).toLocaleString('en-US')}`);
+    const text = json(view.blocks);
+    for (const id of ids(fit, 10_000)) expect(text).toContain(`\`${id}\``);
+    expect(text).not.toContain('–COT-'); // no ranges: every id can be searched for
+    expect((text.match(/`COT-\d+`/g) ?? []).length).toBe(fit);
+  });
+
+  it('always moves on (at least one id a reply), and is safe with hostile ids', () => {
+    expect(idListFits(['x'.repeat(20_000)])).toBe(1);
+    expect(idListFits([])).toBe(0);
+    for (const hostile of HOSTILE) {
+      const view = renderIdList([hostile || 'x', 'COT-1', `${hostile}\``], 1);
+      assertSendable(view);
+      expect(view.text).not.toMatch(/<!(channel|here|everyone)/);
+    }
   });
 });
 
