@@ -308,8 +308,13 @@ describe('the sender reads Slack’s answers', () => {
     ]);
     t.slack.script.post.push({ error: 'msg_too_long' });
     await t.drain();
-    expect(t.slack.messages).toHaveLength(1);
-    const digest = t.slack.messages[0];
+    // The digest, then the storm's ids one by one in its thread.
+    const top = t.slack.messages.filter((m) => !m.thread_ts);
+    expect(top).toHaveLength(1);
+    const digest = top[0];
+    const lists = t.slack.messages.filter((m) => m.thread_ts === digest?.ts);
+    expect(lists.map((m) => m.metadata?.event_type)).toEqual(['cotool_digest_ids']);
+    for (const m of members) expect(JSON.stringify(lists[0]?.blocks)).toContain(m.displayId);
     expect(digest?.metadata).toMatchObject({ event_type: 'cotool_digest', event_payload: { storm_id: 'storm-1' } });
     for (const m of members) expect(JSON.stringify(digest?.blocks)).toContain(m.displayId);
     expect(JSON.stringify(digest?.blocks)).toContain('3 alerts');
