@@ -101,8 +101,8 @@ const MIN_UP_MS = 2_000;
 /** Slack stores a post but answers one of these (1 post in 25). */
 const FAIL_AFTER_COMMIT_ODDS = 1 / 25;
 const AFTER_COMMIT_ANSWERS: readonly AfterCommitAnswer[] = [500, 503, 'internal_error', 'fatal_error'];
-/** Cotool: one GET in this many ms (on average) fails; a click's status change fails with these odds. */
-const COTOOL_GET_FAULT_EVERY_MS = 2_500;
+/** Cotool: about one read in this many fails (counted in requests, not time: a busy machine polls less); a click's status change fails with these odds. */
+const COTOOL_GET_FAULT_EVERY = 15;
 const COTOOL_POST_FAULT_ODDS = 0.2;
 const SLACK_LIMITS = { postPerSecond: 20, postBurst: 5, updatesPerMinute: 60, updateBurst: 5 };
 /** Per seed: which replica is in HTTP mode, which one's clock runs ahead, how Slack's outage answers. */
@@ -942,12 +942,21 @@ async function main(): Promise<number> {
 
   // Cotool now and then fails a read: 500, 429 with Retry-After, a reset connection, or no answer at all.
   async function cotoolFaults(): Promise<void> {
-    let armed = 0;
-    while (!stopping) {
-      await sleep(between(COTOOL_GET_FAULT_EVERY_MS / 2, (COTOOL_GET_FAULT_EVERY_MS * 3) / 2));
-      if (Date.now() >= runEnd || stopping) return;
-      const consumed = cotool.requests.filter((r) => r.method === 'GET' && r.fault).length;
-      if (armed - consumed >= 2) continue;
+    let next = between(COTOOL_GET_FAULT_EVERY / 2, (COTOOL_GET_FAULT_EVERY * 3) / 2);
+    let armed = false;
+    let seen = 0;
+    while (Date.now() < runEnd && !stopping) {
+      await sleep(200);
+      const gets = cotool.requests.filter((r) => r.method === 'GET');
+      if (armed) {
+        // Wait until the armed fault has hit a read, then count reads again.
+        if (!gets.slice(seen).some((r) => r.fault)) continue;
+        armed = false;
+        seen = gets.length;
+        next = between(COTOOL_GET_FAULT_EVERY / 2, (COTOOL_GET_FAULT_EVERY * 3) / 2);
+        continue;
+      }
+      if (gets.length - seen < next) continue;
       const fault: FailureResponse =
         pick<FailureResponse>([
           { status: 500 },
@@ -956,7 +965,8 @@ async function main(): Promise<number> {
           'hang',
         ]) ?? 'hang';
       cotool.failNext(1, fault, { method: 'GET' });
-      armed++;
+      armed = true;
+      seen = gets.length;
     }
   }
 
@@ -1377,6 +1387,10 @@ async function main(): Promise<number> {
   if (keepDir) {
     writeFileSync(join(dir, 'slack-messages.json'), JSON.stringify(threads, null, 1));
     writeFileSync(join(dir, 'slack-calls.json'), JSON.stringify(slack.calls));
+    writeFileSync(
+      join(dir, 'slack-told-users.json'),
+      JSON.stringify({ responses: slack.responses(), ephemerals: slack.ephemerals() }, null, 1),
+    );
     writeFileSync(join(dir, 'cotool-requests.json'), JSON.stringify(cotool.requests.map(({ headers: _h, ...r }) => r)));
     writeFileSync(
       join(dir, 'cotool-alerts.json'),
