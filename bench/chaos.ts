@@ -1328,7 +1328,7 @@ async function main(): Promise<number> {
       `no replica read Cotool's alert list from ${rel(pollGap.from)} to ${rel(pollGap.from + pollGap.ms)} (polls every ${POLL_MS / 1000} s)`,
     ],
     [
-      '(info) replica exits on their own',
+      '(info) exits on their own',
       c.crashes.length,
       c.crashes.length ? `${crashesInOutage} during the Slack outage (restarted after 1 s)` : '',
     ],
