@@ -102,7 +102,16 @@ export type Actor = { type: 'agent' | 'human' | 'system'; name: string; id?: str
 export type UpdateOptions = { actor?: Actor; reason?: string };
 
 export type RequestMatch = { method?: string; pathPrefix?: string };
-export type FailureResponse = { status: number; body?: unknown; headers?: Record<string, string> } | 'reset' | 'hang';
+/**
+ * An injected failure: an answer with this status (nothing carried out), a reset connection or a request
+ * that never gets an answer (`hang`, nothing carried out), or `{ lateMs }`: carried out and answered only
+ * after that long (a client whose timeout is shorter has given up by then, yet the change is made).
+ */
+export type FailureResponse =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | 'reset'
+  | 'hang'
+  | { lateMs: number };
 export type OrderMode = 'shuffled' | 'per_request' | 'created_desc' | 'created_asc';
 
 export type RecordedRequest = {
@@ -112,6 +121,8 @@ export type RecordedRequest = {
   body: unknown;
   headers: http.IncomingHttpHeaders;
   at: number;
+  /** Set when `failNext` failed this request: `status <n>`, `reset` or `hang` (not carried out), or `late` (carried out). */
+  fault?: string;
 };
 
 export type FakeCotool = {
@@ -625,7 +636,8 @@ export async function startFakeCotool(opts: FakeCotoolOptions = {}): Promise<Fak
       }
     }
     requestSeq++;
-    requests.push({ method, path, query, body, headers: req.headers, at: Date.now() });
+    const recorded: RecordedRequest = { method, path, query, body, headers: req.headers, at: Date.now() };
+    requests.push(recorded);
 
     const delay = delays.find((d) => matches(d.match, method, path));
     if (delay) await sleep(delay.value);
@@ -634,9 +646,16 @@ export async function startFakeCotool(opts: FakeCotoolOptions = {}): Promise<Fak
       failure.remaining--;
       failures = failures.filter((f) => f.remaining > 0);
       const r = failure.value;
+      if (r === 'reset' || r === 'hang') recorded.fault = r;
       if (r === 'reset') return void req.socket.destroy();
       if (r === 'hang') return void hanging.add(res);
-      return send(res, r.status, r.body ?? { error: http.STATUS_CODES[r.status] ?? 'Error' }, r.headers);
+      if ('lateMs' in r) {
+        recorded.fault = 'late';
+        await sleep(r.lateMs);
+      } else {
+        recorded.fault = `status ${r.status}`;
+        return send(res, r.status, r.body ?? { error: http.STATUS_CODES[r.status] ?? 'Error' }, r.headers);
+      }
     }
     if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { error: 'Unauthorized' });
     const denied = forbidden.find((f) => matches(f.match, method, path));

@@ -259,6 +259,29 @@ describe('fake Cotool API', () => {
     expect(fake.requests.at(-2)).toMatchObject({ method: 'POST', body: { status: 'escalated' } });
   });
 
+  it('records injected faults; a late answer is carried out although the client gave up', async () => {
+    const a = fake.addAlert();
+    fake.clearRequests();
+    fake.failNext(1, { status: 429, headers: { 'retry-after': '2' } }, { method: 'POST' });
+    const limited = await post(`/api/alerts/${a.id}/status`, { status: 'in_progress' });
+    expect(limited.status).toBe(429);
+    expect(fake.getAlert(a.id)?.status).toBe('open');
+
+    fake.failNext(1, { lateMs: 300 }, { method: 'POST' });
+    const late = call(`/api/alerts/${a.id}/status`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 'closed_false_positive' }),
+      signal: AbortSignal.timeout(100),
+    });
+    await expect(late).rejects.toThrow();
+    expect(fake.getAlert(a.id)?.status).toBe('open');
+    for (let i = 0; i < 250 && fake.getAlert(a.id)?.status === 'open'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fake.getAlert(a.id)?.status).toBe('closed_false_positive');
+
+    expect((await call('/api/alerts')).status).toBe(200);
+    expect(fake.requests.map((r) => r.fault ?? null)).toEqual(['status 429', 'late', null]);
+  });
+
   it('returns raw alerts verbatim in list pages', async () => {
     fake.addAlert();
     const weird = {
@@ -491,6 +514,14 @@ describe('fake Slack Web API with the real WebClient', () => {
     expect(fake.inOutage).toBe(false);
     expect(fake.messages('C0ALERTS').map((m) => m.text)).toEqual(['one', 'two']);
     expect((await noRetry.chat.postMessage({ channel: 'C0ALERTS', text: 'after' })).ok).toBe(true);
+    // Each injected answer says so on the recorded call.
+    expect(fake.callsOf('chat.postMessage').map((c) => c.injected ?? null)).toEqual([
+      'after_commit',
+      'after_commit',
+      'outage',
+      null,
+    ]);
+    expect(fake.callsOf('chat.update').map((c) => c.injected)).toEqual(['outage']);
   });
 
   it('looks users up by e-mail, opens DMs, creates channels, invites and bookmarks — as strictly as Slack', async () => {

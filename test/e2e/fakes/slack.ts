@@ -116,6 +116,8 @@ export type SlackCall = {
   at: number;
   /** What the fake answered: `ok` or the error code, or the HTTP status for injected 429/5xx. */
   result: { ok: boolean; error?: string; status?: number };
+  /** Set when the answer was injected: an outage, `failNext`, or `failAfterCommit` (carried out, then failed). */
+  injected?: 'outage' | 'fail_next' | 'after_commit';
 };
 export type SlackView = Obj & { id: string; type: string; hash: string };
 export type EphemeralMessage = {
@@ -1201,6 +1203,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const delay = delays.get(method);
     if (delay) await sleep(delay);
     if (Date.now() < outageUntil) {
+      call.injected = 'outage';
       if (typeof outageAnswer === 'string') return answer({ ok: false, error: outageAnswer });
       call.result = { ok: false, status: outageAnswer };
       res.writeHead(outageAnswer, { 'content-type': 'text/plain' });
@@ -1210,6 +1213,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     if (f) {
       f.remaining--;
       failures = failures.filter((x) => x.remaining > 0);
+      call.injected = 'fail_next';
       const r = f.response;
       if ('error' in r) return answer({ ok: false, ...r });
       call.result = { ok: false, status: r.status };
@@ -1240,6 +1244,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (after) {
         after.remaining--;
         afterCommit = afterCommit.filter((x) => x.remaining > 0);
+        call.injected = 'after_commit';
         if (typeof after.answer === 'string') return answer({ ok: false, error: after.answer });
         call.result = { ok: false, status: after.answer };
         res.writeHead(after.answer, { 'content-type': 'text/plain' });
