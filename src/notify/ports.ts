@@ -24,6 +24,8 @@ export const EVENT_TYPES = {
   escalation: 'cotool_escalation',
   digest: 'cotool_digest',
   note: 'cotool_note',
+  /** A four-eyes close request in a card's thread. */
+  closeRequest: 'cotool_close_request',
 } as const;
 /** Kept for callers of the first release's name. */
 export const CARD_EVENT_TYPE = EVENT_TYPES.card;
