@@ -228,7 +228,7 @@ describe('four eyes: approval', () => {
   });
 
   it('a refused approver changes nothing', async () => {
-    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId } = await setup();
     await click(JANE.id);
     h.access.policy.check = async () => ({ ok: false, reason: 'guest' });
     expect(await fourEyes.approve(await requestId(), SAM.id)).toMatchObject({ ok: false, code: 'denied' });
@@ -236,7 +236,7 @@ describe('four eyes: approval', () => {
   });
 
   it('a Cotool refusal hands the request back for another approval', async () => {
-    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId } = await setup();
     await click(JANE.id);
     const id = await requestId();
     h.cotool.fail.status.push(httpError(400, { apiMessage: 'nope' }));
