@@ -283,9 +283,14 @@ export const json = (v: unknown) => JSON.stringify(v);
  */
 export async function drainOutbox(
   h: Pick<Harness, 'store' | 'slack' | 'deps' | 'cotool'>,
-  opts: { findMessage?: (q: { key: string }) => Promise<string | null> } = {},
+  opts: {
+    findMessage?: (q: { key: string }) => Promise<string | null>;
+    /** Timeline entries the alert has besides those the fake writes itself (comments made in Cotool). */
+    extraTimeline?: () => TimelineEntry[];
+  } = {},
 ): Promise<void> {
   const base = h.cotool.client;
+  const extra = opts.extraTimeline ?? (() => []);
   const sender = createSender({
     store: h.store,
     slack: { ...h.slack.port, findMessage: opts.findMessage ?? (async () => null) },
@@ -293,8 +298,8 @@ export async function drainOutbox(
     cotool: {
       getAlert: base.getAlert,
       async listTimeline(id) {
-        const a = await base.getAlert(id);
-        return { entries: a.timeline, totalCount: a.timeline.length, skipped: 0, pages: 1, truncated: false };
+        const entries = [...(await base.getAlert(id)).timeline, ...extra()];
+        return { entries, totalCount: entries.length, skipped: 0, pages: 1, truncated: false };
       },
     },
     health: createHealth('socket'),
