@@ -93,8 +93,8 @@ export function threadNoteItem(
 }
 
 /**
- * What a `reply` item carries: the rendered reply and the thread it goes to — or, for a status change
- * being made from Slack, the intent (held until the change is done; see statusIntentItem).
+ * What a `reply` item carries: the rendered reply and the thread it goes to — or, for a change being
+ * made from Slack, the intent (held until the change is done; see intentItem).
  */
 export type ReplyPayload = {
   alertId: string;
@@ -211,10 +211,9 @@ export function settleItem(i: {
 }
 
 /**
- * Written before a status change is sent to Cotool, so a process that dies between Cotool's answer
- * and queueing the thread note does not lose the note: held for INTENT_GRACE_MS, then the sender
- * reads the alert and posts the note if the change was made (else drops it). The change's own note
- * replaces it (dequeued in the same transaction) when all goes well.
+ * A status change's intent named by an id of its own (the first form; `intentItem` names it by the
+ * click): held for INTENT_GRACE_MS, then the sender reads the alert and posts the note if the change
+ * was made (else drops it).
  */
 export function statusIntentItem(i: {
   id: string;

@@ -3,8 +3,9 @@
  * from Slack needs a second person.
  *
  * - The first click (a close button, or the reason modal) changes nothing in Cotool: `gate.ask`
- *   records a pending request in the store (one per alert) and posts it in the card's thread —
- *   "Jane Doe asks to close COT-12 as false positive: <words>" with Approve / Reject.
+ *   records a pending request in the store (one per alert) together with its message's outbox item,
+ *   in one transaction; the sender posts it in the card's thread — "Jane Doe asks to close COT-12 as
+ *   false positive: <words>" with Approve / Reject — exactly once, and saves its ts.
  * - `approve`: an allowed user other than the requester. The request must still be pending and
  *   younger than 24 h, and the alert unchanged in Cotool since it was made — status, severity and
  *   title as they were, and no timeline entry since other than comments (notes and synced thread
@@ -13,7 +14,7 @@
  *   its reason naming both people. A failure that surely changed nothing hands the request back
  *   (approved → pending) so it can be approved again; an unknown outcome marks it failed.
  * - `reject`: any allowed user (the requester withdraws it); pending → rejected.
- * Every outcome redraws the request message (no buttons once decided).
+ * Every outcome redraws the request message through the outbox (no buttons once decided).
  *
  * Headless: Slack through the SlackPort, Cotool through its client, the views injected.
  */

@@ -6,10 +6,11 @@
  *   Disagreement with the triage verdict from Slack by Jane Doe (<@U0123ABC>): <the words>
  *   Reply in Slack by Jane Doe (<@U0123ABC>): <the thread reply, mentions turned into names>
  *
- * Order: access → POST the comment (never repeated after a lost answer: a repeat would write it
- * twice) → a quiet reply in the card's thread (no broadcast, nobody pinged) carrying the comment's
- * entry id in its metadata, so a timeline relay can tell the note was already told. Headless: Slack
- * through a narrow port, Cotool through its client.
+ * Order: access → hold the confirming reply as an intent in the outbox, keyed by the click → POST
+ * the comment (never repeated after a lost answer: a repeat would write it twice) → the reply settles
+ * the intent: a quiet reply in the card's thread (no broadcast, nobody pinged). When the process dies
+ * or the answer is lost, the sender tells the note once it finds the comment in the timeline.
+ * Headless: Slack through a narrow port, Cotool through its client.
  */
 import { randomUUID } from 'node:crypto';
 import { newRef, truncate } from '../core/text.ts';
