@@ -226,8 +226,22 @@ export function createFourEyes(
     words: string | null;
   }): Promise<ApprovalAsked | TriageFailure> {
     const now = deps.clock();
-    const existing = await deps.store.pendingCloseRequest(q.alert.id);
-    if (existing && existing.expiresAt > now) return waiting(existing);
+    let existing = await deps.store.pendingCloseRequest(q.alert.id);
+    if (existing && existing.expiresAt > now) {
+      if (!(await abandoned(existing))) return waiting(existing);
+      // Its message was never posted and no longer will be (Slack refused it for good): nobody can
+      // see it, so it must not block the alert. Withdrawn; this click asks anew.
+      await deps.store.moveCloseRequest(existing.id, 'pending', 'cancelled', {
+        by: null,
+        at: now,
+        outcome: 'not_posted',
+      });
+      log.warn(
+        { requestId: existing.id, alertId: q.alert.id },
+        'four eyes: a request whose message was never posted is withdrawn',
+      );
+      existing = null;
+    }
     const card = placeOf(q.record);
     const request: CloseRequest = {
       id: randomUUID(),
@@ -294,6 +308,19 @@ export function createFourEyes(
       status: q.status,
       place: request.threadTs ? { channel, ts: request.threadTs } : null,
     };
+  }
+
+  /**
+   * A pending request with no message and none queued: its item was dropped unsent. The outbox is
+   * read first, then the request again (the sender saves the ts in the transaction that deletes the
+   * item), so a request being posted right now is never taken for abandoned.
+   */
+  async function abandoned(r: CloseRequest): Promise<boolean> {
+    if (r.ts) return false;
+    const key = closeRequestItem({ id: r.id, alertId: r.alertId, channel: '' }, 0).key;
+    if ((await deps.store.listOutbox({ kind: 'close_request' })).some((i) => i.key === key)) return false;
+    const now = await deps.store.getCloseRequest(r.id);
+    return now?.state === 'pending' && !now.ts;
   }
 
   function waiting(r: CloseRequest): ApprovalAsked {

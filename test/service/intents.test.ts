@@ -402,4 +402,20 @@ describe('four eyes through the outbox', () => {
     await drainOutbox(h);
     expect(requests()).toHaveLength(1);
   });
+
+  it('a request whose message was dropped unsent does not block the alert: the next close asks anew', async () => {
+    const { h, process, requests } = await fourEyesSetup();
+    await process().click();
+    const first = (await h.store.pendingCloseRequest(h.alert.id))?.id as string;
+    // The sender gave up on its message (Slack refused it for good): the item is gone, no ts.
+    const item = await h.store.claimNext({ lane: 'post', now: h.deps.clock(), owner: 'x', staleBefore: 0 });
+    expect(item?.key).toBe(`close_request:${first}`);
+    await h.store.completeOutbox(item?.key as string, 'x', item?.rev ?? 0);
+    expect(await process().click(SAM.id)).toMatchObject({ ok: true, approval: { fresh: true, requester: SAM } });
+    expect(await h.store.getCloseRequest(first)).toMatchObject({ state: 'cancelled', outcome: 'not_posted' });
+    await drainOutbox(h);
+    expect(requests()).toHaveLength(1);
+    // A request whose message is queued, or posted, is not withdrawn.
+    expect(await process().click(JANE.id)).toMatchObject({ ok: true, approval: { fresh: false, requester: SAM } });
+  });
 });
