@@ -109,7 +109,7 @@ describe('thread notes of changes from Slack', () => {
 
 describe('timeline notes', () => {
   it('a note answered 500 after commit, then 429: no entry told twice, none skipped', async () => {
-    const bot = await stack.start('socket', {}, { unknownSettleMs: 600 });
+    const bot = await stack.start('socket', {}, { unknownSettleMs: 1_500 });
     const { a, ts } = await boot(bot, { severity: 'medium' });
     const comment = (words: string) => {
       stack.cotool.addTimelineEntry(a.id, {
