@@ -33,7 +33,7 @@ const replies = (ts: string, eventType: string) =>
 async function boot(bot: StartedBot, alert: Parameters<Stack['cotool']['addAlert']>[0] = {}) {
   const a = stack.cotool.addAlert(alert);
   await bot.poller.runOnce();
-  const ts = ((await eventually(() => cardOf(a.displayId), 10_000)) as SlackThread).ts;
+  const ts = ((await eventually(() => cardOf(a.displayId), 15_000)) as SlackThread).ts;
   return { a, ts };
 }
 
@@ -44,13 +44,13 @@ describe('four-eyes requests through the outbox', () => {
     const c = createClicker(stack, bot, 'socket');
     stack.slack.failAfterCommit('chat.postMessage', 1, 500);
     await c.click(JANE.id, ts, ACTIONS.closeFp, valueFor(card(ts), ACTIONS.closeFp));
-    await eventually(() => requests(ts).length === 1);
-    await eventually(() => notes(stack).some((n) => n.includes('needs a second person')));
+    await eventually(() => requests(ts).length === 1, 15_000);
+    await eventually(() => notes(stack).some((n) => n.includes('needs a second person')), 15_000);
     await bot.sender.whenIdle();
     await settle();
     expect(requests(ts)).toHaveLength(1);
     const id = String(requests(ts)[0]?.metadata?.event_payload?.request_id);
-    await eventually(async () => (await bot.store.getCloseRequest(id))?.ts === requests(ts)[0]?.ts);
+    await eventually(async () => (await bot.store.getCloseRequest(id))?.ts === requests(ts)[0]?.ts, 15_000);
     expect(await bot.store.getCloseRequest(id)).toMatchObject({ state: 'pending' });
     // A re-click while it waits points to it: no second message.
     await c.click(BOB.id, ts, ACTIONS.closeFp, valueFor(card(ts), ACTIONS.closeFp));
@@ -60,8 +60,8 @@ describe('four-eyes requests through the outbox', () => {
     // And it is approvable.
     const request = () => requests(ts)[0] as SlackMessage;
     await c.click(BOB.id, request().ts, FOUR_EYES_ACTIONS.approve, valueFor(request(), FOUR_EYES_ACTIONS.approve));
-    await eventually(() => stack.cotool.getAlert(a.id)?.status === 'closed_false_positive');
-    await eventually(() => textOf(request()).includes('Approved by'));
+    await eventually(() => stack.cotool.getAlert(a.id)?.status === 'closed_false_positive', 15_000);
+    await eventually(() => textOf(request()).includes('Approved by'), 15_000);
     expect(statusPosts(stack)).toHaveLength(1);
     expect(requests(ts)).toHaveLength(1);
   });
@@ -72,13 +72,13 @@ describe('four-eyes requests through the outbox', () => {
     await bot.sender.stop(); // this process will never post again
     const c = createClicker(stack, bot, 'socket');
     await c.click(JANE.id, ts, ACTIONS.closeFp, valueFor(card(ts), ACTIONS.closeFp));
-    await eventually(() => notes(stack).some((n) => n.includes('needs a second person')));
-    await eventually(async () => (await bot.store.listOutbox({ kind: 'close_request' })).length === 1);
+    await eventually(() => notes(stack).some((n) => n.includes('needs a second person')), 15_000);
+    await eventually(async () => (await bot.store.listOutbox({ kind: 'close_request' })).length === 1, 15_000);
     await bot.stop();
     expect(requests(ts)).toHaveLength(0);
     const bot2 = await stack.start('socket', { FOUR_EYES_SEVERITIES: 'critical' });
     await bot2.sender.wake();
-    await eventually(() => requests(ts).length === 1);
+    await eventually(() => requests(ts).length === 1, 15_000);
     await bot2.settle();
     await settle();
     expect(requests(ts)).toHaveLength(1);
@@ -97,8 +97,8 @@ describe('thread notes of changes from Slack', () => {
     stack.cotool.setDelay(900, { method: 'POST' });
     const c = createClicker(stack, bot, 'socket');
     await c.click(JANE.id, ts, ACTIONS.closeFp, valueFor(card(ts), ACTIONS.closeFp));
-    await eventually(() => stack.cotool.getAlert(a.id)?.status === 'closed_false_positive', 10_000);
-    await eventually(() => replies(ts, 'cotool_note').length === 1, 10_000);
+    await eventually(() => stack.cotool.getAlert(a.id)?.status === 'closed_false_positive', 15_000);
+    await eventually(() => replies(ts, 'cotool_note').length === 1, 15_000);
     await settle(2_000); // past the intent's grace: nothing more
     await bot.sender.whenIdle();
     expect(replies(ts, 'cotool_note')).toHaveLength(1);
@@ -125,13 +125,13 @@ describe('timeline notes', () => {
     comment('entry-one');
     comment('entry-two');
     stack.slack.failAfterCommit('chat.postMessage', 1, 500);
-    await bot.poller.runOnce();
+    await bot.settle();
     // Stored by Slack, answered 500: the sender will look it up before sending again.
-    await eventually(() => timeline().length === 1);
+    await eventually(() => timeline().length === 1, 15_000);
     comment('entry-three');
     stack.slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 1 });
     await bot.settle();
-    await eventually(() => timeline().length === 2, 10_000);
+    await eventually(() => timeline().length === 2, 15_000);
     await bot.settle();
     await settle();
     const told = textOf(timeline());
