@@ -24,6 +24,7 @@ import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
+import { renderCloseRequest } from './slack/views/four-eyes.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
@@ -60,6 +61,8 @@ export type BotOptions = {
   retryBaseMs?: number;
   /** How long the sender waits before looking up a post whose answer was not definite (default 5 s). */
   unknownSettleMs?: number;
+  /** How long a click's claim on an alert holds (default 180 s); a change's intent is held a little longer. */
+  actionClaimTtlMs?: number;
 };
 
 export { StartupError };
@@ -127,6 +130,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     isLeader: leadership.isLeader,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
+    renderRequest: renderCloseRequest,
   });
   const activeSender = sender;
   poller = createPoller({
@@ -170,6 +174,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     events,
     metrics,
     stats,
+    ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');

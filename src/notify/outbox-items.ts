@@ -139,24 +139,127 @@ export function threadNoteItem(
 }
 
 /**
- * What a `reply` item carries: the rendered reply and the thread it goes to — or, for a status change
- * being made from Slack, the intent (held until the change is done; see statusIntentItem).
+ * What a `reply` item carries: the rendered reply and the thread it goes to — or, for a change being
+ * made from Slack, the intent (held until the change is done; see intentItem).
  */
 export type ReplyPayload = {
   alertId: string;
   threadTs: string;
   view?: SlackView;
-  intent?: { status: string; by: { id: string; name: string }; reason: string | null; beforeUpdatedAt: string };
+  intent?: ReplyIntent;
 };
 
-/** How long a status change's note intent is held before the sender finishes it itself. */
-export const INTENT_GRACE_MS = 60_000;
+/**
+ * What a held intent announces. A status change (no `kind`, as the first intents were written): told
+ * when the alert has the status and moved since the click. An edit: told when the title and
+ * description are what was asked and the alert moved since the click. A note (its reply is `view`,
+ * drawn before the comment was sent): told when a comment with exactly `body` is in the timeline.
+ */
+export type ReplyIntent =
+  | {
+      kind?: 'status';
+      status: string;
+      by: { id: string; name: string };
+      reason: string | null;
+      beforeUpdatedAt: string;
+    }
+  | {
+      kind: 'edit';
+      by: { id: string; name: string };
+      /** The title asked for, and the one it replaced (absent: not edited). */
+      title?: { from: string; to: string };
+      /** The description asked for (null clears it; absent: not edited). */
+      description?: string | null;
+      beforeUpdatedAt: string;
+    }
+  | { kind: 'note'; body: string };
 
 /**
- * Written before a status change is sent to Cotool, so a process that dies between Cotool's answer
- * and queueing the thread note does not lose the note: held for INTENT_GRACE_MS, then the sender
- * reads the alert and posts the note if the change was made (else drops it). The change's own note
- * replaces it (dequeued in the same transaction) when all goes well.
+ * How long a click holds its claim on an alert (src/service/triage.ts CLAIM_TTL_MS is this): longer
+ * than the worst a change's writes to Cotool can take, so a slow change is never overtaken by a second.
+ */
+export const ACTION_CLAIM_TTL_MS = 180_000;
+
+/**
+ * How long an intent is held before the sender finishes it itself: longer than the click's claim,
+ * so a change still in flight (its claim held) always settles its own intent first.
+ */
+export function intentGraceMs(claimTtlMs: number = ACTION_CLAIM_TTL_MS): number {
+  return claimTtlMs + Math.ceil(claimTtlMs / 6);
+}
+
+/** The intent grace with the default claim (210 s). */
+export const INTENT_GRACE_MS = intentGraceMs();
+
+/**
+ * The key of a change's intent, and of the thread note that settles it: named by the click (the
+ * interaction's stable id), so a redelivery, or a retry after a lost commit answer, finds the same item.
+ */
+export const intentKey = (alertId: string, clickId: string) => `reply:${alertId}:intent:${clickId}`;
+
+/**
+ * Written before a change from Slack (status, edit, note) is sent to Cotool, so a process that dies,
+ * or a Cotool that answers late, does not lose the change's thread note: held for `graceMs`, then
+ * the sender reads the alert and posts the note if the change was made (else drops it). When all
+ * goes well the change's own note settles it (same key, one transaction: `settleItem`).
+ */
+export function intentItem(i: {
+  clickId: string;
+  channel: string;
+  threadTs: string;
+  alertId: string;
+  intent: ReplyIntent;
+  /** A note's reply, drawn before the comment is sent. */
+  view?: SlackView;
+  now: number;
+  graceMs?: number;
+}): NewOutboxItem & { notBefore: number } {
+  const payload: ReplyPayload = {
+    alertId: i.alertId,
+    threadTs: i.threadTs,
+    intent: i.intent,
+    ...(i.view ? { view: i.view } : {}),
+  };
+  return {
+    key: intentKey(i.alertId, i.clickId),
+    kind: 'reply',
+    lane: 'post',
+    channel: i.channel,
+    alertId: i.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: i.now,
+    payload: JSON.stringify(payload),
+    notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
+  };
+}
+
+/** The thread note that settles an intent (Change.settle): the same key, due at once. */
+export function settleItem(i: {
+  key: string;
+  channel: string;
+  threadTs: string;
+  alertId: string;
+  view: SlackView;
+  now: number;
+}): NewOutboxItem {
+  const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
+  return {
+    key: i.key,
+    kind: 'reply',
+    lane: 'post',
+    channel: i.channel,
+    alertId: i.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: i.now,
+    payload: JSON.stringify(payload),
+    notBefore: 0,
+  };
+}
+
+/**
+ * A status change's intent named by an id of its own (the first form; `intentItem` names it by the
+ * click): held for INTENT_GRACE_MS, then the sender reads the alert and posts the note if the change
+ * was made (else drops it).
  */
 export function statusIntentItem(i: {
   id: string;
@@ -165,6 +268,7 @@ export function statusIntentItem(i: {
   alertId: string;
   intent: NonNullable<ReplyPayload['intent']>;
   now: number;
+  graceMs?: number;
 }): NewOutboxItem & { notBefore: number } {
   const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, intent: i.intent };
   return {
@@ -176,7 +280,7 @@ export function statusIntentItem(i: {
     priority: PRIORITY.escalation,
     orderAt: i.now,
     payload: JSON.stringify(payload),
-    notBefore: i.now + INTENT_GRACE_MS,
+    notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
   };
 }
 
@@ -201,6 +305,45 @@ export function threadReplyItem(i: {
     alertId: i.alertId,
     priority: PRIORITY.escalation,
     orderAt: i.now,
+    payload: JSON.stringify(payload),
+  };
+}
+
+/** What a four-eyes request's items carry. */
+export type CloseRequestPayload = { requestId: string; alertId: string };
+
+/**
+ * A four-eyes request's message, posted in the card's thread (or the alert channel) by the sender;
+ * written in the same transaction that records the request pending (Change.closeRequest).
+ */
+export function closeRequestItem(r: { id: string; alertId: string; channel: string }, now: number): NewOutboxItem {
+  const payload: CloseRequestPayload = { requestId: r.id, alertId: r.alertId };
+  return {
+    key: `close_request:${r.id}`,
+    kind: 'close_request',
+    lane: 'post',
+    channel: r.channel,
+    alertId: r.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+    payload: JSON.stringify(payload),
+  };
+}
+
+/** Redraw a request's message as the request is now (coalesced: one pending redraw per request). */
+export function closeRequestUpdateItem(
+  r: { id: string; alertId: string; channel: string },
+  now: number,
+): NewOutboxItem {
+  const payload: CloseRequestPayload = { requestId: r.id, alertId: r.alertId };
+  return {
+    key: `close_request_update:${r.id}`,
+    kind: 'close_request_update',
+    lane: 'update',
+    channel: r.channel,
+    alertId: r.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
     payload: JSON.stringify(payload),
   };
 }

@@ -26,6 +26,8 @@ export const EVENT_TYPES = {
   /** A reply in a digest's thread listing storm members' ids. */
   digestIds: 'cotool_digest_ids',
   note: 'cotool_note',
+  /** A four-eyes close request in a card's thread. */
+  closeRequest: 'cotool_close_request',
 } as const;
 /** Kept for callers of the first release's name. */
 export const CARD_EVENT_TYPE = EVENT_TYPES.card;

@@ -17,6 +17,7 @@ import { type Alert, isLive } from '../cotool/schemas.ts';
 import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
+import type { RequestView } from '../service/four-eyes.ts';
 import { nameInReason } from '../service/reason.ts';
 import type {
   CardPatch,
@@ -31,6 +32,9 @@ import type {
 import { DIGEST_LIMITS } from './digest.ts';
 import { backoffMs, type CallKind, decide, type OnPayload, timingsFrom } from './failure-policy.ts';
 import {
+  type CloseRequestPayload,
+  closeRequestItem,
+  closeRequestUpdateItem,
   type DigestIdsPayload,
   decodeIdListMark,
   digestIdsItem,
@@ -94,6 +98,8 @@ export type SenderDeps = {
    * message up: a request that timed out on our side may still be committed on Slack's (default 5 s).
    */
   unknownSettleMs?: number;
+  /** A four-eyes request's message, pending or decided (src/slack/views/four-eyes.ts renderCloseRequest). */
+  renderRequest?: (v: RequestView) => SlackView;
 };
 
 /** What the sender has done since it started. */
@@ -664,7 +670,9 @@ export function createSender(deps: SenderDeps) {
   /**
    * New timeline entries of a posted card's alert, told in one quiet reply in its thread. The cursor
    * (the last entry told) is saved in the transaction that completes the item; before posting, the
-   * note's last entry is noted, so that after a lost answer the note is looked for under its key.
+   * note's last entry is noted, so that after a lost answer the note is looked for under its key —
+   * and once found there, the cursor is saved at once (a later attempt may fail again before its
+   * completion), so no entry is told twice and none is skipped.
    */
   async function sendThreadNote(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
     const key = item.alertId as string;
@@ -702,6 +710,9 @@ export function createSender(deps: SenderDeps) {
           log.info({ alertId: payload.alertId }, 'found the thread note an earlier attempt posted; not again');
           cursor = sending;
           fresh = entriesAfter(fresh, cursor);
+          // Saved now, not only with this item's completion: should this attempt fail too (a 429, a
+          // crash), the next one starts after what is surely in the thread, and does not tell it again.
+          await store.apply([{ meta: [{ key: cursorMetaKey(key), value: encodeCursor(cursor) }] }]);
         }
       }
     }
@@ -897,16 +908,14 @@ export function createSender(deps: SenderDeps) {
       if (ts) return complete(item);
     }
     let view = p.view;
-    if (!view && p.intent) {
-      // The intent of a status change whose process died before it queued the change's note: tell
-      // the change if it was made (the alert has that status, and moved since the click).
-      const got = await fetchAlert(p.alertId);
-      if (got === null) return retry(item, backoff(item.attempts), item.unknown);
-      if (got === 'gone' || got.status !== p.intent.status || got.updatedAt === p.intent.beforeUpdatedAt) {
-        return complete(item);
-      }
-      log.info({ alertId: p.alertId }, 'telling a status change from Slack whose note was never queued');
-      view = render.statusReply(got, { by: p.intent.by, status: p.intent.status, reason: p.intent.reason });
+    if (p.intent) {
+      // An intent whose change never settled it (its process died, or Cotool answered after the
+      // click's claim ran out): tell the change only if it was made.
+      const told = await intentOutcome(p.alertId, p.intent, p.view);
+      if (told === 'retry') return retry(item, backoff(item.attempts), item.unknown);
+      if (told === null) return complete(item);
+      log.info({ alertId: p.alertId, key: item.key }, 'telling a change from Slack whose note was never queued');
+      view = told;
     }
     if (!view) return complete(item);
     const refused = await postInThread(item, pacer, view, {
@@ -918,6 +927,123 @@ export function createSender(deps: SenderDeps) {
       key: item.key,
     });
     return refused ?? complete(item);
+  }
+
+  /**
+   * A four-eyes request's message, in the card's thread (or the alert channel). Its ts is saved as
+   * the item completes; after an unknown outcome it is looked for first (it may be visible, and
+   * approvable, already). A request decided before its message could have been seen is not posted.
+   */
+  async function sendCloseRequest(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const { requestId } = parse<CloseRequestPayload>(item);
+    const request = await store.getCloseRequest(requestId);
+    if (!request || request.ts || !request.channel) return complete(item);
+    const channel = request.channel;
+    const saved = (ts: string): Change[] => [
+      { closeRequestTs: { id: request.id, ts } },
+      // Decided while its message's answer was in doubt: redraw it as it is now.
+      ...(request.state !== 'pending'
+        ? [{ enqueue: [closeRequestUpdateItem({ id: request.id, alertId: request.alertId, channel }, clock())] }]
+        : []),
+    ];
+    if (item.unknown) {
+      const found = await lookUp(item, pacer, {
+        channel,
+        eventType: EVENT_TYPES.closeRequest,
+        key: item.key,
+        ...(request.threadTs ? { threadTs: request.threadTs } : {}),
+        oldestMs: request.createdAt - 120_000,
+      });
+      if ('outcome' in found) return found.outcome;
+      if (found.ts) {
+        log.info({ requestId }, 'found the four-eyes request an earlier attempt posted; not posting again');
+        return complete(item, saved(found.ts));
+      }
+    }
+    if (request.state !== 'pending') return complete(item);
+    if (!deps.renderRequest) {
+      log.error({ key: item.key }, 'no renderer for four-eyes requests; will retry');
+      return retry(item, 30 * retryBaseMs, item.unknown);
+    }
+    const view = deps.renderRequest({ request, note: null, now: clock() });
+    pacer.take(clock());
+    let place: { ts: string };
+    try {
+      place = await slack.post({
+        ...view,
+        channel,
+        ...(request.threadTs ? { thread_ts: request.threadTs, reply_broadcast: false } : {}),
+        metadata: {
+          event_type: EVENT_TYPES.closeRequest,
+          event_payload: { alert_id: request.alertId, request_id: request.id, key: item.key },
+        },
+      });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.postMessage');
+    }
+    log.info({ requestId, alertId: request.alertId, ts: place.ts }, 'four eyes: close request posted');
+    return complete(item, saved(place.ts));
+  }
+
+  /** A four-eyes request's message redrawn as the request is now (decided: no buttons). */
+  async function sendCloseRequestUpdate(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
+    const { requestId } = parse<CloseRequestPayload>(item);
+    const request = await store.getCloseRequest(requestId);
+    if (!request) return complete(item);
+    if (!request.ts || !request.channel) {
+      // Not posted yet: it is drawn as it is when it goes (no edit needed then).
+      const key = closeRequestItem({ id: requestId, alertId: request.alertId, channel: '' }, 0).key;
+      const waiting = (await store.listOutbox({ kind: 'close_request' })).some((i) => i.key === key);
+      return waiting ? retry(item, 2_000, false) : complete(item);
+    }
+    if (!deps.renderRequest) return complete(item);
+    const view = deps.renderRequest({ request, note: null, now: clock() });
+    pacer.take(clock());
+    try {
+      await slack.update({ ...view, channel: request.channel, ts: request.ts });
+    } catch (err) {
+      return failed(item, err, pacer, 'chat.update');
+    }
+    return complete(item);
+  }
+
+  /**
+   * Whether an intent's change was made, read from Cotool: the note to tell, null when it was not
+   * made (or the alert is gone), 'retry' when Cotool could not be read.
+   */
+  async function intentOutcome(
+    alertId: string,
+    intent: NonNullable<ReplyPayload['intent']>,
+    view: SlackView | undefined,
+  ): Promise<SlackView | null | 'retry'> {
+    if (intent.kind === 'note') {
+      let listing: Awaited<ReturnType<CotoolClient['listTimeline']>>;
+      try {
+        listing = await cotool.listTimeline(alertId, { pageSize: 200, maxPages: TIMELINE_MAX_PAGES });
+      } catch (err) {
+        const e = err as { isNotFound?: () => boolean };
+        if (typeof e.isNotFound === 'function' && e.isNotFound()) return null;
+        log.warn({ alertId, err }, 'could not read the alert timeline from Cotool; will retry');
+        return 'retry';
+      }
+      const saved = listing.entries.some((e) => e.kind === 'comment' && e.bodyMarkdown === intent.body);
+      if (!saved && listing.truncated) log.warn({ alertId }, 'a note not found in a partial timeline is not told');
+      return saved && view ? view : null;
+    }
+    const got = await fetchAlert(alertId);
+    if (got === null) return 'retry';
+    if (got === 'gone' || got.updatedAt === intent.beforeUpdatedAt) return null;
+    if (intent.kind === 'edit') {
+      if (intent.title && got.title !== intent.title.to) return null;
+      if (intent.description !== undefined && (got.description ?? null) !== intent.description) return null;
+      return render.editReply(got, {
+        by: intent.by,
+        title: intent.title ? { from: intent.title.from, to: got.title } : null,
+        descriptionChanged: intent.description !== undefined,
+      });
+    }
+    if (got.status !== intent.status) return null;
+    return render.statusReply(got, { by: intent.by, status: intent.status, reason: intent.reason });
   }
 
   function handle(item: OutboxItem, pacer: Pacer): Promise<Outcome> {
@@ -938,6 +1064,10 @@ export function createSender(deps: SenderDeps) {
         return sendDigestIds(item, pacer);
       case 'thread_note':
         return sendThreadNote(item, pacer);
+      case 'close_request':
+        return sendCloseRequest(item, pacer);
+      case 'close_request_update':
+        return sendCloseRequestUpdate(item, pacer);
       default:
         log.error({ key: item.key, kind: item.kind }, 'unknown outbox item kind; dropping it');
         return complete(item);

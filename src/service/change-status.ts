@@ -13,9 +13,7 @@
  * instead, and the answer says so (`approval`). An approver's change (`approvalOf`) passes the gate,
  * and its reason names both people.
  */
-import { randomUUID } from 'node:crypto';
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
-import { statusIntentItem } from '../notify/outbox-items.ts';
 import type { CardRecord } from '../store/store.ts';
 import { buildReason, type Reason } from './reason.ts';
 import {
@@ -24,7 +22,9 @@ import {
   type ChangeInput,
   type ChangeStart,
   type ChangeSuccess,
+  dropIntent,
   finishChange,
+  holdIntent,
   type Place,
   runChange,
   syncCard,
@@ -142,7 +142,12 @@ export function createChangeStatus(
         : buildReason(input.status, actor, input.words);
     const asked = input.approvalOf ? `Asked by ${input.approvalOf.requester.name}` : null;
     const replyWords = asked ? (input.words ? `${asked}: ${input.words}` : asked) : input.words;
-    const intent = await holdNoteIntent(deps, start, { status: input.status, by: actor, reason: replyWords ?? null });
+    const intent = await holdIntent(deps, start, input.clickId, {
+      status: input.status,
+      by: actor,
+      reason: replyWords ?? null,
+      beforeUpdatedAt: before.updatedAt,
+    });
     const sent = await writeOrReread(
       deps,
       log,
@@ -155,14 +160,15 @@ export function createChangeStatus(
       },
     );
     if (!sent.ok) {
-      await dropNoteIntent(deps, intent);
+      // An unknown outcome keeps the intent: the sender tells the change if it was made after all.
+      if (sent.code !== 'unknown_outcome') await dropIntent(deps, intent);
       return sent;
     }
     const { written, confirmedByReread } = sent;
 
     const after = await afterWrite(deps, log, before, written, {}, what);
     if (!written.statusChanged) {
-      await dropNoteIntent(deps, intent);
+      await dropIntent(deps, intent);
       const sync = await syncCard(deps, after, { clicked });
       log.info({ alertId: after.id, userId: actor.id, status: input.status }, 'status already set; nothing changed');
       return {
@@ -206,40 +212,4 @@ export function createChangeStatus(
       cardUpdated: sync.cardUpdated,
     };
   }
-}
-
-/**
- * Before a status change goes to Cotool: a held note intent in the outbox, so a process that dies
- * between Cotool's answer and queueing the card's thread note does not lose the note (the sender
- * finishes the intent after a grace period: it posts the note if the change was made). Null when the
- * alert has no card, or the store did not take it (the note is then at most once, as before).
- */
-async function holdNoteIntent(
-  deps: TriageDeps,
-  start: ChangeStart,
-  what: { status: string; by: { id: string; name: string }; reason: string | null },
-): Promise<string | null> {
-  const r = start.record;
-  if (r?.state !== 'posted' || !r.channel || !r.ts) return null;
-  const item = statusIntentItem({
-    id: randomUUID(),
-    channel: r.channel,
-    threadTs: r.ts,
-    alertId: start.before.id,
-    intent: { ...what, beforeUpdatedAt: start.before.updatedAt },
-    now: deps.clock(),
-  });
-  try {
-    await deps.store.apply([{ enqueue: [item] }]);
-    return item.key;
-  } catch (err) {
-    deps.logger.warn({ alertId: start.before.id, err }, 'could not hold the thread note of a status change');
-    return null;
-  }
-}
-
-/** The change was not made: its note intent goes. */
-async function dropNoteIntent(deps: TriageDeps, key: string | null): Promise<void> {
-  if (!key) return;
-  await deps.store.apply([{ dequeue: [key] }]).catch(() => undefined);
 }

@@ -12,7 +12,9 @@ import {
   type ChangeInput,
   type ChangeStart,
   type ChangeSuccess,
+  dropIntent,
   finishChange,
+  holdIntent,
   runChange,
   syncCard,
   type TriageDeps,
@@ -74,13 +76,24 @@ export function createEditDetails(deps: TriageDeps): (input: EditDetailsInput) =
       };
     }
 
+    const intent = await holdIntent(deps, start, input.clickId, {
+      kind: 'edit',
+      by: actor,
+      ...(patch.title !== undefined ? { title: { from: before.title, to: patch.title } } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      beforeUpdatedAt: before.updatedAt,
+    });
     const sent = await writeOrReread(deps, log, before, what, () => deps.cotool.updateDetails(before.id, patch), {
       applied: (now) =>
         (patch.title === undefined || now.title === patch.title) &&
         (patch.description === undefined || (now.description ?? null) === patch.description),
       answer: (now) => ({ alert: now, entries: [], alertComplete: true }),
     });
-    if (!sent.ok) return sent;
+    if (!sent.ok) {
+      // An unknown outcome keeps the intent: the sender tells the edit if it was made after all.
+      if (sent.code !== 'unknown_outcome') await dropIntent(deps, intent);
+      return sent;
+    }
     const { written, confirmedByReread } = sent;
 
     const decided: Partial<Alert> = {};
@@ -94,6 +107,7 @@ export function createEditDetails(deps: TriageDeps): (input: EditDetailsInput) =
     });
     const sync = await finishChange(deps, after, actor, {
       clicked,
+      replaces: intent,
       action: { kind: 'edit' },
       reply,
       logDone: () =>

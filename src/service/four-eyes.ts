@@ -3,8 +3,9 @@
  * from Slack needs a second person.
  *
  * - The first click (a close button, or the reason modal) changes nothing in Cotool: `gate.ask`
- *   records a pending request in the store (one per alert) and posts it in the card's thread —
- *   "Jane Doe asks to close COT-12 as false positive: <words>" with Approve / Reject.
+ *   records a pending request in the store (one per alert) together with its message's outbox item,
+ *   in one transaction; the sender posts it in the card's thread — "Jane Doe asks to close COT-12 as
+ *   false positive: <words>" with Approve / Reject — exactly once, and saves its ts.
  * - `approve`: an allowed user other than the requester. The request must still be pending and
  *   younger than 24 h, and the alert unchanged in Cotool since it was made — status, severity and
  *   title as they were, and no timeline entry since other than comments (notes and synced thread
@@ -13,7 +14,7 @@
  *   its reason naming both people. A failure that surely changed nothing hands the request back
  *   (approved → pending) so it can be approved again; an unknown outcome marks it failed.
  * - `reject`: any allowed user (the requester withdraws it); pending → rejected.
- * Every outcome redraws the request message (no buttons once decided).
+ * Every outcome redraws the request message through the outbox (no buttons once decided).
  *
  * Headless: Slack through the SlackPort, Cotool through its client, the views injected.
  */
@@ -22,6 +23,7 @@ import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isClosed, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
+import { closeRequestItem, closeRequestUpdateItem } from '../notify/outbox-items.ts';
 import type { SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
@@ -139,6 +141,8 @@ export type FourEyesDeps = {
   /** The status change, as the buttons make it (bound to the same gate). */
   changeStatus: (input: ChangeStatusInput) => Promise<ChangeStatusResult>;
   ttlMs?: number;
+  /** Told when a request's message (or its redraw) was queued (the sender looks at once). */
+  onQueued?: () => void;
 };
 
 export type DecisionFailure =
@@ -167,7 +171,8 @@ export type RejectResult = { ok: true; request: CloseRequest; withdrawn: boolean
 
 export type FourEyes = {
   gate: FourEyesGate;
-  approve(requestId: string, userId: string): Promise<ApproveResult>;
+  /** `clickId`: the approval's interaction id (names the status change's thread note). */
+  approve(requestId: string, userId: string, clickId?: string | null): Promise<ApproveResult>;
   reject(requestId: string, userId: string): Promise<RejectResult>;
 };
 
@@ -186,17 +191,27 @@ export function createFourEyes(
   const placeOf = (record: CardRecord | null): Place | null =>
     record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;
 
-  /** Redraws the request message; a failure is logged, never thrown (the decision stands). */
-  async function redraw(request: CloseRequest, note?: string | null): Promise<void> {
-    if (!request.ts || !request.channel) return;
-    const view = deps.renderRequest({ request, note: note ?? null, now: deps.clock() });
+  /**
+   * Redraws the request message as the request is now, through the outbox (coalesced per request;
+   * the sender waits for the message when it is not posted yet). A failure is logged, never thrown
+   * (the decision stands; a later click on the old buttons redraws it again).
+   */
+  async function redraw(request: CloseRequest): Promise<void> {
+    if (!request.channel) return;
     try {
-      await deps.slack.update({ ...view, channel: request.channel, ts: request.ts });
+      await deps.store.apply([
+        {
+          enqueue: [
+            closeRequestUpdateItem(
+              { id: request.id, alertId: request.alertId, channel: request.channel },
+              deps.clock(),
+            ),
+          ],
+        },
+      ]);
+      deps.onQueued?.();
     } catch (err) {
-      log.warn(
-        { requestId: request.id, slackError: deps.slack.classify(err, request.channel).code },
-        'could not redraw the four-eyes request',
-      );
+      log.warn({ requestId: request.id, err: String(err) }, 'could not queue the redraw of a four-eyes request');
     }
   }
 
@@ -211,8 +226,22 @@ export function createFourEyes(
     words: string | null;
   }): Promise<ApprovalAsked | TriageFailure> {
     const now = deps.clock();
-    const existing = await deps.store.pendingCloseRequest(q.alert.id);
-    if (existing && existing.expiresAt > now) return waiting(existing);
+    let existing = await deps.store.pendingCloseRequest(q.alert.id);
+    if (existing && existing.expiresAt > now) {
+      if (!(await abandoned(existing))) return waiting(existing);
+      // Its message was never posted and no longer will be (Slack refused it for good): nobody can
+      // see it, so it must not block the alert. Withdrawn; this click asks anew.
+      await deps.store.moveCloseRequest(existing.id, 'pending', 'cancelled', {
+        by: null,
+        at: now,
+        outcome: 'not_posted',
+      });
+      log.warn(
+        { requestId: existing.id, alertId: q.alert.id },
+        'four eyes: a request whose message was never posted is withdrawn',
+      );
+      existing = null;
+    }
     const card = placeOf(q.record);
     const request: CloseRequest = {
       id: randomUUID(),
@@ -232,46 +261,66 @@ export function createFourEyes(
       decidedAt: null,
       outcome: null,
     };
-    if (!(await deps.store.addCloseRequest(request, now))) {
+    // The request and its message's outbox item in one transaction: a crash leaves either nothing
+    // or a request whose message will be posted (by the sender: paced, found again after an unknown
+    // outcome, never withdrawn because Slack's answer was lost).
+    const channel = request.channel as string;
+    const expired =
+      existing && existing.expiresAt <= now && existing.channel
+        ? [closeRequestUpdateItem({ id: existing.id, alertId: existing.alertId, channel: existing.channel }, now)]
+        : [];
+    let recorded: boolean;
+    try {
+      recorded =
+        (
+          await deps.store.apply([
+            { closeRequest: request, enqueue: [closeRequestItem({ ...request, channel }, now), ...expired] },
+          ])
+        ).applied === 1;
+    } catch (err) {
+      // The store's answer was lost: the request may be recorded (then its message will be posted).
+      const mine = await deps.store.pendingCloseRequest(q.alert.id).catch(() => null);
+      if (mine?.id === request.id) {
+        recorded = true;
+      } else {
+        const ref = newRef();
+        log.error({ ref, alertId: q.alert.id, err: String(err) }, 'could not record the four-eyes request');
+        if (mine) return waiting(mine);
+        return { ok: false, code: 'unknown_outcome', displayId: q.alert.displayId, ref };
+      }
+    }
+    if (!recorded) {
       const other = await deps.store.pendingCloseRequest(q.alert.id);
       if (other) return waiting(other);
-    }
-    if (existing && existing.expiresAt <= now) await redraw(await reload(existing));
-    const view = deps.renderRequest({ request, now });
-    const channel = request.channel as string;
-    try {
-      const posted = await deps.slack.post({
-        ...view,
-        channel,
-        ...(request.threadTs ? { thread_ts: request.threadTs, reply_broadcast: false } : {}),
-      });
-      await deps.store.setCloseRequestTs(request.id, posted.ts);
-      log.info(
-        { requestId: request.id, alertId: q.alert.id, userId: q.actor.id, status: q.status },
-        'four eyes: close request posted',
-      );
-      return {
-        requestId: request.id,
-        fresh: true,
-        requester: q.actor,
-        status: q.status,
-        place: { channel, ts: request.threadTs ?? posted.ts },
-      };
-    } catch (err) {
-      // Nobody can see the request: withdraw it so the alert is not blocked, and say so.
-      await deps.store.moveCloseRequest(request.id, 'pending', 'cancelled', {
-        by: null,
-        at: now,
-        outcome: 'not_posted',
-      });
       const ref = newRef();
-      const f = deps.slack.classify(err, channel);
-      log.error(
-        { ref, requestId: request.id, alertId: q.alert.id, slackError: f.code },
-        'could not post the four-eyes request',
-      );
+      log.error({ ref, alertId: q.alert.id }, 'the four-eyes request was neither recorded nor found');
       return { ok: false, code: 'unknown_outcome', displayId: q.alert.displayId, ref };
     }
+    deps.onQueued?.();
+    log.info(
+      { requestId: request.id, alertId: q.alert.id, userId: q.actor.id, status: q.status },
+      'four eyes: close request recorded; its message is queued',
+    );
+    return {
+      requestId: request.id,
+      fresh: true,
+      requester: q.actor,
+      status: q.status,
+      place: request.threadTs ? { channel, ts: request.threadTs } : null,
+    };
+  }
+
+  /**
+   * A pending request with no message and none queued: its item was dropped unsent. The outbox is
+   * read first, then the request again (the sender saves the ts in the transaction that deletes the
+   * item), so a request being posted right now is never taken for abandoned.
+   */
+  async function abandoned(r: CloseRequest): Promise<boolean> {
+    if (r.ts) return false;
+    const key = closeRequestItem({ id: r.id, alertId: r.alertId, channel: '' }, 0).key;
+    if ((await deps.store.listOutbox({ kind: 'close_request' })).some((i) => i.key === key)) return false;
+    const now = await deps.store.getCloseRequest(r.id);
+    return now?.state === 'pending' && !now.ts;
   }
 
   function waiting(r: CloseRequest): ApprovalAsked {
@@ -294,7 +343,11 @@ export function createFourEyes(
     const actor = { id: userId, name: decision.user.name };
     const request = await deps.store.getCloseRequest(requestId);
     if (!request) return { ok: false, code: 'unknown_request' };
-    if (request.state !== 'pending') return { ok: false, code: 'decided', request };
+    if (request.state !== 'pending') {
+      // Its buttons were clicked: the message may still show them (a redraw lost in a crash).
+      await redraw(request);
+      return { ok: false, code: 'decided', request };
+    }
     const now = deps.clock();
     if (now >= request.expiresAt) {
       await deps.store.moveCloseRequest(request.id, 'pending', 'expired', { by: null, at: now });
@@ -322,7 +375,7 @@ export function createFourEyes(
     return { ok: false, code: 'cancelled', request: now, drift };
   }
 
-  async function approve(requestId: string, userId: string): Promise<ApproveResult> {
+  async function approve(requestId: string, userId: string, clickId?: string | null): Promise<ApproveResult> {
     const opened = await open(requestId, userId);
     if (!opened.ok) return opened;
     const { actor, request } = opened;
@@ -367,6 +420,7 @@ export function createFourEyes(
       status: request.status as ChangeStatusInput['status'],
       words: request.words,
       clicked: null,
+      clickId: clickId ?? null,
       approvalOf: { requester: request.requester },
     });
     if (result.ok) {

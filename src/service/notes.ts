@@ -6,18 +6,19 @@
  *   Disagreement with the triage verdict from Slack by Jane Doe (<@U0123ABC>): <the words>
  *   Reply in Slack by Jane Doe (<@U0123ABC>): <the thread reply, mentions turned into names>
  *
- * Order: access → POST the comment (never repeated after a lost answer: a repeat would write it
- * twice) → a quiet reply in the card's thread (no broadcast, nobody pinged) carrying the comment's
- * entry id in its metadata, so a timeline relay can tell the note was already told. Headless: Slack
- * through a narrow port, Cotool through its client.
+ * Order: access → hold the confirming reply as an intent in the outbox, keyed by the click → POST
+ * the comment (never repeated after a lost answer: a repeat would write it twice) → the reply settles
+ * the intent: a quiet reply in the card's thread (no broadcast, nobody pinged). When the process dies
+ * or the answer is lost, the sender tells the note once it finds the comment in the timeline.
+ * Headless: Slack through a narrow port, Cotool through its client.
  */
-
+import { randomUUID } from 'node:crypto';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { threadReplyItem } from '../notify/outbox-items.ts';
+import { intentItem, settleItem } from '../notify/outbox-items.ts';
 import type { SlackView } from '../notify/ports.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
@@ -72,6 +73,9 @@ export type NotesDeps = {
   logger: Logger;
   /** The thread reply confirming a note (src/slack/views/note-modal.ts renderNoteReply). */
   renderReply: (note: { displayId: string; kind: NoteKind; actor: Actor; words: string }) => SlackView;
+  clock?: () => number;
+  /** How long a note's intent is held before the sender finishes it itself (default INTENT_GRACE_MS). */
+  intentGraceMs?: number;
 };
 
 export type AddNoteInput = {
@@ -86,6 +90,8 @@ export type AddNoteInput = {
   actor?: Actor;
   /** No confirming thread reply (a synced thread reply is marked with a reaction instead). */
   quiet?: boolean;
+  /** The interaction's stable id (the redelivery key): names the note's intent and its reply. */
+  clickId?: string | null;
 };
 
 export type AddNoteResult =
@@ -118,8 +124,34 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
     const words = cleanTyped(input.words);
     if (!words) return { ok: false, code: 'empty' };
     const record = await deps.store.get(input.alertId);
-    let displayId = record?.displayId ?? input.alertId;
+    const displayId = record?.displayId ?? input.alertId;
     const body = noteBody(input.kind, actor, words);
+    const clock = deps.clock ?? Date.now;
+    const place =
+      input.place ??
+      (record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null);
+    // The confirming reply, held as an intent before the comment is sent (keyed by the click): a
+    // process that dies after Cotool saved it, or a Cotool that answers late, still gets it told once.
+    let intent: { key: string; view: SlackView; place: Place } | null = null;
+    if (place && !input.quiet) {
+      const view = deps.renderReply({ displayId, kind: input.kind, actor, words });
+      const item = intentItem({
+        clickId: input.clickId || randomUUID(),
+        channel: place.channel,
+        threadTs: place.ts,
+        alertId: input.alertId,
+        intent: { kind: 'note', body },
+        view,
+        now: clock(),
+        ...(deps.intentGraceMs !== undefined ? { graceMs: deps.intentGraceMs } : {}),
+      });
+      intent = { key: item.key, view, place };
+      try {
+        await deps.store.apply([{ enqueue: [item] }]);
+      } catch (err) {
+        log.warn({ alertId: input.alertId, err: String(err) }, 'could not hold the reply of a note (it may be held)');
+      }
+    }
     let entry: TimelineEntry;
     try {
       entry = await deps.cotool.addComment(input.alertId, body);
@@ -128,31 +160,29 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
       const ref = newRef();
       const code = classifyCotool(err);
       const mayHaveSaved = err.mayHaveApplied();
+      // Surely not saved: the intent goes. Maybe saved: the sender tells it if the comment is there.
+      if (intent && !mayHaveSaved) await deps.store.apply([{ dequeue: [intent.key] }]).catch(() => undefined);
       const line = { ref, alertId: input.alertId, userId: actor.id, kind: input.kind, mayHaveSaved, err: err.toLog() };
       if (code === 'upstream') log.error(line, 'a note could not be saved to Cotool');
       else log.warn(line, 'Cotool refused a note');
       return { ok: false, code, displayId, error: err, ref, mayHaveSaved };
     }
     log.info({ alertId: input.alertId, userId: actor.id, kind: input.kind, entryId: entry.id }, 'note saved to Cotool');
-    const place =
-      input.place ??
-      (record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null);
-    displayId = record?.displayId ?? displayId;
     let replied: boolean | null = null;
-    if (place && !input.quiet) {
-      const view = deps.renderReply({ displayId, kind: input.kind, actor, words });
-      // Through the outbox: claimed, and found again by its metadata after a crash or a lost answer.
+    if (intent) {
+      // Through the outbox: the reply settles its intent (same key), found again by its metadata
+      // after a crash or a lost answer.
       try {
         await deps.store.apply([
           {
-            enqueue: [
-              threadReplyItem({
-                key: `note:${input.alertId}:${entry.id}`,
-                channel: place.channel,
-                threadTs: place.ts,
+            settle: [
+              settleItem({
+                key: intent.key,
+                channel: intent.place.channel,
+                threadTs: intent.place.ts,
                 alertId: input.alertId,
-                view,
-                now: Date.now(),
+                view: intent.view,
+                now: clock(),
               }),
             ],
           },
@@ -163,7 +193,7 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
         replied = false;
         log.warn(
           { alertId: input.alertId, err: String(err) },
-          'the note was saved but its thread reply could not be queued',
+          'the note was saved but its thread reply could not be queued (its intent will tell it)',
         );
       }
     }

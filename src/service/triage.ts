@@ -14,7 +14,14 @@ import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { threadReplyItem } from '../notify/outbox-items.ts';
+import {
+  ACTION_CLAIM_TTL_MS,
+  intentGraceMs,
+  intentItem,
+  type ReplyIntent,
+  settleItem,
+  threadReplyItem,
+} from '../notify/outbox-items.ts';
 import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, LastAction, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
@@ -35,7 +42,7 @@ export type TriageDeps = {
   clock: () => number;
   /** Told after every change a Slack user made (App Home and other surfaces refresh on it). */
   onChanged?: (change: { alert: Alert; userId: string }) => void;
-  /** How long a claim on an alert holds if its process dies mid-change (default 30 s). */
+  /** How long a claim on an alert holds if its process dies mid-change (default CLAIM_TTL_MS); intents are held a little longer. */
   claimTtlMs?: number;
   /** Told the time from a card's post to the first human action on it from Slack (seconds). */
   onFirstAction?: (seconds: number) => void;
@@ -83,7 +90,7 @@ export type CardSync = {
  * (three retries honouring a Retry-After of up to 30 s, each with a 10 s timeout, then a re-read), so
  * a slow change is never overtaken by a second one; a crashed process blocks the alert this long.
  */
-export const CLAIM_TTL_MS = 180_000;
+export const CLAIM_TTL_MS = ACTION_CLAIM_TTL_MS;
 
 /** The alert without its timeline (what the card renders from). */
 export function withoutTimeline(a: AlertWithTimeline): Alert {
@@ -334,23 +341,21 @@ export async function syncCard(
     // Through the outbox like every write for an alert: claimed, confirmed, found again by its
     // metadata after a crash or a lost answer. One note per change (the alert's new updatedAt).
     try {
+      const note = {
+        channel: place.channel,
+        threadTs: place.ts,
+        alertId: alert.id,
+        view: opts.reply,
+        now: deps.clock(),
+      };
       await store.apply([
-        {
-          // The change's note replaces its intent (written before the change was sent), in one
-          // step: when the sender has already taken the intent over (it waited too long), the intent
-          // tells the change and this note is not queued.
-          ...(opts.replaces ? { dequeue: [opts.replaces] } : {}),
-          enqueue: [
-            threadReplyItem({
-              key: `${alert.id}:${alert.updatedAt}`,
-              channel: place.channel,
-              threadTs: place.ts,
-              alertId: alert.id,
-              view: opts.reply,
-              now: deps.clock(),
-            }),
-          ],
-        },
+        // The change's note settles its intent (written before the change was sent, same key), in
+        // one step: when the sender has already taken the intent over (the change outlasted its
+        // claim), the intent tells the change and this note is not queued; when the intent is gone
+        // or was never written, the note is looked for in the thread before it is posted.
+        opts.replaces
+          ? { settle: [settleItem({ key: opts.replaces, ...note })] }
+          : { enqueue: [threadReplyItem({ key: `${alert.id}:${alert.updatedAt}`, ...note })] },
       ]);
       replied = true;
     } catch (err) {
@@ -392,6 +397,11 @@ export type ChangeInput = {
   userId: string;
   /** The channel message the click came from, when it is one (it is redrawn too if it is not the stored card). */
   clicked?: Place | null;
+  /**
+   * The interaction's stable id (the redelivery key): names the change's intent and thread note, so
+   * a redelivery or a retry never makes a second one. Absent: a fresh id.
+   */
+  clickId?: string | null;
 };
 
 /** What every change that went through answers with (each use-case adds its own fields). */
@@ -554,4 +564,43 @@ export async function finishChange(
   opts.logDone();
   deps.onChanged?.({ alert: after, userId: actor.id });
   return sync;
+}
+
+/**
+ * Before a change from Slack goes to Cotool: a held intent in the outbox, keyed by the click, so a
+ * process that dies between Cotool's answer and queueing the card's thread note, or a Cotool that
+ * answers after the grace, does not lose the note (the sender finishes the intent once the click's
+ * claim has surely run out: it posts the note if the change was made). The key is returned even when
+ * the store's answer was lost (the intent may be there): the note settles it by key either way.
+ * Null when the alert has no card.
+ */
+export async function holdIntent(
+  deps: TriageDeps,
+  start: ChangeStart,
+  clickId: string | null | undefined,
+  intent: ReplyIntent,
+): Promise<string | null> {
+  const r = start.record;
+  if (r?.state !== 'posted' || !r.channel || !r.ts) return null;
+  const item = intentItem({
+    clickId: clickId || randomUUID(),
+    channel: r.channel,
+    threadTs: r.ts,
+    alertId: start.before.id,
+    intent,
+    now: deps.clock(),
+    graceMs: intentGraceMs(deps.claimTtlMs ?? CLAIM_TTL_MS),
+  });
+  try {
+    await deps.store.apply([{ enqueue: [item] }]);
+  } catch (err) {
+    deps.logger.warn({ alertId: start.before.id, err }, 'could not hold the thread note of a change (it may be held)');
+  }
+  return item.key;
+}
+
+/** The change was surely not made: its intent goes (unless the sender is finishing it: it will drop it). */
+export async function dropIntent(deps: TriageDeps, key: string | null): Promise<void> {
+  if (!key) return;
+  await deps.store.apply([{ dequeue: [key] }]).catch(() => undefined);
 }

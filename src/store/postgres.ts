@@ -197,6 +197,12 @@ const SQL = {
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
                    order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
+  settle: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before,
+                              unknown)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+           ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, not_before = EXCLUDED.not_before,
+                  rev = outbox.rev + 1
+           WHERE outbox.state = 'pending'`,
   stormOpen:
     'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING',
   stormGrow:
@@ -455,6 +461,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     for (const key of ch.dequeue ?? []) {
       if ((await c.query(SQL.dequeue, [key])).rowCount !== 1) throw new Conflict();
     }
+    if (ch.closeRequest) {
+      const r = ch.closeRequest;
+      await c.query(SQL.expireRequests, [r.createdAt, r.alertId]);
+      const res = await c.query(SQL.addRequest, [
+        r.id,
+        r.alertId,
+        r.displayId,
+        r.status,
+        r.words,
+        r.requester.id,
+        r.requester.name,
+        r.basis,
+        r.channel,
+        r.threadTs,
+        r.createdAt,
+        r.expiresAt,
+      ]);
+      if (res.rowCount !== 1) throw new Conflict();
+    }
+    if (ch.closeRequestTs) await c.query(SQL.requestTs, [ch.closeRequestTs.ts, ch.closeRequestTs.id]);
     const s = ch.storm;
     if (s?.op === 'open') await c.query(SQL.stormOpen, [s.id, s.channel, s.at]);
     else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
@@ -480,6 +506,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
     for (const m of ch.meta ?? []) await c.query(SQL.setMeta, [m.key, m.value]);
     for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
+    for (const i of ch.settle ?? []) {
+      await c.query(SQL.settle, [
+        i.key,
+        i.kind,
+        i.lane,
+        i.channel,
+        i.alertId,
+        i.priority,
+        i.orderAt,
+        i.payload,
+        t,
+        i.notBefore ?? 0,
+      ]);
+    }
   }
 
   /**
@@ -492,7 +532,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     let applied = 0;
     let conflicts = 0;
     for (const ch of changes) {
-      const steps = (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0);
+      const steps = (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0) + (ch.closeRequest ? 1 : 0);
       if (steps < 2) {
         try {
           await applyOne(c, ch, t);

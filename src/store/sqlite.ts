@@ -240,6 +240,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
               order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
     ),
     dequeue: db.prepare("DELETE FROM outbox WHERE key = ? AND state = 'pending' AND unknown = 0"),
+    settle: db.prepare(
+      `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before, unknown)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, not_before = excluded.not_before, rev = outbox.rev + 1
+       WHERE outbox.state = 'pending'`,
+    ),
     stormOpen: db.prepare(
       'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
     ),
@@ -446,6 +452,26 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       if (Number(r.changes) !== 1) throw new Conflict();
     }
     for (const key of c.dequeue ?? []) if (Number(q.dequeue.run(key).changes) !== 1) throw new Conflict();
+    if (c.closeRequest) {
+      const r = c.closeRequest;
+      q.expireRequests.run(r.createdAt, r.alertId, r.createdAt);
+      const res = q.addRequest.run(
+        r.id,
+        r.alertId,
+        r.displayId,
+        r.status,
+        r.words,
+        r.requester.id,
+        r.requester.name,
+        r.basis,
+        r.channel,
+        r.threadTs,
+        r.createdAt,
+        r.expiresAt,
+      );
+      if (Number(res.changes) !== 1) throw new Conflict();
+    }
+    if (c.closeRequestTs) q.requestTs.run(c.closeRequestTs.ts, c.closeRequestTs.id);
     const s = c.storm;
     if (s?.op === 'open') q.stormOpen.run(s.id, s.channel, s.at, s.at);
     else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
@@ -469,6 +495,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     for (const m of c.memberStatus ?? []) q.memberStatus.run(m.status, m.updatedAt, m.stormId, m.alertId);
     for (const m of c.meta ?? []) q.setMeta.run(m.key, m.value);
     for (const i of c.enqueue ?? []) enqueueOne(i, t);
+    for (const i of c.settle ?? []) {
+      q.settle.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t, i.notBefore ?? 0);
+    }
   }
 
   /** Each change under a savepoint: a conflict undoes that change alone. */

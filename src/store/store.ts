@@ -69,7 +69,10 @@ export type OutboxKind =
   | 'digest_update'
   | 'digest_ids'
   | 'thread_note'
-  | 'reply';
+  | 'reply'
+  /** A four-eyes request's message (posted in the card's thread), and its redraw once decided. */
+  | 'close_request'
+  | 'close_request_update';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */
@@ -236,6 +239,22 @@ export type Change = {
   memberStatus?: { stormId: string; alertId: string; status: string; updatedAt: string }[];
   /** Meta values to write (upsert), with the rest of the change (e.g. a cursor saved as its item completes). */
   meta?: { key: string; value: string }[];
+  /**
+   * Intents settled by what they announced (a change made from Slack, its thread note now known):
+   * each item replaces the pending item of its key (payload; due at `notBefore`, default at once), is
+   * left alone when that item is being sent (the sender finishes the intent itself), and is inserted
+   * marked `unknown` (looked for in Slack before it is sent) when no item has its key — the intent was
+   * never written, or the sender already finished it. Never a conflict.
+   */
+  settle?: NewOutboxItem[];
+  /**
+   * A four-eyes request recorded pending, with the rest of the change (its message's outbox item). A
+   * pending request of the alert whose expiry is ≤ its `createdAt` is marked expired first; the change
+   * conflicts when the alert still has a pending one.
+   */
+  closeRequest?: NewCloseRequest;
+  /** Where a request's message was posted (saved as its outbox item completes). */
+  closeRequestTs?: { id: string; ts: string };
 };
 
 export type ApplyResult = { applied: number; conflicts: number };

@@ -8,12 +8,15 @@ import { parseConfig } from '../../src/config.ts';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
 import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
+import { createHealth } from '../../src/http/health.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
+import { createSender } from '../../src/notify/sender.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/triage.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
+import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedPostedCard } from '../store/seed.ts';
@@ -272,3 +275,54 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
 
 /** All the text of a rendered view, for `toContain` checks. */
 export const json = (v: unknown) => JSON.stringify(v);
+
+/**
+ * Sends what is due in the harness's outbox through the real sender (over the recording Slack fake,
+ * on the harness's clock), until nothing due is left. Held items (intents in their grace) stay.
+ * `findMessage` answers what an earlier attempt is known to have posted (default: nothing).
+ */
+export async function drainOutbox(
+  h: Pick<Harness, 'store' | 'slack' | 'deps' | 'cotool'>,
+  opts: {
+    findMessage?: (q: { key: string }) => Promise<string | null>;
+    /** Timeline entries the alert has besides those the fake writes itself (comments made in Cotool). */
+    extraTimeline?: () => TimelineEntry[];
+  } = {},
+): Promise<void> {
+  const base = h.cotool.client;
+  const extra = opts.extraTimeline ?? (() => []);
+  const sender = createSender({
+    store: h.store,
+    slack: {
+      ...h.slack.port,
+      findMessage: async (q) => {
+        const ts = opts.findMessage ? await opts.findMessage(q) : null;
+        return ts === null ? 'absent' : { found: ts };
+      },
+    },
+    render: h.deps.render,
+    cotool: {
+      getAlert: base.getAlert,
+      async listTimeline(id) {
+        const entries = [...(await base.getAlert(id)).timeline, ...extra()];
+        return { entries, totalCount: entries.length, skipped: 0, pages: 1, truncated: false };
+      },
+    },
+    health: createHealth('socket'),
+    logger: h.deps.logger,
+    owner: 'test-sender',
+    pace: { postRatePerSec: 1_000, postBurst: 1_000, updatesPerMinute: 60_000 },
+    channels: [CHANNEL],
+    claimStaleMs: 60_000,
+    isLeader: () => true,
+    clock: h.deps.clock,
+    idleMs: 5,
+    retryBaseMs: 1,
+    renderRequest: renderCloseRequest,
+  });
+  sender.start();
+  await sender.wake();
+  const idle = await sender.whenIdle(5_000, 0);
+  await sender.stop();
+  if (!idle) throw new Error('the outbox did not drain');
+}

@@ -5,7 +5,7 @@ import { createChangeStatus } from '../../src/service/change-status.ts';
 import { buildApprovedReason, createFourEyes, driftOf, REQUEST_TTL_MS } from '../../src/service/four-eyes.ts';
 import { FOUR_EYES_ACTIONS } from '../../src/slack/ids.ts';
 import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
-import { CARD_TS, CHANNEL, httpError, JANE, json, triageHarness, user } from './fakes.ts';
+import { CARD_TS, CHANNEL, drainOutbox, httpError, JANE, json, triageHarness, user } from './fakes.ts';
 
 const START = '2026-11-23T10:00:00.000Z';
 const SAM = { id: 'U0SAM', name: 'Sam Roe' };
@@ -43,12 +43,23 @@ async function setup(severity = 'critical') {
   });
   const change = createChangeStatus(h.deps, { fourEyes: fourEyes.gate });
   fourEyes.bind(change);
-  const click = (
+  /** The request's message and its redraws go through the outbox: the sender posts them. */
+  const drain = () => drainOutbox(h);
+  const click = async (
     userId = JANE.id,
     status: 'closed_false_positive' | 'closed_true_positive_benign' = 'closed_false_positive',
     words?: string,
-  ) =>
-    change({ alertId: h.alert.id, expectedUpdatedAt: h.cotool.alert.updatedAt, status, userId, words: words ?? null });
+  ) => {
+    const r = await change({
+      alertId: h.alert.id,
+      expectedUpdatedAt: h.cotool.alert.updatedAt,
+      status,
+      userId,
+      words: words ?? null,
+    });
+    await drain();
+    return r;
+  };
   /** A comment added in Cotool: updatedAt moves, a comment entry appears. */
   const comment = () => {
     h.cotool.changeElsewhere({});
@@ -73,7 +84,7 @@ async function setup(severity = 'critical') {
   };
   const statusCalls = () => h.cotool.calls.filter((c) => c.method === 'updateStatus');
   const requestId = async () => (await h.store.pendingCloseRequest(h.alert.id))?.id as string;
-  return { h, fourEyes, click, comment, statusCalls, requestId };
+  return { h, fourEyes, click, comment, statusCalls, requestId, drain };
 }
 
 describe('four eyes: the first click', () => {
@@ -119,7 +130,7 @@ describe('four eyes: the first click', () => {
 
 describe('four eyes: approval', () => {
   it('a second person’s approval makes exactly one change naming both; the request shows the outcome', async () => {
-    const { h, fourEyes, click, statusCalls, requestId } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
     await click(JANE.id, 'closed_false_positive', 'Known scanner');
     const id = await requestId();
     const r = await fourEyes.approve(id, SAM.id);
@@ -132,9 +143,11 @@ describe('four eyes: approval', () => {
       'Closed as false positive from Slack by Jane Doe (<@U0JANE>), approved by Sam Roe (<@U0SAM>): Known scanner',
     ]);
     expect(h.cotool.alert.status).toBe('closed_false_positive');
+    await drain();
     const redrawn = h.slack.updates.find((u) => u.ts !== CARD_TS);
     expect(json(redrawn)).toContain('Approved by *Sam Roe*');
     expect(json(redrawn)).not.toContain(FOUR_EYES_ACTIONS.approve);
+    await drain();
     expect(json(h.slack.updates.find((u) => u.ts === CARD_TS))).toContain('Closed as false positive');
     // A later approval is told it was decided, and changes nothing.
     expect(await fourEyes.approve(id, ANA.id)).toMatchObject({ ok: false, code: 'decided' });
@@ -158,13 +171,14 @@ describe('four eyes: approval', () => {
   });
 
   it('a change in Cotool meanwhile (severity) cancels it; nothing changes', async () => {
-    const { h, fourEyes, click, statusCalls, requestId } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
     await click(JANE.id);
     const id = await requestId();
     h.cotool.changeElsewhere({ severity: 'high' });
     expect(await fourEyes.approve(id, SAM.id)).toMatchObject({ ok: false, code: 'cancelled', drift: 'severity' });
     expect(statusCalls()).toEqual([]);
     expect(await h.store.getCloseRequest(id)).toMatchObject({ state: 'cancelled' });
+    await drain();
     expect(json(h.slack.updates.at(-1))).toContain('Cancelled: its severity changed');
   });
 
@@ -184,19 +198,20 @@ describe('four eyes: approval', () => {
   });
 
   it('expires after 24 hours', async () => {
-    const { h, fourEyes, click, statusCalls, requestId } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
     await click(JANE.id);
     const id = await requestId();
     h.advance(REQUEST_TTL_MS);
     expect(await fourEyes.approve(id, SAM.id)).toMatchObject({ ok: false, code: 'expired' });
     expect(statusCalls()).toEqual([]);
+    await drain();
     expect(json(h.slack.updates.at(-1))).toContain('Expired');
     // A new click asks anew.
     expect(await click(JANE.id)).toMatchObject({ approval: { fresh: true } });
   });
 
   it('Reject closes it (the requester withdraws); an approval after that changes nothing', async () => {
-    const { h, fourEyes, click, statusCalls, requestId } = await setup();
+    const { h, fourEyes, click, statusCalls, requestId, drain } = await setup();
     await click(JANE.id);
     const id = await requestId();
     expect(await fourEyes.reject(id, SAM.id)).toMatchObject({
@@ -204,6 +219,7 @@ describe('four eyes: approval', () => {
       withdrawn: false,
       request: { state: 'rejected' },
     });
+    await drain();
     expect(json(h.slack.updates.at(-1))).toContain('Rejected by *Sam Roe*');
     expect(await fourEyes.approve(id, ANA.id)).toMatchObject({ ok: false, code: 'decided' });
     expect(statusCalls()).toEqual([]);

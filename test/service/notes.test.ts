@@ -13,6 +13,8 @@ const ALERT = '8f14e45f-ceea-467a-9c1a-6c1f8b3d2e5a';
 function setup(opts: { allowed?: boolean; fail?: CotoolError; card?: boolean } = {}) {
   const comments: { alertId: string; body: string }[] = [];
   const posts: OutgoingMessage[] = [];
+  /** Intents held in the outbox (their reply not told yet). */
+  const held: string[] = [];
   const deps: NotesDeps = {
     cotool: {
       async addComment(alertId, body) {
@@ -27,9 +29,18 @@ function setup(opts: { allowed?: boolean; fail?: CotoolError; card?: boolean } =
           ? null
           : ({ alertId: ALERT, displayId: 'COT-12', state: 'posted', channel: 'C0ALERTS', ts: '1.2' } as CardRecord);
       },
-      /** Thread replies are queued in the outbox: read them back as the messages the sender will post. */
+      /**
+       * Thread replies are queued in the outbox: read them back as the messages the sender will post.
+       * A reply is first held as an intent (until its grace), then settled by the note's outcome.
+       */
       async apply(changes: readonly Change[]) {
-        for (const item of changes.flatMap((c) => c.enqueue ?? [])) {
+        for (const c of changes) {
+          for (const item of c.enqueue ?? []) if ((item.notBefore ?? 0) > Date.now()) held.push(item.key);
+          for (const key of c.dequeue ?? []) held.splice(held.indexOf(key), 1);
+        }
+        for (const item of changes.flatMap((c) => [...(c.enqueue ?? []), ...(c.settle ?? [])])) {
+          if ((item.notBefore ?? 0) > Date.now()) continue;
+          if (held.includes(item.key)) held.splice(held.indexOf(item.key), 1);
           const p = JSON.parse(item.payload) as { threadTs: string; alertId: string; view: OutgoingMessage };
           posts.push({
             ...p.view,
@@ -62,7 +73,7 @@ function setup(opts: { allowed?: boolean; fail?: CotoolError; card?: boolean } =
     logger: createLogger('silent'),
     renderReply: renderNoteReply,
   };
-  return { addNote: createAddNote(deps), comments, posts };
+  return { addNote: createAddNote(deps), comments, posts, held };
 }
 
 describe('noteBody', () => {
@@ -82,8 +93,14 @@ describe('noteBody', () => {
 
 describe('addNote', () => {
   it('posts one comment naming the user and a quiet reply in the card thread with the entry id', async () => {
-    const { addNote, comments, posts } = setup();
-    const r = await addNote({ alertId: ALERT, userId: 'U0JANE', words: 'travel confirmed', kind: 'note' });
+    const { addNote, comments, posts, held } = setup();
+    const r = await addNote({
+      alertId: ALERT,
+      userId: 'U0JANE',
+      words: 'travel confirmed',
+      kind: 'note',
+      clickId: 'submission:V1:h1',
+    });
     expect(r).toMatchObject({ ok: true, displayId: 'COT-12', replied: true, cut: false });
     expect(comments).toEqual([{ alertId: ALERT, body: 'Note from Slack by Jane Doe (<@U0JANE>): travel confirmed' }]);
     expect(posts).toHaveLength(1);
@@ -91,8 +108,13 @@ describe('addNote', () => {
       channel: 'C0ALERTS',
       thread_ts: '1.2',
       reply_broadcast: false,
-      metadata: { event_type: 'cotool_note', event_payload: { alert_id: ALERT, key: `reply:note:${ALERT}:e1` } },
+      // Keyed by the submission (its intent's key, settled by the note): a redelivery coalesces.
+      metadata: {
+        event_type: 'cotool_note',
+        event_payload: { alert_id: ALERT, key: `reply:${ALERT}:intent:submission:V1:h1` },
+      },
     });
+    expect(held).toEqual([]);
   });
 
   it('a refused user posts no comment', async () => {
@@ -108,8 +130,10 @@ describe('addNote', () => {
 
   it('a lost answer is reported with a reference and "may have been saved", never retried here', async () => {
     const timeout = new CotoolError({ kind: 'timeout', method: 'POST', path: '/api/alerts/x/comments' });
-    const { addNote, posts } = setup({ fail: timeout });
+    const { addNote, posts, held } = setup({ fail: timeout });
     const r = await addNote({ alertId: ALERT, userId: 'U0JANE', words: 'x', kind: 'note' });
+    // Maybe saved: the reply stays held as an intent; the sender tells it if the comment is there.
+    expect(held).toHaveLength(1);
     expect(r).toMatchObject({
       ok: false,
       code: 'upstream',
@@ -118,9 +142,14 @@ describe('addNote', () => {
     });
     expect(posts).toEqual([]);
     const forbidden = new CotoolError({ kind: 'http', status: 403, method: 'POST', path: '/api/alerts/x/comments' });
-    expect(
-      await setup({ fail: forbidden }).addNote({ alertId: ALERT, userId: 'U0JANE', words: 'x', kind: 'note' }),
-    ).toMatchObject({ ok: false, code: 'forbidden', mayHaveSaved: false });
+    const refused = setup({ fail: forbidden });
+    expect(await refused.addNote({ alertId: ALERT, userId: 'U0JANE', words: 'x', kind: 'note' })).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+      mayHaveSaved: false,
+    });
+    // Surely not saved: its intent is gone.
+    expect(refused.held).toEqual([]);
   });
 
   it('without a card, the comment is saved and no reply is posted', async () => {

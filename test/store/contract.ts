@@ -1014,6 +1014,65 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect((await s.pendingCloseRequest('a1'))?.id).toBe('r2');
       });
 
+      it('close requests: recorded with their message item in one change; a pending one conflicts, and nothing is queued', async () => {
+        const s = await fresh();
+        const msg = (id: string) => item(`close_request:${id}`, { kind: 'close_request', alertId: 'a1' });
+        expect(await s.apply([{ closeRequest: request('r1', { expiresAt: 5_000 }), enqueue: [msg('r1')] }])).toEqual({
+          applied: 1,
+          conflicts: 0,
+        });
+        expect((await s.pendingCloseRequest('a1'))?.id).toBe('r1');
+        expect(await s.apply([{ closeRequest: request('r2', { createdAt: 4_999 }), enqueue: [msg('r2')] }])).toEqual({
+          applied: 0,
+          conflicts: 1,
+        });
+        expect(await s.getCloseRequest('r2')).toBeNull();
+        expect((await s.listOutbox()).map((i) => i.key)).toEqual(['close_request:r1']);
+        // Past its expiry the old one is marked expired and the new one recorded, with its item.
+        expect(await s.apply([{ closeRequest: request('r2', { createdAt: 5_000 }), enqueue: [msg('r2')] }])).toEqual({
+          applied: 1,
+          conflicts: 0,
+        });
+        expect(await s.getCloseRequest('r1')).toMatchObject({ state: 'expired', decidedAt: 5_000 });
+        expect((await s.listOutbox()).map((i) => i.key).sort()).toEqual(['close_request:r1', 'close_request:r2']);
+        // The ts is saved as the item completes.
+        const c = await claim(s, 10_000);
+        expect(c?.key).toBe('close_request:r1');
+        expect(
+          await s.completeOutbox('close_request:r1', 'p1', c?.rev ?? 0, [{ closeRequestTs: { id: 'r1', ts: '9.9' } }]),
+        ).toBe(true);
+        expect((await s.getCloseRequest('r1'))?.ts).toBe('9.9');
+      });
+
+      it('settle: replaces a pending intent (due at once), leaves one being sent alone, inserts one to look up when absent', async () => {
+        const s = await fresh();
+        const intent = (key: string) => item(key, { kind: 'reply', payload: '{"intent":1}', notBefore: 500_000 });
+        const note = (key: string) => item(key, { kind: 'reply', payload: '{"view":1}', notBefore: 0 });
+        await s.apply([{ enqueue: [intent('i-pending'), intent('i-claimed')] }]);
+        now = 600_000;
+        const taken = await claim(s, 600_000);
+        expect(['i-pending', 'i-claimed']).toContain(taken?.key);
+        const claimedKey = taken?.key as string;
+        const pendingKey = claimedKey === 'i-pending' ? 'i-claimed' : 'i-pending';
+        // Hand the other one back to its grace, so it is pending and not due.
+        expect(await s.apply([{ enqueue: [intent(pendingKey)] }])).toEqual({ applied: 1, conflicts: 0 });
+        const before = (await s.listOutbox()).find((i) => i.key === pendingKey);
+        expect(await s.apply([{ settle: [note(pendingKey), note(claimedKey), note('i-absent')] }])).toEqual({
+          applied: 1,
+          conflicts: 0,
+        });
+        const after = new Map((await s.listOutbox()).map((i) => [i.key, i]));
+        expect(after.get(pendingKey)).toMatchObject({
+          payload: '{"view":1}',
+          notBefore: 0,
+          state: 'pending',
+          unknown: false,
+          rev: (before?.rev ?? 0) + 1,
+        });
+        expect(after.get(claimedKey)).toMatchObject({ payload: '{"intent":1}', state: 'claimed', rev: taken?.rev });
+        expect(after.get('i-absent')).toMatchObject({ payload: '{"view":1}', notBefore: 0, unknown: true });
+      });
+
       it('ping answers', async () => {
         const s = await fresh();
         await expect(s.ping()).resolves.toBeUndefined();

@@ -33,4 +33,6 @@ export type ListenerDeps = {
   metrics?: Metrics;
   /** The noise report, shared with its scheduled post (default: one of the command's own). */
   stats?: StatsService;
+  /** How long a click's claim on an alert holds (default CLAIM_TTL_MS); its intents are held a little longer. */
+  claimTtlMs?: number;
 };

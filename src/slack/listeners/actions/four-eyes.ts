@@ -40,11 +40,12 @@ export function registerFourEyesActions(app: App, deps: ListenerDeps): void {
             await surface.tell(cardOutOfDate());
             return;
           }
-          if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${actionId}`))) return;
+          const clickId = `interaction:${userId}:${action.action_ts}:${actionId}`;
+          if (!(await triage.firstDelivery(clickId))) return;
           const requestId = decoded.value.r;
           const result =
             op === 'approve'
-              ? await triage.fourEyes.approve(requestId, userId)
+              ? await triage.fourEyes.approve(requestId, userId, clickId)
               : await triage.fourEyes.reject(requestId, userId);
           log.info({ userId, requestId, op, outcome: result.ok ? 'ok' : result.code }, 'four-eyes click handled');
           const text = answer(result, triage, deps);

@@ -75,7 +75,8 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
       }
       const p = decoded.value;
       const retry = typeof context.retryNum === 'number' && context.retryNum > 0 ? context.retryNum : undefined;
-      if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) {
+      const clickId = `interaction:${userId}:${action.action_ts}:${action.action_id}`;
+      if (!(await triage.firstDelivery(clickId))) {
         log.info({ userId, alertId: p.id, op: p.op, retry }, 'ignored a redelivered click');
         return;
       }
@@ -97,6 +98,7 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
         status,
         userId,
         clicked: surface.clicked,
+        clickId,
       });
       log.info(
         {

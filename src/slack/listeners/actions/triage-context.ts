@@ -79,6 +79,7 @@ export function createTriage(deps: ListenerDeps) {
       deps.events.emit('alert-changed', change);
     },
     onFirstAction: (seconds) => deps.metrics?.timeToFirstAction.observe(seconds),
+    ...(deps.claimTtlMs !== undefined ? { claimTtlMs: deps.claimTtlMs } : {}),
   };
   const metrics = deps.metrics ?? createMetrics();
   // FOUR_EYES_SEVERITIES: gated closes post a request; its approval makes the change (same use-case).
@@ -94,6 +95,7 @@ export function createTriage(deps: ListenerDeps) {
           severities: deps.config.fourEyes.severities,
           alertChannel: deps.config.slack.alertChannel,
           renderRequest: renderCloseRequest,
+          onQueued: () => deps.events.emit('queued'),
         })
       : null;
   const changeStatus = counted(

@@ -66,7 +66,15 @@ function answerer(deps: ListenerDeps, client: WebClient, viewId: string, userId:
 /** What the analyst is answered with: the text, and the modal view when it is not a plain notice. */
 type Answer = { text: string; view?: object };
 
-type SubmitContext<F> = { form: F; meta: ModalMeta; userId: string; typed: string; log: Logger };
+type SubmitContext<F> = {
+  form: F;
+  meta: ModalMeta;
+  userId: string;
+  typed: string;
+  log: Logger;
+  /** The submission's stable id (its redelivery key). */
+  clickId: string;
+};
 
 /** What differs between the forms; `formSubmitted` does the rest. */
 type FormSpec<F extends { ok: true }> = {
@@ -142,7 +150,8 @@ function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triag
     const answer = answerer(deps, client, view.id, userId, meta, log);
     const notice = (text: string) => noticeModal(spec.callbackId, spec.verb, displayId, text);
     try {
-      const out = await spec.submit({ form, meta, userId, typed: typed.text, log });
+      const clickId = `submission:${view.id}:${view.hash}`;
+      const out = await spec.submit({ form, meta, userId, typed: typed.text, log, clickId });
       await answer(out.text, out.view ?? notice(out.text));
     } catch (err) {
       const ref = newRef();
@@ -163,7 +172,7 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
     working: (displayId, form) =>
       `Closing ${idMd(displayId)} as ${statusPhrase(form.status).replace(/^closed as /, '')}…`,
     typed: (form) => yourWords('Your reason', form.words),
-    submit: async ({ form, meta, userId, typed, log }) => {
+    submit: async ({ form, meta, userId, typed, log, clickId }) => {
       const result = await triage.changeStatus({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
@@ -171,6 +180,7 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
         userId,
         words: form.words,
         clicked: placeOf(meta),
+        clickId,
       });
       log.info(
         { userId, alertId: meta.id, status: form.status, outcome: result.ok ? 'ok' : result.code },
@@ -200,7 +210,7 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
     read: readEditForm,
     working: (displayId) => `Saving ${idMd(displayId)}…`,
     typed: (form) => yourWords('Your title', form.title ?? '') + yourWords('Your description', form.description ?? ''),
-    submit: async ({ form, meta, userId, typed, log }) => {
+    submit: async ({ form, meta, userId, typed, log, clickId }) => {
       const result = await triage.editDetails({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
@@ -208,6 +218,7 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
         title: form.title,
         description: form.description,
         clicked: placeOf(meta),
+        clickId,
       });
       log.info(
         {

@@ -6,6 +6,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { intentGraceMs } from '../../../notify/outbox-items.ts';
 import { createAddNote, type NoteKind } from '../../../service/notes.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
@@ -43,6 +44,8 @@ function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
     access: deps.access,
     logger: deps.logger,
     renderReply: renderNoteReply,
+    clock: deps.clock,
+    ...(deps.claimTtlMs !== undefined ? { intentGraceMs: intentGraceMs(deps.claimTtlMs) } : {}),
   });
   const callbackId = kind === 'note' ? VIEWS.noteModal : VIEWS.disagreeModal;
   const verb = kind === 'note' ? NOTE_VERB : DISAGREE_VERB;
@@ -102,7 +105,8 @@ function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
     };
     try {
       const place = m.c && m.t ? { channel: m.c, ts: m.t } : null;
-      const result = await addNote({ alertId: m.id, userId, words, kind, place });
+      const clickId = `submission:${view.id}:${view.hash}`;
+      const result = await addNote({ alertId: m.id, userId, words, kind, place, clickId });
       if (result.ok) return await answer(noteSaved(result.displayId, { replied: result.replied, cut: result.cut }));
       const typed = yourWords('Your note', words);
       if (result.code === 'denied') return await answer(accessRefused(result.reason, deps.access.describe()) + typed);
