@@ -18,7 +18,8 @@ import type { HealthState } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { nameInReason } from '../service/reason.ts';
-import type { CardPatch, CardRecord, Change, OutboxItem, OutboxLane, Store } from '../store/store.ts';
+import type { CardPatch, CardRecord, Change, Fence, OutboxItem, OutboxLane, Store } from '../store/store.ts';
+import { touchBudgetMs } from './claim-budget.ts';
 import { outboxKey, type ReplyPayload, type ThreadNotePayload } from './outbox-items.ts';
 import { createPacer, type Pacer } from './pacer.ts';
 import { type CardRenderer, type EscalationWho, EVENT_TYPES, type SlackPort, type SlackView } from './ports.ts';
@@ -50,10 +51,18 @@ export type SenderDeps = {
   threadTimeline?: TimelineMode;
   /** Channels to drain from the start (more are found in the outbox). */
   channels: readonly string[];
-  /** A claim older than this belongs to a process that died mid-send. */
+  /**
+   * A claim not refreshed for this long (on the database's clock) belongs to a process that died or
+   * lost the lease mid-send. At least claimStaleFloorMs (config): longer than a write can take after
+   * the claim was refreshed before it.
+   */
   claimStaleMs: number;
   /** Only the leader sends. */
   isLeader: () => boolean;
+  /** The lease token this process leads under (null: not the leader): every claim and write is fenced by it. */
+  fence: () => Fence | null;
+  /** Monotonic milliseconds (default performance.now): how long a claim refresh took. */
+  monotonic?: () => number;
   clock?: () => number;
   /** How long an idle loop waits for work before looking again (ms). */
   idleMs?: number;
@@ -88,6 +97,9 @@ export function createSender(deps: SenderDeps) {
   const idleMs = deps.idleMs ?? 1_000;
   const retryBaseMs = deps.retryBaseMs ?? 1_000;
   const unknownSettleMs = deps.unknownSettleMs ?? 5_000;
+  const monotonic = deps.monotonic ?? (() => performance.now());
+  /** The fence each item in hand was claimed under. */
+  const fences = new WeakMap<OutboxItem, Fence>();
   const stats: SenderStats = { posted: 0, updated: 0, notices: 0, digests: 0, failed: 0, rateLimited: 0 };
   let busy = 0;
   const log = deps.logger.child({ module: 'sender' });
@@ -135,8 +147,36 @@ export function createSender(deps: SenderDeps) {
     return JSON.parse(item.payload) as T;
   }
 
+  /** The fence an item was claimed under (a handler only ever sees claimed items). */
+  const fenceOf = (item: OutboxItem): Fence => fences.get(item) ?? { lease: '', token: -1 };
+  const touchBudget = touchBudgetMs(deps.claimStaleMs);
+
+  /**
+   * Right before every Slack write (post or update): the claim is still this process's, under the
+   * lease token it was taken with, and is refreshed (database clock) so that nobody takes it over
+   * while the write is on its way. False: someone else may send the item; drop it ('lost'). A
+   * refresh whose answer came too late to leave the write its time within the stale window counts
+   * as lost too.
+   */
+  async function stillOurs(item: OutboxItem): Promise<boolean> {
+    const sentAt = monotonic();
+    let ok = false;
+    try {
+      ok = await store.touchClaim(item.key, owner, fenceOf(item));
+    } catch (err) {
+      log.warn({ err, key: item.key }, 'could not refresh the claim before writing to Slack; not writing');
+      return false;
+    }
+    if (ok && touchBudget !== null && monotonic() - sentAt > touchBudget) {
+      log.warn({ key: item.key }, 'refreshing the claim took too long to write safely; not writing');
+      return false;
+    }
+    if (!ok) log.warn({ key: item.key }, 'the claim on an outbox item is no longer ours (lease or claim lost); not writing');
+    return ok;
+  }
+
   async function complete(item: OutboxItem, changes: Change[] = []): Promise<Outcome> {
-    const ok = await store.completeOutbox(item.key, owner, item.rev, changes);
+    const ok = await store.completeOutbox(item.key, owner, fenceOf(item), item.rev, changes);
     if (!ok) {
       log.error({ key: item.key }, 'lost the claim on an outbox item while sending it (another sender took it over)');
       return 'lost';
@@ -145,7 +185,7 @@ export function createSender(deps: SenderDeps) {
   }
 
   async function retry(item: OutboxItem, afterMs: number, unknown: boolean): Promise<Outcome> {
-    await store.retryOutbox(item.key, owner, clock() + afterMs, unknown);
+    await store.retryOutbox(item.key, owner, fenceOf(item), afterMs, unknown);
     return 'retry';
   }
 
@@ -225,6 +265,7 @@ export function createSender(deps: SenderDeps) {
     view: SlackView,
     at: { channel: string; ts: string; broadcast: boolean; eventType: string; alertId: string; key: string },
   ): Promise<Outcome | null> {
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.post({
@@ -351,6 +392,7 @@ export function createSender(deps: SenderDeps) {
       }
     }
     const view = render.card(a, rec);
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     let place: { channel: string; ts: string };
     try {
@@ -395,6 +437,7 @@ export function createSender(deps: SenderDeps) {
           final: !isLive(alert.status),
         }
       : { status: 'deleted', final: true };
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.update({ ...view, channel: rec.channel, ts: rec.ts });
@@ -569,6 +612,7 @@ export function createSender(deps: SenderDeps) {
       if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }]);
     }
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     let place: { ts: string };
     try {
@@ -595,6 +639,7 @@ export function createSender(deps: SenderDeps) {
       return waiting ? retry(item, 2_000, false) : complete(item);
     }
     const view = render.digest(storm, await store.stormMembers(stormId), clock());
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.update({ ...view, channel: storm.channel, ts: storm.ts });
@@ -677,15 +722,19 @@ export function createSender(deps: SenderDeps) {
         await delay(Math.min(wait, 5_000));
         continue;
       }
+      const fence = deps.fence();
+      if (!fence) {
+        await idle(idleMs);
+        continue;
+      }
       let item: OutboxItem | null;
       try {
-        const now = clock();
         item = await store.claimNext({
           lane,
           ...(channel !== undefined ? { channel } : {}),
-          now,
           owner,
-          staleBefore: now - deps.claimStaleMs,
+          staleMs: deps.claimStaleMs,
+          fence,
         });
       } catch (err) {
         log.error({ err }, 'could not read the outbox; will retry');
@@ -698,6 +747,7 @@ export function createSender(deps: SenderDeps) {
         await idle(idleMs);
         continue;
       }
+      fences.set(item, fence);
       busy++;
       try {
         health.storeOk = true;
@@ -707,7 +757,7 @@ export function createSender(deps: SenderDeps) {
         // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
         log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
         await store
-          .retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post')
+          .retryOutbox(item.key, owner, fence, backoff(item.attempts), item.lane === 'post')
           .catch(() => undefined);
         await idle(idleMs);
       } finally {

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
   Change,
+  Fence,
   LastAction,
   NewCloseRequest,
   NewOutboxItem,
@@ -43,6 +44,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       opened.push(s);
       return s;
     }
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     async function twin(s: Store): Promise<Store> {
       const t = await open({ clock, sameDatabaseAs: s });
       opened.push(t);
@@ -73,8 +75,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       payload: `{"k":"${key}"}`,
       ...over,
     });
-    const claim = (s: Store, at: number, owner = 'p1', over: { lane?: 'post' | 'update'; channel?: string } = {}) =>
-      s.claimNext({ lane: over.lane ?? 'post', now: at, owner, staleBefore: at - 30_000, ...over });
+    /** The fence of `owner`: each owner holds a lease of its own (claims are not what those tests contend for). */
+    const fenceOf = async (s: Store, owner: string): Promise<Fence> => {
+      const lease = `lease:${owner}`;
+      const g = await s.tryLease(lease, owner, 600_000);
+      expect(g.held).toBe(true);
+      return { lease, token: g.token };
+    };
+    const claim = async (s: Store, owner = 'p1', over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {}) =>
+      s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
+    const complete = async (s: Store, key: string, owner: string, rev: number, changes?: Change[]) =>
+      s.completeOutbox(key, owner, await fenceOf(s, owner), rev, changes);
+    const retry = async (s: Store, key: string, owner: string, afterMs: number, unknown: boolean) =>
+      s.retryOutbox(key, owner, await fenceOf(s, owner), afterMs, unknown);
     /** A card that reached Slack at (channel, ts). */
     async function posted(s: Store, alertId: string, ts: string, postedAt = 5_000, channel = 'C1') {
       await s.apply([insert(alertId, { channel })]);
@@ -395,7 +408,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         ).toEqual({ applied: 1, conflicts: 0 });
         expect((await s.listOutbox()).map((i) => i.key)).toEqual(['card:a1']);
         // The card item is being sent: dequeueing it conflicts, and the card write goes back too.
-        expect((await claim(s, 200))?.key).toBe('card:a1');
+        expect((await claim(s))?.key).toBe('card:a1');
         expect(
           await s.apply([
             {
@@ -423,13 +436,14 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('outbox', () => {
-      it('an item may be held until a time: not claimed before it, and a re-enqueue keeps its own', async () => {
+      it('an item may be held until a time (the database clock): not claimed before it, and a re-enqueue keeps its own', async () => {
         const s = await fresh();
-        await s.apply([{ enqueue: [{ ...item('held'), notBefore: 5_000 }] }]);
-        expect(await claim(s, 4_999)).toBeNull();
+        await s.apply([{ enqueue: [{ ...item('held'), notBefore: Date.now() + 60_000 }] }]);
+        expect(await claim(s)).toBeNull();
         await s.apply([{ enqueue: [{ ...item('held'), notBefore: 0 }] }]);
-        expect(await claim(s, 4_999)).toBeNull();
-        expect((await claim(s, 5_000))?.key).toBe('held');
+        expect(await claim(s)).toBeNull();
+        await s.apply([{ enqueue: [{ ...item('due', { priority: 99 }), notBefore: Date.now() - 1 }] }]);
+        expect((await claim(s))?.key).toBe('due');
       });
 
       it('enqueue stores every field; pending items start unclaimed', async () => {
@@ -458,6 +472,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             attempts: 0,
             notBefore: 0,
             createdAt: 4_242,
+            fence: null,
           } satisfies OutboxItem,
         ]);
       });
@@ -489,60 +504,74 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         ]);
         const order: string[] = [];
         for (let k = 0; k < 5; k++) {
-          const i = await claim(s, 10_000);
+          const i = await claim(s);
           if (i) order.push(i.key);
         }
         expect(order).toEqual(['p1', 'p5', 'p10-early', 'p10-late']);
-        expect((await claim(s, 10_000, 'p1', { lane: 'update' }))?.key).toBe('upd');
-        expect(await claim(s, 10_000)).toBeNull();
+        expect((await claim(s, 'p1', { lane: 'update' }))?.key).toBe('upd');
+        expect(await claim(s)).toBeNull();
 
         const t = await fresh();
         await t.apply([{ enqueue: [item('c1', { priority: 1 }), item('c2', { channel: 'C2', priority: 9 })] }]);
-        expect((await claim(t, 10_000, 'p', { channel: 'C2' }))?.key).toBe('c2');
-        expect(await claim(t, 10_000, 'p', { channel: 'C2' })).toBeNull();
-        expect(await claim(t, 10_000, 'p', { channel: 'C3' })).toBeNull();
-        expect((await claim(t, 10_000, 'p', { channel: 'C1' }))?.key).toBe('c1');
+        expect((await claim(t, 'p', { channel: 'C2' }))?.key).toBe('c2');
+        expect(await claim(t, 'p', { channel: 'C2' })).toBeNull();
+        expect(await claim(t, 'p', { channel: 'C3' })).toBeNull();
+        expect((await claim(t, 'p', { channel: 'C1' }))?.key).toBe('c1');
       });
 
       it('a claim records owner and time; a claimed item is not claimed again while fresh', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        const got = await claim(s, 2_000, 'worker-a');
-        expect(got).toMatchObject({ key: 'k', state: 'claimed', owner: 'worker-a', claimedAt: 2_000, unknown: false });
-        expect(await claim(s, 2_001, 'worker-b')).toBeNull();
-        expect(await s.claimNext({ lane: 'post', now: 31_999, owner: 'worker-b', staleBefore: 2_000 })).toBeNull();
+        const before = Date.now();
+        const got = await claim(s, 'worker-a');
+        const fence = await fenceOf(s, 'worker-a');
+        expect(got).toMatchObject({ key: 'k', state: 'claimed', owner: 'worker-a', unknown: false, fence: fence.token });
+        // claimedAt is the database's time (this machine's, here), not the store's injected clock.
+        expect(got?.claimedAt).toBeGreaterThanOrEqual(before - 1_000);
+        expect(got?.claimedAt).toBeLessThanOrEqual(Date.now() + 1_000);
+        expect(await claim(s, 'worker-b')).toBeNull();
+        expect(await claim(s, 'worker-b', { staleMs: 60_000 })).toBeNull();
       });
 
       it('notBefore is respected', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        const i = await claim(s, 1_000);
-        expect(await s.retryOutbox('k', 'p1', 5_000, false)).toBe(true);
-        expect(await claim(s, 4_999)).toBeNull();
-        expect(await s.listOutbox()).toEqual([
-          expect.objectContaining({ state: 'pending', owner: null, claimedAt: null, notBefore: 5_000, attempts: 1 }),
-        ]);
-        expect((await claim(s, 5_000))?.key).toBe(i?.key);
+        const i = await claim(s);
+        const before = Date.now();
+        expect(await retry(s, 'k', 'p1', 60_000, false)).toBe(true); // due a minute from the database's now
+        expect(await claim(s)).toBeNull();
+        const [held] = await s.listOutbox();
+        expect(held).toMatchObject({ state: 'pending', owner: null, claimedAt: null, fence: null, attempts: 1 });
+        expect(held?.notBefore).toBeGreaterThanOrEqual(before + 60_000 - 1_000);
+        expect(held?.notBefore).toBeLessThanOrEqual(Date.now() + 60_000 + 1_000);
+        expect(await retry(s, 'k', 'p1', 0, false)).toBe(false); // not claimed: nothing to give back
+        await s.apply([{ enqueue: [item('k2')] }]);
+        expect((await claim(s))?.key).toBe('k2');
+        expect(await retry(s, 'k2', 'p1', 0, false)).toBe(true); // due at once
+        expect((await claim(s))?.key).toBe('k2');
+        expect(i?.key).toBe('k');
       });
 
       it('a stale claim is taken over and comes back unknown; the old owner has lost it', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        await s.claimNext({ lane: 'post', now: 100, owner: 'dead', staleBefore: 0 });
-        expect(await s.claimNext({ lane: 'post', now: 200, owner: 'b', staleBefore: 100 })).toBeNull(); // not older
-        const taken = await s.claimNext({ lane: 'post', now: 300, owner: 'b', staleBefore: 101 });
-        expect(taken).toMatchObject({ key: 'k', owner: 'b', claimedAt: 300, unknown: true, state: 'claimed' });
-        expect(await s.completeOutbox('k', 'dead', 1)).toBe(false);
-        expect(await s.retryOutbox('k', 'dead', 0, false)).toBe(false);
+        const first = await claim(s, 'dead');
+        expect(await claim(s, 'b', { staleMs: 60_000 })).toBeNull(); // not older
+        await sleep(25);
+        const taken = await claim(s, 'b', { staleMs: 10 });
+        expect(taken).toMatchObject({ key: 'k', owner: 'b', unknown: true, state: 'claimed' });
+        expect(taken?.claimedAt).toBeGreaterThan(first?.claimedAt ?? Number.POSITIVE_INFINITY);
+        expect(await complete(s, 'k', 'dead', 1)).toBe(false);
+        expect(await retry(s, 'k', 'dead', 0, false)).toBe(false);
         expect((await s.listOutbox())[0]).toMatchObject({ owner: 'b', state: 'claimed' });
-        expect(await s.completeOutbox('k', 'b', 1)).toBe(true);
+        expect(await complete(s, 'k', 'b', 1)).toBe(true);
         expect(await s.listOutbox()).toEqual([]);
       });
 
       it('completeOutbox deletes the item and applies its changes, only for the owner', async () => {
         const s = await fresh();
         await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
-        const i = await claim(s, 2_000, 'me');
+        const i = await claim(s, 'me');
         const done: Change[] = [
           {
             card: {
@@ -553,12 +582,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             },
           },
         ];
-        expect(await s.completeOutbox('card:a1', 'someone-else', i?.rev ?? 0, done)).toBe(false);
+        expect(await complete(s, 'card:a1', 'someone-else', i?.rev ?? 0, done)).toBe(false);
         expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 }); // nothing applied
-        expect(await s.completeOutbox('card:a1', 'me', i?.rev ?? 0, done)).toBe(true);
+        expect(await complete(s, 'card:a1', 'me', i?.rev ?? 0, done)).toBe(true);
         expect(await s.get('a1')).toMatchObject({ state: 'posted', ts: '5.5', postedAt: 2_100, version: 2 });
         expect(await s.listOutbox()).toEqual([]);
-        expect(await s.completeOutbox('card:a1', 'me', i?.rev ?? 0)).toBe(false); // already gone
+        expect(await complete(s, 'card:a1', 'me', i?.rev ?? 0)).toBe(false); // already gone
       });
 
       it('meta written by a change lands with it: on completion of an item, and not when the change conflicts', async () => {
@@ -566,11 +595,11 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         await posted(s, 'a1', '5.5');
         await s.setMeta('timeline:a1', 'old');
         await s.apply([{ enqueue: [item('note:a1:timeline', { kind: 'thread_note', alertId: 'a1' })] }]);
-        const i = await claim(s, 2_000, 'me');
+        const i = await claim(s, 'me');
         const cursor = { meta: [{ key: 'timeline:a1', value: '{"id":"e2","createdAt":"t2"}' }] };
-        expect(await s.completeOutbox('note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
+        expect(await complete(s, 'note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
         expect(await s.getMeta('timeline:a1')).toBe('old'); // nothing applied without the claim
-        expect(await s.completeOutbox('note:a1:timeline', 'me', i?.rev ?? 0, [cursor])).toBe(true);
+        expect(await complete(s, 'note:a1:timeline', 'me', i?.rev ?? 0, [cursor])).toBe(true);
         expect(await s.getMeta('timeline:a1')).toBe('{"id":"e2","createdAt":"t2"}');
         expect(await s.listOutbox()).toEqual([]);
         // Inserted when missing, overwritten when present; a conflicting change writes none of it.
@@ -592,27 +621,28 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('a pending item cannot be completed or retried', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        expect(await s.completeOutbox('k', 'p1', 1)).toBe(false);
-        expect(await s.retryOutbox('k', 'p1', 0, true)).toBe(false);
+        expect(await complete(s, 'k', 'p1', 1)).toBe(false);
+        expect(await retry(s, 'k', 'p1', 0, true)).toBe(false);
         expect(await s.listOutbox()).toEqual([expect.objectContaining({ state: 'pending', unknown: false })]);
       });
 
       it('a newer payload coalesced in while sending: completion puts the item back to pending', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('upd:a1', { lane: 'update', payload: 'v1' })] }]);
-        const i = await claim(s, 2_000, 'me', { lane: 'update' });
-        await s.retryOutbox('upd:a1', 'me', 0, true);
-        const again = await claim(s, 2_500, 'me', { lane: 'update' });
+        const i = await claim(s, 'me', { lane: 'update' });
+        await retry(s, 'upd:a1', 'me', 0, true);
+        const again = await claim(s, 'me', { lane: 'update' });
         expect(again).toMatchObject({ unknown: true, attempts: 1 });
         await s.apply([{ enqueue: [item('upd:a1', { lane: 'update', payload: 'v2' })] }]);
         expect((await s.listOutbox())[0]).toMatchObject({ state: 'claimed', owner: 'me', rev: 2, payload: 'v2' });
-        expect(await s.completeOutbox('upd:a1', 'me', i?.rev ?? 0)).toBe(true);
+        expect(await complete(s, 'upd:a1', 'me', i?.rev ?? 0)).toBe(true);
         expect(await s.listOutbox()).toEqual([
           expect.objectContaining({
             key: 'upd:a1',
             state: 'pending',
             owner: null,
             claimedAt: null,
+            fence: null,
             payload: 'v2',
             rev: 2,
             unknown: false,
@@ -620,21 +650,21 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             notBefore: 0,
           }),
         ]);
-        const next = await claim(s, 3_000, 'me', { lane: 'update' });
+        const next = await claim(s, 'me', { lane: 'update' });
         expect(next).toMatchObject({ payload: 'v2', rev: 2 });
-        expect(await s.completeOutbox('upd:a1', 'me', 2)).toBe(true);
+        expect(await complete(s, 'upd:a1', 'me', 2)).toBe(true);
         expect(await s.listOutbox()).toEqual([]);
       });
 
       it('retryOutbox counts attempts and keeps unknown sticky', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        await claim(s, 1_000);
-        expect(await s.retryOutbox('k', 'p1', 0, true)).toBe(true);
-        expect(await claim(s, 2_000)).toMatchObject({ unknown: true, attempts: 1 });
-        expect(await s.retryOutbox('k', 'p1', 0, false)).toBe(true); // this attempt was a clean refusal
-        expect(await claim(s, 3_000)).toMatchObject({ unknown: true, attempts: 2 });
-        expect(await s.retryOutbox('k', 'intruder', 0, false)).toBe(false);
+        await claim(s);
+        expect(await retry(s, 'k', 'p1', 0, true)).toBe(true);
+        expect(await claim(s)).toMatchObject({ unknown: true, attempts: 1 });
+        expect(await retry(s, 'k', 'p1', 0, false)).toBe(true); // this attempt was a clean refusal
+        expect(await claim(s)).toMatchObject({ unknown: true, attempts: 2 });
+        expect(await retry(s, 'k', 'intruder', 0, false)).toBe(false);
       });
 
       it('outboxDepth counts pending and claimed items per channel and lane; listOutbox filters', async () => {
@@ -649,7 +679,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             ],
           },
         ]);
-        await claim(s, 1_000, 'p', { channel: 'C1' });
+        await claim(s, 'p', { channel: 'C1' });
         const depth = (await s.outboxDepth()).sort((x, y) =>
           `${x.channel}${x.lane}`.localeCompare(`${y.channel}${y.lane}`),
         );
@@ -732,32 +762,39 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('leases, action claims, first-time keys', () => {
-      it('a lease is exclusive until it expires; the owner renews and releases it', async () => {
+      it('a lease is exclusive until it expires (database clock); the owner renews and releases it', async () => {
         const s = await fresh();
-        expect(await s.tryLease('poller', 'a', 1_000, 10_000)).toBe(true);
-        expect(await s.tryLease('poller', 'b', 2_000, 10_000)).toBe(false);
-        expect(await s.tryLease('other', 'b', 2_000, 10_000)).toBe(true);
-        expect(await s.tryLease('poller', 'a', 9_000, 10_000)).toBe(true); // renewed until 19 000
-        expect(await s.tryLease('poller', 'b', 15_000, 10_000)).toBe(false);
-        expect(await s.tryLease('poller', 'b', 19_001, 10_000)).toBe(true); // a expired: taken over
-        expect(await s.tryLease('poller', 'a', 19_002, 10_000)).toBe(false);
-        await s.releaseLease('poller', 'a'); // not the owner: no effect
-        expect(await s.tryLease('poller', 'a', 19_003, 10_000)).toBe(false);
-        await s.releaseLease('poller', 'b');
-        expect(await s.tryLease('poller', 'a', 19_004, 10_000)).toBe(true);
+        const a1 = await s.tryLease('poller', 'a', 60_000);
+        expect(a1).toEqual({ held: true, token: 1 });
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        expect(await s.tryLease('other', 'b', 60_000)).toEqual({ held: true, token: 1 });
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 1 }); // renewed: same token
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        await s.releaseLease('poller', 'b'); // not the owner: no effect
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        await s.releaseLease('poller', 'a');
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: true, token: 2 }); // changed hands
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: false, token: 2 });
+        // An expired lease is taken over, and the token moves on; a released one never goes back.
+        expect(await s.tryLease('poller', 'b', 1)).toEqual({ held: true, token: 2 });
+        await sleep(15);
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 3 });
+        await s.releaseLease('poller', 'a');
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 4 }); // taken again
       });
 
       it('an action claim admits one change of an alert at a time, until released or expired', async () => {
         const s = await fresh();
-        expect(await s.claimAction('a1', 'click-1', 1_000, 30_000)).toBe(true);
-        expect(await s.claimAction('a1', 'click-2', 1_001, 30_000)).toBe(false);
-        expect(await s.claimAction('a2', 'click-3', 1_001, 30_000)).toBe(true);
+        expect(await s.claimAction('a1', 'click-1', 30_000)).toBe(true);
+        expect(await s.claimAction('a1', 'click-2', 30_000)).toBe(false);
+        expect(await s.claimAction('a2', 'click-3', 30_000)).toBe(true);
         await s.releaseAction('a1', 'click-2'); // not the owner: no effect
-        expect(await s.claimAction('a1', 'click-4', 1_002, 30_000)).toBe(false);
+        expect(await s.claimAction('a1', 'click-4', 30_000)).toBe(false);
         await s.releaseAction('a1', 'click-1');
-        expect(await s.claimAction('a1', 'click-5', 1_003, 30_000)).toBe(true);
-        expect(await s.claimAction('a1', 'click-6', 31_003, 30_000)).toBe(false); // exactly ttl: not yet
-        expect(await s.claimAction('a1', 'click-6', 40_000, 30_000)).toBe(true); // click-5 expired
+        expect(await s.claimAction('a1', 'click-5', 30_000)).toBe(true);
+        await sleep(25);
+        expect(await s.claimAction('a1', 'click-6', 30_000)).toBe(false); // younger than its ttl
+        expect(await s.claimAction('a1', 'click-6', 10)).toBe(true); // older than 10 ms: click-5 presumed gone
       });
 
       it('firstTime is true once per key within its ttl', async () => {
@@ -883,7 +920,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const claimed: string[] = [];
         const worker = async (s: Store, owner: string) => {
           for (;;) {
-            const got = await s.claimNext({ lane: 'post', now: 10_000, owner, staleBefore: 0 });
+            const got = await claim(s, owner);
             if (!got) return;
             claimed.push(got.key);
           }
@@ -899,10 +936,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const a = await fresh();
         const b = await twin(a);
         await a.apply([{ enqueue: [item('k')] }]);
-        await a.claimNext({ lane: 'post', now: 100, owner: 'dead', staleBefore: 0 });
+        await claim(a, 'dead');
+        await sleep(25);
+        const [fa, fb] = [await fenceOf(a, 'a'), await fenceOf(b, 'b')];
         const got = await Promise.all([
-          a.claimNext({ lane: 'post', now: 60_000, owner: 'a', staleBefore: 30_000 }),
-          b.claimNext({ lane: 'post', now: 60_000, owner: 'b', staleBefore: 30_000 }),
+          a.claimNext({ lane: 'post', owner: 'a', staleMs: 10, fence: fa }),
+          b.claimNext({ lane: 'post', owner: 'b', staleMs: 10, fence: fb }),
         ]);
         expect(got.filter(Boolean)).toHaveLength(1);
       });
@@ -925,9 +964,10 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const a = await fresh();
         const b = await twin(a);
         await a.apply([{ enqueue: [item('u', { lane: 'update', payload: 'v1' })] }]);
-        const i = await a.claimNext({ lane: 'update', now: 1_000, owner: 'me', staleBefore: 0 });
+        const i = await claim(a, 'me', { lane: 'update' });
+        const fence = await fenceOf(a, 'me');
         await Promise.all([
-          a.completeOutbox('u', 'me', i?.rev ?? 0),
+          a.completeOutbox('u', 'me', fence, i?.rev ?? 0),
           b.apply([{ enqueue: [item('u', { lane: 'update', payload: 'v2' })] }]),
         ]);
         const left = await a.listOutbox();
@@ -965,24 +1005,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('leases, action claims and first-time keys have one winner across instances', async () => {
         const a = await fresh();
         const b = await twin(a);
-        const leases = await Promise.all([
-          a.tryLease('poller', 'a', 1_000, 10_000),
-          b.tryLease('poller', 'b', 1_000, 10_000),
-        ]);
-        expect(leases.filter(Boolean)).toHaveLength(1);
-        const claims = await Promise.all([
-          a.claimAction('x', 'a', 1_000, 30_000),
-          b.claimAction('x', 'b', 1_000, 30_000),
-        ]);
+        const leases = await Promise.all([a.tryLease('poller', 'a', 60_000), b.tryLease('poller', 'b', 60_000)]);
+        expect(leases.filter((l) => l.held)).toHaveLength(1);
+        const [winner, name] = leases[0]?.held ? [a, 'a'] : [b, 'b'];
+        expect(await winner.tryLease('poller', name, 1)).toEqual({ held: true, token: 1 }); // expires at once
+        const claims = await Promise.all([a.claimAction('x', 'a', 30_000), b.claimAction('x', 'b', 30_000)]);
         expect(claims.filter(Boolean)).toHaveLength(1);
         const once = await Promise.all([a.firstTime('key', 1_000, 60_000), b.firstTime('key', 1_000, 60_000)]);
         expect(once.filter(Boolean)).toHaveLength(1);
-        // An expired lease is taken over by exactly one of two contenders.
-        const takeover = await Promise.all([
-          a.tryLease('poller', 'c', 20_000, 10_000),
-          b.tryLease('poller', 'd', 20_000, 10_000),
-        ]);
-        expect(takeover.filter(Boolean)).toHaveLength(1);
+        // An expired lease is taken over by exactly one of two contenders, under one new token.
+        await sleep(15);
+        const takeover = await Promise.all([a.tryLease('poller', 'c', 60_000), b.tryLease('poller', 'd', 60_000)]);
+        expect(takeover.filter((l) => l.held)).toHaveLength(1);
+        expect(takeover.map((l) => l.token)).toEqual([2, 2]);
       });
     });
   });
