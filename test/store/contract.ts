@@ -761,6 +761,140 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     });
 
     // ---------------------------------------------------------------------------------------------
+    describe('fencing', () => {
+      it('the lease token moves on takeover; claim, refresh, retry and completion under the old token are refused', async () => {
+        const s = await fresh();
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' }), item('k2'), item('k3')] }]);
+        const g1 = await s.tryLease('poller', 'old', 300);
+        const old: Fence = { lease: 'poller', token: g1.token };
+        const mine = await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old });
+        expect(mine).toMatchObject({ key: 'card:a1', owner: 'old', fence: g1.token });
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(true);
+        await sleep(350); // the lease lapses …
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(false); // … and with it every write under it
+        const g2 = await s.tryLease('poller', 'new', 60_000); // … and changes hands
+        expect(g2).toEqual({ held: true, token: g1.token + 1 });
+        const next: Fence = { lease: 'poller', token: g2.token };
+        // The old holder, even with the token it once had, no longer claims, refreshes, retries or completes.
+        expect(await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old })).toBeNull();
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(false);
+        expect(await s.retryOutbox('card:a1', 'old', old, 0, false)).toBe(false);
+        const posted: Change = { card: { op: 'update', alertId: 'a1', expectVersion: 1, set: { state: 'posted', ts: '9.9' } } };
+        expect(await s.completeOutbox('card:a1', 'old', old, mine?.rev ?? 0, [posted])).toBe(false);
+        expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 }); // nothing applied
+        // Nor does the new holder under a token it does not hold, nor another owner under its token.
+        expect(await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: old })).toBeNull();
+        expect(await s.claimNext({ lane: 'post', owner: 'intruder', staleMs: 60_000, fence: next })).toBeNull();
+        // The old claim is not stale (a minute): the new holder takes what is pending.
+        const k2 = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: next });
+        expect(k2).toMatchObject({ key: 'k2', fence: next.token, unknown: false });
+        expect(await s.touchClaim('k2', 'new', next)).toBe(true);
+        expect(await s.completeOutbox('k2', 'new', next, k2?.rev ?? 0)).toBe(true);
+        // Once stale, the old holder's item comes back unknown under the new token.
+        const taken = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 100, fence: next });
+        expect(taken).toMatchObject({ key: 'card:a1', owner: 'new', fence: next.token, unknown: true });
+        expect(await s.completeOutbox('card:a1', 'old', old, taken?.rev ?? 0)).toBe(false);
+        expect(await s.completeOutbox('card:a1', 'new', next, taken?.rev ?? 0, [posted])).toBe(true);
+        expect(await s.get('a1')).toMatchObject({ state: 'posted', ts: '9.9' });
+        // The same owner that takes the lease again after it lapsed gets a new token: its older work is refused.
+        const k3 = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: next });
+        await s.releaseLease('poller', 'new');
+        const g3 = await s.tryLease('poller', 'new', 60_000);
+        expect(g3.token).toBe(next.token + 1);
+        expect(await s.touchClaim('k3', 'new', next)).toBe(false);
+        expect(await s.retryOutbox('k3', 'new', { lease: 'poller', token: g3.token }, 0, false)).toBe(false);
+        expect(k3?.key).toBe('k3');
+      });
+
+      it('touchClaim refreshes the claim: a refreshed claim is not stale', async () => {
+        const s = await fresh();
+        await s.apply([{ enqueue: [item('k')] }]);
+        const first = await claim(s, 'a');
+        await sleep(30);
+        expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(true);
+        const [after] = await s.listOutbox();
+        expect(after?.claimedAt).toBeGreaterThanOrEqual((first?.claimedAt ?? 0) + 25);
+        // Older than 25 ms since the claim, but not since the refresh.
+        expect(await claim(s, 'b', { staleMs: 20 })).toBeNull();
+        expect(await s.touchClaim('k', 'b', await fenceOf(s, 'b'))).toBe(false); // not b's
+        await sleep(30);
+        expect(await claim(s, 'b', { staleMs: 20 })).toMatchObject({ key: 'k', owner: 'b', unknown: true });
+        expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(false); // a lost it
+      });
+
+      it('ownership is judged by the database clock: two instances whose clocks are minutes apart agree', async () => {
+        const a = await fresh();
+        const ahead = await open({ clock: () => now + 120_000, sameDatabaseAs: a });
+        opened.push(ahead);
+        const behind = await open({ clock: () => now - 120_000, sameDatabaseAs: a });
+        opened.push(behind);
+        await a.apply([{ enqueue: [item('k')] }]);
+        // A lease taken by the one behind is not expired for the one ahead.
+        expect((await behind.tryLease('poller', 'behind', 60_000)).held).toBe(true);
+        expect((await ahead.tryLease('poller', 'ahead', 60_000)).held).toBe(false);
+        const fb: Fence = { lease: 'poller', token: (await behind.tryLease('poller', 'behind', 60_000)).token };
+        expect(await behind.claimNext({ lane: 'post', owner: 'behind', staleMs: 60_000, fence: fb })).toMatchObject({
+          key: 'k',
+        });
+        // The claim is fresh for everyone, whatever their clock says.
+        const fa = { lease: 'other', token: (await ahead.tryLease('other', 'ahead', 60_000)).token };
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toBeNull();
+        expect(await ahead.touchClaim('k', 'ahead', fa)).toBe(false);
+        expect(await behind.touchClaim('k', 'behind', fb)).toBe(true);
+        // An item held a minute from the database's now is not due for either.
+        await behind.apply([{ enqueue: [item('later')] }]);
+        expect(await behind.retryOutbox('k', 'behind', fb, 60_000, false)).toBe(true);
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toMatchObject({
+          key: 'later',
+        });
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toBeNull();
+        // Action claims likewise.
+        expect(await behind.claimAction('a1', 'click-behind', 30_000)).toBe(true);
+        expect(await ahead.claimAction('a1', 'click-ahead', 30_000)).toBe(false);
+      });
+
+      it('one open storm per channel: a second opening conflicts and rolls its change back', async () => {
+        const s = await fresh();
+        const open1: Change = {
+          storm: { op: 'open', id: 'st1', channel: 'C1', at: 1_000 },
+          enqueue: [item('digest:st1', { kind: 'digest' })],
+        };
+        const open2: Change = {
+          ...insert('a1'),
+          storm: { op: 'open', id: 'st2', channel: 'C1', at: 2_000 },
+          enqueue: [item('digest:st2', { kind: 'digest' })],
+        };
+        expect(await s.apply([open1])).toEqual({ applied: 1, conflicts: 0 });
+        expect(await s.apply([open2])).toEqual({ applied: 0, conflicts: 1 });
+        expect(await s.getStorm('st2')).toBeNull();
+        expect(await s.get('a1')).toBeNull(); // the rest of the change went back with it
+        expect((await s.listOutbox()).map((i) => i.key)).toEqual(['digest:st1']);
+        expect(await s.apply([open1])).toEqual({ applied: 1, conflicts: 0 }); // the same storm again: a no-op
+        // Another channel has its own; once the first ends, the channel may open a new one.
+        expect(await s.apply([{ storm: { op: 'open', id: 'st3', channel: 'C2', at: 2_000 } }])).toEqual({
+          applied: 1,
+          conflicts: 0,
+        });
+        await s.apply([{ storm: { op: 'end', id: 'st1', at: 3_000 } }]);
+        expect(await s.apply([open2])).toEqual({ applied: 1, conflicts: 0 });
+        expect((await s.activeStorms()).map((x) => x.id).sort()).toEqual(['st2', 'st3']);
+      });
+
+      it('two instances opening a storm in one channel at once: one wins', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        const opening = (id: string): Change => ({
+          storm: { op: 'open', id, channel: 'C1', at: 1_000 },
+          enqueue: [item(`digest:${id}`, { kind: 'digest' })],
+        });
+        const res = await Promise.all([a.apply([opening('sa')]), b.apply([opening('sb')])]);
+        expect(res.map((r) => r.applied).sort()).toEqual([0, 1]);
+        expect(await a.activeStorms()).toHaveLength(1);
+        expect(await a.listOutbox()).toHaveLength(1);
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------------
     describe('leases, action claims, first-time keys', () => {
       it('a lease is exclusive until it expires (database clock); the owner renews and releases it', async () => {
         const s = await fresh();
