@@ -22,7 +22,9 @@ export const SLACK_SETTLE_MS = 5_000;
 export const CLAIM_TOUCH_MAX_MS = 5_000;
 
 /** The longest one Slack write of the sender can be on its way: every attempt times out, every wait is the longest. */
-export function slackWriteMaxMs(client: { timeoutMs: number; retries: number; maxRetryWaitMs: number } = SENDER_SLACK_CLIENT): number {
+export function slackWriteMaxMs(
+  client: { timeoutMs: number; retries: number; maxRetryWaitMs: number } = SENDER_SLACK_CLIENT,
+): number {
   return client.timeoutMs * (client.retries + 1) + client.maxRetryWaitMs * client.retries;
 }
 

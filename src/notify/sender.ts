@@ -171,7 +171,8 @@ export function createSender(deps: SenderDeps) {
       log.warn({ key: item.key }, 'refreshing the claim took too long to write safely; not writing');
       return false;
     }
-    if (!ok) log.warn({ key: item.key }, 'the claim on an outbox item is no longer ours (lease or claim lost); not writing');
+    if (!ok)
+      log.warn({ key: item.key }, 'the claim on an outbox item is no longer ours (lease or claim lost); not writing');
     return ok;
   }
 

@@ -433,8 +433,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       if ((await c.query(SQL.stormOpen, [s.id, s.channel, s.at])).rowCount !== 1) {
         if ((await c.query(SQL.stormExists, [s.id])).rowCount !== 1) throw new Conflict();
       }
-    }
-    else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
+    } else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
     else if (s?.op === 'end') await c.query(SQL.stormEnd, [s.at, s.id]);
     else if (s?.op === 'posted') await c.query(SQL.stormPosted, [s.ts, s.id]);
     else if (s?.op === 'tally') await c.query(SQL.stormTally, [s.tally, s.id]);

@@ -415,8 +415,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       if (Number(q.stormOpen.run(s.id, s.channel, s.at, s.at).changes) !== 1 && !q.stormExists.get(s.id)) {
         throw new Conflict();
       }
-    }
-    else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
+    } else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
     else if (s?.op === 'end') q.stormEnd.run(s.at, s.id);
     else if (s?.op === 'posted') q.stormPosted.run(s.ts, s.id);
     else if (s?.op === 'tally') q.stormTally.run(s.tally, s.id);

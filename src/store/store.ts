@@ -295,13 +295,7 @@ export interface Store {
    * the fence holds (as in touchClaim). When its rev moved on (a newer payload was coalesced in while
    * sending), the item goes back to pending instead of being deleted. False when the claim was lost.
    */
-  completeOutbox(
-    key: string,
-    owner: string,
-    fence: Fence,
-    rev: number,
-    changes?: readonly Change[],
-  ): Promise<boolean>;
+  completeOutbox(key: string, owner: string, fence: Fence, rev: number, changes?: readonly Change[]): Promise<boolean>;
   /**
    * Gives the item back for a later attempt, due `afterMs` from the database's now (`unknown`: the
    * outcome of this one is not known). False, and nothing changed, when the fence no longer holds.

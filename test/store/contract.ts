@@ -82,8 +82,11 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       expect(g.held).toBe(true);
       return { lease, token: g.token };
     };
-    const claim = async (s: Store, owner = 'p1', over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {}) =>
-      s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
+    const claim = async (
+      s: Store,
+      owner = 'p1',
+      over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {},
+    ) => s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
     const complete = async (s: Store, key: string, owner: string, rev: number, changes?: Change[]) =>
       s.completeOutbox(key, owner, await fenceOf(s, owner), rev, changes);
     const retry = async (s: Store, key: string, owner: string, afterMs: number, unknown: boolean) =>
@@ -525,7 +528,13 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const before = Date.now();
         const got = await claim(s, 'worker-a');
         const fence = await fenceOf(s, 'worker-a');
-        expect(got).toMatchObject({ key: 'k', state: 'claimed', owner: 'worker-a', unknown: false, fence: fence.token });
+        expect(got).toMatchObject({
+          key: 'k',
+          state: 'claimed',
+          owner: 'worker-a',
+          unknown: false,
+          fence: fence.token,
+        });
         // claimedAt is the database's time (this machine's, here), not the store's injected clock.
         expect(got?.claimedAt).toBeGreaterThanOrEqual(before - 1_000);
         expect(got?.claimedAt).toBeLessThanOrEqual(Date.now() + 1_000);
@@ -779,7 +788,9 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old })).toBeNull();
         expect(await s.touchClaim('card:a1', 'old', old)).toBe(false);
         expect(await s.retryOutbox('card:a1', 'old', old, 0, false)).toBe(false);
-        const posted: Change = { card: { op: 'update', alertId: 'a1', expectVersion: 1, set: { state: 'posted', ts: '9.9' } } };
+        const posted: Change = {
+          card: { op: 'update', alertId: 'a1', expectVersion: 1, set: { state: 'posted', ts: '9.9' } },
+        };
         expect(await s.completeOutbox('card:a1', 'old', old, mine?.rev ?? 0, [posted])).toBe(false);
         expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 }); // nothing applied
         // Nor does the new holder under a token it does not hold, nor another owner under its token.
