@@ -93,7 +93,7 @@ function replica(path: string, owner: string, clock: () => number, slack: SlackP
   const f = freezable(raw, onFrozen);
   const health = createHealth('socket');
   const logger = createLogger('silent');
-  const leadership = createLeadership({ store: f.store, owner, ttlMs: 600, health, logger });
+  const leadership = createLeadership({ store: f.store, owner, ttlMs: 1_500, health, logger });
   const sender = createSender({
     store: f.store,
     slack,
@@ -186,7 +186,7 @@ describe('fencing: two senders, one clock two minutes ahead, a leader paused mid
 
     // The old leader wakes up and would write the item it had claimed: its fence no longer holds.
     a.thaw();
-    await sleep(300);
+    await sleep(500);
     expect(a.leadership.isLeader()).toBe(false);
     await until(async () => (await b.raw.listOutbox()).length === 0);
 
@@ -223,7 +223,7 @@ describe('fencing: two senders, one clock two minutes ahead, a leader paused mid
     // Not before the claim (made by the frozen leader) was STALE_MS old by the database's clock.
     expect(tookOver - (held?.claimedAt ?? 0)).toBeGreaterThanOrEqual(STALE_MS);
     a.thaw();
-    await sleep(300);
+    await sleep(500);
     expect(slack.posts).toEqual([{ key: 'reply:a1:note', by: 'b' }]);
   });
 });

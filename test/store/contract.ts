@@ -774,12 +774,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('the lease token moves on takeover; claim, refresh, retry and completion under the old token are refused', async () => {
         const s = await fresh();
         await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' }), item('k2'), item('k3')] }]);
-        const g1 = await s.tryLease('poller', 'old', 300);
+        const g1 = await s.tryLease('poller', 'old', 1_000);
         const old: Fence = { lease: 'poller', token: g1.token };
         const mine = await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old });
         expect(mine).toMatchObject({ key: 'card:a1', owner: 'old', fence: g1.token });
         expect(await s.touchClaim('card:a1', 'old', old)).toBe(true);
-        await sleep(350); // the lease lapses …
+        await sleep(1_100); // the lease lapses …
         expect(await s.touchClaim('card:a1', 'old', old)).toBe(false); // … and with it every write under it
         const g2 = await s.tryLease('poller', 'new', 60_000); // … and changes hands
         expect(g2).toEqual({ held: true, token: g1.token + 1 });
@@ -821,15 +821,15 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
         const first = await claim(s, 'a');
-        await sleep(30);
+        await sleep(600);
         expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(true);
         const [after] = await s.listOutbox();
-        expect(after?.claimedAt).toBeGreaterThanOrEqual((first?.claimedAt ?? 0) + 25);
-        // Older than 25 ms since the claim, but not since the refresh.
-        expect(await claim(s, 'b', { staleMs: 20 })).toBeNull();
+        expect(after?.claimedAt).toBeGreaterThanOrEqual((first?.claimedAt ?? 0) + 550);
+        // Older than 500 ms since the claim, but not since the refresh.
+        expect(await claim(s, 'b', { staleMs: 500 })).toBeNull();
         expect(await s.touchClaim('k', 'b', await fenceOf(s, 'b'))).toBe(false); // not b's
-        await sleep(30);
-        expect(await claim(s, 'b', { staleMs: 20 })).toMatchObject({ key: 'k', owner: 'b', unknown: true });
+        await sleep(600);
+        expect(await claim(s, 'b', { staleMs: 500 })).toMatchObject({ key: 'k', owner: 'b', unknown: true });
         expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(false); // a lost it
       });
 
