@@ -76,7 +76,10 @@ export type NewOutboxItem = {
   orderAt: number;
   /** JSON, kind-specific. */
   payload: string;
-  /** Held until then (epoch ms; default: due at once). An existing item keeps its own. */
+  /**
+   * Held until then (epoch ms, compared with the database's clock; default: due at once). An existing
+   * item keeps its own.
+   */
   notBefore?: number;
 };
 
