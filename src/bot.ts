@@ -128,6 +128,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     threadTimeline: config.thread.timeline,
     claimStaleMs: options.claimStaleMs ?? config.tuning.claimStaleMs ?? 60_000,
     isLeader: leadership.isLeader,
+    fence: leadership.fence,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
     renderRequest: renderCloseRequest,

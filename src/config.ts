@@ -6,6 +6,7 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
+import { claimStaleFloorMs, slackWriteMaxMs } from './notify/claim-budget.ts';
 import { allChannels, loadRoutesFile, type Route } from './notify/routes.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -143,6 +144,14 @@ const EnvSchema = z
         code: 'custom',
         path: ['SLACK_SIGNING_SECRET'],
         message: EXPECTED.SLACK_SIGNING_SECRET ?? '',
+      });
+    }
+    const floor = claimStaleFloorMs();
+    if (env.COTOOL_SLACK_CLAIM_STALE_MS !== undefined && env.COTOOL_SLACK_CLAIM_STALE_MS < floor) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COTOOL_SLACK_CLAIM_STALE_MS'],
+        message: `at least ${floor} ms: a Slack write (${slackWriteMaxMs()} ms at most) must land before another sender may take its claim over`,
       });
     }
   });

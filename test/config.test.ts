@@ -199,3 +199,14 @@ describe('thread, four eyes and the noise report', () => {
     }
   });
 });
+
+describe('parseConfig: claims', () => {
+  it('refuses a claim-stale time shorter than a Slack write can take after its claim was refreshed', () => {
+    expect(problems({ ...base, COTOOL_SLACK_CLAIM_STALE_MS: '29999' })).toEqual([
+      'COTOOL_SLACK_CLAIM_STALE_MS is invalid: expected at least 30000 ms: a Slack write (20000 ms at most) must land before another sender may take its claim over',
+    ]);
+    const r = parseConfig({ ...base, COTOOL_SLACK_CLAIM_STALE_MS: '30000' });
+    expect(r.ok && r.config.tuning.claimStaleMs).toBe(30_000);
+    expect(parseConfig(base).ok).toBe(true); // unset: the 60 s default
+  });
+});

@@ -3,11 +3,17 @@
  * is taken or renewed every `ttlMs / 3`; a leader that cannot renew (the database is gone, another
  * process holds it) stops sending at once, and a follower takes over within `ttlMs` plus one tick
  * of a leader that died.
+ *
+ * The lease's expiry is judged by the database's clock; this process's own deadline ("still the
+ * leader until") by its monotonic clock, counted from when the renewal was SENT: a pause, a slow
+ * answer or a wall-clock jump can only make it give up early, never late. Each taking of the lease
+ * moves its token; the sender claims and completes under it (the fence), so a process that lost the
+ * lease while paused cannot complete or write what it had claimed.
  */
 import type { HealthState } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import type { Fence, Store } from '../store/store.ts';
 
 export const LEASE_NAME = 'poller';
 
@@ -18,18 +24,20 @@ export type LeadershipDeps = {
   health: HealthState;
   logger: Logger;
   metrics?: Metrics;
-  clock?: () => number;
+  /** Monotonic milliseconds (default performance.now): local deadlines only, never the wall clock. */
+  monotonic?: () => number;
   /** Told when this process becomes the leader (start polling and sending now). */
   onElected?: () => void;
 };
 
 export function createLeadership(deps: LeadershipDeps) {
   const { store, owner, ttlMs, health } = deps;
-  const clock = deps.clock ?? Date.now;
+  const monotonic = deps.monotonic ?? (() => performance.now());
   const log = deps.logger.child({ module: 'leader' });
   // A renewal must land well before expiry: stop acting a third of the lease early.
   const margin = Math.floor(ttlMs / 3);
   let validUntil = 0;
+  let token = 0;
   let leader = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -45,11 +53,16 @@ export function createLeadership(deps: LeadershipDeps) {
 
   async function tick(): Promise<boolean> {
     if (stopped) return false;
-    const now = clock();
+    const sentAt = monotonic();
     try {
-      const held = await store.tryLease(LEASE_NAME, owner, now, ttlMs);
+      const grant = await store.tryLease(LEASE_NAME, owner, ttlMs);
+      const held = grant.held;
       health.storeOk = true;
-      if (held) validUntil = now + ttlMs - margin;
+      if (held) {
+        // The lease runs ttlMs from when the database read its clock, which is after sentAt.
+        validUntil = sentAt + ttlMs - margin;
+        token = grant.token;
+      }
       set(held);
       if (!held && health.lease === 'unknown') health.lease = 'follower';
       return held;
@@ -63,7 +76,11 @@ export function createLeadership(deps: LeadershipDeps) {
 
   return {
     isLeader(): boolean {
-      return leader && clock() < validUntil;
+      return leader && monotonic() < validUntil;
+    },
+    /** The lease and its token while this process is the leader, else null. */
+    fence(): Fence | null {
+      return leader && monotonic() < validUntil ? { lease: LEASE_NAME, token } : null;
     },
     tick,
     async start(): Promise<void> {

@@ -99,6 +99,21 @@ export function createPoller(deps: PollerDeps) {
     report.conflicts += r.conflicts;
   }
 
+  /**
+   * A plan that opens a storm: the opening (with its digest) goes first, alone, and the rest of the
+   * plan only if it applied — it conflicts when the channel has an open storm already. Takes the
+   * opening out of `changes`.
+   */
+  async function openStorm(changes: Change[], report: CycleReport): Promise<boolean> {
+    const at = changes.findIndex((c) => c.storm?.op === 'open');
+    if (at < 0) return true;
+    const [opening] = changes.splice(at, 1);
+    const r = await store.apply([opening as Change]);
+    report.changes += r.applied;
+    report.conflicts += r.conflicts;
+    return r.applied === 1;
+  }
+
   const keysOf = (alerts: readonly Alert[]) =>
     alerts.flatMap((a) =>
       routeAlert(a, deps.routes, deps.defaultChannel).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
@@ -228,6 +243,12 @@ export function createPoller(deps: PollerDeps) {
         },
         fingerprint,
       );
+      if (decision.stormStarted && !(await openStorm(decision.changes, report))) {
+        // Another process opened this channel's storm meanwhile (one open storm per channel): plan
+        // again from it at the next poll; nothing of this plan was written.
+        log.warn({ channel }, 'another process opened a storm in this channel; planning again next poll');
+        continue;
+      }
       await apply(decision.changes, report);
       report.queued += decision.cards;
       report.digested += decision.digested + decision.folded;

@@ -23,12 +23,14 @@ import type {
   CardPatch,
   CardRecord,
   Change,
+  Fence,
   NewOutboxItem,
   OutboxItem,
   OutboxLane,
   Store,
   Storm,
 } from '../store/store.ts';
+import { touchBudgetMs } from './claim-budget.ts';
 import { DIGEST_LIMITS } from './digest.ts';
 import { backoffMs, type CallKind, decide, type OnPayload, timingsFrom } from './failure-policy.ts';
 import {
@@ -81,10 +83,18 @@ export type SenderDeps = {
   threadTimeline?: TimelineMode;
   /** Channels to drain from the start (more are found in the outbox). */
   channels: readonly string[];
-  /** A claim older than this belongs to a process that died mid-send. */
+  /**
+   * A claim not refreshed for this long (on the database's clock) belongs to a process that died or
+   * lost the lease mid-send. At least claimStaleFloorMs (config): longer than a write can take after
+   * the claim was refreshed before it.
+   */
   claimStaleMs: number;
   /** Only the leader sends. */
   isLeader: () => boolean;
+  /** The lease token this process leads under (null: not the leader): every claim and write is fenced by it. */
+  fence: () => Fence | null;
+  /** Monotonic milliseconds (default performance.now): how long a claim refresh took. */
+  monotonic?: () => number;
   clock?: () => number;
   /** How long an idle loop waits for work before looking again (ms). */
   idleMs?: number;
@@ -146,6 +156,9 @@ export function createSender(deps: SenderDeps) {
   const idleMs = deps.idleMs ?? 1_000;
   const retryBaseMs = deps.retryBaseMs ?? 1_000;
   const unknownSettleMs = deps.unknownSettleMs ?? 5_000;
+  const monotonic = deps.monotonic ?? (() => performance.now());
+  /** The fence each item in hand was claimed under. */
+  const fences = new WeakMap<OutboxItem, Fence>();
   const stats: SenderStats = { posted: 0, updated: 0, notices: 0, digests: 0, failed: 0, rateLimited: 0 };
   let busy = 0;
   const log = deps.logger.child({ module: 'sender' });
@@ -194,8 +207,37 @@ export function createSender(deps: SenderDeps) {
     return JSON.parse(item.payload) as T;
   }
 
+  /** The fence an item was claimed under (a handler only ever sees claimed items). */
+  const fenceOf = (item: OutboxItem): Fence => fences.get(item) ?? { lease: '', token: -1 };
+  const touchBudget = touchBudgetMs(deps.claimStaleMs);
+
+  /**
+   * Right before every Slack write (post or update): the claim is still this process's, under the
+   * lease token it was taken with, and is refreshed (database clock) so that nobody takes it over
+   * while the write is on its way. False: someone else may send the item; drop it ('lost'). A
+   * refresh whose answer came too late to leave the write its time within the stale window counts
+   * as lost too.
+   */
+  async function stillOurs(item: OutboxItem): Promise<boolean> {
+    const sentAt = monotonic();
+    let ok = false;
+    try {
+      ok = await store.touchClaim(item.key, owner, fenceOf(item));
+    } catch (err) {
+      log.warn({ err, key: item.key }, 'could not refresh the claim before writing to Slack; not writing');
+      return false;
+    }
+    if (ok && touchBudget !== null && monotonic() - sentAt > touchBudget) {
+      log.warn({ key: item.key }, 'refreshing the claim took too long to write safely; not writing');
+      return false;
+    }
+    if (!ok)
+      log.warn({ key: item.key }, 'the claim on an outbox item is no longer ours (lease or claim lost); not writing');
+    return ok;
+  }
+
   async function complete(item: OutboxItem, changes: Change[] = []): Promise<Outcome> {
-    const ok = await store.completeOutbox(item.key, owner, item.rev, changes);
+    const ok = await store.completeOutbox(item.key, owner, fenceOf(item), item.rev, changes);
     if (!ok) {
       log.error({ key: item.key }, 'lost the claim on an outbox item while sending it (another sender took it over)');
       return 'lost';
@@ -204,7 +246,7 @@ export function createSender(deps: SenderDeps) {
   }
 
   async function retry(item: OutboxItem, afterMs: number, unknown: boolean): Promise<Outcome> {
-    await store.retryOutbox(item.key, owner, clock() + afterMs, unknown);
+    await store.retryOutbox(item.key, owner, fenceOf(item), afterMs, unknown);
     return 'retry';
   }
 
@@ -377,6 +419,7 @@ export function createSender(deps: SenderDeps) {
     view: SlackView,
     at: { channel: string; ts: string; broadcast: boolean; eventType: string; alertId: string; key: string },
   ): Promise<Outcome | null> {
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.post({
@@ -505,6 +548,7 @@ export function createSender(deps: SenderDeps) {
       }
     }
     const cardPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      if (!(await stillOurs(item))) return 'lost';
       pacer.take(clock());
       let place: { channel: string; ts: string };
       try {
@@ -557,6 +601,7 @@ export function createSender(deps: SenderDeps) {
     const ts = rec.ts;
     const updated = () => recordUpdate(item, rec, payload, set, channel);
     const cardUpdate = async (v: SlackView, fallback?: Fallback): Promise<Outcome | null> => {
+      if (!(await stillOurs(item))) return 'lost';
       pacer.take(clock());
       try {
         await slack.update({ ...v, channel, ts });
@@ -797,6 +842,7 @@ export function createSender(deps: SenderDeps) {
       if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }, ...(await idListChanges(storm))]);
     }
     const digestPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      if (!(await stillOurs(item))) return 'lost';
       pacer.take(clock());
       let place: { ts: string };
       try {
@@ -840,6 +886,7 @@ export function createSender(deps: SenderDeps) {
     }
     const ts = storm.ts;
     const digestUpdate = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
+      if (!(await stillOurs(item))) return 'lost';
       pacer.take(clock());
       try {
         await slack.update({ ...view, channel: storm.channel, ts });
@@ -877,6 +924,7 @@ export function createSender(deps: SenderDeps) {
         return complete(item);
       }
     }
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.post({
@@ -966,6 +1014,7 @@ export function createSender(deps: SenderDeps) {
       return retry(item, 30 * retryBaseMs, item.unknown);
     }
     const view = deps.renderRequest({ request, note: null, now: clock() });
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     let place: { ts: string };
     try {
@@ -998,6 +1047,7 @@ export function createSender(deps: SenderDeps) {
     }
     if (!deps.renderRequest) return complete(item);
     const view = deps.renderRequest({ request, note: null, now: clock() });
+    if (!(await stillOurs(item))) return 'lost';
     pacer.take(clock());
     try {
       await slack.update({ ...view, channel: request.channel, ts: request.ts });
@@ -1086,15 +1136,19 @@ export function createSender(deps: SenderDeps) {
         await delay(Math.min(wait, 5_000));
         continue;
       }
+      const fence = deps.fence();
+      if (!fence) {
+        await idle(idleMs);
+        continue;
+      }
       let item: OutboxItem | null;
       try {
-        const now = clock();
         item = await store.claimNext({
           lane,
           ...(channel !== undefined ? { channel } : {}),
-          now,
           owner,
-          staleBefore: now - deps.claimStaleMs,
+          staleMs: deps.claimStaleMs,
+          fence,
         });
       } catch (err) {
         log.error({ err }, 'could not read the outbox; will retry');
@@ -1107,6 +1161,7 @@ export function createSender(deps: SenderDeps) {
         await idle(idleMs);
         continue;
       }
+      fences.set(item, fence);
       busy++;
       try {
         health.storeOk = true;
@@ -1116,7 +1171,7 @@ export function createSender(deps: SenderDeps) {
         // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
         log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
         await store
-          .retryOutbox(item.key, owner, clock() + backoff(item.attempts), item.lane === 'post')
+          .retryOutbox(item.key, owner, fence, backoff(item.attempts), item.lane === 'post')
           .catch(() => undefined);
         await idle(idleMs);
       } finally {

@@ -203,7 +203,7 @@ export function createBulkClose(deps: BulkCloseDeps): (input: BulkCloseInput) =>
     if (previous?.state === 'done') return { ok: false, code: 'already', tally: previous, groupName };
     const claimKey = `bulk:${storm.id}:${input.groupKey}`;
     const owner = randomUUID();
-    if (!(await store.claimAction(claimKey, owner, deps.clock(), BULK_CLAIM_TTL_MS))) {
+    if (!(await store.claimAction(claimKey, owner, BULK_CLAIM_TTL_MS))) {
       const now = parseTallies((await store.getStorm(storm.id))?.tally ?? null).get(input.groupKey);
       return now ? { ok: false, code: 'already', tally: now, groupName } : { ok: false, code: 'busy', groupName };
     }
@@ -315,7 +315,7 @@ export function createBulkClose(deps: BulkCloseDeps): (input: BulkCloseInput) =>
   async function closeOne(m: StormMember, actor: { id: string; name: string }, reason: string): Promise<Outcome> {
     const owner = randomUUID();
     try {
-      if (!(await store.claimAction(m.alertId, owner, deps.clock(), ALERT_CLAIM_TTL_MS))) {
+      if (!(await store.claimAction(m.alertId, owner, ALERT_CLAIM_TTL_MS))) {
         return { kind: 'failed', why: 'someone else was changing it at the same time' };
       }
     } catch (err) {

@@ -135,7 +135,7 @@ export async function withClaim<T>(
   fn: () => Promise<T>,
 ): Promise<T | Extract<TriageFailure, { code: 'busy' }>> {
   const owner = randomUUID();
-  if (!(await deps.store.claimAction(alertId, owner, deps.clock(), deps.claimTtlMs ?? CLAIM_TTL_MS))) {
+  if (!(await deps.store.claimAction(alertId, owner, deps.claimTtlMs ?? CLAIM_TTL_MS))) {
     return { ok: false, code: 'busy', displayId };
   }
   try {

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import { type HealthState, healthBody, readiness } from '../http/health.ts';
 import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
+import { SENDER_SLACK_CLIENT } from '../notify/claim-budget.ts';
 import { answerLost, outcomeUnknown } from './errors.ts';
 
 const LEVELS: Record<string, LogLevel> = {
@@ -115,7 +116,9 @@ export function createSenderClient(config: Config, logger: Logger, options: Slac
   return new WebClient(config.slack.botToken, {
     ...base,
     logger: boltLogger(logger, config.logLevel),
-    retryConfig: { retries: 0 },
+    // What the claim-stale floor is computed from (src/notify/claim-budget.ts).
+    timeout: options.timeoutMs ?? SENDER_SLACK_CLIENT.timeoutMs,
+    retryConfig: { retries: SENDER_SLACK_CLIENT.retries },
     rejectRateLimitedCalls: true,
   });
 }

@@ -130,6 +130,18 @@ const MIGRATIONS: readonly string[] = [
   // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
   `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
    CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
+  // Fencing: the lease's token moves each time it changes hands, and an outbox claim records the token
+  // it was taken under. At most one open storm per channel: duplicates an older release may have
+  // opened are ended first (the oldest stays open).
+  `ALTER TABLE leases ADD COLUMN token BIGINT NOT NULL DEFAULT 0;
+   UPDATE leases SET token = 1;
+   ALTER TABLE outbox ADD COLUMN fence BIGINT;
+   UPDATE storms SET ended_at = last_added_at
+   WHERE ended_at IS NULL AND EXISTS (
+     SELECT 1 FROM storms AS o
+     WHERE o.channel = storms.channel AND o.ended_at IS NULL
+       AND (o.started_at < storms.started_at OR (o.started_at = storms.started_at AND o.id < storms.id)));
+   CREATE UNIQUE INDEX storms_open_channel ON storms (channel) WHERE ended_at IS NULL;`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -170,6 +182,14 @@ const SEVERITY_RANK_SQL =
 const BLANKS_SQL = "E' \\t\\n\\r'";
 /** A numbered id, `COT-123` (the NUMBERED pattern of src/notify/digest.ts). */
 const NUMBERED_RE = "'^[A-Za-z][A-Za-z0-9_]*-(0|[1-9][0-9]{0,14})$'";
+/**
+ * The ownership clock (epoch ms): the database server's, read inside each statement. Replicas'
+ * clocks may disagree by minutes; every decision about who owns a lease or a claim uses this one.
+ */
+const NOW = '(floor(extract(epoch FROM clock_timestamp()) * 1000))::bigint';
+/** The fence holds: owner $o still holds the lease named $l under token $t, unexpired. */
+const fenceHolds = (o: number, l: number, t: number) =>
+  `EXISTS (SELECT 1 FROM leases WHERE name = $${l} AND owner = $${o} AND token = $${t} AND expires_at > ${NOW})`;
 
 const SQL = {
   get: 'SELECT * FROM cards WHERE alert_id = $1',
@@ -204,7 +224,8 @@ const SQL = {
                   rev = outbox.rev + 1
            WHERE outbox.state = 'pending'`,
   stormOpen:
-    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING',
+    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING',
+  stormExists: 'SELECT 1 FROM storms WHERE id = $1',
   stormGrow:
     'UPDATE storms SET last_added_at = GREATEST(last_added_at, $1), cards_used = cards_used + $2 WHERE id = $3',
   stormEnd: 'UPDATE storms SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL',
@@ -216,24 +237,30 @@ const SQL = {
   memberStatus: 'UPDATE storm_members SET status = $1, updated_at = $2 WHERE storm_id = $3 AND alert_id = $4',
   // One statement: the subquery locks the best due row, skipping rows another claimer holds locked,
   // and the UPDATE takes it. A claimed row taken over (its claim stale) comes back `unknown`.
-  claimNext: `UPDATE outbox o SET state = 'claimed', owner = $1, claimed_at = $2,
+  // Only while the claimer holds the lease under the token it names; stale on the server's clock.
+  claimNext: `UPDATE outbox o SET state = 'claimed', owner = $1, claimed_at = ${NOW}, fence = $3,
                      unknown = CASE WHEN o.state = 'claimed' THEN true ELSE o.unknown END
-              WHERE o.key = (
+              WHERE ${fenceHolds(1, 2, 3)} AND o.key = (
                 SELECT key FROM outbox
-                WHERE lane = $3 AND ($4::text IS NULL OR channel = $4)
-                  AND ((state = 'pending' AND not_before <= $2) OR (state = 'claimed' AND claimed_at < $5))
+                WHERE lane = $4 AND ($5::text IS NULL OR channel = $5)
+                  AND ((state = 'pending' AND not_before <= ${NOW})
+                       OR (state = 'claimed' AND claimed_at < ${NOW} - $6::bigint))
                 ORDER BY priority, order_at, key
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED)
               RETURNING o.*`,
-  ownedRev: "SELECT rev FROM outbox WHERE key = $1 AND state = 'claimed' AND owner = $2 FOR UPDATE",
+  touch: `UPDATE outbox SET claimed_at = ${NOW}
+          WHERE key = $4 AND state = 'claimed' AND owner = $1 AND fence = $3 AND ${fenceHolds(1, 2, 3)}`,
+  ownedRev: `SELECT rev FROM outbox
+             WHERE key = $4 AND state = 'claimed' AND owner = $1 AND fence = $3 AND ${fenceHolds(1, 2, 3)}
+             FOR UPDATE`,
   deleteItem: 'DELETE FROM outbox WHERE key = $1',
-  requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, unknown = false, attempts = 0,
-                   not_before = 0
+  requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL, unknown = false,
+                   attempts = 0, not_before = 0
             WHERE key = $1`,
-  retry: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, not_before = $1,
-                 unknown = unknown OR $2::boolean, attempts = attempts + 1
-          WHERE key = $3 AND state = 'claimed' AND owner = $4`,
+  retry: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL,
+                 not_before = ${NOW} + $5::bigint, unknown = unknown OR $6::boolean, attempts = attempts + 1
+          WHERE key = $4 AND state = 'claimed' AND owner = $1 AND fence = $3 AND ${fenceHolds(1, 2, 3)}`,
   depth: 'SELECT channel, lane, COUNT(*) AS n FROM outbox GROUP BY channel, lane ORDER BY channel, lane',
   listOutbox: `SELECT * FROM outbox WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR kind = $2)
                ORDER BY lane COLLATE "C", channel COLLATE "C", priority, order_at, key`,
@@ -280,13 +307,18 @@ const SQL = {
          ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at COLLATE "C", display_id COLLATE "C", seq
          LIMIT $4 OFFSET $5`,
   idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-  lease: `INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3)
-          ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-          WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < $4`,
-  releaseLease: 'DELETE FROM leases WHERE name = $1 AND owner = $2',
-  claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, $3)
+  // A renewal (same owner, unexpired) keeps the token; any other taking moves it on.
+  lease: `INSERT INTO leases (name, owner, expires_at, token) VALUES ($1, $2, ${NOW} + $3::bigint, 1)
+          ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
+                 token = CASE WHEN leases.owner = EXCLUDED.owner AND leases.expires_at >= ${NOW} THEN leases.token
+                              ELSE leases.token + 1 END
+          WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < ${NOW}
+          RETURNING token`,
+  leaseToken: 'SELECT token FROM leases WHERE name = $1',
+  releaseLease: `UPDATE leases SET expires_at = ${NOW} - 1 WHERE name = $1 AND owner = $2`,
+  claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, ${NOW})
                 ON CONFLICT (alert_id) DO UPDATE SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at
-                WHERE action_claims.claimed_at < $4`,
+                WHERE action_claims.claimed_at < ${NOW} - $3::bigint`,
   releaseAction: 'DELETE FROM action_claims WHERE alert_id = $1 AND owner = $2',
   once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
@@ -482,8 +514,13 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
     if (ch.closeRequestTs) await c.query(SQL.requestTs, [ch.closeRequestTs.ts, ch.closeRequestTs.id]);
     const s = ch.storm;
-    if (s?.op === 'open') await c.query(SQL.stormOpen, [s.id, s.channel, s.at]);
-    else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
+    if (s?.op === 'open') {
+      // An existing id is a no-op; a second open storm in the channel (another leader's, during a
+      // hand-over) conflicts.
+      if ((await c.query(SQL.stormOpen, [s.id, s.channel, s.at])).rowCount !== 1) {
+        if ((await c.query(SQL.stormExists, [s.id])).rowCount !== 1) throw new Conflict();
+      }
+    } else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
     else if (s?.op === 'end') await c.query(SQL.stormEnd, [s.at, s.id]);
     else if (s?.op === 'posted') await c.query(SQL.stormPosted, [s.ts, s.id]);
     else if (s?.op === 'tally') await c.query(SQL.stormTally, [s.tally, s.id]);
@@ -524,15 +561,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
   /**
    * Each change is atomic: a conflict undoes that change alone. The steps that can conflict (the card
-   * write, then each dequeue) come first in applyOne and write nothing when they conflict, so a change
-   * needs a savepoint only when a conflict could follow another conflict-capable step that already
-   * wrote (a card write and a dequeue, or two dequeues). Any other error aborts the whole batch.
+   * write, then each dequeue, then a storm's opening) come first in applyOne and write nothing when
+   * they conflict, so a change needs a savepoint only when a conflict could follow another
+   * conflict-capable step that already wrote (e.g. a card write and a dequeue, or two dequeues). Any
+   * other error aborts the whole batch.
    */
   async function applyAll(c: pg.PoolClient, changes: readonly Change[], t: number): Promise<ApplyResult> {
     let applied = 0;
     let conflicts = 0;
     for (const ch of changes) {
-      const steps = (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0) + (ch.closeRequest ? 1 : 0);
+      const steps =
+        (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0) + (ch.closeRequest ? 1 : 0) + (ch.storm?.op === 'open' ? 1 : 0);
       if (steps < 2) {
         try {
           await applyOne(c, ch, t);
@@ -647,14 +686,24 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const t = clock();
       return tx((c) => applyAll(c, changes, t));
     },
-    async claimNext({ lane, channel, now, owner, staleBefore }) {
-      const [r] = await query(SQL.claimNext, [owner, now, lane, channel ?? null, staleBefore]);
+    async claimNext({ lane, channel, owner, staleMs, fence }) {
+      const [r] = await query(SQL.claimNext, [
+        owner,
+        fence.lease,
+        fence.token,
+        lane,
+        channel ?? null,
+        Math.round(staleMs),
+      ]);
       return r ? toItem(r) : null;
     },
-    async completeOutbox(key, owner, rev, changes = []) {
+    async touchClaim(key, owner, fence) {
+      return (await affected(SQL.touch, [owner, fence.lease, fence.token, key])) === 1;
+    },
+    async completeOutbox(key, owner, fence, rev, changes = []) {
       const t = clock();
       return tx(async (c) => {
-        const [row] = (await c.query<Row>(SQL.ownedRev, [key, owner])).rows;
+        const [row] = (await c.query<Row>(SQL.ownedRev, [owner, fence.lease, fence.token, key])).rows;
         if (!row) return false;
         await applyAll(c, changes, t);
         if (Number(row.rev) === rev) await c.query(SQL.deleteItem, [key]);
@@ -662,8 +711,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         return true;
       });
     },
-    async retryOutbox(key, owner, notBefore, unknown) {
-      return (await affected(SQL.retry, [notBefore, unknown, key, owner])) === 1;
+    async retryOutbox(key, owner, fence, afterMs, unknown) {
+      const params = [owner, fence.lease, fence.token, key, Math.max(0, Math.round(afterMs)), unknown];
+      return (await affected(SQL.retry, params)) === 1;
     },
     async outboxDepth() {
       return (await query(SQL.depth)).map((r) => ({
@@ -729,14 +779,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         displayId: String(r.display_id),
       }));
     },
-    async tryLease(name, owner, now, ttlMs) {
-      return (await affected(SQL.lease, [name, owner, now + ttlMs, now])) === 1;
+    async tryLease(name, owner, ttlMs) {
+      const [row] = await query(SQL.lease, [name, owner, Math.round(ttlMs)]);
+      if (row) return { held: true, token: Number(row.token) };
+      const [cur] = await query(SQL.leaseToken, [name]);
+      return { held: false, token: cur ? Number(cur.token) : 0 };
     },
     async releaseLease(name, owner) {
       await query(SQL.releaseLease, [name, owner]);
     },
-    async claimAction(alertId, owner, now, ttlMs) {
-      return (await affected(SQL.claimAction, [alertId, owner, now, now - ttlMs])) === 1;
+    async claimAction(alertId, owner, ttlMs) {
+      return (await affected(SQL.claimAction, [alertId, owner, Math.round(ttlMs)])) === 1;
     },
     async releaseAction(alertId, owner) {
       await query(SQL.releaseAction, [alertId, owner]);

@@ -56,6 +56,7 @@ export function toItem(r: Row): OutboxItem {
     attempts: Number(r.attempts),
     notBefore: Number(r.not_before),
     createdAt: Number(r.created_at),
+    fence: num(r.fence),
   };
 }
 

@@ -147,7 +147,27 @@ const MIGRATIONS: readonly string[] = [
   // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
   `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
    CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
+  // Fencing: the lease's token moves each time it changes hands, and an outbox claim records the token
+  // it was taken under. At most one open storm per channel: duplicates an older release may have
+  // opened are ended first (the oldest stays open).
+  `ALTER TABLE leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+   UPDATE leases SET token = 1;
+   ALTER TABLE outbox ADD COLUMN fence INTEGER;
+   UPDATE storms SET ended_at = last_added_at
+   WHERE ended_at IS NULL AND EXISTS (
+     SELECT 1 FROM storms AS o
+     WHERE o.channel = storms.channel AND o.ended_at IS NULL
+       AND (o.started_at < storms.started_at OR (o.started_at = storms.started_at AND o.id < storms.id)));
+   CREATE UNIQUE INDEX storms_open_channel ON storms (channel) WHERE ended_at IS NULL;`,
 ];
+
+/**
+ * The ownership clock (epoch ms): SQLite's own, read inside each statement. One file, one machine:
+ * this is the only clock every process of the store shares; no caller's time decides ownership.
+ */
+const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+/** The fence holds: :owner still holds the lease named :lease under :token, unexpired. */
+const FENCE_HOLDS = `EXISTS (SELECT 1 FROM leases WHERE name = :lease AND owner = :owner AND token = :token AND expires_at > ${NOW})`;
 
 type Row = Record<string, SQLInputValue>;
 
@@ -247,8 +267,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
        WHERE outbox.state = 'pending'`,
     ),
     stormOpen: db.prepare(
-      'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    stormExists: db.prepare('SELECT 1 FROM storms WHERE id = ?'),
     stormGrow: db.prepare(
       'UPDATE storms SET last_added_at = MAX(last_added_at, ?), cards_used = cards_used + ? WHERE id = ?',
     ),
@@ -263,30 +284,40 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     ),
     memberStatus: db.prepare('UPDATE storm_members SET status = ?, updated_at = ? WHERE storm_id = ? AND alert_id = ?'),
     nextAny: db.prepare(
-      `SELECT * FROM outbox WHERE lane = ? AND ((state = 'pending' AND not_before <= ?) OR (state = 'claimed' AND claimed_at < ?))
+      `SELECT * FROM outbox WHERE lane = :lane
+         AND ((state = 'pending' AND not_before <= ${NOW}) OR (state = 'claimed' AND claimed_at < ${NOW} - :staleMs))
        ORDER BY priority, order_at LIMIT 1`,
     ),
     nextOf: db.prepare(
-      `SELECT * FROM outbox WHERE lane = ? AND channel = ?
-         AND ((state = 'pending' AND not_before <= ?) OR (state = 'claimed' AND claimed_at < ?))
+      `SELECT * FROM outbox WHERE lane = :lane AND channel = :channel
+         AND ((state = 'pending' AND not_before <= ${NOW}) OR (state = 'claimed' AND claimed_at < ${NOW} - :staleMs))
        ORDER BY priority, order_at LIMIT 1`,
     ),
+    fenceHolds: db.prepare(`SELECT ${FENCE_HOLDS} AS ok`),
     claim: db.prepare(
-      `UPDATE outbox SET state = 'claimed', owner = ?, claimed_at = ?,
+      `UPDATE outbox SET state = 'claimed', owner = :owner, claimed_at = ${NOW}, fence = :token,
               unknown = CASE WHEN state = 'claimed' THEN 1 ELSE unknown END
-       WHERE key = ? AND rev = ? AND state = ? AND COALESCE(claimed_at, -1) = COALESCE(?, -1)`,
+       WHERE key = :key AND rev = :rev AND state = :state AND COALESCE(claimed_at, -1) = COALESCE(:claimedAt, -1)`,
+    ),
+    touch: db.prepare(
+      `UPDATE outbox SET claimed_at = ${NOW}
+       WHERE key = :key AND state = 'claimed' AND owner = :owner AND fence = :token AND ${FENCE_HOLDS}`,
     ),
     itemOf: db.prepare('SELECT * FROM outbox WHERE key = ?'),
-    ownedRev: db.prepare("SELECT rev FROM outbox WHERE key = ? AND state = 'claimed' AND owner = ?"),
+    ownedRev: db.prepare(
+      `SELECT rev FROM outbox WHERE key = :key AND state = 'claimed' AND owner = :owner AND fence = :token AND ${FENCE_HOLDS}`,
+    ),
     deleteItem: db.prepare('DELETE FROM outbox WHERE key = ?'),
     requeue: db.prepare(
-      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, unknown = 0, attempts = 0, not_before = 0
+      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL, unknown = 0, attempts = 0,
+              not_before = 0
        WHERE key = ?`,
     ),
     retry: db.prepare(
-      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, not_before = ?,
-              unknown = CASE WHEN ? = 1 THEN 1 ELSE unknown END, attempts = attempts + 1
-       WHERE key = ? AND state = 'claimed' AND owner = ?`,
+      `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL,
+              not_before = ${NOW} + :afterMs,
+              unknown = CASE WHEN :unknown = 1 THEN 1 ELSE unknown END, attempts = attempts + 1
+       WHERE key = :key AND state = 'claimed' AND owner = :owner AND fence = :token AND ${FENCE_HOLDS}`,
     ),
     depth: db.prepare('SELECT channel, lane, COUNT(*) AS n FROM outbox GROUP BY channel, lane'),
     listOutbox: db.prepare('SELECT * FROM outbox ORDER BY lane, channel, priority, order_at'),
@@ -349,16 +380,21 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     idsAfter: db.prepare(
       'SELECT seq, display_id FROM storm_members WHERE storm_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
+    // A renewal (same owner, unexpired) keeps the token; any other taking moves it on.
     lease: db.prepare(
-      `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-       WHERE leases.owner = excluded.owner OR leases.expires_at < ?`,
+      `INSERT INTO leases (name, owner, expires_at, token) VALUES (:name, :owner, ${NOW} + :ttlMs, 1)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+              token = CASE WHEN leases.owner = excluded.owner AND leases.expires_at >= ${NOW} THEN leases.token
+                           ELSE leases.token + 1 END
+       WHERE leases.owner = excluded.owner OR leases.expires_at < ${NOW}
+       RETURNING token`,
     ),
-    releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?'),
+    leaseToken: db.prepare('SELECT token FROM leases WHERE name = ?'),
+    releaseLease: db.prepare(`UPDATE leases SET expires_at = ${NOW} - 1 WHERE name = ? AND owner = ?`),
     claimAction: db.prepare(
-      `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (?, ?, ?)
+      `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (:alertId, :owner, ${NOW})
        ON CONFLICT (alert_id) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at
-       WHERE action_claims.claimed_at < ?`,
+       WHERE action_claims.claimed_at < ${NOW} - :ttlMs`,
     ),
     releaseAction: db.prepare('DELETE FROM action_claims WHERE alert_id = ? AND owner = ?'),
     once: db.prepare(
@@ -473,8 +509,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     }
     if (c.closeRequestTs) q.requestTs.run(c.closeRequestTs.ts, c.closeRequestTs.id);
     const s = c.storm;
-    if (s?.op === 'open') q.stormOpen.run(s.id, s.channel, s.at, s.at);
-    else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
+    if (s?.op === 'open') {
+      // An existing id is a no-op; a second open storm in the channel (another leader's, during a
+      // hand-over) conflicts.
+      if (Number(q.stormOpen.run(s.id, s.channel, s.at, s.at).changes) !== 1 && !q.stormExists.get(s.id)) {
+        throw new Conflict();
+      }
+    } else if (s?.op === 'grow') q.stormGrow.run(s.at, s.cards, s.id);
     else if (s?.op === 'end') q.stormEnd.run(s.at, s.id);
     else if (s?.op === 'posted') q.stormPosted.run(s.ts, s.id);
     else if (s?.op === 'tally') q.stormTally.run(s.tally, s.id);
@@ -593,22 +634,34 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       const t = clock();
       return transaction(() => applyAll(changes, t));
     },
-    async claimNext({ lane, channel, now, owner, staleBefore }) {
+    async claimNext({ lane, channel, owner, staleMs, fence }) {
       return transaction(() => {
+        const held = q.fenceHolds.get({ lease: fence.lease, owner, token: fence.token }) as Row;
+        if (Number(held.ok) !== 1) return null;
         const row = (
-          channel === undefined ? q.nextAny.get(lane, now, staleBefore) : q.nextOf.get(lane, channel, now, staleBefore)
+          channel === undefined ? q.nextAny.get({ lane, staleMs }) : q.nextOf.get({ lane, channel, staleMs })
         ) as Row | undefined;
         if (!row) return null;
         const item = toItem(row);
-        const r = q.claim.run(owner, now, item.key, item.rev, item.state, item.claimedAt);
+        const r = q.claim.run({
+          owner,
+          token: fence.token,
+          key: item.key,
+          rev: item.rev,
+          state: item.state,
+          claimedAt: item.claimedAt,
+        });
         if (Number(r.changes) !== 1) return null;
         return toItem(q.itemOf.get(item.key) as Row);
       });
     },
-    async completeOutbox(key, owner, rev, changes = []) {
+    async touchClaim(key, owner, fence) {
+      return Number(q.touch.run({ key, owner, lease: fence.lease, token: fence.token }).changes) === 1;
+    },
+    async completeOutbox(key, owner, fence, rev, changes = []) {
       const t = clock();
       return transaction(() => {
-        const row = q.ownedRev.get(key, owner) as Row | undefined;
+        const row = q.ownedRev.get({ key, owner, lease: fence.lease, token: fence.token }) as Row | undefined;
         if (!row) return false;
         applyAll(changes, t);
         if (Number(row.rev) === rev) q.deleteItem.run(key);
@@ -616,8 +669,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
         return true;
       });
     },
-    async retryOutbox(key, owner, notBefore, unknown) {
-      return Number(q.retry.run(notBefore, unknown ? 1 : 0, key, owner).changes) === 1;
+    async retryOutbox(key, owner, fence, afterMs, unknown) {
+      const r = q.retry.run({
+        afterMs: Math.max(0, Math.round(afterMs)),
+        unknown: unknown ? 1 : 0,
+        key,
+        owner,
+        lease: fence.lease,
+        token: fence.token,
+      });
+      return Number(r.changes) === 1;
     },
     async outboxDepth() {
       return (q.depth.all() as Row[]).map((r) => ({
@@ -687,14 +748,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
         displayId: String(r.display_id),
       }));
     },
-    async tryLease(name, owner, now, ttlMs) {
-      return Number(q.lease.run(name, owner, now + ttlMs, now).changes) === 1;
+    async tryLease(name, owner, ttlMs) {
+      const row = q.lease.get({ name, owner, ttlMs: Math.round(ttlMs) }) as Row | undefined;
+      if (row) return { held: true, token: Number(row.token) };
+      const cur = q.leaseToken.get(name) as Row | undefined;
+      return { held: false, token: cur ? Number(cur.token) : 0 };
     },
     async releaseLease(name, owner) {
       q.releaseLease.run(name, owner);
     },
-    async claimAction(alertId, owner, now, ttlMs) {
-      return Number(q.claimAction.run(alertId, owner, now, now - ttlMs).changes) === 1;
+    async claimAction(alertId, owner, ttlMs) {
+      return Number(q.claimAction.run({ alertId, owner, ttlMs: Math.round(ttlMs) }).changes) === 1;
     },
     async releaseAction(alertId, owner) {
       q.releaseAction.run(alertId, owner);

@@ -87,7 +87,10 @@ export type NewOutboxItem = {
   orderAt: number;
   /** JSON, kind-specific. */
   payload: string;
-  /** Held until then (epoch ms; default: due at once). An existing item keeps its own. */
+  /**
+   * Held until then (epoch ms, compared with the database's clock; default: due at once). An existing
+   * item keeps its own.
+   */
   notBefore?: number;
 };
 
@@ -101,6 +104,27 @@ export type OutboxItem = Omit<NewOutboxItem, 'notBefore'> & {
   attempts: number;
   notBefore: number;
   createdAt: number;
+  /** The lease token the item was claimed under (null while pending). */
+  fence: number | null;
+};
+
+/**
+ * Ownership clock. Every decision about who owns something — a lease, an outbox claim, an action
+ * claim — is judged by the database's clock (PostgreSQL's `clock_timestamp()`, SQLite's own
+ * `unixepoch()` on its one machine), never by a replica's: callers pass durations, not times.
+ */
+
+/**
+ * Proof of leadership: the lease (by name) and the token it had when this owner took it. The token
+ * moves each time the lease changes hands, so work started under an older holder's token is refused.
+ */
+export type Fence = { lease: string; token: number };
+
+export type LeaseGrant = {
+  /** This owner holds the lease now (taken or renewed). */
+  held: boolean;
+  /** The lease's token: this owner's fence when held, else the current holder's (0: never held). */
+  token: number;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -214,6 +238,7 @@ export type CardWrite =
   | { op: 'update'; alertId: string; expectVersion?: number; expectState?: CardState; set: CardPatch };
 
 export type StormWrite =
+  /** Conflicts while the channel has another open storm (at most one open storm per channel). */
   | { op: 'open'; id: string; channel: string; at: number }
   | { op: 'grow'; id: string; at: number; cards: number }
   | { op: 'end'; id: string; at: number }
@@ -324,25 +349,36 @@ export interface Store {
   /** Applies each change atomically (all of them in one transaction where the engine allows). */
   apply(changes: readonly Change[]): Promise<ApplyResult>;
   /**
-   * Claims the most urgent item of a lane (optionally of one channel) that is due: pending with
-   * notBefore ≤ now, or claimed by someone whose claim is older than `staleBefore` (that item comes
-   * back with `unknown` set). Null when nothing is due.
+   * Claims the most urgent item of a lane (optionally of one channel) that is due — pending with
+   * notBefore ≤ the database's now, or claimed by someone whose claim (claimedAt, refreshed by
+   * touchClaim) is more than `staleMs` old on the database's clock (that item comes back with
+   * `unknown` set) — and records `fence.token` on it. Null when nothing is due, or when `owner` does
+   * not hold the lease `fence` names under that token (unexpired).
    */
   claimNext(q: {
     lane: OutboxLane;
     channel?: string;
-    now: number;
     owner: string;
-    staleBefore: number;
+    staleMs: number;
+    fence: Fence;
   }): Promise<OutboxItem | null>;
   /**
-   * The item was sent (or is moot): applies `changes` and deletes the item, atomically, only while
-   * `owner` still holds it. When its rev moved on (a newer payload was coalesced in while sending),
-   * the item goes back to pending instead of being deleted. False when the claim was lost.
+   * Right before a Slack write: true, and claimedAt set to the database's now, only while `owner`
+   * still holds the item under `fence.token` and still holds that lease with that token, unexpired.
+   * False: stop, someone else may be sending it.
    */
-  completeOutbox(key: string, owner: string, rev: number, changes?: readonly Change[]): Promise<boolean>;
-  /** Gives the item back for a later attempt (`unknown`: the outcome of this one is not known). */
-  retryOutbox(key: string, owner: string, notBefore: number, unknown: boolean): Promise<boolean>;
+  touchClaim(key: string, owner: string, fence: Fence): Promise<boolean>;
+  /**
+   * The item was sent (or is moot): applies `changes` and deletes the item, atomically, only while
+   * the fence holds (as in touchClaim). When its rev moved on (a newer payload was coalesced in while
+   * sending), the item goes back to pending instead of being deleted. False when the claim was lost.
+   */
+  completeOutbox(key: string, owner: string, fence: Fence, rev: number, changes?: readonly Change[]): Promise<boolean>;
+  /**
+   * Gives the item back for a later attempt, due `afterMs` from the database's now (`unknown`: the
+   * outcome of this one is not known). False, and nothing changed, when the fence no longer holds.
+   */
+  retryOutbox(key: string, owner: string, fence: Fence, afterMs: number, unknown: boolean): Promise<boolean>;
   /** Pending and claimed items per channel and lane. */
   outboxDepth(): Promise<{ channel: string; lane: OutboxLane; count: number }[]>;
   /** Items of a lane for one channel that are pending, in order (for plans and tests). */
@@ -372,17 +408,22 @@ export interface Store {
   stormIdsAfter(stormId: string, afterSeq: number, limit: number): Promise<{ seq: number; displayId: string }[]>;
 
   // ---- replicas
-  /** Takes or renews the named lease until now + ttlMs; false while another owner holds it. */
-  tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes or renews the named lease until the database's now + ttlMs; not held while another owner
+   * holds it unexpired. The token moves on whenever the lease is taken (by another owner, or again
+   * after it lapsed), and never goes back.
+   */
+  tryLease(name: string, owner: string, ttlMs: number): Promise<LeaseGrant>;
+  /** Lets the lease lapse at once (its token is kept: the next holder gets a higher one). */
   releaseLease(name: string, owner: string): Promise<void>;
 
   // ---- interactions
   /**
    * Claims the right to change an alert from Slack: true when no other change of this alert is in
-   * flight (or the one in flight is older than `ttlMs`, its process presumably gone). Two fast
-   * clicks, or two analysts, get one true between them.
+   * flight (or the one in flight is older than `ttlMs` on the database's clock, its process
+   * presumably gone). Two fast clicks, or two analysts, get one true between them.
    */
-  claimAction(alertId: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  claimAction(alertId: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseAction(alertId: string, owner: string): Promise<void>;
   /**
    * True the first time `key` is seen within `ttlMs`, false after: for Slack redeliveries of the same

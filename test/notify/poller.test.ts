@@ -213,15 +213,11 @@ describe('poll cycle', () => {
     const sent = w.add({ severity: 'medium' });
     await w.poller.runOnce();
     // The sender tried it: Slack answered 5xx (the card may be in the channel).
-    const claimed = await w.store.claimNext({
-      lane: 'post',
-      channel: CH,
-      now: w.now(),
-      owner: 'me',
-      staleBefore: w.now() - 60_000,
-    });
+    const { token } = await w.store.tryLease('test-me', 'me', 600_000);
+    const fence = { lease: 'test-me', token };
+    const claimed = await w.store.claimNext({ lane: 'post', channel: CH, owner: 'me', staleMs: 60_000, fence });
     expect(claimed?.key).toBe(outboxKey.card(sent.id));
-    await w.store.retryOutbox(claimed?.key ?? '', 'me', w.now() + 60_000, true);
+    await w.store.retryOutbox(claimed?.key ?? '', 'me', fence, 60_000, true);
     // A plain queued card of the same severity, surely unsent.
     const unsent = w.add({ severity: 'medium' });
     await w.poller.runOnce();

@@ -88,8 +88,11 @@ async function setup(opts: { retryBaseMs?: number } = {}) {
   let now = Date.parse('2026-12-06T06:00:00.000Z');
   const clock = () => now;
   const render = createCardRenderer(config, { interactive: true });
+  // The sender sends under the poller's lease (its fence).
+  const grant = await store.tryLease('poller', 'test', 3_600_000);
   sender = createSender({
     store,
+    fence: () => ({ lease: 'poller', token: grant.token }),
     slack: slack.port,
     render,
     cotool: {

@@ -122,7 +122,7 @@ describe('changeStatus: nothing changes', () => {
 
   it('busy: another change of the alert holds the claim → refused before any Cotool call', async () => {
     const h = await triageHarness();
-    await h.store.claimAction(h.alert.id, 'someone-else', Date.parse('2026-11-23T12:00:00.000Z'), CLAIM_TTL_MS);
+    await h.store.claimAction(h.alert.id, 'someone-else', CLAIM_TTL_MS);
     const r = await run(h);
     expect(r).toMatchObject({ ok: false, code: 'busy', displayId: h.alert.displayId });
     expect(h.cotool.calls).toHaveLength(0);
@@ -140,7 +140,7 @@ describe('changeStatus: nothing changes', () => {
     h.deps.access = { check: async () => ({ ok: false, reason: 'guest' }) };
     expect(await run(h)).toEqual({ ok: false, code: 'denied', reason: 'guest' });
     expect(h.cotool.calls).toHaveLength(0);
-    expect(await h.store.claimAction(h.alert.id, 'x', Date.now(), CLAIM_TTL_MS)).toBe(true);
+    expect(await h.store.claimAction(h.alert.id, 'x', CLAIM_TTL_MS)).toBe(true);
   });
 });
 
@@ -203,7 +203,7 @@ describe('changeStatus: Cotool failures', () => {
     const h = await triageHarness();
     h.cotool.fail.status.push(new TypeError('bug'));
     await expect(run(h)).rejects.toThrow('bug');
-    expect(await h.store.claimAction(h.alert.id, 'x', Date.now(), CLAIM_TTL_MS)).toBe(true);
+    expect(await h.store.claimAction(h.alert.id, 'x', CLAIM_TTL_MS)).toBe(true);
   });
 });
 

@@ -291,8 +291,11 @@ export async function drainOutbox(
 ): Promise<void> {
   const base = h.cotool.client;
   const extra = opts.extraTimeline ?? (() => []);
+  // The sender sends under the poller's lease (its fence).
+  const grant = await h.store.tryLease('poller', 'test-sender', 3_600_000);
   const sender = createSender({
     store: h.store,
+    fence: () => ({ lease: 'poller', token: grant.token }),
     slack: {
       ...h.slack.port,
       findMessage: async (q) => {

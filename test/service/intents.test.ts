@@ -408,9 +408,11 @@ describe('four eyes through the outbox', () => {
     await process().click();
     const first = (await h.store.pendingCloseRequest(h.alert.id))?.id as string;
     // The sender gave up on its message (Slack refused it for good): the item is gone, no ts.
-    const item = await h.store.claimNext({ lane: 'post', now: h.deps.clock(), owner: 'x', staleBefore: 0 });
+    const { token } = await h.store.tryLease('test-x', 'x', 600_000);
+    const fence = { lease: 'test-x', token };
+    const item = await h.store.claimNext({ lane: 'post', owner: 'x', staleMs: 60_000, fence });
     expect(item?.key).toBe(`close_request:${first}`);
-    await h.store.completeOutbox(item?.key as string, 'x', item?.rev ?? 0);
+    await h.store.completeOutbox(item?.key as string, 'x', fence, item?.rev ?? 0);
     expect(await process().click(SAM.id)).toMatchObject({ ok: true, approval: { fresh: true, requester: SAM } });
     expect(await h.store.getCloseRequest(first)).toMatchObject({ state: 'cancelled', outcome: 'not_posted' });
     await drainOutbox(h);

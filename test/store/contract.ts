@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/notify/digest.ts';
 import type {
   Change,
+  Fence,
   LastAction,
   NewCloseRequest,
   NewOutboxItem,
@@ -44,6 +45,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       opened.push(s);
       return s;
     }
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     async function twin(s: Store): Promise<Store> {
       const t = await open({ clock, sameDatabaseAs: s });
       opened.push(t);
@@ -74,8 +76,22 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       payload: `{"k":"${key}"}`,
       ...over,
     });
-    const claim = (s: Store, at: number, owner = 'p1', over: { lane?: 'post' | 'update'; channel?: string } = {}) =>
-      s.claimNext({ lane: over.lane ?? 'post', now: at, owner, staleBefore: at - 30_000, ...over });
+    /** The fence of `owner`: each owner holds a lease of its own (claims are not what those tests contend for). */
+    const fenceOf = async (s: Store, owner: string): Promise<Fence> => {
+      const lease = `lease:${owner}`;
+      const g = await s.tryLease(lease, owner, 600_000);
+      expect(g.held).toBe(true);
+      return { lease, token: g.token };
+    };
+    const claim = async (
+      s: Store,
+      owner = 'p1',
+      over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {},
+    ) => s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
+    const complete = async (s: Store, key: string, owner: string, rev: number, changes?: Change[]) =>
+      s.completeOutbox(key, owner, await fenceOf(s, owner), rev, changes);
+    const retry = async (s: Store, key: string, owner: string, afterMs: number, unknown: boolean) =>
+      s.retryOutbox(key, owner, await fenceOf(s, owner), afterMs, unknown);
     /** A card that reached Slack at (channel, ts). */
     async function posted(s: Store, alertId: string, ts: string, postedAt = 5_000, channel = 'C1') {
       await s.apply([insert(alertId, { channel })]);
@@ -396,7 +412,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         ).toEqual({ applied: 1, conflicts: 0 });
         expect((await s.listOutbox()).map((i) => i.key)).toEqual(['card:a1']);
         // The card item is being sent: dequeueing it conflicts, and the card write goes back too.
-        expect((await claim(s, 200))?.key).toBe('card:a1');
+        expect((await claim(s))?.key).toBe('card:a1');
         expect(
           await s.apply([
             {
@@ -415,9 +431,9 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('dequeue refuses an item whose earlier attempt has an unknown outcome (it may be in Slack)', async () => {
         const s = await fresh();
         await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
-        expect((await claim(s, 200))?.key).toBe('card:a1');
+        expect((await claim(s))?.key).toBe('card:a1');
         // Slack answered 5xx: the item is pending again, its outcome unknown.
-        expect(await s.retryOutbox('card:a1', 'p1', 0, true)).toBe(true);
+        expect(await retry(s, 'card:a1', 'p1', 0, true)).toBe(true);
         expect((await s.listOutbox()).map((i) => [i.key, i.state, i.unknown])).toEqual([['card:a1', 'pending', true]]);
         expect(
           await s.apply([
@@ -443,13 +459,14 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('outbox', () => {
-      it('an item may be held until a time: not claimed before it, and a re-enqueue keeps its own', async () => {
+      it('an item may be held until a time (the database clock): not claimed before it, and a re-enqueue keeps its own', async () => {
         const s = await fresh();
-        await s.apply([{ enqueue: [{ ...item('held'), notBefore: 5_000 }] }]);
-        expect(await claim(s, 4_999)).toBeNull();
+        await s.apply([{ enqueue: [{ ...item('held'), notBefore: Date.now() + 60_000 }] }]);
+        expect(await claim(s)).toBeNull();
         await s.apply([{ enqueue: [{ ...item('held'), notBefore: 0 }] }]);
-        expect(await claim(s, 4_999)).toBeNull();
-        expect((await claim(s, 5_000))?.key).toBe('held');
+        expect(await claim(s)).toBeNull();
+        await s.apply([{ enqueue: [{ ...item('due', { priority: 99 }), notBefore: Date.now() - 1 }] }]);
+        expect((await claim(s))?.key).toBe('due');
       });
 
       it('enqueue stores every field; pending items start unclaimed', async () => {
@@ -478,6 +495,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             attempts: 0,
             notBefore: 0,
             createdAt: 4_242,
+            fence: null,
           } satisfies OutboxItem,
         ]);
       });
@@ -509,60 +527,80 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         ]);
         const order: string[] = [];
         for (let k = 0; k < 5; k++) {
-          const i = await claim(s, 10_000);
+          const i = await claim(s);
           if (i) order.push(i.key);
         }
         expect(order).toEqual(['p1', 'p5', 'p10-early', 'p10-late']);
-        expect((await claim(s, 10_000, 'p1', { lane: 'update' }))?.key).toBe('upd');
-        expect(await claim(s, 10_000)).toBeNull();
+        expect((await claim(s, 'p1', { lane: 'update' }))?.key).toBe('upd');
+        expect(await claim(s)).toBeNull();
 
         const t = await fresh();
         await t.apply([{ enqueue: [item('c1', { priority: 1 }), item('c2', { channel: 'C2', priority: 9 })] }]);
-        expect((await claim(t, 10_000, 'p', { channel: 'C2' }))?.key).toBe('c2');
-        expect(await claim(t, 10_000, 'p', { channel: 'C2' })).toBeNull();
-        expect(await claim(t, 10_000, 'p', { channel: 'C3' })).toBeNull();
-        expect((await claim(t, 10_000, 'p', { channel: 'C1' }))?.key).toBe('c1');
+        expect((await claim(t, 'p', { channel: 'C2' }))?.key).toBe('c2');
+        expect(await claim(t, 'p', { channel: 'C2' })).toBeNull();
+        expect(await claim(t, 'p', { channel: 'C3' })).toBeNull();
+        expect((await claim(t, 'p', { channel: 'C1' }))?.key).toBe('c1');
       });
 
       it('a claim records owner and time; a claimed item is not claimed again while fresh', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        const got = await claim(s, 2_000, 'worker-a');
-        expect(got).toMatchObject({ key: 'k', state: 'claimed', owner: 'worker-a', claimedAt: 2_000, unknown: false });
-        expect(await claim(s, 2_001, 'worker-b')).toBeNull();
-        expect(await s.claimNext({ lane: 'post', now: 31_999, owner: 'worker-b', staleBefore: 2_000 })).toBeNull();
+        const before = Date.now();
+        const got = await claim(s, 'worker-a');
+        const fence = await fenceOf(s, 'worker-a');
+        expect(got).toMatchObject({
+          key: 'k',
+          state: 'claimed',
+          owner: 'worker-a',
+          unknown: false,
+          fence: fence.token,
+        });
+        // claimedAt is the database's time (this machine's, here), not the store's injected clock.
+        expect(got?.claimedAt).toBeGreaterThanOrEqual(before - 1_000);
+        expect(got?.claimedAt).toBeLessThanOrEqual(Date.now() + 1_000);
+        expect(await claim(s, 'worker-b')).toBeNull();
+        expect(await claim(s, 'worker-b', { staleMs: 60_000 })).toBeNull();
       });
 
       it('notBefore is respected', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        const i = await claim(s, 1_000);
-        expect(await s.retryOutbox('k', 'p1', 5_000, false)).toBe(true);
-        expect(await claim(s, 4_999)).toBeNull();
-        expect(await s.listOutbox()).toEqual([
-          expect.objectContaining({ state: 'pending', owner: null, claimedAt: null, notBefore: 5_000, attempts: 1 }),
-        ]);
-        expect((await claim(s, 5_000))?.key).toBe(i?.key);
+        const i = await claim(s);
+        const before = Date.now();
+        expect(await retry(s, 'k', 'p1', 60_000, false)).toBe(true); // due a minute from the database's now
+        expect(await claim(s)).toBeNull();
+        const [held] = await s.listOutbox();
+        expect(held).toMatchObject({ state: 'pending', owner: null, claimedAt: null, fence: null, attempts: 1 });
+        expect(held?.notBefore).toBeGreaterThanOrEqual(before + 60_000 - 1_000);
+        expect(held?.notBefore).toBeLessThanOrEqual(Date.now() + 60_000 + 1_000);
+        expect(await retry(s, 'k', 'p1', 0, false)).toBe(false); // not claimed: nothing to give back
+        await s.apply([{ enqueue: [item('k2')] }]);
+        expect((await claim(s))?.key).toBe('k2');
+        expect(await retry(s, 'k2', 'p1', 0, false)).toBe(true); // due at once
+        expect((await claim(s))?.key).toBe('k2');
+        expect(i?.key).toBe('k');
       });
 
       it('a stale claim is taken over and comes back unknown; the old owner has lost it', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        await s.claimNext({ lane: 'post', now: 100, owner: 'dead', staleBefore: 0 });
-        expect(await s.claimNext({ lane: 'post', now: 200, owner: 'b', staleBefore: 100 })).toBeNull(); // not older
-        const taken = await s.claimNext({ lane: 'post', now: 300, owner: 'b', staleBefore: 101 });
-        expect(taken).toMatchObject({ key: 'k', owner: 'b', claimedAt: 300, unknown: true, state: 'claimed' });
-        expect(await s.completeOutbox('k', 'dead', 1)).toBe(false);
-        expect(await s.retryOutbox('k', 'dead', 0, false)).toBe(false);
+        const first = await claim(s, 'dead');
+        expect(await claim(s, 'b', { staleMs: 60_000 })).toBeNull(); // not older
+        await sleep(25);
+        const taken = await claim(s, 'b', { staleMs: 10 });
+        expect(taken).toMatchObject({ key: 'k', owner: 'b', unknown: true, state: 'claimed' });
+        expect(taken?.claimedAt).toBeGreaterThan(first?.claimedAt ?? Number.POSITIVE_INFINITY);
+        expect(await complete(s, 'k', 'dead', 1)).toBe(false);
+        expect(await retry(s, 'k', 'dead', 0, false)).toBe(false);
         expect((await s.listOutbox())[0]).toMatchObject({ owner: 'b', state: 'claimed' });
-        expect(await s.completeOutbox('k', 'b', 1)).toBe(true);
+        expect(await complete(s, 'k', 'b', 1)).toBe(true);
         expect(await s.listOutbox()).toEqual([]);
       });
 
       it('completeOutbox deletes the item and applies its changes, only for the owner', async () => {
         const s = await fresh();
         await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
-        const i = await claim(s, 2_000, 'me');
+        const i = await claim(s, 'me');
         const done: Change[] = [
           {
             card: {
@@ -573,12 +611,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             },
           },
         ];
-        expect(await s.completeOutbox('card:a1', 'someone-else', i?.rev ?? 0, done)).toBe(false);
+        expect(await complete(s, 'card:a1', 'someone-else', i?.rev ?? 0, done)).toBe(false);
         expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 }); // nothing applied
-        expect(await s.completeOutbox('card:a1', 'me', i?.rev ?? 0, done)).toBe(true);
+        expect(await complete(s, 'card:a1', 'me', i?.rev ?? 0, done)).toBe(true);
         expect(await s.get('a1')).toMatchObject({ state: 'posted', ts: '5.5', postedAt: 2_100, version: 2 });
         expect(await s.listOutbox()).toEqual([]);
-        expect(await s.completeOutbox('card:a1', 'me', i?.rev ?? 0)).toBe(false); // already gone
+        expect(await complete(s, 'card:a1', 'me', i?.rev ?? 0)).toBe(false); // already gone
       });
 
       it('meta written by a change lands with it: on completion of an item, and not when the change conflicts', async () => {
@@ -586,11 +624,11 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         await posted(s, 'a1', '5.5');
         await s.setMeta('timeline:a1', 'old');
         await s.apply([{ enqueue: [item('note:a1:timeline', { kind: 'thread_note', alertId: 'a1' })] }]);
-        const i = await claim(s, 2_000, 'me');
+        const i = await claim(s, 'me');
         const cursor = { meta: [{ key: 'timeline:a1', value: '{"id":"e2","createdAt":"t2"}' }] };
-        expect(await s.completeOutbox('note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
+        expect(await complete(s, 'note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
         expect(await s.getMeta('timeline:a1')).toBe('old'); // nothing applied without the claim
-        expect(await s.completeOutbox('note:a1:timeline', 'me', i?.rev ?? 0, [cursor])).toBe(true);
+        expect(await complete(s, 'note:a1:timeline', 'me', i?.rev ?? 0, [cursor])).toBe(true);
         expect(await s.getMeta('timeline:a1')).toBe('{"id":"e2","createdAt":"t2"}');
         expect(await s.listOutbox()).toEqual([]);
         // Inserted when missing, overwritten when present; a conflicting change writes none of it.
@@ -612,27 +650,28 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('a pending item cannot be completed or retried', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        expect(await s.completeOutbox('k', 'p1', 1)).toBe(false);
-        expect(await s.retryOutbox('k', 'p1', 0, true)).toBe(false);
+        expect(await complete(s, 'k', 'p1', 1)).toBe(false);
+        expect(await retry(s, 'k', 'p1', 0, true)).toBe(false);
         expect(await s.listOutbox()).toEqual([expect.objectContaining({ state: 'pending', unknown: false })]);
       });
 
       it('a newer payload coalesced in while sending: completion puts the item back to pending', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('upd:a1', { lane: 'update', payload: 'v1' })] }]);
-        const i = await claim(s, 2_000, 'me', { lane: 'update' });
-        await s.retryOutbox('upd:a1', 'me', 0, true);
-        const again = await claim(s, 2_500, 'me', { lane: 'update' });
+        const i = await claim(s, 'me', { lane: 'update' });
+        await retry(s, 'upd:a1', 'me', 0, true);
+        const again = await claim(s, 'me', { lane: 'update' });
         expect(again).toMatchObject({ unknown: true, attempts: 1 });
         await s.apply([{ enqueue: [item('upd:a1', { lane: 'update', payload: 'v2' })] }]);
         expect((await s.listOutbox())[0]).toMatchObject({ state: 'claimed', owner: 'me', rev: 2, payload: 'v2' });
-        expect(await s.completeOutbox('upd:a1', 'me', i?.rev ?? 0)).toBe(true);
+        expect(await complete(s, 'upd:a1', 'me', i?.rev ?? 0)).toBe(true);
         expect(await s.listOutbox()).toEqual([
           expect.objectContaining({
             key: 'upd:a1',
             state: 'pending',
             owner: null,
             claimedAt: null,
+            fence: null,
             payload: 'v2',
             rev: 2,
             unknown: false,
@@ -640,21 +679,21 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             notBefore: 0,
           }),
         ]);
-        const next = await claim(s, 3_000, 'me', { lane: 'update' });
+        const next = await claim(s, 'me', { lane: 'update' });
         expect(next).toMatchObject({ payload: 'v2', rev: 2 });
-        expect(await s.completeOutbox('upd:a1', 'me', 2)).toBe(true);
+        expect(await complete(s, 'upd:a1', 'me', 2)).toBe(true);
         expect(await s.listOutbox()).toEqual([]);
       });
 
       it('retryOutbox counts attempts and keeps unknown sticky', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k')] }]);
-        await claim(s, 1_000);
-        expect(await s.retryOutbox('k', 'p1', 0, true)).toBe(true);
-        expect(await claim(s, 2_000)).toMatchObject({ unknown: true, attempts: 1 });
-        expect(await s.retryOutbox('k', 'p1', 0, false)).toBe(true); // this attempt was a clean refusal
-        expect(await claim(s, 3_000)).toMatchObject({ unknown: true, attempts: 2 });
-        expect(await s.retryOutbox('k', 'intruder', 0, false)).toBe(false);
+        await claim(s);
+        expect(await retry(s, 'k', 'p1', 0, true)).toBe(true);
+        expect(await claim(s)).toMatchObject({ unknown: true, attempts: 1 });
+        expect(await retry(s, 'k', 'p1', 0, false)).toBe(true); // this attempt was a clean refusal
+        expect(await claim(s)).toMatchObject({ unknown: true, attempts: 2 });
+        expect(await retry(s, 'k', 'intruder', 0, false)).toBe(false);
       });
 
       it('outboxDepth counts pending and claimed items per channel and lane; listOutbox filters', async () => {
@@ -669,7 +708,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             ],
           },
         ]);
-        await claim(s, 1_000, 'p', { channel: 'C1' });
+        await claim(s, 'p', { channel: 'C1' });
         const depth = (await s.outboxDepth()).sort((x, y) =>
           `${x.channel}${x.lane}`.localeCompare(`${y.channel}${y.lane}`),
         );
@@ -889,33 +928,176 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     });
 
     // ---------------------------------------------------------------------------------------------
-    describe('leases, action claims, first-time keys', () => {
-      it('a lease is exclusive until it expires; the owner renews and releases it', async () => {
+    describe('fencing', () => {
+      it('the lease token moves on takeover; claim, refresh, retry and completion under the old token are refused', async () => {
         const s = await fresh();
-        expect(await s.tryLease('poller', 'a', 1_000, 10_000)).toBe(true);
-        expect(await s.tryLease('poller', 'b', 2_000, 10_000)).toBe(false);
-        expect(await s.tryLease('other', 'b', 2_000, 10_000)).toBe(true);
-        expect(await s.tryLease('poller', 'a', 9_000, 10_000)).toBe(true); // renewed until 19 000
-        expect(await s.tryLease('poller', 'b', 15_000, 10_000)).toBe(false);
-        expect(await s.tryLease('poller', 'b', 19_001, 10_000)).toBe(true); // a expired: taken over
-        expect(await s.tryLease('poller', 'a', 19_002, 10_000)).toBe(false);
-        await s.releaseLease('poller', 'a'); // not the owner: no effect
-        expect(await s.tryLease('poller', 'a', 19_003, 10_000)).toBe(false);
-        await s.releaseLease('poller', 'b');
-        expect(await s.tryLease('poller', 'a', 19_004, 10_000)).toBe(true);
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' }), item('k2'), item('k3')] }]);
+        const g1 = await s.tryLease('poller', 'old', 1_000);
+        const old: Fence = { lease: 'poller', token: g1.token };
+        const mine = await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old });
+        expect(mine).toMatchObject({ key: 'card:a1', owner: 'old', fence: g1.token });
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(true);
+        await sleep(1_100); // the lease lapses …
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(false); // … and with it every write under it
+        const g2 = await s.tryLease('poller', 'new', 60_000); // … and changes hands
+        expect(g2).toEqual({ held: true, token: g1.token + 1 });
+        const next: Fence = { lease: 'poller', token: g2.token };
+        // The old holder, even with the token it once had, no longer claims, refreshes, retries or completes.
+        expect(await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old })).toBeNull();
+        expect(await s.touchClaim('card:a1', 'old', old)).toBe(false);
+        expect(await s.retryOutbox('card:a1', 'old', old, 0, false)).toBe(false);
+        const posted: Change = {
+          card: { op: 'update', alertId: 'a1', expectVersion: 1, set: { state: 'posted', ts: '9.9' } },
+        };
+        expect(await s.completeOutbox('card:a1', 'old', old, mine?.rev ?? 0, [posted])).toBe(false);
+        expect(await s.get('a1')).toMatchObject({ state: 'queued', version: 1 }); // nothing applied
+        // Nor does the new holder under a token it does not hold, nor another owner under its token.
+        expect(await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: old })).toBeNull();
+        expect(await s.claimNext({ lane: 'post', owner: 'intruder', staleMs: 60_000, fence: next })).toBeNull();
+        // The old claim is not stale (a minute): the new holder takes what is pending.
+        const k2 = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: next });
+        expect(k2).toMatchObject({ key: 'k2', fence: next.token, unknown: false });
+        expect(await s.touchClaim('k2', 'new', next)).toBe(true);
+        expect(await s.completeOutbox('k2', 'new', next, k2?.rev ?? 0)).toBe(true);
+        // Once stale, the old holder's item comes back unknown under the new token.
+        const taken = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 100, fence: next });
+        expect(taken).toMatchObject({ key: 'card:a1', owner: 'new', fence: next.token, unknown: true });
+        expect(await s.completeOutbox('card:a1', 'old', old, taken?.rev ?? 0)).toBe(false);
+        expect(await s.completeOutbox('card:a1', 'new', next, taken?.rev ?? 0, [posted])).toBe(true);
+        expect(await s.get('a1')).toMatchObject({ state: 'posted', ts: '9.9' });
+        // The same owner that takes the lease again after it lapsed gets a new token: its older work is refused.
+        const k3 = await s.claimNext({ lane: 'post', owner: 'new', staleMs: 60_000, fence: next });
+        await s.releaseLease('poller', 'new');
+        const g3 = await s.tryLease('poller', 'new', 60_000);
+        expect(g3.token).toBe(next.token + 1);
+        expect(await s.touchClaim('k3', 'new', next)).toBe(false);
+        expect(await s.retryOutbox('k3', 'new', { lease: 'poller', token: g3.token }, 0, false)).toBe(false);
+        expect(k3?.key).toBe('k3');
+      });
+
+      it('touchClaim refreshes the claim: a refreshed claim is not stale', async () => {
+        const s = await fresh();
+        await s.apply([{ enqueue: [item('k')] }]);
+        const first = await claim(s, 'a');
+        await sleep(600);
+        expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(true);
+        const [after] = await s.listOutbox();
+        expect(after?.claimedAt).toBeGreaterThanOrEqual((first?.claimedAt ?? 0) + 550);
+        // Older than 500 ms since the claim, but not since the refresh.
+        expect(await claim(s, 'b', { staleMs: 500 })).toBeNull();
+        expect(await s.touchClaim('k', 'b', await fenceOf(s, 'b'))).toBe(false); // not b's
+        await sleep(600);
+        expect(await claim(s, 'b', { staleMs: 500 })).toMatchObject({ key: 'k', owner: 'b', unknown: true });
+        expect(await s.touchClaim('k', 'a', await fenceOf(s, 'a'))).toBe(false); // a lost it
+      });
+
+      it('ownership is judged by the database clock: two instances whose clocks are minutes apart agree', async () => {
+        const a = await fresh();
+        const ahead = await open({ clock: () => now + 120_000, sameDatabaseAs: a });
+        opened.push(ahead);
+        const behind = await open({ clock: () => now - 120_000, sameDatabaseAs: a });
+        opened.push(behind);
+        await a.apply([{ enqueue: [item('k')] }]);
+        // A lease taken by the one behind is not expired for the one ahead.
+        expect((await behind.tryLease('poller', 'behind', 60_000)).held).toBe(true);
+        expect((await ahead.tryLease('poller', 'ahead', 60_000)).held).toBe(false);
+        const fb: Fence = { lease: 'poller', token: (await behind.tryLease('poller', 'behind', 60_000)).token };
+        expect(await behind.claimNext({ lane: 'post', owner: 'behind', staleMs: 60_000, fence: fb })).toMatchObject({
+          key: 'k',
+        });
+        // The claim is fresh for everyone, whatever their clock says.
+        const fa = { lease: 'other', token: (await ahead.tryLease('other', 'ahead', 60_000)).token };
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toBeNull();
+        expect(await ahead.touchClaim('k', 'ahead', fa)).toBe(false);
+        expect(await behind.touchClaim('k', 'behind', fb)).toBe(true);
+        // An item held a minute from the database's now is not due for either.
+        await behind.apply([{ enqueue: [item('later')] }]);
+        expect(await behind.retryOutbox('k', 'behind', fb, 60_000, false)).toBe(true);
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toMatchObject({
+          key: 'later',
+        });
+        expect(await ahead.claimNext({ lane: 'post', owner: 'ahead', staleMs: 60_000, fence: fa })).toBeNull();
+        // Action claims likewise.
+        expect(await behind.claimAction('a1', 'click-behind', 30_000)).toBe(true);
+        expect(await ahead.claimAction('a1', 'click-ahead', 30_000)).toBe(false);
+      });
+
+      it('one open storm per channel: a second opening conflicts and rolls its change back', async () => {
+        const s = await fresh();
+        const open1: Change = {
+          storm: { op: 'open', id: 'st1', channel: 'C1', at: 1_000 },
+          enqueue: [item('digest:st1', { kind: 'digest' })],
+        };
+        const open2: Change = {
+          ...insert('a1'),
+          storm: { op: 'open', id: 'st2', channel: 'C1', at: 2_000 },
+          enqueue: [item('digest:st2', { kind: 'digest' })],
+        };
+        expect(await s.apply([open1])).toEqual({ applied: 1, conflicts: 0 });
+        expect(await s.apply([open2])).toEqual({ applied: 0, conflicts: 1 });
+        expect(await s.getStorm('st2')).toBeNull();
+        expect(await s.get('a1')).toBeNull(); // the rest of the change went back with it
+        expect((await s.listOutbox()).map((i) => i.key)).toEqual(['digest:st1']);
+        expect(await s.apply([open1])).toEqual({ applied: 1, conflicts: 0 }); // the same storm again: a no-op
+        // Another channel has its own; once the first ends, the channel may open a new one.
+        expect(await s.apply([{ storm: { op: 'open', id: 'st3', channel: 'C2', at: 2_000 } }])).toEqual({
+          applied: 1,
+          conflicts: 0,
+        });
+        await s.apply([{ storm: { op: 'end', id: 'st1', at: 3_000 } }]);
+        expect(await s.apply([open2])).toEqual({ applied: 1, conflicts: 0 });
+        expect((await s.activeStorms()).map((x) => x.id).sort()).toEqual(['st2', 'st3']);
+      });
+
+      it('two instances opening a storm in one channel at once: one wins', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        const opening = (id: string): Change => ({
+          storm: { op: 'open', id, channel: 'C1', at: 1_000 },
+          enqueue: [item(`digest:${id}`, { kind: 'digest' })],
+        });
+        const res = await Promise.all([a.apply([opening('sa')]), b.apply([opening('sb')])]);
+        expect(res.map((r) => r.applied).sort()).toEqual([0, 1]);
+        expect(await a.activeStorms()).toHaveLength(1);
+        expect(await a.listOutbox()).toHaveLength(1);
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------------
+    describe('leases, action claims, first-time keys', () => {
+      it('a lease is exclusive until it expires (database clock); the owner renews and releases it', async () => {
+        const s = await fresh();
+        const a1 = await s.tryLease('poller', 'a', 60_000);
+        expect(a1).toEqual({ held: true, token: 1 });
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        expect(await s.tryLease('other', 'b', 60_000)).toEqual({ held: true, token: 1 });
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 1 }); // renewed: same token
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        await s.releaseLease('poller', 'b'); // not the owner: no effect
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: false, token: 1 });
+        await s.releaseLease('poller', 'a');
+        expect(await s.tryLease('poller', 'b', 60_000)).toEqual({ held: true, token: 2 }); // changed hands
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: false, token: 2 });
+        // An expired lease is taken over, and the token moves on; a released one never goes back.
+        expect(await s.tryLease('poller', 'b', 1)).toEqual({ held: true, token: 2 });
+        await sleep(15);
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 3 });
+        await s.releaseLease('poller', 'a');
+        expect(await s.tryLease('poller', 'a', 60_000)).toEqual({ held: true, token: 4 }); // taken again
       });
 
       it('an action claim admits one change of an alert at a time, until released or expired', async () => {
         const s = await fresh();
-        expect(await s.claimAction('a1', 'click-1', 1_000, 30_000)).toBe(true);
-        expect(await s.claimAction('a1', 'click-2', 1_001, 30_000)).toBe(false);
-        expect(await s.claimAction('a2', 'click-3', 1_001, 30_000)).toBe(true);
+        expect(await s.claimAction('a1', 'click-1', 30_000)).toBe(true);
+        expect(await s.claimAction('a1', 'click-2', 30_000)).toBe(false);
+        expect(await s.claimAction('a2', 'click-3', 30_000)).toBe(true);
         await s.releaseAction('a1', 'click-2'); // not the owner: no effect
-        expect(await s.claimAction('a1', 'click-4', 1_002, 30_000)).toBe(false);
+        expect(await s.claimAction('a1', 'click-4', 30_000)).toBe(false);
         await s.releaseAction('a1', 'click-1');
-        expect(await s.claimAction('a1', 'click-5', 1_003, 30_000)).toBe(true);
-        expect(await s.claimAction('a1', 'click-6', 31_003, 30_000)).toBe(false); // exactly ttl: not yet
-        expect(await s.claimAction('a1', 'click-6', 40_000, 30_000)).toBe(true); // click-5 expired
+        expect(await s.claimAction('a1', 'click-5', 30_000)).toBe(true);
+        await sleep(25);
+        expect(await s.claimAction('a1', 'click-6', 30_000)).toBe(false); // younger than its ttl
+        expect(await s.claimAction('a1', 'click-6', 10)).toBe(true); // older than 10 ms: click-5 presumed gone
       });
 
       it('firstTime is true once per key within its ttl', async () => {
@@ -1036,10 +1218,10 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.getCloseRequest('r1')).toMatchObject({ state: 'expired', decidedAt: 5_000 });
         expect((await s.listOutbox()).map((i) => i.key).sort()).toEqual(['close_request:r1', 'close_request:r2']);
         // The ts is saved as the item completes.
-        const c = await claim(s, 10_000);
+        const c = await claim(s);
         expect(c?.key).toBe('close_request:r1');
         expect(
-          await s.completeOutbox('close_request:r1', 'p1', c?.rev ?? 0, [{ closeRequestTs: { id: 'r1', ts: '9.9' } }]),
+          await complete(s, 'close_request:r1', 'p1', c?.rev ?? 0, [{ closeRequestTs: { id: 'r1', ts: '9.9' } }]),
         ).toBe(true);
         expect((await s.getCloseRequest('r1'))?.ts).toBe('9.9');
       });
@@ -1050,7 +1232,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const note = (key: string) => item(key, { kind: 'reply', payload: '{"view":1}', notBefore: 0 });
         await s.apply([{ enqueue: [intent('i-pending'), intent('i-claimed')] }]);
         now = 600_000;
-        const taken = await claim(s, 600_000);
+        const taken = await claim(s);
         expect(['i-pending', 'i-claimed']).toContain(taken?.key);
         const claimedKey = taken?.key as string;
         const pendingKey = claimedKey === 'i-pending' ? 'i-claimed' : 'i-pending';
@@ -1100,7 +1282,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const claimed: string[] = [];
         const worker = async (s: Store, owner: string) => {
           for (;;) {
-            const got = await s.claimNext({ lane: 'post', now: 10_000, owner, staleBefore: 0 });
+            const got = await claim(s, owner);
             if (!got) return;
             claimed.push(got.key);
           }
@@ -1116,10 +1298,12 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const a = await fresh();
         const b = await twin(a);
         await a.apply([{ enqueue: [item('k')] }]);
-        await a.claimNext({ lane: 'post', now: 100, owner: 'dead', staleBefore: 0 });
+        await claim(a, 'dead');
+        await sleep(25);
+        const [fa, fb] = [await fenceOf(a, 'a'), await fenceOf(b, 'b')];
         const got = await Promise.all([
-          a.claimNext({ lane: 'post', now: 60_000, owner: 'a', staleBefore: 30_000 }),
-          b.claimNext({ lane: 'post', now: 60_000, owner: 'b', staleBefore: 30_000 }),
+          a.claimNext({ lane: 'post', owner: 'a', staleMs: 10, fence: fa }),
+          b.claimNext({ lane: 'post', owner: 'b', staleMs: 10, fence: fb }),
         ]);
         expect(got.filter(Boolean)).toHaveLength(1);
       });
@@ -1142,9 +1326,10 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const a = await fresh();
         const b = await twin(a);
         await a.apply([{ enqueue: [item('u', { lane: 'update', payload: 'v1' })] }]);
-        const i = await a.claimNext({ lane: 'update', now: 1_000, owner: 'me', staleBefore: 0 });
+        const i = await claim(a, 'me', { lane: 'update' });
+        const fence = await fenceOf(a, 'me');
         await Promise.all([
-          a.completeOutbox('u', 'me', i?.rev ?? 0),
+          a.completeOutbox('u', 'me', fence, i?.rev ?? 0),
           b.apply([{ enqueue: [item('u', { lane: 'update', payload: 'v2' })] }]),
         ]);
         const left = await a.listOutbox();
@@ -1182,24 +1367,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('leases, action claims and first-time keys have one winner across instances', async () => {
         const a = await fresh();
         const b = await twin(a);
-        const leases = await Promise.all([
-          a.tryLease('poller', 'a', 1_000, 10_000),
-          b.tryLease('poller', 'b', 1_000, 10_000),
-        ]);
-        expect(leases.filter(Boolean)).toHaveLength(1);
-        const claims = await Promise.all([
-          a.claimAction('x', 'a', 1_000, 30_000),
-          b.claimAction('x', 'b', 1_000, 30_000),
-        ]);
+        const leases = await Promise.all([a.tryLease('poller', 'a', 60_000), b.tryLease('poller', 'b', 60_000)]);
+        expect(leases.filter((l) => l.held)).toHaveLength(1);
+        const [winner, name] = leases[0]?.held ? [a, 'a'] : [b, 'b'];
+        expect(await winner.tryLease('poller', name, 1)).toEqual({ held: true, token: 1 }); // expires at once
+        const claims = await Promise.all([a.claimAction('x', 'a', 30_000), b.claimAction('x', 'b', 30_000)]);
         expect(claims.filter(Boolean)).toHaveLength(1);
         const once = await Promise.all([a.firstTime('key', 1_000, 60_000), b.firstTime('key', 1_000, 60_000)]);
         expect(once.filter(Boolean)).toHaveLength(1);
-        // An expired lease is taken over by exactly one of two contenders.
-        const takeover = await Promise.all([
-          a.tryLease('poller', 'c', 20_000, 10_000),
-          b.tryLease('poller', 'd', 20_000, 10_000),
-        ]);
-        expect(takeover.filter(Boolean)).toHaveLength(1);
+        // An expired lease is taken over by exactly one of two contenders, under one new token.
+        await sleep(15);
+        const takeover = await Promise.all([a.tryLease('poller', 'c', 60_000), b.tryLease('poller', 'd', 60_000)]);
+        expect(takeover.filter((l) => l.held)).toHaveLength(1);
+        expect(takeover.map((l) => l.token)).toEqual([2, 2]);
       });
     });
   });

@@ -141,7 +141,8 @@ describe('sqlite store', () => {
     expect((await s.getByMessage('C0ALERTS', '111.222'))?.alertId).toBe('posted');
     expect((await s.listUnfinishedIds()).sort()).toEqual(['claimed', 'posted']);
     expect(await s.getMeta('bootstrapped_at')).toBe('2026-11-01');
-    expect(await s.claimAction('posted', 'other', 10, 30_000)).toBe(false); // kept
+    // kept: a claim (made at epoch 5 ms) that only a ttl longer than its age lets anyone else take
+    expect(await s.claimAction('posted', 'other', 2 * Date.now())).toBe(false);
     await s.close();
 
     const db = new DatabaseSync(path);
@@ -157,6 +158,35 @@ describe('sqlite store', () => {
     ]);
     const s = openSqliteStore(path, { legacyChannel: "C0'QUOTED" });
     expect((await s.listOutbox()).map((i) => [i.key, i.channel, i.unknown])).toEqual([['card:c1', "C0'QUOTED", true]]);
+    await s.close();
+  });
+});
+
+describe('sqlite store: the fencing migration', () => {
+  it('ends duplicate open storms of a channel (the oldest stays open) and keeps leases, with a token', async () => {
+    const path = tempPath();
+    await openSqliteStore(path).close();
+    // Back to the schema before the fencing migration (the last one when it was written).
+    const db = new DatabaseSync(path);
+    db.exec(`DROP INDEX storms_open_channel;
+             ALTER TABLE leases DROP COLUMN token;
+             ALTER TABLE outbox DROP COLUMN fence;
+             DELETE FROM schema_migrations WHERE version = ${SCHEMA_VERSION};
+             INSERT INTO storms (id, channel, started_at, last_added_at) VALUES
+               ('s-old', 'C1', 1000, 1500), ('s-new', 'C1', 2000, 2500), ('s-other', 'C2', 3000, 3000);
+             INSERT INTO storms (id, channel, started_at, last_added_at, ended_at) VALUES ('s-ended', 'C1', 500, 600, 700);
+             INSERT INTO leases (name, owner, expires_at) VALUES ('poller', 'old-release', 0);`);
+    db.close();
+    const s = openSqliteStore(path);
+    expect((await s.activeStorms()).map((x) => x.id)).toEqual(['s-old', 's-other']);
+    expect((await s.getStorm('s-new'))?.endedAt).toBe(2_500);
+    expect((await s.getStorm('s-ended'))?.endedAt).toBe(700);
+    // The lease an older release held: expired, so taken over, under a token past it.
+    expect(await s.tryLease('poller', 'new-release', 60_000)).toEqual({ held: true, token: 2 });
+    expect(await s.apply([{ storm: { op: 'open', id: 's-dup', channel: 'C1', at: 9_000 } }])).toEqual({
+      applied: 0,
+      conflicts: 1,
+    });
     await s.close();
   });
 });

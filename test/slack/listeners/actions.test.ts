@@ -175,7 +175,7 @@ describe('card click listener', () => {
 
   it('from the App Home, a refusal (the alert is busy) reaches the user by direct message', async () => {
     const { dms, homeClick, value, h } = await setup();
-    await h.store.claimAction(h.alert.id, 'someone-else', h.deps.clock(), 60_000);
+    await h.store.claimAction(h.alert.id, 'someone-else', 60_000);
     await homeClick(value()).run();
     expect(dms).toEqual([{ channel: JANE.id, text: expect.stringContaining('already being changed') }]);
     expect(h.cotool.count('updateStatus')).toBe(0);
