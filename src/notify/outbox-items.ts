@@ -230,6 +230,7 @@ export function intentItem(i: {
     orderAt: i.now,
     payload: JSON.stringify(payload),
     notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
+    holdMs: i.graceMs ?? INTENT_GRACE_MS,
   };
 }
 
@@ -281,6 +282,7 @@ export function statusIntentItem(i: {
     orderAt: i.now,
     payload: JSON.stringify(payload),
     notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
+    holdMs: i.graceMs ?? INTENT_GRACE_MS,
   };
 }
 

@@ -213,7 +213,7 @@ const SQL = {
                                   created_at, changed_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (alert_id) DO NOTHING`,
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
                    order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
@@ -457,6 +457,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       i.payload,
       t,
       i.notBefore ?? 0,
+      i.holdMs ?? null,
     ]);
 
   /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */

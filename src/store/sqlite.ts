@@ -162,10 +162,11 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 /**
- * The ownership clock (epoch ms): SQLite's own, read inside each statement. One file, one machine:
- * this is the only clock every process of the store shares; no caller's time decides ownership.
+ * The ownership clock (epoch ms), read inside each statement: the machine's, which every process of
+ * one SQLite file shares (`dbClock`, registered as the SQL function `cotool_now()`; tests on a fake
+ * clock pass their own). No caller's time decides ownership.
  */
-const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+const NOW = 'cotool_now()';
 /** The fence holds: :owner still holds the lease named :lease under :token, unexpired. */
 const FENCE_HOLDS = `EXISTS (SELECT 1 FROM leases WHERE name = :lease AND owner = :owner AND token = :token AND expires_at > ${NOW})`;
 
@@ -202,6 +203,8 @@ const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => SQLInputVa
 
 export type SqliteStoreOptions = {
   clock?: () => number;
+  /** The ownership clock (default: the machine's). Only tests on a fake clock set it. */
+  dbClock?: () => number;
   /** Where a card claimed by an older release was going (the alert channel). */
   legacyChannel?: string;
 };
@@ -214,6 +217,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   const clock = opts.clock ?? Date.now;
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
+  const dbClock = opts.dbClock ?? Date.now;
+  db.function('cotool_now', { deterministic: false }, () => Math.floor(dbClock()));
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
   migrate(db, opts.legacyChannel ?? '');
 
@@ -255,7 +260,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     ),
     enqueue: db.prepare(
       `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(${NOW} + ?, ?))
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
               order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
     ),
@@ -456,7 +461,19 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   }
 
   const enqueueOne = (i: NewOutboxItem, t: number) =>
-    q.enqueue.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t, i.notBefore ?? 0);
+    q.enqueue.run(
+      i.key,
+      i.kind,
+      i.lane,
+      i.channel,
+      i.alertId,
+      i.priority,
+      i.orderAt,
+      i.payload,
+      t,
+      i.holdMs ?? null,
+      i.notBefore ?? 0,
+    );
 
   /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
   function applyOne(c: Change, t: number): void {

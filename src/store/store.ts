@@ -92,9 +92,14 @@ export type NewOutboxItem = {
    * item keeps its own.
    */
   notBefore?: number;
+  /**
+   * Held this long from the database's now (wins over `notBefore`): a hold reckoned on one replica's
+   * clock would end early or late by that replica's skew (the database's clock judges when items are due).
+   */
+  holdMs?: number;
 };
 
-export type OutboxItem = Omit<NewOutboxItem, 'notBefore'> & {
+export type OutboxItem = Omit<NewOutboxItem, 'notBefore' | 'holdMs'> & {
   rev: number;
   state: 'pending' | 'claimed';
   owner: string | null;

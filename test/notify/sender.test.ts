@@ -71,7 +71,9 @@ afterEach(async () => {
 });
 
 async function setup(opts: { retryBaseMs?: number } = {}) {
-  const store: Store = openSqliteStore(':memory:');
+  let now = Date.parse('2026-12-06T06:00:00.000Z');
+  // The store's ownership clock is the test's (claims, holds and retries on the same fake time).
+  const store: Store = openSqliteStore(':memory:', { dbClock: () => now });
   const slack = recordingSlack();
   const health = createHealth('http');
   const metrics = createMetrics();
@@ -85,7 +87,6 @@ async function setup(opts: { retryBaseMs?: number } = {}) {
       },
     }),
   );
-  let now = Date.parse('2026-12-06T06:00:00.000Z');
   const clock = () => now;
   const render = createCardRenderer(config, { interactive: true });
   // The sender sends under the poller's lease (its fence).

@@ -217,7 +217,9 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
   const cotool = fakeCotool(a);
   const slack = fakeSlack();
   const access = fakeAccess();
-  const store: Store = openSqliteStore(':memory:');
+  let now = Date.parse('2026-11-23T12:00:00.000Z');
+  // The store's ownership clock is the harness's (claims, holds and retries on the same fake time).
+  const store: Store = openSqliteStore(':memory:', { dbClock: () => now });
   const logs: string[] = [];
   const logger = createLogger(
     'debug',
@@ -241,7 +243,6 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
     });
   }
   const changed: { alert: Alert; userId: string }[] = [];
-  let now = Date.parse('2026-11-23T12:00:00.000Z');
   const deps: TriageDeps = {
     cotool: cotool.client,
     store,

@@ -447,6 +447,15 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect((await s.listOutbox()).map((i) => i.key)).toEqual(['card:a1']);
       });
 
+      it('holdMs holds an item from the database clock, whatever notBefore (a replica clock) says', async () => {
+        const s = await fresh();
+        await s.apply([
+          { enqueue: [item('held', { notBefore: 0, holdMs: 600_000 }), item('due', { notBefore: 9e15, holdMs: 0 })] },
+        ]);
+        expect((await claim(s))?.key).toBe('due');
+        expect(await claim(s)).toBeNull();
+      });
+
       it('dequeue then enqueue of the same key in one change makes a fresh item', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [item('k', { payload: 'old' })] }]);
