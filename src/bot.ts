@@ -63,6 +63,8 @@ export type BotOptions = {
   retryBaseMs?: number;
   /** How long the sender waits before looking up a post whose answer was not definite (default 5 s). */
   unknownSettleMs?: number;
+  /** How often a complete poll marks records of gone alerts without a card final (default hourly). */
+  quietCheckMs?: number;
 };
 
 export { StartupError };
@@ -163,6 +165,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     isLeader: leadership.isLeader,
     onEnqueued: () => void activeSender.wake(),
+    ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
   });
   const activePoller = poller;
 
