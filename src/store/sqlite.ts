@@ -342,7 +342,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     cards: db.prepare(
       `DELETE FROM cards WHERE alert_id IN (
          SELECT c.alert_id FROM cards AS c
-         WHERE c.final = 1 AND c.changed_at < ?1 AND c.state <> 'queued'
+         WHERE c.final = 1 AND c.changed_at < ?1
            AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
            AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
            AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)

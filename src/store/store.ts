@@ -231,9 +231,9 @@ export type CloseRequest = NewCloseRequest & {
  *   refuses the bot), and only those whose alert is surely past caring — its record final (the alert
  *   closed) and unchanged since before `before` — or a digest item of a storm that ended before
  *   `before`. Anything else waits, whatever its age.
- * - cards: records that are final (the alert closed), not queued, unchanged since before `before`,
- *   with no outbox item, no pending close request and no action claim; with the meta keys
- *   `<prefix><alertId>` for each of `metaPrefixes`.
+ * - cards: records that are final (the alert closed), unchanged since before `before`, with no
+ *   outbox item (so never a card still on its way to Slack), no pending close request and no action
+ *   claim; with the meta keys `<prefix><alertId>` for each of `metaPrefixes`.
  * - storm_members: members of storms that ended before `before` with no outbox item naming the storm.
  * - storms: such storms once they have no members left.
  * - close_requests: decided (or expired while pending) before `before`, their alert with no outbox item.

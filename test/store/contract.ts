@@ -888,19 +888,23 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.retryOutbox(got?.key ?? '', 'p1', at + 1, false)).toBe(true);
       }
 
-      it('cards: final, in Slack or never carded, unchanged since before the cut, with their meta keys, in batches', async () => {
+      it('cards: final, unchanged since before the cut, nothing still on its way to Slack, with their meta keys, in batches', async () => {
         const s = await fresh();
         await closed(s, 'gone-posted', 1_000, 'posted');
         await closed(s, 'gone-seen', 1_100, 'seen');
         await closed(s, 'gone-digested', 1_200, 'digested');
-        await closed(s, 'queued-final', 1_300, 'queued'); // not in Slack yet: kept
+        await closed(s, 'queued-final', 1_300, 'queued'); // closed before its card was posted
+        await closed(s, 'queued-waiting', 1_300, 'queued'); // the same, its card still on its way: kept
         await closed(s, 'with-item', 1_400, 'posted');
         await closed(s, 'with-request', 1_500, 'posted');
         await closed(s, 'with-claim', 1_600, 'posted');
         await closed(s, 'recent', 50_000, 'posted');
         now = 1_700;
         await posted(s, 'live', 'ts-live', 1_700); // not final
-        await s.apply([{ enqueue: [item('card_update:with-item', { alertId: 'with-item', lane: 'update' })] }]);
+        await s.apply([
+          { enqueue: [item('card_update:with-item', { alertId: 'with-item', lane: 'update' })] },
+          { enqueue: [item('card:queued-waiting', { alertId: 'queued-waiting' })] },
+        ]);
         await s.addCloseRequest(
           {
             id: 'req-1',
@@ -926,9 +930,11 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
         const first = await s.prune({ kind: 'cards', before: 10_000, limit: 2, metaPrefixes: PREFIXES });
         expect(first).toEqual({ deleted: 2, tables: { cards: 2, meta: 2 } }); // the oldest first: gone-posted, gone-seen
-        expect(await pruneAll(s, 'cards', 10_000, 2)).toEqual([1]);
-        for (const id of ['gone-posted', 'gone-seen', 'gone-digested']) expect(await s.get(id)).toBeNull();
-        for (const id of ['queued-final', 'with-item', 'with-request', 'with-claim', 'recent', 'live']) {
+        expect(await pruneAll(s, 'cards', 10_000, 2)).toEqual([2, 0]);
+        for (const id of ['gone-posted', 'gone-seen', 'gone-digested', 'queued-final']) {
+          expect(await s.get(id)).toBeNull();
+        }
+        for (const id of ['queued-waiting', 'with-item', 'with-request', 'with-claim', 'recent', 'live']) {
           expect(await s.get(id), id).not.toBeNull();
         }
         expect(await s.getMeta('timeline:gone-posted')).toBeNull();
