@@ -290,7 +290,7 @@ const PRUNE: Record<PruneKind, string> = {
                      SELECT r.id FROM close_requests AS r
                      WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < $1)
                          OR (r.state = 'pending' AND r.expires_at < $1))
-                       AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id OR strpos(o.key, r.id) > 0)
+                       AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
                      LIMIT $2
                      FOR UPDATE SKIP LOCKED)`,
   once_keys: `DELETE FROM once_keys WHERE key IN (

@@ -369,7 +369,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
          SELECT r.id FROM close_requests AS r
          WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < ?1)
              OR (r.state = 'pending' AND r.expires_at < ?1))
-           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id OR instr(o.key, r.id) > 0)
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
          LIMIT ?2)`,
     ),
     once_keys: db.prepare(
