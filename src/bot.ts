@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
+import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { createStatsService } from './service/stats.ts';
@@ -36,6 +37,8 @@ export type Bot = {
   poller: Poller;
   sender: Sender;
   leadership: Leadership;
+  /** RETENTION_DAYS: the leader's pruning of rows of long-closed alerts. */
+  retention: Retention;
   /** One poll, then wait until the sender has sent what it wrote (tests and benchmarks). */
   settle(timeoutMs?: number): Promise<Settled>;
   health: HealthState;
@@ -63,6 +66,8 @@ export type BotOptions = {
   unknownSettleMs?: number;
   /** How long a click's claim on an alert holds (default 180 s); a change's intent is held a little longer. */
   actionClaimTtlMs?: number;
+  /** How often a complete poll marks records of gone alerts without a card final (default hourly). */
+  quietCheckMs?: number;
 };
 
 export { StartupError };
@@ -102,6 +107,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     options.leaseTtlMs ?? config.tuning.leaseTtlMs ?? Math.min(60_000, Math.max(3_000, health.pollIntervalMs));
   let sender: Sender | null = null;
   let poller: Poller | null = null;
+  let retention: Retention | null = null;
   const leadership = createLeadership({
     store,
     owner,
@@ -111,9 +117,20 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     onElected: () => {
       void sender?.wake();
-      if (options.schedule !== false) void poller?.runOnce();
+      if (options.schedule !== false) {
+        void poller?.runOnce();
+        retention?.elected();
+      }
     },
   });
+  retention = createRetention({
+    store,
+    retentionMs: config.retention.ms,
+    isLeader: leadership.isLeader,
+    logger,
+    metrics,
+  });
+  const activeRetention = retention;
   sender = createSender({
     store,
     slack: senderSlack,
@@ -153,6 +170,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     isLeader: leadership.isLeader,
     onEnqueued: () => void activeSender.wake(),
+    ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
   });
   const activePoller = poller;
 
@@ -212,6 +230,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
       )
     : null;
   if (statsTask) await statsTask.start();
+  // Hourly while leader (and once shortly after each election: see onElected).
+  if (options.schedule !== false) activeRetention.start();
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -219,6 +239,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
       health.stopping = true;
       if (task) await task.stop();
       if (statsTask) await statsTask.stop();
+      await activeRetention.stop();
       await activePoller.stop(5_000);
       await activeSender.stop(3_000);
       await leadership.stop();
@@ -248,6 +269,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     poller: activePoller,
     sender: activeSender,
     leadership,
+    retention: activeRetention,
     health,
     metrics,
     logger,

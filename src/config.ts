@@ -137,6 +137,7 @@ const EnvSchema = z
       .min(0)
       .max(60 * 24 * 365)
       .default(60),
+    RETENTION_DAYS: z.coerce.number().int('a whole number of days').min(1).max(3650).default(30),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -204,6 +205,8 @@ export type Config = {
    * default about one poll interval).
    */
   tuning: { claimStaleMs: number | null; leaseTtlMs: number | null };
+  /** RETENTION_DAYS: rows of alerts closed longer ago are pruned (by the leader, hourly). */
+  retention: { days: number; ms: number };
   /** Ordered routing rules (COTOOL_SLACK_ROUTES); empty: everything to SLACK_ALERT_CHANNEL. */
   routes: Route[];
   /** Every channel the bot posts to: the alert channel and each routed channel. */
@@ -333,6 +336,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     send: { postRatePerSec: e.SLACK_POST_RATE, postBurst: e.SLACK_POST_BURST, updatesPerMinute: e.SLACK_UPDATE_RATE },
     storm: { threshold: e.STORM_THRESHOLD, cards: e.STORM_CARDS, quietMs: e.STORM_QUIET_MINUTES * 60_000 },
     tuning: { claimStaleMs: e.COTOOL_SLACK_CLAIM_STALE_MS ?? null, leaseTtlMs: e.COTOOL_SLACK_LEASE_TTL_MS ?? null },
+    retention: { days: e.RETENTION_DAYS, ms: e.RETENTION_DAYS * 86_400_000 },
     routes,
     channels: allChannels(routes, e.SLACK_ALERT_CHANNEL),
     database,

@@ -210,3 +210,15 @@ describe('parseConfig: claims', () => {
     expect(parseConfig(base).ok).toBe(true); // unset: the 60 s default
   });
 });
+
+describe('retention', () => {
+  it('RETENTION_DAYS: 30 days by default; a whole number of days from 1', () => {
+    const d = parseConfig(base);
+    expect(d.ok && d.config.retention).toEqual({ days: 30, ms: 30 * 86_400_000 });
+    const r = parseConfig({ ...base, RETENTION_DAYS: '7' });
+    expect(r.ok && r.config.retention).toEqual({ days: 7, ms: 7 * 86_400_000 });
+    for (const bad of ['0', '1.5', 'month', '-3', '4000']) {
+      expect(problems({ ...base, RETENTION_DAYS: bad })).toEqual([expect.stringMatching(/^RETENTION_DAYS is invalid/)]);
+    }
+  });
+});

@@ -150,8 +150,10 @@ export function unchanged(
   record: Pick<CardRecord, 'state' | 'status' | 'updatedAt' | 'final'> | undefined,
 ): boolean {
   if (!record || item.updatedAt === null || item.status === null) return false;
-  if (record.state === 'seen') return item.status !== 'escalated';
-  if (record.state === 'digested') return item.status !== 'escalated' || record.status === 'escalated';
+  // A final one (its alert had left the live set) is live again: it must be unmarked, or be pruned.
+  if (record.state === 'seen') return item.status !== 'escalated' && !record.final;
+  if (record.state === 'digested')
+    return (item.status !== 'escalated' || record.status === 'escalated') && !record.final;
   return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
 }
 
@@ -207,6 +209,11 @@ export function planPage(input: PageInput): PagePlan {
         // A known alert gets a card when it escalates (one folded into a digest as escalated already
         // stands in the digest's escalated group).
         if (escalated && (record.state === 'seen' || record.status !== 'escalated')) candidates.push(candidate(true));
+        else if (record.final) {
+          // Live again after it was marked final (see finaliseQuiet in the poller): it is no longer
+          // past caring, so retention keeps it.
+          changes.push({ card: { op: 'update', alertId: key, expectVersion: record.version, set: { final: false } } });
+        }
         return;
       }
 

@@ -205,6 +205,17 @@ export const TRIAGE_OUTCOMES = ['ok', 'noop', 'denied', 'busy', 'stale', 'refuse
 export const COMMAND_KINDS = ['help', 'invalid', 'lookup', 'run', 'list', 'search'] as const;
 export const COMMAND_OUTCOMES = ['ok', 'not_found', 'denied', 'error'] as const;
 export const OUTBOX_LANES = ['post', 'update'] as const;
+/** The tables the retention job prunes (see Store.prune). */
+export const PRUNED_TABLES = [
+  'outbox',
+  'cards',
+  'meta',
+  'storm_members',
+  'storms',
+  'close_requests',
+  'once_keys',
+  'action_claims',
+] as const;
 
 /** Channels the bot posts to come from its configuration: a handful. More than this is a bug, not data. */
 const MAX_CHANNELS = 50;
@@ -343,6 +354,15 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'cotool_slack_digested_alerts_total',
       help: 'Alerts shown in a digest message instead of a card of their own, by channel.',
       labels: { channel },
+    }),
+    prunedRows: r.counter({
+      name: 'cotool_slack_pruned_rows_total',
+      help: 'Rows deleted by the retention job (RETENTION_DAYS), by table.',
+      labels: { table: oneOf(PRUNED_TABLES) },
+    }),
+    lastPrune: r.gauge({
+      name: 'cotool_slack_last_prune_timestamp_seconds',
+      help: 'When the retention job last finished a complete run (Unix time, seconds).',
     }),
   };
   return {

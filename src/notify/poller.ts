@@ -44,6 +44,8 @@ export type PollerDeps = {
   onEnqueued?: () => void;
   /** Pages of 200 before a listing is cut short (default 1000: 200,000 live alerts). */
   maxPages?: number;
+  /** How often a complete poll marks quiet records of gone alerts final (default QUIET_CHECK_MS). */
+  quietCheckMs?: number;
 };
 
 export type CycleReport = {
@@ -84,6 +86,9 @@ function emptyReport(): CycleReport {
   };
 }
 
+/** How often a complete poll looks for quiet records whose alert left the live set (see finaliseQuiet). */
+export const QUIET_CHECK_MS = 3_600_000;
+
 export function createPoller(deps: PollerDeps) {
   const { store, cotool, render, health, policy } = deps;
   const clock = deps.clock ?? Date.now;
@@ -91,6 +96,7 @@ export function createPoller(deps: PollerDeps) {
   const fingerprint = render.fingerprint.bind(render);
   let stopping = false;
   let inFlight: Promise<CycleReport> | null = null;
+  let lastQuietCheck: number | null = null;
 
   async function apply(changes: Change[], report: CycleReport): Promise<void> {
     if (changes.length === 0) return;
@@ -143,6 +149,25 @@ export function createPoller(deps: PollerDeps) {
       out.set(i.channel, list);
     }
     return out;
+  }
+
+  /**
+   * Records without a card of their own (seen, digested) whose alert left the live set are marked
+   * final, so that retention prunes them once they are older than RETENTION_DAYS (a live one must
+   * never be pruned: it would come back as a new alert). At most every QUIET_CHECK_MS: a storm leaves
+   * many of them, and nothing else waits on this. The first complete poll looks at once.
+   */
+  async function finaliseQuiet(live: ReadonlySet<string>, report: CycleReport): Promise<void> {
+    const now = clock();
+    if (lastQuietCheck !== null && now - lastQuietCheck < (deps.quietCheckMs ?? QUIET_CHECK_MS)) return;
+    lastQuietCheck = now;
+    const gone = (await store.listQuietIds()).filter((r) => !live.has(alertIdOfKey(r.alertId)));
+    for (let i = 0; i < gone.length && !stopping; i += 1_000) {
+      const changes: Change[] = gone.slice(i, i + 1_000).map((r) => ({
+        card: { op: 'update', alertId: r.alertId, expectState: r.state, set: { final: true } },
+      }));
+      await apply(changes, report);
+    }
   }
 
   async function runCycle(): Promise<CycleReport> {
@@ -225,6 +250,7 @@ export function createPoller(deps: PollerDeps) {
         const records = await store.getMany(gone);
         await apply(planGone([...records.values()], clock()), report);
       }
+      await finaliseQuiet(seenIds, report);
     }
 
     // New alerts, channel by channel: cards, or a storm's digest.

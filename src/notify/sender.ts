@@ -11,6 +11,7 @@
  * for Retry-After; the Web API client's own retries are off, so nothing competes with the pacer.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { Lru } from '../core/lru.ts';
 import type { CardPayload, EscalationPayload } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isLive } from '../cotool/schemas.ts';
@@ -167,7 +168,7 @@ export function createSender(deps: SenderDeps) {
   const loops = new Map<string, Promise<void>>();
   const pacers = new Map<string, Pacer>();
   let wakers: (() => void)[] = [];
-  const lastChannelHint = new Map<string, number>();
+  const lastChannelHint = new Lru<string, number>(1_000);
   const updatePacer = createPacer({ ratePerSec: deps.pace.updatesPerMinute / 60, burst: 3 }, clock());
 
   const postPacer = (channel: string) => {

@@ -2,8 +2,10 @@
  * Who may act on alerts and look them up. Alert data is sensitive, so the policy fails closed:
  * guests (restricted and ultra-restricted accounts) never; then SLACK_ALLOWED_USERS and members of
  * SLACK_ALLOWED_USERGROUPS when either is set; otherwise members of the alert channel. Slack
- * lookups are cached for a few minutes; a lookup that fails refuses, and says so.
+ * lookups are cached for a few minutes (at most 5,000 of them, least recently used dropped first);
+ * a lookup that fails refuses, and says so.
  */
+import { Lru } from '../core/lru.ts';
 import type { Logger } from '../log.ts';
 
 export type SlackUserInfo = {
@@ -33,6 +35,8 @@ export type AccessPolicyOptions = {
   alertChannel: string;
   logger: Logger;
   cacheTtlMs?: number;
+  /** Cached look-ups kept at most (users, groups, the channel's members): the least recently used go first. */
+  cacheSize?: number;
   clock?: () => number;
 };
 
@@ -50,12 +54,13 @@ export function createAccessPolicy(o: AccessPolicyOptions): AccessPolicy {
   const ttl = o.cacheTtlMs ?? 5 * 60_000;
   const clock = o.clock ?? Date.now;
   const log = o.logger.child({ module: 'access' });
-  const cache = new Map<string, Cached<unknown>>();
+  const cache = new Lru<string, Cached<unknown>>(o.cacheSize ?? 5_000);
   const inFlight = new Map<string, Promise<unknown>>();
 
   async function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = cache.get(key);
     if (hit && hit.until > clock()) return hit.value as T;
+    if (hit) cache.delete(key);
     const pending = inFlight.get(key);
     if (pending) return pending as Promise<T>;
     const p = load()

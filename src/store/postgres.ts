@@ -12,8 +12,10 @@ import type {
   CardPatch,
   CardPeek,
   CardRecord,
+  CardState,
   Change,
   NewOutboxItem,
+  PruneKind,
   Store,
   StormDigestGroup,
 } from './store.ts';
@@ -130,6 +132,9 @@ const MIGRATIONS: readonly string[] = [
   // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
   `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
    CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
+  // Retention: closed records by age, and "has this record an outbox item" without a scan.
+  `CREATE INDEX cards_retention ON cards (final, changed_at);
+   CREATE INDEX outbox_alert ON outbox (alert_id);`,
   // Fencing: the lease's token moves each time it changes hands, and an outbox claim records the token
   // it was taken under. At most one open storm per channel: duplicates an older release may have
   // opened are ended first (the oldest stays open).
@@ -335,9 +340,56 @@ const SQL = {
   moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
                        outcome = COALESCE($5, outcome)
                 WHERE id = $6 AND state = $7`,
+  quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested') AND NOT final",
+  pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p || c FROM unnest($1::text[]) AS p, unnest($2::text[]) AS c)',
   getMeta: 'SELECT value FROM meta WHERE key = $1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
+
+/** One bounded DELETE per kind ($1: before, $2: limit); see PruneKind for the rules. */
+const PRUNE: Record<PruneKind, string> = {
+  outbox: `DELETE FROM outbox WHERE key IN (
+             SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
+             WHERE o.state = 'pending' AND o.attempts > 0 AND o.created_at < $1
+               AND ((c.alert_id IS NOT NULL AND c.final AND c.changed_at < $1)
+                 OR (o.alert_id IS NULL AND EXISTS (
+                       SELECT 1 FROM storms AS s
+                       WHERE s.ended_at IS NOT NULL AND s.ended_at < $1 AND strpos(o.key, s.id) > 0)))
+             ORDER BY o.created_at LIMIT $2
+             FOR UPDATE OF o SKIP LOCKED)`,
+  cards: `DELETE FROM cards WHERE alert_id IN (
+            SELECT c.alert_id FROM cards AS c
+            WHERE c.final AND c.changed_at < $1
+              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
+              AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
+              AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
+            ORDER BY c.changed_at LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+          RETURNING alert_id`,
+  storm_members: `DELETE FROM storm_members WHERE (storm_id, alert_id) IN (
+                    SELECT m.storm_id, m.alert_id FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
+                    WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
+                    LIMIT $2)`,
+  storms: `DELETE FROM storms WHERE id IN (
+             SELECT s.id FROM storms AS s
+             WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
+               AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
+               AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
+             ORDER BY s.ended_at LIMIT $2
+             FOR UPDATE SKIP LOCKED)`,
+  close_requests: `DELETE FROM close_requests WHERE id IN (
+                     SELECT r.id FROM close_requests AS r
+                     WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < $1)
+                         OR (r.state = 'pending' AND r.expires_at < $1))
+                       AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
+                     LIMIT $2
+                     FOR UPDATE SKIP LOCKED)`,
+  once_keys: `DELETE FROM once_keys WHERE key IN (
+                SELECT key FROM once_keys WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  action_claims: `DELETE FROM action_claims WHERE alert_id IN (
+                    SELECT alert_id FROM action_claims WHERE claimed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+};
 
 export type PostgresStoreOptions = {
   clock?: () => number;
@@ -844,6 +896,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         from,
       ]);
       return n === 1;
+    },
+    async prune({ kind, before, limit, metaPrefixes = [] }) {
+      if (kind !== 'cards') {
+        const deleted = await affected(PRUNE[kind], [before, limit]);
+        return { deleted, tables: { [kind]: deleted } };
+      }
+      return tx(async (c) => {
+        const ids = (await c.query<Row>(PRUNE.cards, [before, limit])).rows.map((r) => String(r.alert_id));
+        const meta =
+          ids.length > 0 && metaPrefixes.length > 0
+            ? ((await c.query(SQL.pruneMeta, [[...metaPrefixes], ids])).rowCount ?? 0)
+            : 0;
+        return { deleted: ids.length, tables: { cards: ids.length, meta } };
+      });
+    },
+    async listQuietIds() {
+      return (await query(SQL.quietIds)).map((r) => ({
+        alertId: String(r.alert_id),
+        state: String(r.state) as CardState,
+      }));
     },
     async getMeta(key) {
       const [r] = await query(SQL.getMeta, [key]);

@@ -2,7 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { digestGroup, idSpans, num, str, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
-import type { ApplyResult, CardPatch, CardPeek, CardRecord, Change, NewOutboxItem, Store } from './store.ts';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardPeek,
+  CardRecord,
+  CardState,
+  Change,
+  NewOutboxItem,
+  PruneKind,
+  PruneResult,
+  Store,
+} from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -147,6 +158,9 @@ const MIGRATIONS: readonly string[] = [
   // The digest is aggregated in SQL, group by group; its ids are listed in the order they came.
   `CREATE INDEX storm_members_group ON storm_members (storm_id, group_key, seq);
    CREATE INDEX storm_members_seq ON storm_members (storm_id, seq);`,
+  // Retention: closed records by age, and "has this record an outbox item" without a scan.
+  `CREATE INDEX cards_retention ON cards (final, changed_at);
+   CREATE INDEX outbox_alert ON outbox (alert_id);`,
   // Fencing: the lease's token moves each time it changes hands, and an outbox claim records the token
   // it was taken under. At most one open storm per channel: duplicates an older release may have
   // opened are ended first (the oldest stays open).
@@ -424,9 +438,66 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
               outcome = COALESCE(?, outcome)
        WHERE id = ? AND state = ?`,
     ),
+    quietIds: db.prepare("SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested') AND final = 0"),
+    pruneMeta: db.prepare(
+      'DELETE FROM meta WHERE key IN (SELECT p.value || c.value FROM json_each(?) AS p, json_each(?) AS c)',
+    ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+  };
+
+  /** One bounded DELETE per kind (parameters: before, limit); see PruneKind for the rules. */
+  const prune: Record<PruneKind, StatementSync> = {
+    outbox: db.prepare(
+      `DELETE FROM outbox WHERE key IN (
+         SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
+         WHERE o.state = 'pending' AND o.attempts > 0 AND o.created_at < ?1
+           AND ((c.alert_id IS NOT NULL AND c.final = 1 AND c.changed_at < ?1)
+             OR (o.alert_id IS NULL AND EXISTS (
+                   SELECT 1 FROM storms AS s
+                   WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1 AND instr(o.key, s.id) > 0)))
+         ORDER BY o.created_at LIMIT ?2)`,
+    ),
+    cards: db.prepare(
+      `DELETE FROM cards WHERE alert_id IN (
+         SELECT c.alert_id FROM cards AS c
+         WHERE c.final = 1 AND c.changed_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
+           AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
+           AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
+         ORDER BY c.changed_at LIMIT ?2)
+       RETURNING alert_id`,
+    ),
+    storm_members: db.prepare(
+      `DELETE FROM storm_members WHERE seq IN (
+         SELECT m.seq FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
+         WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, s.id) > 0)
+         LIMIT ?2)`,
+    ),
+    storms: db.prepare(
+      `DELETE FROM storms WHERE id IN (
+         SELECT s.id FROM storms AS s
+         WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, s.id) > 0)
+           AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
+         ORDER BY s.ended_at LIMIT ?2)`,
+    ),
+    close_requests: db.prepare(
+      `DELETE FROM close_requests WHERE id IN (
+         SELECT r.id FROM close_requests AS r
+         WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < ?1)
+             OR (r.state = 'pending' AND r.expires_at < ?1))
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
+         LIMIT ?2)`,
+    ),
+    once_keys: db.prepare(
+      'DELETE FROM once_keys WHERE key IN (SELECT key FROM once_keys WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)',
+    ),
+    action_claims: db.prepare(
+      'DELETE FROM action_claims WHERE alert_id IN (SELECT alert_id FROM action_claims WHERE claimed_at < ?1 LIMIT ?2)',
     ),
   };
 
@@ -821,6 +892,26 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async moveCloseRequest(id, from, to, d) {
       const r = q.moveRequest.run(to, d.by?.id ?? null, d.by?.name ?? null, d.at, d.outcome ?? null, id, from);
       return Number(r.changes) === 1;
+    },
+    async prune({ kind, before, limit, metaPrefixes = [] }) {
+      return transaction((): PruneResult => {
+        if (kind !== 'cards') {
+          const deleted = Number(prune[kind].run(before, limit).changes);
+          return { deleted, tables: { [kind]: deleted } };
+        }
+        const ids = (prune.cards.all(before, limit) as Row[]).map((r) => String(r.alert_id));
+        const meta =
+          ids.length > 0 && metaPrefixes.length > 0
+            ? Number(q.pruneMeta.run(JSON.stringify(metaPrefixes), JSON.stringify(ids)).changes)
+            : 0;
+        return { deleted: ids.length, tables: { cards: ids.length, meta } };
+      });
+    },
+    async listQuietIds() {
+      return (q.quietIds.all() as Row[]).map((r) => ({
+        alertId: String(r.alert_id),
+        state: String(r.state) as CardState,
+      }));
     },
     async getMeta(key) {
       const r = q.getMeta.get(key) as Row | undefined;

@@ -327,6 +327,48 @@ export type CloseRequest = NewCloseRequest & {
   outcome: string | null;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+/**
+ * What one prune step deletes, at most `limit` rows of it, the oldest first:
+ * - outbox: pending items created before `before` that were tried and still not sent (a channel that
+ *   refuses the bot), and only those whose alert is surely past caring — its record final (the alert
+ *   closed) and unchanged since before `before` — or a digest item of a storm that ended before
+ *   `before`. Anything else waits, whatever its age.
+ * - cards: records that are final (the alert closed), unchanged since before `before`, with no
+ *   outbox item (so never a card still on its way to Slack), no pending close request and no action
+ *   claim; with the meta keys `<prefix><alertId>` for each of `metaPrefixes`.
+ * - storm_members: members of storms that ended before `before` with no outbox item naming the storm.
+ * - storms: such storms once they have no members left.
+ * - close_requests: decided (or expired while pending) before `before`, their alert with no outbox item.
+ * - once_keys: expired before `before` (pass now).
+ * - action_claims: taken before `before` (a claim that old is abandoned).
+ */
+export type PruneKind =
+  | 'outbox'
+  | 'cards'
+  | 'storm_members'
+  | 'storms'
+  | 'close_requests'
+  | 'once_keys'
+  | 'action_claims';
+
+export type PruneTable = PruneKind | 'meta';
+
+export type PruneQuery = {
+  kind: PruneKind;
+  /** Epoch ms: rows whose time (see PruneKind) is older go. */
+  before: number;
+  /** Rows of the kind's table deleted at most (one bounded statement). */
+  limit: number;
+  /** cards: per-card meta keys are these prefixes followed by the record's key. */
+  metaPrefixes?: readonly string[];
+};
+
+/** Rows deleted by one step: `deleted` of the kind's own table (the step is done when < limit), by table. */
+export type PruneResult = { deleted: number; tables: Partial<Record<PruneTable, number>> };
+
 export interface Store {
   // ---- records
   /** Records for these alert ids (missing ids are absent from the map). */
@@ -459,6 +501,15 @@ export interface Store {
     to: CloseRequestState,
     decision: { by: { id: string; name: string } | null; at: number | null; outcome?: string | null },
   ): Promise<boolean>;
+
+  // ---- retention
+  /** Deletes one bounded batch of rows past retention (see PruneKind for exactly which). */
+  prune(q: PruneQuery): Promise<PruneResult>;
+  /**
+   * Records kept without a card of their own (seen, digested) that are not final yet: the poller
+   * marks those whose alert left the live set final, so that they can be pruned in time.
+   */
+  listQuietIds(): Promise<{ alertId: string; state: CardState }[]>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

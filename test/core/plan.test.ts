@@ -9,6 +9,7 @@ import {
   type PlanPolicy,
   planGone,
   planPage,
+  unchanged,
 } from '../../src/core/plan.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
 import { PRIORITY } from '../../src/notify/outbox-items.ts';
@@ -237,6 +238,30 @@ describe('planPage', () => {
       [plain.id, CH, plain.id],
     ]);
     expect(p.candidates[0]?.mention).toBe('<!subteam^S0ONCALL>');
+  });
+});
+
+describe('records without a card, marked final when their alert left the live set', () => {
+  it('live again: not unchanged any more, and unmarked (compare-and-set), still without a card', () => {
+    const a = alert({ status: 'open' });
+    for (const state of ['seen', 'digested'] as const) {
+      const quiet = record(a, { state, ts: null, final: false });
+      expect(unchanged(a, quiet)).toBe(true);
+      expect(page([a], [quiet])).toMatchObject({ changes: [], candidates: [] });
+      const gone = { ...quiet, final: true };
+      expect(unchanged(a, gone)).toBe(false);
+      const p = page([a], [gone]);
+      expect(p.candidates).toEqual([]);
+      expect(p.changes).toEqual([{ card: { op: 'update', alertId: a.id, expectVersion: 3, set: { final: false } } }]);
+    }
+  });
+
+  it('live again and escalated: the card it now gets unmarks it', () => {
+    const a = alert({ status: 'escalated' });
+    const p = page([a], [record(a, { state: 'seen', status: 'open', ts: null, final: true })]);
+    expect(p.changes).toEqual([]);
+    expect(p.candidates).toHaveLength(1);
+    expect(p.candidates[0]).toMatchObject({ forced: true });
   });
 });
 

@@ -1271,6 +1271,256 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     });
 
     // ---------------------------------------------------------------------------------------------
+    describe('retention', () => {
+      const PREFIXES = ['timeline:', 'timeline-sending:'];
+      const pruneAll = async (s: Store, kind: Parameters<Store['prune']>[0]['kind'], before: number, limit = 1_000) => {
+        const batches: number[] = [];
+        for (;;) {
+          const r = await s.prune({ kind, before, limit, metaPrefixes: PREFIXES });
+          batches.push(r.deleted);
+          if (r.deleted < limit) return batches;
+        }
+      };
+      /** A record in `state`, made final (its alert closed) at `at` by the store's clock. */
+      async function closed(s: Store, alertId: string, at: number, state: 'posted' | 'seen' | 'digested' | 'queued') {
+        now = at;
+        if (state === 'posted') await posted(s, alertId, `ts-${alertId}`, at);
+        else await s.apply([insert(alertId, { state, channel: state === 'seen' ? null : 'C1' })]);
+        const r = await s.get(alertId);
+        await s.apply([{ card: { op: 'update', alertId, expectVersion: r?.version ?? 0, set: { final: true } } }]);
+      }
+      /** Claims the only item of `channel` and gives it back: one failed attempt. */
+      async function failedOnce(s: Store, channel: string, at: number, lane: 'post' | 'update' = 'post') {
+        void at; // claims and retries are on the database's clock
+        const got = await claim(s, 'p1', { channel, lane });
+        expect(got?.channel).toBe(channel);
+        expect(await retry(s, got?.key ?? '', 'p1', 1, false)).toBe(true);
+      }
+
+      it('cards: final, unchanged since before the cut, nothing still on its way to Slack, with their meta keys, in batches', async () => {
+        const s = await fresh();
+        await closed(s, 'gone-posted', 1_000, 'posted');
+        await closed(s, 'gone-seen', 1_100, 'seen');
+        await closed(s, 'gone-digested', 1_200, 'digested');
+        await closed(s, 'queued-final', 1_300, 'queued'); // closed before its card was posted
+        await closed(s, 'queued-waiting', 1_300, 'queued'); // the same, its card still on its way: kept
+        await closed(s, 'with-item', 1_400, 'posted');
+        await closed(s, 'with-request', 1_500, 'posted');
+        await closed(s, 'with-claim', 1_600, 'posted');
+        await closed(s, 'recent', 50_000, 'posted');
+        now = 1_700;
+        await posted(s, 'live', 'ts-live', 1_700); // not final
+        await s.apply([
+          { enqueue: [item('card_update:with-item', { alertId: 'with-item', lane: 'update' })] },
+          { enqueue: [item('card:queued-waiting', { alertId: 'queued-waiting' })] },
+        ]);
+        await s.addCloseRequest(
+          {
+            id: 'req-1',
+            alertId: 'with-request',
+            displayId: 'COT-9',
+            status: 'closed_false_positive',
+            words: null,
+            requester: { id: 'U1', name: 'Jane' },
+            basis: '{}',
+            channel: 'C1',
+            threadTs: 'ts-with-request',
+            createdAt: 1_500,
+            expiresAt: 900_000,
+          },
+          1_500,
+        );
+        expect(await s.claimAction('with-claim', 'p1', 180_000)).toBe(true);
+        for (const id of ['gone-posted', 'live']) {
+          await s.setMeta(`timeline:${id}`, '{"id":"e1","createdAt":"2026-01-01T00:00:00.000Z"}');
+          await s.setMeta(`timeline-sending:${id}`, '{"id":"e2","createdAt":"2026-01-01T00:00:00.000Z"}');
+        }
+        await s.setMeta('bootstrapped_at', 'x');
+
+        const first = await s.prune({ kind: 'cards', before: 10_000, limit: 2, metaPrefixes: PREFIXES });
+        expect(first).toEqual({ deleted: 2, tables: { cards: 2, meta: 2 } }); // the oldest first: gone-posted, gone-seen
+        expect(await pruneAll(s, 'cards', 10_000, 2)).toEqual([2, 0]);
+        for (const id of ['gone-posted', 'gone-seen', 'gone-digested', 'queued-final']) {
+          expect(await s.get(id)).toBeNull();
+        }
+        for (const id of ['queued-waiting', 'with-item', 'with-request', 'with-claim', 'recent', 'live']) {
+          expect(await s.get(id), id).not.toBeNull();
+        }
+        expect(await s.getMeta('timeline:gone-posted')).toBeNull();
+        expect(await s.getMeta('timeline-sending:gone-posted')).toBeNull();
+        expect(await s.getMeta('timeline:live')).not.toBeNull();
+        expect(await s.getMeta('bootstrapped_at')).toBe('x');
+        // The record of a pruned card is gone for good: the alert reopened is a new one to the poller.
+        expect(await s.getByMessage('C1', 'ts-gone-posted')).toBeNull();
+        // Once what held them goes, they go too.
+        await s.releaseAction('with-claim', 'p1');
+        expect(await s.prune({ kind: 'cards', before: 10_000, limit: 10 })).toEqual({
+          deleted: 1,
+          tables: { cards: 1, meta: 0 },
+        });
+        expect(await s.get('with-claim')).toBeNull();
+      });
+
+      it('storms: members first, then the storm; only ended before the cut and with no outbox item naming it', async () => {
+        const s = await fresh();
+        // One open storm per channel: each in a channel of its own.
+        const open = (id: string, members: string[], channel: string): Change => ({
+          storm: { op: 'open', id, channel, at: 1_000 },
+          members: members.map((a) => member(id, a)),
+        });
+        await s.apply([
+          open('storm-old', ['a', 'b', 'c'], 'C1'),
+          open('storm-open', ['d', 'e'], 'C2'),
+          open('storm-waiting', ['f'], 'C3'),
+          open('storm-recent', ['g'], 'C4'),
+        ]);
+        await s.apply([
+          { storm: { op: 'end', id: 'storm-old', at: 2_000 } },
+          { storm: { op: 'end', id: 'storm-waiting', at: 2_000 } },
+          { storm: { op: 'end', id: 'storm-recent', at: 50_000 } },
+        ]);
+        await s.apply([
+          { enqueue: [item('digest_update:storm-waiting', { kind: 'digest_update', lane: 'update', alertId: null })] },
+        ]);
+        // No storm row is deleted while it still has members.
+        expect(await s.prune({ kind: 'storms', before: 10_000, limit: 10 })).toEqual({
+          deleted: 0,
+          tables: { storms: 0 },
+        });
+        expect(await pruneAll(s, 'storm_members', 10_000, 2)).toEqual([2, 1]);
+        expect(await pruneAll(s, 'storms', 10_000)).toEqual([1]);
+        expect(await s.getStorm('storm-old')).toBeNull();
+        expect(await s.stormMembers('storm-old')).toEqual([]);
+        expect((await s.stormMembers('storm-open')).map((m) => m.alertId)).toEqual(['d', 'e']);
+        expect((await s.stormMembers('storm-waiting')).map((m) => m.alertId)).toEqual(['f']);
+        expect((await s.stormMembers('storm-recent')).map((m) => m.alertId)).toEqual(['g']);
+        expect((await s.activeStorms()).map((x) => x.id)).toEqual(['storm-open']);
+        expect(await s.getStorm('storm-waiting')).not.toBeNull();
+        expect(await s.getStorm('storm-recent')).not.toBeNull();
+      });
+
+      it('close requests: decided, or expired while pending, before the cut; none whose alert has an outbox item', async () => {
+        const s = await fresh();
+        const req = (id: string, alertId: string, expiresAt: number): NewCloseRequest => ({
+          id,
+          alertId,
+          displayId: `COT-${alertId}`,
+          status: 'closed_false_positive',
+          words: null,
+          requester: { id: 'U1', name: 'Jane' },
+          basis: '{}',
+          channel: 'C1',
+          threadTs: '1.1',
+          createdAt: 1_000,
+          expiresAt,
+        });
+        const by = { id: 'U2', name: 'Sam' };
+        for (const [id, alertId, expires] of [
+          ['decided-old', 'a1', 900_000],
+          ['pending-valid', 'a2', 900_000],
+          ['pending-expired', 'a3', 3_000],
+          ['decided-held', 'a4', 900_000],
+          ['decided-recent', 'a5', 900_000],
+        ] as const) {
+          expect(await s.addCloseRequest(req(id, alertId, expires), 1_000)).toBe(true);
+        }
+        await s.moveCloseRequest('decided-old', 'pending', 'rejected', { by, at: 2_000 });
+        await s.moveCloseRequest('decided-held', 'pending', 'approved', { by, at: 2_000 });
+        await s.moveCloseRequest('decided-recent', 'pending', 'approved', { by, at: 50_000 });
+        await s.apply([{ enqueue: [item('reply:a4:x', { kind: 'reply', alertId: 'a4' })] }]);
+        expect(await pruneAll(s, 'close_requests', 10_000)).toEqual([2]);
+        expect(await s.getCloseRequest('decided-old')).toBeNull();
+        expect(await s.getCloseRequest('pending-expired')).toBeNull();
+        for (const id of ['pending-valid', 'decided-held', 'decided-recent']) {
+          expect(await s.getCloseRequest(id), id).not.toBeNull();
+        }
+      });
+
+      it('once keys past their expiry and abandoned action claims', async () => {
+        const s = await fresh();
+        expect(await s.firstTime('k-old', 1_000, 1_000)).toBe(true); // expires at 2_000
+        expect(await s.firstTime('k-new', 1_000, 60_000)).toBe(true);
+        // Action claims are timed by the database's clock: a cut between two claims made 30 ms apart.
+        expect(await s.claimAction('x-old', 'p1', 180_000)).toBe(true);
+        await new Promise((r) => setTimeout(r, 15));
+        const cut = Date.now();
+        await new Promise((r) => setTimeout(r, 15));
+        expect(await s.claimAction('x-new', 'p1', 180_000)).toBe(true);
+        expect(await pruneAll(s, 'once_keys', 5_000, 1)).toEqual([1, 0]);
+        expect(await s.firstTime('k-new', 5_000, 60_000)).toBe(false); // still remembered
+        expect(await s.firstTime('k-old', 5_000, 60_000)).toBe(true); // forgotten
+        expect(await pruneAll(s, 'action_claims', cut)).toEqual([1]);
+        // x-new is still held; x-old is free again.
+        expect(await s.claimAction('x-new', 'p2', 180_000)).toBe(false);
+        expect(await s.claimAction('x-old', 'p2', 180_000)).toBe(true);
+      });
+
+      it('outbox: only a tried, unsent item of an alert closed before the cut, or of a storm ended before it', async () => {
+        const s = await fresh();
+        await closed(s, 'closed-old', 1_000, 'posted');
+        await closed(s, 'closed-new', 50_000, 'posted');
+        now = 1_000;
+        await s.apply([insert('live-queued')]);
+        await s.apply([
+          { storm: { op: 'open', id: 'storm-ended', channel: 'C5', at: 1_000 } },
+          { storm: { op: 'open', id: 'storm-open', channel: 'C6', at: 1_000 } },
+        ]);
+        await s.apply([{ storm: { op: 'end', id: 'storm-ended', at: 2_000 } }]);
+        await s.apply([
+          {
+            enqueue: [
+              item('card_update:closed-old', { channel: 'C1', lane: 'update', alertId: 'closed-old' }),
+              item('card:live-queued', { channel: 'C2', alertId: 'live-queued' }),
+              item('card_update:closed-new', { channel: 'C3', lane: 'update', alertId: 'closed-new' }),
+              item('note:closed-old:never-tried', { channel: 'C4', alertId: 'closed-old' }),
+              item('digest_update:storm-ended', { channel: 'C5', lane: 'update', kind: 'digest_update' }),
+              item('digest_update:storm-open', { channel: 'C6', lane: 'update', kind: 'digest_update' }),
+              item('escalation:closed-old:u1', { channel: 'C7', alertId: 'closed-old' }),
+            ],
+          },
+        ]);
+        await failedOnce(s, 'C1', 3_000, 'update');
+        await failedOnce(s, 'C2', 3_000);
+        await failedOnce(s, 'C3', 3_000, 'update');
+        await failedOnce(s, 'C5', 3_000, 'update');
+        await failedOnce(s, 'C6', 3_000, 'update');
+        await failedOnce(s, 'C7', 3_000);
+        await new Promise((r) => setTimeout(r, 10)); // its retry is due (1 ms on the database's clock)
+        expect(await claim(s, 'p1', { channel: 'C7' })).not.toBeNull(); // being sent right now: kept
+        now = 60_000;
+        await s.apply([{ enqueue: [item('card_update:closed-old:late', { channel: 'C8', alertId: 'closed-old' })] }]);
+        await failedOnce(s, 'C8', 60_000);
+
+        expect(await pruneAll(s, 'outbox', 10_000)).toEqual([2]);
+        const left = (await s.listOutbox()).map((i) => i.key).sort();
+        expect(left).toEqual([
+          'card:live-queued',
+          'card_update:closed-new',
+          'card_update:closed-old:late',
+          'digest_update:storm-open',
+          'escalation:closed-old:u1',
+          'note:closed-old:never-tried',
+        ]);
+      });
+
+      it('listQuietIds: records without a card of their own that are not final yet', async () => {
+        const s = await fresh();
+        await s.apply([
+          insert('seen-1', { state: 'seen', channel: null }),
+          insert('digested-1', { state: 'digested' }),
+          insert('queued-1'),
+        ]);
+        await closed(s, 'seen-final', 1_000, 'seen');
+        await posted(s, 'posted-1', 'ts-1');
+        const quiet = (await s.listQuietIds()).sort((a, b) => a.alertId.localeCompare(b.alertId));
+        expect(quiet).toEqual([
+          { alertId: 'digested-1', state: 'digested' },
+          { alertId: 'seen-1', state: 'seen' },
+        ]);
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------------
     describe('two processes on one database', () => {
       it('a second instance sees the first one’s writes', async () => {
         const a = await fresh();
