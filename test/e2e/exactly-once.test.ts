@@ -133,8 +133,8 @@ describe('the thread note of a change made from Slack', () => {
           beforeUpdatedAt,
         },
         now: Date.now(),
+        graceMs: 0, // its grace period is over
       }),
-      notBefore: Date.now() - 1, // its grace period is over
     });
     const updatedAtOf = (id: string) => stack.cotool.alerts().find((x) => x.id === id)?.updatedAt ?? '';
     // `a` was closed in Cotool (the POST went through); `b`'s POST never reached Cotool.
