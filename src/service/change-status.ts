@@ -25,6 +25,7 @@ import {
   dropIntent,
   finishChange,
   holdIntent,
+  keepsIntent,
   type Place,
   runChange,
   syncCard,
@@ -160,8 +161,9 @@ export function createChangeStatus(
       },
     );
     if (!sent.ok) {
-      // An unknown outcome keeps the intent: the sender tells the change if it was made after all.
-      if (sent.code !== 'unknown_outcome') await dropIntent(deps, intent);
+      // An unknown outcome (or a change Cotool may still make) keeps the intent: the sender tells the
+      // change if it was made after all.
+      if (!keepsIntent(sent)) await dropIntent(deps, intent);
       return sent;
     }
     const { written, confirmedByReread } = sent;

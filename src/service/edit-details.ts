@@ -15,6 +15,7 @@ import {
   dropIntent,
   finishChange,
   holdIntent,
+  keepsIntent,
   runChange,
   syncCard,
   type TriageDeps,
@@ -91,7 +92,7 @@ export function createEditDetails(deps: TriageDeps): (input: EditDetailsInput) =
     });
     if (!sent.ok) {
       // An unknown outcome keeps the intent: the sender tells the edit if it was made after all.
-      if (sent.code !== 'unknown_outcome') await dropIntent(deps, intent);
+      if (!keepsIntent(sent)) await dropIntent(deps, intent);
       return sent;
     }
     const { written, confirmedByReread } = sent;

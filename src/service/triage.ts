@@ -68,8 +68,19 @@ export type TriageFailure =
       before: string | null;
       by: string | null;
     }
-  /** Cotool refused or failed; `ref` is in the log line with the error. */
-  | { ok: false; code: CotoolFailureCode; displayId: string; error: CotoolError; ref: string }
+  /**
+   * Cotool refused or failed; `ref` is in the log line with the error. `mayStillApply`: the write's
+   * answer was lost and a re-read right after did not show it yet — Cotool may still carry it out
+   * (a late commit), so the change's intent is kept for the sender to settle.
+   */
+  | {
+      ok: false;
+      code: CotoolFailureCode;
+      displayId: string;
+      error: CotoolError;
+      ref: string;
+      mayStillApply?: boolean;
+    }
   /** A write's answer was lost and the re-read failed too: whether it applied is not known. */
   | { ok: false; code: 'unknown_outcome'; displayId: string; ref: string };
 
@@ -508,7 +519,10 @@ export async function writeOrReread<W>(
       );
       return { ok: false, code: 'unknown_outcome', displayId: before.displayId, ref };
     }
-    if (!reread.applied(now)) return cotoolFailure(log, err, before.displayId, `${what} (re-read: not applied)`);
+    if (!reread.applied(now)) {
+      const failure = cotoolFailure(log, err, before.displayId, `${what} (re-read: not applied yet)`);
+      return 'error' in failure ? { ...failure, mayStillApply: true } : failure;
+    }
     log.warn({ alertId: before.id, err: err.toLog() }, `${what}: the answer was lost but re-reading shows it applied`);
     return { ok: true, written: reread.answer(now), confirmedByReread: true };
   }
@@ -600,6 +614,11 @@ export async function holdIntent(
 }
 
 /** The change was surely not made: its intent goes (unless the sender is finishing it: it will drop it). */
+/** Whether a failed write's intent must stay (its outcome is unknown, or Cotool may still apply it). */
+export function keepsIntent(f: TriageFailure): boolean {
+  return f.code === 'unknown_outcome' || ('mayStillApply' in f && f.mayStillApply === true);
+}
+
 export async function dropIntent(deps: TriageDeps, key: string | null): Promise<void> {
   if (!key) return;
   await deps.store.apply([{ dequeue: [key] }]).catch(() => undefined);

@@ -177,6 +177,30 @@ describe('intents: a status change from Slack', () => {
   });
 });
 
+describe('intents: a change Cotool makes after the bot gave up waiting', () => {
+  it('a timeout whose re-read shows nothing yet keeps the intent; the late change is told once, an absent one never', async () => {
+    for (const late of [true, false]) {
+      const h = await triageHarness();
+      h.cotool.fail.status.push(timeoutError());
+      const r = await createChangeStatus(h.deps)({
+        alertId: h.alert.id,
+        expectedUpdatedAt: h.alert.updatedAt,
+        status: 'closed_false_positive',
+        userId: JANE.id,
+        clickId: CLICK,
+      });
+      expect(r).toMatchObject({ ok: false, code: 'upstream', mayStillApply: true });
+      expect((await h.store.listOutbox()).map((i) => i.key)).toEqual([intentKey(h.alert.id, CLICK)]);
+      // Cotool carries the change out seconds later (a late commit), or never.
+      if (late) await h.cotool.client.updateStatus(h.alert.id, 'closed_false_positive', 'late');
+      h.advance(INTENT_GRACE_MS + 1);
+      await drainOutbox(h);
+      expect(threadNotes(h)).toHaveLength(late ? 1 : 0);
+      expect(await h.store.listOutbox()).toEqual([]);
+    }
+  });
+});
+
 describe('intents: an edit from Slack', () => {
   it('holds an intent before the PATCH, settled by the edit’s note', async () => {
     const h = await triageHarness();
