@@ -42,6 +42,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { INTENT_GRACE_MS } from '../src/notify/outbox-items.ts';
 import { ACTIONS } from '../src/slack/ids.ts';
 import { COTOOL_TEST_API_KEY, type FailureResponse, startFakeCotool } from '../test/e2e/fakes/cotool.ts';
 import { blockActionsPayload, interactionBody, slackSignature } from '../test/e2e/fakes/payloads.ts';
@@ -1011,7 +1012,9 @@ async function main(): Promise<number> {
     if (!r.proc) await startReplica(r);
   }
   say('storm over; both replicas up again; waiting until they are idle');
-  const settleDeadline = Date.now() + P.settleMs;
+  // A change whose outcome was unknown keeps its note's intent, held for its grace (INTENT_GRACE_MS,
+  // longer than a click's claim) before the sender settles it: the run waits at least that long.
+  const settleDeadline = Date.now() + Math.max(P.settleMs, INTENT_GRACE_MS + 30_000);
   let emptySince: number | null = null;
   let idle = false;
   let lastReport = Date.now();
@@ -1039,7 +1042,11 @@ async function main(): Promise<number> {
     }
     await sleep(500);
   }
-  say(idle ? 'idle: outbox empty and the last Cotool change polled' : `NOT idle after ${P.settleMs / 1000} s`);
+  say(
+    idle
+      ? 'idle: outbox empty and the last Cotool change polled'
+      : `NOT idle after ${Math.max(P.settleMs, INTENT_GRACE_MS + 30_000) / 1000} s`,
+  );
   stopping = true;
   await Promise.all(replicas.map((r) => endReplica(r, 'SIGTERM')));
 
@@ -1186,6 +1193,16 @@ async function main(): Promise<number> {
     .map((r) => `${r.state} ${r.n}`)
     .join(', ');
   const outboxLeft = await count('SELECT count(*) AS n FROM outbox');
+  // What is left, and when it is due (on the database's clock): the first thing to read when not idle.
+  const leftItems = (
+    await pool.query(
+      `SELECT key, state, unknown, attempts,
+              round((not_before - floor(extract(epoch FROM clock_timestamp()) * 1000)) / 1000) AS due_in_s
+       FROM outbox ORDER BY key LIMIT 8`,
+    )
+  ).rows.map(
+    (r) => `${r.key} (${r.state}${r.unknown ? ', unknown' : ''}, ${r.attempts} tries, due in ${r.due_in_s} s)`,
+  );
   const rel = (ms: number) => `${Math.round((ms - t0) / 1000)} s`;
   // The longest time Cotool's alert list was not read (no replica polling: a failover that did not happen).
   const polls = cotool.requests
@@ -1337,6 +1354,7 @@ async function main(): Promise<number> {
   for (const [name, value, note] of rows) {
     console.log(`  ${name.padEnd(30)} ${String(value).padStart(6)}${note ? `   ${note}` : ''}`);
   }
+  if (!idle) for (const left of leftItems) console.log(`  outbox left: ${left}`);
   for (const crash of c.crashes.slice(0, 5)) console.log(`  ! ${crash.text}`);
   if (c.crashes.length > 5) console.log(`  ! … and ${c.crashes.length - 5} more`);
 

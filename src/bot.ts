@@ -201,8 +201,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
 
   try {
     await verifySlack(app, config, logger);
-    await app.init();
-    await app.start(config.port);
+    await startWhenSlackAnswers(app, config, logger);
   } catch (err) {
     await store.close();
     await app.stop().catch(() => undefined);
@@ -276,6 +275,28 @@ export async function startBot(env: Record<string, string | undefined>, options:
     settle,
     stop,
   };
+}
+
+/**
+ * Bolt's start (auth.test, and in Socket Mode the connection) tried again while Slack is down or
+ * unreachable — a replica started during a Slack outage waits for Slack instead of exiting into a
+ * restart loop whose back-off would outlast the outage. A wrong token still stops it at once.
+ */
+async function startWhenSlackAnswers(app: App, config: Config, logger: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await app.init();
+      await app.start(config.port);
+      return;
+    } catch (err) {
+      const f = classifySlackError((err as { original?: unknown } | null)?.original ?? err);
+      if (f.authProblem || f.channelProblem || f.meaning === 'payload' || f.meaning === 'done') throw err;
+      const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+      logger.warn({ slackError: f.code, retryInMs: waitMs }, 'Slack did not answer at start; trying again');
+      await app.stop().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 /** A wrong token is a configuration error: say so in one line. Slack being unreachable is not. */

@@ -93,3 +93,19 @@ describe('a Slack outage of several seconds', () => {
     });
   }
 });
+
+describe('a replica that starts while Slack is down', () => {
+  it.each(['socket', 'http'] as const)(
+    '%s mode: waits for Slack instead of exiting, then cards every alert once',
+    async (mode) => {
+      const alerts = [stack.cotool.addAlert(), stack.cotool.addAlert()];
+      stack.slack.outage(2_500, 'service_unavailable');
+      const started = Date.now();
+      const bot = await stack.start(mode, {}, FAST);
+      // It could not have started before Slack answered again.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+      await bot.settle();
+      for (const a of alerts) expect(cardOf(a.id)).toHaveLength(1);
+    },
+  );
+});
