@@ -197,6 +197,20 @@ export const INTENT_GRACE_MS = intentGraceMs();
  */
 export const intentKey = (alertId: string, clickId: string) => `reply:${alertId}:intent:${clickId}`;
 
+/** A `reply` item: a quiet reply in a card's thread, sent ahead of new cards (someone is waiting). */
+function replyItem(key: string, payload: ReplyPayload, channel: string, now: number): NewOutboxItem {
+  return {
+    key,
+    kind: 'reply',
+    lane: 'post',
+    channel,
+    alertId: payload.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+    payload: JSON.stringify(payload),
+  };
+}
+
 /**
  * Written before a change from Slack (status, edit, note) is sent to Cotool, so a process that dies,
  * or a Cotool that answers late, does not lose the change's thread note: held for `graceMs`, then
@@ -220,17 +234,12 @@ export function intentItem(i: {
     intent: i.intent,
     ...(i.view ? { view: i.view } : {}),
   };
+  const graceMs = i.graceMs ?? INTENT_GRACE_MS;
+  // Held from the database's clock (holdMs); notBefore says the same on this process's.
   return {
-    key: intentKey(i.alertId, i.clickId),
-    kind: 'reply',
-    lane: 'post',
-    channel: i.channel,
-    alertId: i.alertId,
-    priority: PRIORITY.escalation,
-    orderAt: i.now,
-    payload: JSON.stringify(payload),
-    notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
-    holdMs: i.graceMs ?? INTENT_GRACE_MS,
+    ...replyItem(intentKey(i.alertId, i.clickId), payload, i.channel, i.now),
+    notBefore: i.now + graceMs,
+    holdMs: graceMs,
   };
 }
 
@@ -244,17 +253,7 @@ export function settleItem(i: {
   now: number;
 }): NewOutboxItem {
   const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
-  return {
-    key: i.key,
-    kind: 'reply',
-    lane: 'post',
-    channel: i.channel,
-    alertId: i.alertId,
-    priority: PRIORITY.escalation,
-    orderAt: i.now,
-    payload: JSON.stringify(payload),
-    notBefore: 0,
-  };
+  return { ...replyItem(i.key, payload, i.channel, i.now), notBefore: 0 };
 }
 
 /**
@@ -271,19 +270,8 @@ export function statusIntentItem(i: {
   now: number;
   graceMs?: number;
 }): NewOutboxItem & { notBefore: number } {
-  const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, intent: i.intent };
-  return {
-    key: `reply:${i.alertId}:intent:${i.id}`,
-    kind: 'reply',
-    lane: 'post',
-    channel: i.channel,
-    alertId: i.alertId,
-    priority: PRIORITY.escalation,
-    orderAt: i.now,
-    payload: JSON.stringify(payload),
-    notBefore: i.now + (i.graceMs ?? INTENT_GRACE_MS),
-    holdMs: i.graceMs ?? INTENT_GRACE_MS,
-  };
+  const { id, ...rest } = i;
+  return intentItem({ ...rest, clickId: id });
 }
 
 /**
@@ -299,16 +287,7 @@ export function threadReplyItem(i: {
   now: number;
 }): NewOutboxItem {
   const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
-  return {
-    key: `reply:${i.key}`,
-    kind: 'reply',
-    lane: 'post',
-    channel: i.channel,
-    alertId: i.alertId,
-    priority: PRIORITY.escalation,
-    orderAt: i.now,
-    payload: JSON.stringify(payload),
-  };
+  return replyItem(`reply:${i.key}`, payload, i.channel, i.now);
 }
 
 /** What a four-eyes request's items carry. */
