@@ -348,13 +348,14 @@ export async function syncCard(
     }
   }
   let replied: boolean | null = null;
-  if (opts.reply && place) {
+  const thread = place ?? noteThread(record, opts.clicked);
+  if (opts.reply && thread) {
     // Through the outbox like every write for an alert: claimed, confirmed, found again by its
     // metadata after a crash or a lost answer. One note per change (the alert's new updatedAt).
     try {
       const note = {
-        channel: place.channel,
-        threadTs: place.ts,
+        channel: thread.channel,
+        threadTs: thread.ts,
         alertId: alert.id,
         view: opts.reply,
         now: deps.clock(),
@@ -588,18 +589,29 @@ export async function finishChange(
  * the store's answer was lost (the intent may be there): the note settles it by key either way.
  * Null when the alert has no card.
  */
+/**
+ * The thread a change's note goes to: the card's. A card Slack has but the store does not know yet
+ * (its sender died between Slack's answer and recording it; the next sender finds it by its
+ * metadata) is the clicked message itself when the click came from the alert channel's card.
+ */
+export function noteThread(record: CardRecord | null, clicked: Place | null | undefined): Place | null {
+  if (record?.state === 'posted' && record.channel && record.ts) return { channel: record.channel, ts: record.ts };
+  if (record?.state === 'queued' && clicked && record.channel === clicked.channel) return clicked;
+  return null;
+}
+
 export async function holdIntent(
   deps: TriageDeps,
   start: ChangeStart,
   clickId: string | null | undefined,
   intent: ReplyIntent,
 ): Promise<string | null> {
-  const r = start.record;
-  if (r?.state !== 'posted' || !r.channel || !r.ts) return null;
+  const thread = noteThread(start.record, start.clicked);
+  if (!thread) return null;
   const item = intentItem({
     clickId: clickId || randomUUID(),
-    channel: r.channel,
-    threadTs: r.ts,
+    channel: thread.channel,
+    threadTs: thread.ts,
     alertId: start.before.id,
     intent,
     now: deps.clock(),

@@ -201,6 +201,65 @@ describe('intents: a change Cotool makes after the bot gave up waiting', () => {
   });
 });
 
+describe('intents: a card Slack has but the store has not recorded yet', () => {
+  it('a click on it (its sender died between Slack’s answer and recording it) still gets its note, in that card’s thread', async () => {
+    const h = await triageHarness({}, { card: false });
+    // The sender posted the card, Slack stored it, and the process died before recording it.
+    await h.store.apply([
+      {
+        card: {
+          op: 'insert',
+          alertId: h.alert.id,
+          displayId: h.alert.displayId,
+          state: 'queued',
+          channel: CHANNEL,
+          status: h.alert.status,
+          updatedAt: h.alert.updatedAt,
+          fingerprint: null,
+        },
+      },
+    ]);
+    const clicked = { channel: CHANNEL, ts: '1796000000.000100' };
+    const r = await createChangeStatus(h.deps)({
+      alertId: h.alert.id,
+      expectedUpdatedAt: h.alert.updatedAt,
+      status: 'closed_false_positive',
+      userId: JANE.id,
+      clickId: CLICK,
+      clicked,
+    });
+    expect(r).toMatchObject({ ok: true, statusChanged: true });
+    const [note] = await h.store.listOutbox({ kind: 'reply' });
+    expect(note?.key).toBe(intentKey(h.alert.id, CLICK));
+    expect(JSON.parse(note?.payload ?? '{}')).toMatchObject({ threadTs: clicked.ts, view: {} });
+    // A click from another channel's message (a shared copy) is not taken for the card.
+    const other = await triageHarness({}, { card: false });
+    await other.store.apply([
+      {
+        card: {
+          op: 'insert',
+          alertId: other.alert.id,
+          displayId: other.alert.displayId,
+          state: 'queued',
+          channel: CHANNEL,
+          status: other.alert.status,
+          updatedAt: other.alert.updatedAt,
+          fingerprint: null,
+        },
+      },
+    ]);
+    await createChangeStatus(other.deps)({
+      alertId: other.alert.id,
+      expectedUpdatedAt: other.alert.updatedAt,
+      status: 'closed_false_positive',
+      userId: JANE.id,
+      clickId: CLICK,
+      clicked: { channel: 'C0ELSEWHERE', ts: '1796000000.000200' },
+    });
+    expect(await other.store.listOutbox({ kind: 'reply' })).toEqual([]);
+  });
+});
+
 describe('intents: an edit from Slack', () => {
   it('holds an intent before the PATCH, settled by the edit’s note', async () => {
     const h = await triageHarness();
