@@ -323,6 +323,10 @@ export async function syncCard(
         },
       ]);
     const final = !isLive(alert.status);
+    // Record what the alert is now before drawing it (but not yet the card it is given): an update the
+    // sender has queued from an older version is then dropped as stale, and one already on its way is
+    // redrawn (the record's version moved under it). If Slack refuses, the poller redraws the card.
+    await save({ fingerprint: record?.fingerprint ?? '', final });
     try {
       await slack.update({ ...view, ...place });
       await save({ fingerprint, final });
@@ -334,8 +338,6 @@ export async function syncCard(
         await save({ fingerprint, final: true });
         log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
       } else {
-        // Record what the alert is now, but not the card it was not given: the poller redraws it.
-        await save({ fingerprint: record?.fingerprint ?? '', final });
         log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not update the card; the poller will');
       }
     }

@@ -6,7 +6,18 @@
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';
-import { digestGroup, idSpans, num, type Row, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
+import {
+  digestGroup,
+  idSpans,
+  num,
+  type Row,
+  requestParams,
+  toCloseRequest,
+  toItem,
+  toMember,
+  toRecord,
+  toStorm,
+} from './rows.ts';
 import type {
   ApplyResult,
   CardPatch,
@@ -549,20 +560,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     if (ch.closeRequest) {
       const r = ch.closeRequest;
       await c.query(SQL.expireRequests, [r.createdAt, r.alertId]);
-      const res = await c.query(SQL.addRequest, [
-        r.id,
-        r.alertId,
-        r.displayId,
-        r.status,
-        r.words,
-        r.requester.id,
-        r.requester.name,
-        r.basis,
-        r.channel,
-        r.threadTs,
-        r.createdAt,
-        r.expiresAt,
-      ]);
+      const res = await c.query(SQL.addRequest, requestParams(r));
       if (res.rowCount !== 1) throw new Conflict();
     }
     if (ch.closeRequestTs) await c.query(SQL.requestTs, [ch.closeRequestTs.ts, ch.closeRequestTs.id]);
@@ -857,20 +855,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async addCloseRequest(r, now) {
       return tx(async (c) => {
         await c.query(SQL.expireRequests, [now, r.alertId]);
-        const res = await c.query(SQL.addRequest, [
-          r.id,
-          r.alertId,
-          r.displayId,
-          r.status,
-          r.words,
-          r.requester.id,
-          r.requester.name,
-          r.basis,
-          r.channel,
-          r.threadTs,
-          r.createdAt,
-          r.expiresAt,
-        ]);
+        const res = await c.query(SQL.addRequest, requestParams(r));
         return res.rowCount === 1;
       });
     },

@@ -7,6 +7,7 @@ import type {
   CloseRequest,
   IdSpan,
   LastAction,
+  NewCloseRequest,
   OutboxItem,
   Storm,
   StormDigestGroup,
@@ -151,4 +152,22 @@ export function digestGroup(r: Row, name: string, examples: string[], spans: IdS
     examples,
     spans,
   };
+}
+
+/** A close request's columns, in the order both engines' insert takes them. */
+export function requestParams(r: NewCloseRequest): (string | number | null)[] {
+  return [
+    r.id,
+    r.alertId,
+    r.displayId,
+    r.status,
+    r.words,
+    r.requester.id,
+    r.requester.name,
+    r.basis,
+    r.channel,
+    r.threadTs,
+    r.createdAt,
+    r.expiresAt,
+  ];
 }

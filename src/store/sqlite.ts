@@ -1,7 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { digestGroup, idSpans, num, str, toCloseRequest, toItem, toMember, toRecord, toStorm } from './rows.ts';
+import {
+  digestGroup,
+  idSpans,
+  num,
+  requestParams,
+  str,
+  toCloseRequest,
+  toItem,
+  toMember,
+  toRecord,
+  toStorm,
+} from './rows.ts';
 import type {
   ApplyResult,
   CardPatch,
@@ -579,20 +590,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     if (c.closeRequest) {
       const r = c.closeRequest;
       q.expireRequests.run(r.createdAt, r.alertId, r.createdAt);
-      const res = q.addRequest.run(
-        r.id,
-        r.alertId,
-        r.displayId,
-        r.status,
-        r.words,
-        r.requester.id,
-        r.requester.name,
-        r.basis,
-        r.channel,
-        r.threadTs,
-        r.createdAt,
-        r.expiresAt,
-      );
+      const res = q.addRequest.run(...requestParams(r));
       if (Number(res.changes) !== 1) throw new Conflict();
     }
     if (c.closeRequestTs) q.requestTs.run(c.closeRequestTs.ts, c.closeRequestTs.id);
@@ -861,20 +859,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async addCloseRequest(r, now) {
       return transaction(() => {
         q.expireRequests.run(now, r.alertId, now);
-        const res = q.addRequest.run(
-          r.id,
-          r.alertId,
-          r.displayId,
-          r.status,
-          r.words,
-          r.requester.id,
-          r.requester.name,
-          r.basis,
-          r.channel,
-          r.threadTs,
-          r.createdAt,
-          r.expiresAt,
-        );
+        const res = q.addRequest.run(...requestParams(r));
         return Number(res.changes) === 1;
       });
     },
