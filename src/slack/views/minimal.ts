@@ -23,7 +23,7 @@ export function minimalCard(alert: { displayId: string; title: string; status: s
   const line = `:rotating_light: *${id}* ${title} — ${status}${link}`;
   return {
     text: `${id} ${title} — ${status}`,
-    blocks: [{ type: 'section', block_id: 'alert.minimal', text: { type: 'mrkdwn', text: line } }],
+    blocks: [{ type: 'section', block_id: 'alert.minimal', text: { type: 'mrkdwn', text: line, verbatim: true } }],
   };
 }
 
@@ -42,6 +42,8 @@ export function minimalDigest(count: number, displayIds: readonly string[]): Vie
   const head = `:cyclone: Alert storm — ${count} alert${count === 1 ? '' : 's'}`;
   return {
     text: `Alert storm — ${count} alert${count === 1 ? '' : 's'}`,
-    blocks: [{ type: 'section', block_id: 'digest.minimal', text: { type: 'mrkdwn', text: `${head}${list}` } }],
+    blocks: [
+      { type: 'section', block_id: 'digest.minimal', text: { type: 'mrkdwn', text: `${head}${list}`, verbatim: true } },
+    ],
   };
 }

@@ -28,7 +28,10 @@ describe('the minimal fallbacks', () => {
       const body = (v.blocks[0] as { text: { text: string } }).text.text;
       expect(body).not.toMatch(/<!(channel|here|everyone)|<@U|<#C|<!subteam|<https?:|<mailto:/);
       expect(body.length).toBeLessThanOrEqual(3_000);
+      // Verbatim: Slack does not turn a bare URL or #channel in alert text into a link.
+      expect((v.blocks[0] as { text: { verbatim?: boolean } }).text.verbatim).toBe(true);
     }
+    expect((minimalDigest(1, ['COT-1']).blocks[0] as { text: { verbatim?: boolean } }).text.verbatim).toBe(true);
   });
 
   it('a digest: the count and the ids that fit', () => {
