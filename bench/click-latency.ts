@@ -38,10 +38,10 @@ try {
   for (let i = 0; i < distinct + burst; i++) stack.cotool.addAlert();
   const bot = await stack.start(
     'socket',
-    { LOG_LEVEL: 'warn' },
+    { LOG_LEVEL: 'warn', STORM_THRESHOLD: '100000' },
     { logDestination: new Writable({ write: (_c, _e, cb) => cb() }), schedule: false },
   );
-  const posted = await bot.poller.runOnce();
+  const posted = await bot.settle(60_000);
   if (posted.posted !== distinct + burst) throw new Error(`expected ${distinct + burst} cards, got ${posted.posted}`);
   const clicker = createClicker(stack, bot, 'socket');
   const all = stack.slack.messages(CHANNEL);
