@@ -138,6 +138,8 @@ const EnvSchema = z
       .max(60 * 24 * 365)
       .default(60),
     RETENTION_DAYS: z.coerce.number().int('a whole number of days').min(1).max(3650).default(30),
+    ASK_USER_TIMEOUT_MINUTES: z.coerce.number().int('a whole number of minutes').min(1).max(10_080).default(30),
+    REMIND_AFTER_MINUTES: z.coerce.number().int('a whole number of minutes (0: no reminders)').min(0).max(10_080).default(15),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -207,6 +209,13 @@ export type Config = {
   tuning: { claimStaleMs: number | null; leaseTtlMs: number | null };
   /** RETENTION_DAYS: rows of alerts closed longer ago are pruned (by the leader, hourly). */
   retention: { days: number; ms: number };
+  /**
+   * The next moves from a card: how long an asked person has to answer (ASK_USER_TIMEOUT_MINUTES),
+   * how long a critical or high alert may wait for someone before a reminder (REMIND_AFTER_MINUTES,
+   * 0: none; a route may set its own), and who reminders mention and war rooms invite by default
+   * (ESCALATION_MENTION's ids).
+   */
+  nextMove: { askUserTimeoutMs: number; remindAfterMs: number; oncall: string[] };
   /** Ordered routing rules (COTOOL_SLACK_ROUTES); empty: everything to SLACK_ALERT_CHANNEL. */
   routes: Route[];
   /** Every channel the bot posts to: the alert channel and each routed channel. */
@@ -337,6 +346,11 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     storm: { threshold: e.STORM_THRESHOLD, cards: e.STORM_CARDS, quietMs: e.STORM_QUIET_MINUTES * 60_000 },
     tuning: { claimStaleMs: e.COTOOL_SLACK_CLAIM_STALE_MS ?? null, leaseTtlMs: e.COTOOL_SLACK_LEASE_TTL_MS ?? null },
     retention: { days: e.RETENTION_DAYS, ms: e.RETENTION_DAYS * 86_400_000 },
+    nextMove: {
+      askUserTimeoutMs: e.ASK_USER_TIMEOUT_MINUTES * 60_000,
+      remindAfterMs: e.REMIND_AFTER_MINUTES * 60_000,
+      oncall: e.ESCALATION_MENTION,
+    },
     routes,
     channels: allChannels(routes, e.SLACK_ALERT_CHANNEL),
     database,

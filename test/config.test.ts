@@ -222,3 +222,25 @@ describe('retention', () => {
     }
   });
 });
+
+describe('the next moves', () => {
+  it('ASK_USER_TIMEOUT_MINUTES (30) and REMIND_AFTER_MINUTES (15, 0 turns reminders off); on-call defaults to ESCALATION_MENTION', () => {
+    const d = parseConfig(base);
+    expect(d.ok && d.config.nextMove).toEqual({ askUserTimeoutMs: 30 * 60_000, remindAfterMs: 15 * 60_000, oncall: [] });
+    const r = parseConfig({
+      ...base,
+      ASK_USER_TIMEOUT_MINUTES: '5',
+      REMIND_AFTER_MINUTES: '0',
+      ESCALATION_MENTION: 'S0ONCALL',
+    });
+    expect(r.ok && r.config.nextMove).toEqual({ askUserTimeoutMs: 5 * 60_000, remindAfterMs: 0, oncall: ['S0ONCALL'] });
+    for (const bad of ['0', '2.5', 'soon', '20000']) {
+      expect(problems({ ...base, ASK_USER_TIMEOUT_MINUTES: bad })).toEqual([
+        expect.stringMatching(/^ASK_USER_TIMEOUT_MINUTES is invalid/),
+      ]);
+    }
+    for (const bad of ['-1', '1.5', 'never']) {
+      expect(problems({ ...base, REMIND_AFTER_MINUTES: bad })).toEqual([expect.stringMatching(/^REMIND_AFTER_MINUTES is invalid/)]);
+    }
+  });
+});

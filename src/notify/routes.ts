@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
+import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
 
 const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD');
 const mentionId = z
@@ -44,6 +45,14 @@ const RuleSchema = z.strictObject({
   mention: oneOrMany(mentionId).optional(),
   /** New cards in a backlog above this turn the channel's sending into a storm (digest). */
   storm_threshold: z.number().int().min(1).max(100_000).optional(),
+  /** Ask the person an alert names ("Was this you?") as soon as its card is posted. */
+  ask_user: z.boolean().optional(),
+  /** Reminders for critical and high alerts nobody acted on (0: none; default REMIND_AFTER_MINUTES). */
+  remind_after_minutes: z.number().int().min(0).max(10_080).optional(),
+  /** Who reminders mention and war rooms invite (default: `mention`, then ESCALATION_MENTION). */
+  oncall: oneOrMany(mentionId).optional(),
+  /** Which alerts of a muted detection still get their card (default: both). */
+  mute_break_through: z.strictObject({ escalated: z.boolean().optional(), critical: z.boolean().optional() }).optional(),
 });
 
 /** A list of rules, or `{ routes: [...] }`. */
@@ -62,6 +71,12 @@ export type Route = {
   /** Trusted mrkdwn built from validated ids, or null (use the default). */
   mention: string | null;
   stormThreshold: number | null;
+  askUser: boolean;
+  /** Reminder wait in ms (0: none), or null (the default). */
+  remindAfterMs: number | null;
+  /** The on-call ids (validated: U…/W…, S…, here, channel), or null (the default). */
+  oncall: string[] | null;
+  breakThrough: BreakThrough;
 };
 
 /** Where an alert goes: the first channel holds its primary card. */
@@ -70,6 +85,10 @@ export type Destination = {
   mention: string | null;
   stormThreshold: number | null;
   rule: number | null;
+  askUser: boolean;
+  remindAfterMs: number | null;
+  oncall: string[] | null;
+  breakThrough: BreakThrough;
 };
 
 export function mentionMrkdwn(ids: readonly string[]): string | null {
@@ -117,6 +136,13 @@ export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
       channels: [...new Set(r.channels)],
       mention: r.mention ? mentionMrkdwn(r.mention) : null,
       stormThreshold: r.storm_threshold ?? null,
+      askUser: r.ask_user ?? false,
+      remindAfterMs: r.remind_after_minutes === undefined ? null : r.remind_after_minutes * 60_000,
+      oncall: r.oncall ?? (r.mention ? r.mention : null),
+      breakThrough: {
+        escalated: r.mute_break_through?.escalated ?? DEFAULT_BREAK_THROUGH.escalated,
+        critical: r.mute_break_through?.critical ?? DEFAULT_BREAK_THROUGH.critical,
+      },
     })),
   };
 }
@@ -150,9 +176,27 @@ export function routeAlert(alert: Alert, routes: readonly Route[], defaultChanne
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i] as Route;
     if (matches(r, alert))
-      return { channels: r.channels, mention: r.mention, stormThreshold: r.stormThreshold, rule: i };
+      return {
+        channels: r.channels,
+        mention: r.mention,
+        stormThreshold: r.stormThreshold,
+        rule: i,
+        askUser: r.askUser,
+        remindAfterMs: r.remindAfterMs,
+        oncall: r.oncall,
+        breakThrough: r.breakThrough,
+      };
   }
-  return { channels: [defaultChannel], mention: null, stormThreshold: null, rule: null };
+  return {
+    channels: [defaultChannel],
+    mention: null,
+    stormThreshold: null,
+    rule: null,
+    askUser: false,
+    remindAfterMs: null,
+    oncall: null,
+    breakThrough: DEFAULT_BREAK_THROUGH,
+  };
 }
 
 /** Every channel the bot may post to. */

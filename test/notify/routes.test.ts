@@ -96,6 +96,39 @@ describe('routes', () => {
     expect(good.ok && good.config.channels).toEqual(['C0ALERTS', 'C0SOCCRIT', 'C0APPSEC']);
   });
 
+  it('next moves per route: ask_user, remind_after_minutes, oncall (default: mention), mute_break_through', () => {
+    const routes = ok(`
+- match: { detection: impossible travel }
+  channels: C0IDENT
+  mention: S0IDENT
+  ask_user: true
+  remind_after_minutes: 5
+  mute_break_through: { critical: false }
+- match: { severity: high }
+  channels: C0HIGH
+  oncall: [U0ALICE, S0SOC]
+  remind_after_minutes: 0
+`);
+    const ident = routeAlert(alert({ detection: { id: null, name: 'Impossible travel' } }), routes, 'C0D');
+    expect(ident).toMatchObject({
+      askUser: true,
+      remindAfterMs: 5 * 60_000,
+      oncall: ['S0IDENT'],
+      breakThrough: { escalated: true, critical: false },
+    });
+    const high = routeAlert(alert({ severity: 'high', detection: null }), routes, 'C0D');
+    expect(high).toMatchObject({ askUser: false, remindAfterMs: 0, oncall: ['U0ALICE', 'S0SOC'] });
+    expect(routeAlert(alert({ severity: 'low', detection: null }), routes, 'C0D')).toMatchObject({
+      askUser: false,
+      remindAfterMs: null,
+      oncall: null,
+      breakThrough: { escalated: true, critical: true },
+    });
+    expect(problem('- { channels: C0A, oncall: "<!channel>" }')).toMatch(/oncall/);
+    expect(problem('- { channels: C0A, remind_after_minutes: -1 }')).toMatch(/remind_after_minutes/);
+    expect(problem('- { channels: C0A, ask_user: "yes" }')).toMatch(/ask_user/);
+  });
+
   it('card keys: the alert id for the first channel, a mirror key for each further one', () => {
     const id = 'odd#id with spaces';
     expect(cardKey(id, 'C0A', true)).toBe(id);
