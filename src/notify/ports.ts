@@ -138,3 +138,34 @@ export type CardRenderer = {
   editPrefill(alert: Alert): { title: string | null; description: string | null; descriptionChars: number };
   sameEditText(a: string | null | undefined, b: string | null | undefined): boolean;
 };
+
+/** Someone in the workspace, as far as asking them or inviting them goes. */
+export type SlackPerson = {
+  id: string;
+  name: string;
+  deleted: boolean;
+  isBot: boolean;
+  isRestricted: boolean;
+  isUltraRestricted: boolean;
+};
+
+/**
+ * The workspace beyond messages: people, direct messages, channels. Expected refusals are results
+ * (`code`: Slack's error); anything else is thrown for the caller to classify.
+ */
+export type SlackWorkspace = {
+  /** users.lookupByEmail; null when nobody has the address. */
+  userByEmail(email: string): Promise<SlackPerson | null>;
+  /** users.info; null when there is no such user. */
+  user(userId: string): Promise<SlackPerson | null>;
+  /** conversations.open with one person: the DM's channel id. */
+  openDm(userId: string): Promise<{ ok: true; channel: string } | { ok: false; code: string }>;
+  /** conversations.create (public). */
+  createChannel(name: string): Promise<{ ok: true; channel: string; name: string } | { ok: false; code: string }>;
+  /** conversations.invite, one person at a time: who could not be invited, and why. */
+  invite(channel: string, userIds: readonly string[]): Promise<{ refused: { id: string; code: string }[] }>;
+  /** bookmarks.add of a link. */
+  bookmark(channel: string, title: string, link: string): Promise<void>;
+  /** usergroups.users.list. */
+  groupMembers(groupId: string): Promise<string[]>;
+};

@@ -109,7 +109,7 @@ describe('routes', () => {
   oncall: [U0ALICE, S0SOC]
   remind_after_minutes: 0
 `);
-    const ident = routeAlert(alert({ detection: { id: null, name: 'Impossible travel' } }), routes, 'C0D');
+    const ident = routeAlert(alert({ detection: { id: null, agentId: null, name: 'Impossible travel', kind: null } }), routes, 'C0D');
     expect(ident).toMatchObject({
       askUser: true,
       remindAfterMs: 5 * 60_000,
