@@ -15,6 +15,7 @@ import { cardPriority, digestUpdateItem, outboxKey, PRIORITY, threadNoteItem } f
 import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
 import { currentLastAction, escalatedFromSlack } from './last-action.ts';
+import { escalatedParts, type MutePlanner } from './mute-plan.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */
@@ -48,6 +49,8 @@ export type Candidate = {
    * of its own). See candidateBuffer.
    */
   slim?: boolean;
+  /** A held-back alert that escalated: the mute it was counted in (its card counts as escalated there). */
+  muteId?: string | null;
 };
 
 export type PageInput = {
@@ -62,6 +65,8 @@ export type PageInput = {
   policy: PlanPolicy;
   /** Compact fingerprint of the card this alert would show, given its record. */
   fingerprint: (alert: Alert, record: CardRecord | null) => string;
+  /** The mutes holding this cycle (src/core/mute-plan.ts): new alerts they hold back get no card. */
+  muter?: MutePlanner;
 };
 
 export type PagePlan = { changes: Change[]; candidates: Candidate[]; keys: string[] };
@@ -152,7 +157,7 @@ export function unchanged(
   if (!record || item.updatedAt === null || item.status === null) return false;
   // A final one (its alert had left the live set) is live again: it must be unmarked, or be pruned.
   if (record.state === 'seen') return item.status !== 'escalated' && !record.final;
-  if (record.state === 'digested')
+  if (record.state === 'digested' || record.state === 'muted')
     return (item.status !== 'escalated' || record.status === 'escalated') && !record.final;
   return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
 }
@@ -183,7 +188,12 @@ export function planPage(input: PageInput): PagePlan {
       });
 
       if (!record) {
-        if (escalated) candidates.push(candidate(false));
+        const held = input.muter?.hold(alert, key, channel, dest.breakThrough) ?? null;
+        const fresh = () => {
+          if (held) changes.push(held);
+          else candidates.push(candidate(false));
+        };
+        if (escalated) fresh();
         else if (firstRun) {
           const wanted =
             policy.backlog === 'all' || (policy.backlog === 'recent' && isRecent(alert, now, policy.backlogMaxAgeMs));
@@ -200,8 +210,21 @@ export function planPage(input: PageInput): PagePlan {
                 fingerprint: null,
               },
             });
-          } else if (passesFilters(alert, policy)) candidates.push(candidate(false));
-        } else if (passesFilters(alert, policy)) candidates.push(candidate(false));
+          } else if (passesFilters(alert, policy)) fresh();
+        } else if (passesFilters(alert, policy)) fresh();
+        return;
+      }
+
+      if (record.state === 'muted') {
+        // Held back by a mute: its card when it escalates (counted as escalated in the mute).
+        const moved = input.muter?.escalated(alert, record, dest.breakThrough) ?? {
+          do: escalated && record.status !== 'escalated' ? ('card' as const) : ('none' as const),
+        };
+        if (moved.do === 'card') candidates.push({ ...candidate(true), muteId: record.muteId });
+        else if (moved.do === 'stay') changes.push(moved.change);
+        else if (record.final) {
+          changes.push({ card: { op: 'update', alertId: key, expectVersion: record.version, set: { final: false } } });
+        }
         return;
       }
 
@@ -359,6 +382,8 @@ function cardChange(c: Candidate, stormId: string | null, fingerprint: string): 
   if (escalated && !escalatedFromSlack(alert.status, c.record?.lastAction)) {
     enqueue.push(escalationItem(c.key, c.channel, alert, c.mention, c.orderAt + 1));
   }
+  const muted = c.muteId ? escalatedParts(c.muteId, c.channel, c.key, c.orderAt) : null;
+  if (muted) enqueue.push(...muted.enqueue);
   const set = {
     state: 'queued' as const,
     channel: c.channel,
@@ -383,6 +408,7 @@ function cardChange(c: Candidate, stormId: string | null, fingerprint: string): 
           stormId,
         },
     enqueue,
+    ...(muted ? { mute: muted.mute } : {}),
   };
 }
 

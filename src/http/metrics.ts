@@ -355,6 +355,14 @@ export function createMetrics(options: MetricsOptions = {}) {
       help: 'Alerts shown in a digest message instead of a card of their own, by channel.',
       labels: { channel },
     }),
+    mutesActive: r.gauge({
+      name: 'cotool_slack_mutes_active',
+      help: 'Mutes holding now (a detection muted in a channel: its new alerts get no card of their own), as the leader saw them at its last poll.',
+    }),
+    alertsMuted: r.counter({
+      name: 'cotool_slack_alerts_muted_total',
+      help: "New alerts held back by a mute of their detection: counted in the mute's quiet message, their ids listed in its thread.",
+    }),
     prunedRows: r.counter({
       name: 'cotool_slack_pruned_rows_total',
       help: 'Rows deleted by the retention job (RETENTION_DAYS), by table.',

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createTask, type ScheduledTask, setLogger } from 'node-cron';
+import { createMutePlanner } from '../core/mute-plan.ts';
 import {
   type CardPayload,
   candidateBuffer,
@@ -60,6 +61,8 @@ export type CycleReport = {
   conflicts: number;
   queued: number;
   digested: number;
+  /** New alerts held back by a mute of their detection (counted in the mute, no card). */
+  muted: number;
   durationMs: number;
   /** CPU time of the process while the cycle ran. */
   cpuMs: number;
@@ -79,6 +82,7 @@ function emptyReport(): CycleReport {
     conflicts: 0,
     queued: 0,
     digested: 0,
+    muted: 0,
     durationMs: 0,
     cpuMs: 0,
     posted: 0,
@@ -183,6 +187,10 @@ export function createPoller(deps: PollerDeps) {
     const seenIds = new Set<string>();
     const candidates = new Map<string, ReturnType<typeof candidateBuffer>>();
     let complete = false;
+    // The mutes holding now, read once per cycle: new alerts of a muted detection get no card.
+    const mutes = await store.activeMutes();
+    const muter = createMutePlanner(mutes, started);
+    deps.metrics?.mutesActive.set(mutes.filter((m) => m.endedAt === null && started < m.until).length);
     try {
       const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: deps.maxPages ?? 1000 });
       for await (const page of pages) {
@@ -213,8 +221,18 @@ export function createPoller(deps: PollerDeps) {
           now: clock(),
           policy,
           fingerprint,
+          muter,
         });
-        await apply(planned.changes, report);
+        // Held back by a mute: applied together (one id-list reply per chunk), and counted as applied.
+        const held = planned.changes.filter((c) => c.mute?.op === 'count');
+        if (held.length > 0) {
+          const r = await store.apply(held);
+          report.changes += r.applied;
+          report.conflicts += r.conflicts;
+          report.muted += r.applied;
+          deps.metrics?.alertsMuted.inc(r.applied);
+        }
+        await apply(held.length > 0 ? planned.changes.filter((c) => c.mute?.op !== 'count') : planned.changes, report);
         for (const c of planned.candidates) {
           let buffer = candidates.get(c.channel);
           if (!buffer) {
@@ -310,6 +328,7 @@ export function createPoller(deps: PollerDeps) {
       conflicts: report.conflicts,
       queued: report.queued,
       digested: report.digested,
+      muted: report.muted,
       ms: report.durationMs,
     };
     if (report.changes > 0) log.info(summary, 'poll cycle done');

@@ -83,7 +83,14 @@ export type OutboxKind =
   | 'reply'
   /** A four-eyes request's message (posted in the card's thread), and its redraw once decided. */
   | 'close_request'
-  | 'close_request_update';
+  | 'close_request_update'
+  /**
+   * A mute's message in its channel (its announcement and quiet counter; with `end`, the announcement
+   * that it ended), its redraw from the mute's counts, and the id lists of the alerts it held back.
+   */
+  | 'mute_message'
+  | 'mute_update'
+  | 'mute_ids';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */
