@@ -13,6 +13,7 @@
  * - `run <uuid>` (or a Cotool link holding one); `list [words…]` where each word is a status,
  *   severity or source (aliases below; commas work too; no status word means the live ones);
  *   `search <text>` with 1–500 characters; `stats [7d|30d]` (the noise report, 7 days by default);
+ *   `mutes` (the detections muted now, each with Unmute);
  *   `help`, `?` or nothing for the help.
  * - Anything else is `invalid`, with a message that says what was wrong and what would work.
  *   Messages are plain text quoting at most 40 characters of the input; the view escapes them.
@@ -43,6 +44,8 @@ export type Command =
   | ({ kind: 'list'; page: number } & AlertFilter)
   | { kind: 'search'; q: string }
   | { kind: 'stats'; days: StatsWindow }
+  /** The mutes holding now, each with Unmute. */
+  | { kind: 'mutes' }
   | { kind: 'help' }
   | { kind: 'invalid'; message: string };
 
@@ -120,6 +123,7 @@ const RUN_WORDS = new Set(['run', 'runs']);
 const LIST_WORDS = new Set(['list', 'ls']);
 const SEARCH_WORDS = new Set(['search', 'find']);
 const STATS_WORDS = new Set(['stats', 'stat', 'noise', 'report']);
+const MUTES_WORDS = new Set(['mutes', 'muted', 'mute']);
 const STATS_WINDOW_WORDS: Record<string, StatsWindow> = {
   '7d': 7,
   '7': 7,
@@ -398,6 +402,11 @@ export function parseCommand(text: unknown, opts: ParseOptions = {}): Command {
   if (LIST_WORDS.has(first)) return parseList(rest);
   if (SEARCH_WORDS.has(first)) return parseSearch(rest);
   if (STATS_WORDS.has(first)) return parseStats(rest);
+  if (MUTES_WORDS.has(first)) {
+    return rest
+      ? { kind: 'invalid', message: 'Say `/cotool mutes` alone: it lists every mute holding, each with Unmute.' }
+      : { kind: 'mutes' };
+  }
 
   const subject = untoken(LOOKUP_WORDS.has(first) && rest ? rest : cleaned);
   const ref = readAlertRef(subject, opts.appUrl);

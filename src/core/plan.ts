@@ -188,8 +188,9 @@ export function planPage(input: PageInput): PagePlan {
       });
 
       if (!record) {
-        const held = input.muter?.hold(alert, key, channel, dest.breakThrough) ?? null;
+        // Decided only for an alert that would get a card: the planner lists every alert it holds.
         const fresh = () => {
+          const held = input.muter?.hold(alert, key, channel, dest.breakThrough) ?? null;
           if (held) changes.push(held);
           else candidates.push(candidate(false));
         };

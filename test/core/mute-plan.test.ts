@@ -154,6 +154,15 @@ describe('a new alert under a mute', () => {
     expect(p.changes[0]?.mute).toBeUndefined();
   });
 
+  it('an alert skipped by the backlog rule or the filters is not listed with those held back', () => {
+    const old = alert({ detection: DET, createdAt: new Date(NOW - 5 * HOUR).toISOString() });
+    const fresh = alert({ detection: DET, createdAt: new Date(NOW - 60_000).toISOString() });
+    const p = plan([old, fresh], [mute()], { firstRun: true });
+    const lists = p.changes.flatMap(idsOf);
+    expect(lists.map((l) => l.ids)).toEqual([[fresh.displayId]]);
+    expect(lists[0]?.from).toBe(1);
+  });
+
   it('an alert the filters leave out is neither carded nor counted', () => {
     const a = alert({ detection: DET, severity: 'low' });
     const p = plan([a], [mute()], { policy: { ...policy, minSeverity: 'high' } });
