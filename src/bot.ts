@@ -17,6 +17,7 @@ import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePo
 import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
+import { createMuteService } from './service/mute.ts';
 import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
@@ -152,6 +153,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     renderRequest: renderCloseRequest,
   });
   const activeSender = sender;
+  // Mutes whose time ran out are ended (and announced) by the leader at the start of each poll.
+  const mutes = createMuteService({ store, cotool, access, logger, onQueued: () => void activeSender.wake() });
   poller = createPoller({
     store,
     cotool,
@@ -172,6 +175,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     isLeader: leadership.isLeader,
     onEnqueued: () => void activeSender.wake(),
     ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
+    eachCycle: () => mutes.endDueMutes(),
   });
   const activePoller = poller;
 

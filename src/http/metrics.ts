@@ -202,7 +202,7 @@ export const TRIAGE_OPS = [
   'edit',
 ] as const;
 export const TRIAGE_OUTCOMES = ['ok', 'noop', 'denied', 'busy', 'stale', 'refused', 'unknown', 'error'] as const;
-export const COMMAND_KINDS = ['help', 'invalid', 'lookup', 'run', 'list', 'search'] as const;
+export const COMMAND_KINDS = ['help', 'invalid', 'lookup', 'run', 'list', 'search', 'mutes'] as const;
 export const COMMAND_OUTCOMES = ['ok', 'not_found', 'denied', 'error'] as const;
 export const OUTBOX_LANES = ['post', 'update'] as const;
 /** The tables the retention job prunes (see Store.prune). */

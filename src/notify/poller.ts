@@ -47,6 +47,11 @@ export type PollerDeps = {
   maxPages?: number;
   /** How often a complete poll marks quiet records of gone alerts final (default QUIET_CHECK_MS). */
   quietCheckMs?: number;
+  /**
+   * The leader's periodic work done at the start of each cycle, whatever Cotool does (mutes whose
+   * time ran out are ended here, before the cycle reads the mutes holding).
+   */
+  eachCycle?: () => Promise<unknown>;
 };
 
 export type CycleReport = {
@@ -187,6 +192,7 @@ export function createPoller(deps: PollerDeps) {
     const seenIds = new Set<string>();
     const candidates = new Map<string, ReturnType<typeof candidateBuffer>>();
     let complete = false;
+    if (deps.eachCycle) await deps.eachCycle();
     // The mutes holding now, read once per cycle: new alerts of a muted detection get no card.
     const mutes = await store.activeMutes();
     const muter = createMutePlanner(mutes, started);

@@ -4,7 +4,7 @@
  * through these; src/slack/port.ts and src/slack/render.ts implement them.
  */
 import type { Alert, TimelineEntry } from '../cotool/schemas.ts';
-import type { CardRecord, Storm, StormDigest } from '../store/store.ts';
+import type { CardRecord, Mute, Storm, StormDigest } from '../store/store.ts';
 
 export type SlackView = { text: string; blocks: unknown[] };
 
@@ -28,6 +28,10 @@ export const EVENT_TYPES = {
   note: 'cotool_note',
   /** A four-eyes close request in a card's thread. */
   closeRequest: 'cotool_close_request',
+  /** A mute's message (its announcement and quiet counter), the id lists in its thread, its end. */
+  mute: 'cotool_mute',
+  muteIds: 'cotool_mute_ids',
+  muteEnd: 'cotool_mute_end',
 } as const;
 /** Kept for callers of the first release's name. */
 export const CARD_EVENT_TYPE = EVENT_TYPES.card;
@@ -168,4 +172,14 @@ export type SlackWorkspace = {
   bookmark(channel: string, title: string, link: string): Promise<void>;
   /** usergroups.users.list. */
   groupMembers(groupId: string): Promise<string[]>;
+};
+
+/** The mute messages the sender posts (src/slack/mute-render.ts), drawn from the mute as stored. */
+export type MuteRenderer = {
+  /** The mute's one message: who muted what until when and why, and the count of alerts held back. */
+  message(m: Mute): SlackView;
+  /** A reply in its thread listing ids held back, numbered from `from` (1-based). */
+  ids(m: Mute, ids: readonly string[], from: number): SlackView;
+  /** The announcement that it ended (ran out, or unmuted), with the tally. */
+  ended(m: Mute): SlackView;
 };

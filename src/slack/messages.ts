@@ -438,3 +438,23 @@ export function muteAlreadyEnded(detectionName: string): string {
 export function detectionLabel(name: string): string {
   return literal(name, 100) || 'this detection';
 }
+
+/** The mute went through: where, until when, and whether Cotool has its comment. */
+export function muteDone(detectionName: string, channel: string, until: number, commented: boolean): string {
+  const cotool = commented
+    ? ' It is recorded as a comment on the alert in Cotool.'
+    : ' (Cotool could not record it as a comment on the alert; the mute holds all the same.)';
+  return `:mute: Muted ${detectionLabel(detectionName)} in ${channelText(channel)} until ${when(until)}. New alerts of it are counted in one quiet message there, every id listed in its thread.${cotool}`;
+}
+
+/** Unmute went through. */
+export function unmuted(detectionName: string): string {
+  return `:loud_sound: Unmuted ${detectionLabel(detectionName)}: new alerts of it get their card again. The channel is told, with the tally.`;
+}
+
+/** A digest whose storm the store no longer has, or a group of no detection (escalated, by source). */
+export function nothingToMuteInGroup(code: 'not_found' | 'no_detection'): string {
+  return code === 'no_detection'
+    ? ':information_source: This group is not one detection (escalated alerts, or alerts grouped by source), so there is nothing to mute.'
+    : ':hourglass: This digest is out of date, so nothing can be muted from it.';
+}

@@ -12,8 +12,11 @@ import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
 export type AlertChanged = { alert: Alert; userId: string };
-/** `queued`: a listener queued a thread reply in the outbox (the sender looks at once). */
-export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged]; queued: [] }>;
+/**
+ * `queued`: a listener queued a thread reply in the outbox (the sender looks at once). `mutes-changed`:
+ * a Slack user muted or unmuted a detection (their App Home lists the mutes).
+ */
+export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged]; queued: []; 'mutes-changed': [string] }>;
 
 /** What every listener may use. Built once in bot.ts; tests build it with fakes. */
 export type ListenerDeps = {

@@ -1,11 +1,13 @@
 import type { App } from '@slack/bolt';
 import { registerFourEyesActions } from './actions/four-eyes.ts';
 import { registerActions } from './actions/index.ts';
+import { registerMuteActions } from './actions/mute.ts';
 import { registerNoteActions } from './actions/notes.ts';
 import { registerCommands } from './commands/index.ts';
 import type { ListenerDeps } from './deps.ts';
 import { registerEvents } from './events/index.ts';
 import { registerViews } from './views/index.ts';
+import { registerMuteViews } from './views/mute.ts';
 import { registerNoteViews } from './views/notes.ts';
 
 /** Every Slack surface the bot answers: card buttons, modals, the /cotool command, events. */
@@ -15,6 +17,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerFourEyesActions(app, deps);
   registerViews(app, deps);
   registerNoteViews(app, deps);
+  registerMuteActions(app, deps);
+  registerMuteViews(app, deps);
   registerCommands(app, deps);
   registerEvents(app, deps);
 }

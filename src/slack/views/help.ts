@@ -23,6 +23,7 @@ const USAGE = [
   '`/cotool list escalated critical` — live alerts by status, severity or source (10 a page)',
   '`/cotool search okta push` — alerts whose text matches',
   '`/cotool stats` (or `stats 30d`) — the noise report: per detection, volume, dispositions, false-positive rate, time to first action',
+  '`/cotool mutes` — the detections muted now (who, why, until when, how many held back), each with *Unmute*',
   '`/cotool help` — this help',
 ].join('\n');
 

@@ -10,12 +10,14 @@ import { type Command, parseCommand } from '../../../core/command.ts';
 import { isCotoolError } from '../../../cotool/errors.ts';
 import { createMetrics } from '../../../http/metrics.ts';
 import { LIST_PAGE_SIZE, type LookupFailure, type LookupService } from '../../../service/lookup.ts';
+import type { MuteService } from '../../../service/mute.ts';
 import type { StatsService } from '../../../service/stats.ts';
 import { accessRefused } from '../../messages.ts';
 import type { CardView } from '../../views/alert-card.ts';
 import { renderHelp } from '../../views/help.ts';
 import { renderList } from '../../views/list.ts';
 import { noAlertForRunAnswer, progressText, renderLookup, runNotice, textAnswer } from '../../views/lookup.ts';
+import { muteList } from '../../views/mute.ts';
 import { renderStats } from '../../views/stats.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { failureView, guarded } from './boundary.ts';
@@ -36,6 +38,8 @@ function progressOf(cmd: Ask): string {
       return 'Searching Cotool';
     case 'stats':
       return `Counting the last ${cmd.days} days of alerts for the noise report`;
+    case 'mutes':
+      return 'Listing the muted detections';
   }
 }
 
@@ -52,6 +56,7 @@ export async function answerCommand(
   deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
   lookups: LookupService,
   stats?: StatsService,
+  mutes?: Pick<MuteService, 'list'>,
 ): Promise<CardView & { outcome: CommandOutcome }> {
   const log = deps.logger.child({ module: 'command' });
   const who = deps.access.describe();
@@ -100,6 +105,12 @@ export async function answerCommand(
         return { ...view, outcome: 'error' };
       }
     }
+    case 'mutes': {
+      const decision = await deps.access.check(userId);
+      if (!decision.ok) return { ...textAnswer(accessRefused(decision.reason, who)), outcome: 'denied' };
+      if (!mutes) throw new Error('mutes are not wired');
+      return { ...muteList(await mutes.list(), Date.now()), outcome: 'ok' };
+    }
     case 'list':
     case 'search': {
       const query =
@@ -119,6 +130,7 @@ export function registerCotoolCommand(
   deps: ListenerDeps,
   lookups: LookupService,
   stats?: StatsService,
+  mutes?: Pick<MuteService, 'list'>,
 ): void {
   const log = deps.logger.child({ module: 'command' });
   const metrics = deps.metrics ?? createMetrics();
@@ -153,7 +165,7 @@ export function registerCotoolCommand(
       log,
       { userId, kind: ask.kind },
       async () => {
-        const view = await answerCommand(ask, userId, deps, lookups, stats);
+        const view = await answerCommand(ask, userId, deps, lookups, stats, mutes);
         const answer: RespondArguments = {
           response_type: 'ephemeral',
           replace_original: true,

@@ -9,10 +9,12 @@ import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { alertUrl } from '../../../config.ts';
 import type { LookupService } from '../../../service/lookup.ts';
+import type { MuteService } from '../../../service/mute.ts';
 import { classifySlackError } from '../../errors.ts';
 import { LOOKUP_ACTIONS } from '../../ids.ts';
 import { accessRefused, cotoolFailed, newRef, unexpectedError } from '../../messages.ts';
 import { renderErrorHome, renderHome, renderRefusedHome } from '../../views/home.ts';
+import { muteServiceOf } from '../actions/mute.ts';
 import type { ListenerDeps } from '../deps.ts';
 
 export const HOME_MIN_INTERVAL_MS = 5_000;
@@ -36,7 +38,7 @@ export function createHomePublisher(
   client: WebClient,
   deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
   lookups: LookupService,
-  opts: { minIntervalMs?: number } = {},
+  opts: { minIntervalMs?: number; mutes?: Pick<MuteService, 'list'> } = {},
 ): HomePublisher {
   const log = deps.logger.child({ module: 'home' });
   const minInterval = opts.minIntervalMs ?? HOME_MIN_INTERVAL_MS;
@@ -64,7 +66,15 @@ export function createHomePublisher(
         log.warn({ err: data.error.toLog(), ref, userId }, 'Cotool failed while building the App Home');
         errorText = cotoolFailed(data.error, ref);
       }
+      // The "Muted detections" section, each with Unmute (left out when the store cannot say).
+      const mutes = opts.mutes
+        ? await opts.mutes.list().catch((err: unknown) => {
+            log.warn({ err, userId }, 'could not read the mutes for the App Home');
+            return null;
+          })
+        : null;
       return renderHome(data, {
+        mutes,
         alertUrl: (a) => alertUrl(deps.config.cotool, a),
         appUrl: deps.config.cotool.appUrl,
         errorText,
@@ -136,7 +146,7 @@ export function createHomePublisher(
 
 export function registerHome(app: App, deps: ListenerDeps, lookups: LookupService): HomePublisher {
   const log = deps.logger.child({ module: 'home' });
-  const publisher = createHomePublisher(app.client, deps, lookups);
+  const publisher = createHomePublisher(app.client, deps, lookups, { mutes: muteServiceOf(deps) });
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     log.debug({ userId: event.user }, 'App Home opened');
@@ -146,12 +156,14 @@ export function registerHome(app: App, deps: ListenerDeps, lookups: LookupServic
     await ack();
     publisher.opened(body.user.id);
   });
-  deps.events.on('alert-changed', ({ userId }) => {
+  const refresh = (userId: string) => {
     try {
       publisher.changed(userId);
     } catch (err) {
       log.error({ err, userId }, 'could not schedule an App Home refresh');
     }
-  });
+  };
+  deps.events.on('alert-changed', ({ userId }) => refresh(userId));
+  deps.events.on('mutes-changed', refresh);
   return publisher;
 }
