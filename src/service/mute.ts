@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { muteEndItem, muteMessageItem, muteUpdateItem } from '../core/mute-plan.ts';
-import { detectionKeyOf, MAX_MUTE_MS, type MuteChoice } from '../core/mutes.ts';
+import { detectionKeyOf, type MuteChoice, muteEnd } from '../core/mutes.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { isCotoolError } from '../cotool/errors.ts';
@@ -151,8 +151,10 @@ export function createMuteService(deps: MuteDeps) {
     if (!reason) return { ok: false, code: 'no_reason' };
     if (reason.length > REASON_MAX) return { ok: false, code: 'reason_too_long' };
     const now = clock();
-    if (!Number.isFinite(input.until) || input.until <= now) return { ok: false, code: 'in_the_past' };
-    if (input.until - now > MAX_MUTE_MS) return { ok: false, code: 'too_long' };
+    // A span picked (1 h, 4 h, 24 h) runs from now; a time picked is checked again on this clock.
+    const end = muteEnd(input.choice, now, input.until);
+    if (!end.ok) return { ok: false, code: end.code === 'too_long' ? 'too_long' : 'in_the_past' };
+    const until = end.until;
     const m: Mute = {
       id: randomUUID(),
       channel: input.channel,
@@ -161,7 +163,7 @@ export function createMuteService(deps: MuteDeps) {
       by: actor,
       reason,
       createdAt: now,
-      until: input.until,
+      until,
       sourceAlertId: input.sourceAlertId,
       endedAt: null,
       endedBy: null,

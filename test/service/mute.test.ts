@@ -154,6 +154,11 @@ describe('mute', () => {
     expect(await store.listOutbox()).toEqual([]);
   });
 
+  it('a span picked (1 h, 4 h, 24 h) runs from when the mute is made, whatever end the form worked out', async () => {
+    const r = await service().mute(input({ choice: '4h', until: now + 4 * HOUR - 1_500 }));
+    expect(r).toMatchObject({ ok: true, mute: { createdAt: now, until: now + 4 * HOUR } });
+  });
+
   it('someone the access policy refuses: refused before anything is written', async () => {
     allowed = false;
     expect(await service().mute(input())).toEqual({ ok: false, code: 'denied', reason: 'not_allowed' });
