@@ -3,10 +3,11 @@
  * values are escaped here; the text returned is mrkdwn ready for an ephemeral message.
  */
 import { newRef } from '../core/text.ts';
+import { statusDone } from '../core/verdict.ts';
 import { type CotoolError, classifyCotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { mrkdwn, oneLine } from './text.ts';
-import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
+import { STATUS_LABEL } from './views/labels.ts';
 
 export { newRef };
 
@@ -61,16 +62,9 @@ export function unexpectedError(ref: string): string {
 // ---------------------------------------------------------------------------------------------
 // Triage from the card: buttons, the reason modal and the edit modal.
 
-const STATUS_PHRASE: Record<string, string> = {
-  open: 'reopened',
-  in_progress: 'marked in progress',
-  escalated: 'escalated',
-  ...Object.fromEntries(Object.entries(CLOSED_AS).map(([status, as]) => [status, `closed as ${as}`])),
-};
-
 /** "closed as false positive", "escalated"… for a status; an unknown status is named as sent. */
 export function statusPhrase(status: string): string {
-  return STATUS_PHRASE[status] ?? `set to ${mrkdwn(oneLine(status), 40)}`;
+  return statusDone(status) ?? `set to ${mrkdwn(oneLine(status), 40)}`;
 }
 
 /** The card's status labels, looked up by any status string. */
