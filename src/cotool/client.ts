@@ -373,13 +373,15 @@ export function createCotoolClient(opts: CotoolClientOptions): CotoolClient {
     };
     // The order of entries is not promised: dedupe by id (the later copy wins), sort by createdAt.
     const byId = new Map<string, TimelineEntry>();
-    const out = { totalCount: 0, skipped: 0, pages: 0, truncated: false };
+    let skipped = 0;
+    let end = { totalCount: 0, pages: 0, truncated: false };
     const paging = { maxPages: DEFAULT_MAX_TIMELINE_PAGES, what: 'timeline', context: { alertId } };
     for await (const { page, pages, truncated } of paginate(fetchAt, options, paging)) {
       for (const entry of page.entries) byId.set(entry.id, entry);
-      Object.assign(out, { totalCount: page.totalCount, skipped: out.skipped + page.skipped, pages, truncated });
+      skipped += page.skipped;
+      end = { totalCount: page.totalCount, pages, truncated };
     }
-    return { entries: sortEntries([...byId.values()]), ...out };
+    return { entries: sortEntries([...byId.values()]), skipped, ...end };
   }
 
   return {

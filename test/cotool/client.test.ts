@@ -921,7 +921,9 @@ describe('onRequest', () => {
     const r = recording();
     const { client } = makeClient({ onRequest: r.onRequest, timeoutMs: 50, retryLimit: 1 });
     await client.listAlerts();
-    const err = await failure(client.getAlert('COT-1'));
+    // A refused connection must read as network even on a busy machine: a timeout long enough.
+    const { client: patient } = makeClient({ onRequest: r.onRequest, timeoutMs: 2_000, retryLimit: 1 });
+    const err = await failure(patient.getAlert('COT-1'));
     expect(err.kind).toBe('network');
     expect(brief(r.attempts)).toEqual([
       'GET /api/alerts timeout',
