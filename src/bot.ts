@@ -16,16 +16,18 @@ import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePo
 import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
-import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
+import { createUseCases } from './service/use-cases.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
+import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
+import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
@@ -177,11 +179,9 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const events: ListenerEvents = new EventEmitter();
   // A change made from Slack may have queued a thread reply: the sender looks at once.
   events.on('alert-changed', () => void activeSender.wake());
-  events.on('queued', () => void activeSender.wake());
-  // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
-  const stats = createStatsService({ cotool, store, logger, clock: Date.now });
-  registerListeners(app, {
-    config,
+  const queued = () => void activeSender.wake();
+  // Every use-case, built once; the listeners only call them.
+  const useCases = createUseCases({
     cotool,
     store,
     render,
@@ -190,11 +190,17 @@ export async function startBot(env: Record<string, string | undefined>, options:
     health,
     logger,
     clock: Date.now,
-    events,
     metrics,
-    stats,
+    fourEyes: { severities: config.fourEyes.severities, alertChannel: config.slack.alertChannel },
+    onChanged: (change) => {
+      events.emit('alert-changed', change);
+    },
+    onQueued: queued,
+    renderNoteReply,
+    threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
+  registerListeners(app, { config, useCases, access, store, slack, logger, clock: Date.now, events, metrics });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -224,7 +230,15 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const statsSchedule = options.schedule === false ? null : config.stats.postSchedule;
   const statsTask = statsSchedule
     ? scheduleStatsPost(
-        { stats, store, slack, channel: config.slack.alertChannel, render: renderStats, logger, clock: Date.now },
+        {
+          stats: useCases.stats,
+          store,
+          slack,
+          channel: config.slack.alertChannel,
+          render: renderStats,
+          logger,
+          clock: Date.now,
+        },
         statsSchedule,
       )
     : null;
