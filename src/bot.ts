@@ -50,8 +50,8 @@ export type Bot = {
   stop(): Promise<void>;
 };
 
-/** A poll cycle's report with what the sender did until it was idle again. */
-export type Settled = CycleReport & { notices: number; failed: number };
+/** A poll cycle's report with what the sender did until it was idle again (cards posted and updated, …). */
+export type Settled = CycleReport & { posted: number; updated: number; notices: number; failed: number };
 
 export type BotOptions = {
   logDestination?: DestinationStream;
@@ -91,7 +91,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger: logger.child({ module: 'cotool' }),
     onRequest: metrics.observeCotoolRequest,
   });
-  const app = createSlackApp(config, logger, health, options.slack, metrics);
+  const app = createSlackApp(config, logger, health, options.slack ?? {}, metrics);
   const render = createCardRenderer(config, { interactive: true });
   const countError = (err: unknown) => metrics.slackErrors.inc({ code: classifySlackError(err).code });
   const slack = createSlackPort(app.client, countError, createPostingClient(config, logger, options.slack));
