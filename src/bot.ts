@@ -179,7 +179,6 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const events: ListenerEvents = new EventEmitter();
   // A change made from Slack may have queued a thread reply: the sender looks at once.
   events.on('alert-changed', () => void activeSender.wake());
-  const queued = () => void activeSender.wake();
   // Every use-case, built once; the listeners only call them.
   const useCases = createUseCases({
     cotool,
@@ -195,7 +194,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     onChanged: (change) => {
       events.emit('alert-changed', change);
     },
-    onQueued: queued,
+    // A use-case queued a Slack message (a thread reply, a four-eyes request): the sender looks at once.
+    onQueued: () => void activeSender.wake(),
     renderNoteReply,
     threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),

@@ -124,7 +124,7 @@ export type UseCases = {
 
 export function createUseCases(deps: UseCaseDeps): UseCases {
   const { cotool, store, access, logger, clock, metrics, onChanged, onQueued } = deps;
-  const triage: TriageDeps = {
+  const changeDeps: TriageDeps = {
     cotool,
     store,
     render: deps.render,
@@ -151,7 +151,7 @@ export function createUseCases(deps: UseCaseDeps): UseCases {
     metrics,
     (input: ChangeStatusInput) => input.status,
     (r: ChangeStatusResult) => (r.ok ? (r.statusChanged ? 'ok' : 'noop') : failureOutcome(r)),
-    createChangeStatus(triage, { fourEyes: gate }),
+    createChangeStatus(changeDeps, { fourEyes: gate }),
   );
   const addNote = createAddNote({
     cotool,
@@ -169,11 +169,11 @@ export function createUseCases(deps: UseCaseDeps): UseCases {
       metrics,
       () => 'edit',
       (r: EditDetailsResult) => (r.ok ? (r.changed.length > 0 ? 'ok' : 'noop') : failureOutcome(r)),
-      createEditDetails(triage),
+      createEditDetails(changeDeps),
     ),
     fourEyes: gate ? createFourEyes({ cotool, store, access, logger, clock, changeStatus, onQueued }) : null,
-    loadForm: (input) => loadForForm(triage, input),
-    displayIdOf: (alertId) => knownDisplayId(triage, alertId),
+    loadForm: (input) => loadForForm(changeDeps, input),
+    displayIdOf: (alertId) => knownDisplayId(changeDeps, alertId),
     addNote,
     syncThreadReply: createThreadSync({ store, access, addNote, logger, clock, ...deps.threadReplies }),
     lookups: createLookupService({ cotool, access, store, health: deps.health, logger, clock }),

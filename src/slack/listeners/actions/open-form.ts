@@ -77,7 +77,7 @@ export async function openForm(
   });
   if (!loaded.ok) {
     if (loaded.code === 'denied')
-      logger.info({ userId, alertId: p.id, reason: loaded.reason }, 'refused a triage form');
+      logger.info({ userId, alertId: p.id, reason: loaded.reason }, `refused to open the ${kind} form`);
     return show(noticeModal(callbackId, verb, displayId, failureText(loaded, deps.access.describe())));
   }
   const { alert } = loaded;
