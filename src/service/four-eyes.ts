@@ -322,6 +322,7 @@ export function createFourEyesGate(deps: FourEyesGateDeps): FourEyesGate {
 /** Approve and reject, making an approved change through `deps.changeStatus`. */
 export function createFourEyes(deps: FourEyesDeps): FourEyes {
   const log = deps.logger.child({ module: 'four-eyes' });
+
   /**
    * Redraws the request message as the request is now, through the outbox (coalesced per request;
    * the sender waits for the message when it is not posted yet). A failure is logged, never thrown
