@@ -16,14 +16,14 @@ import type { Store } from '../store/store.ts';
 import type { AccessPolicy } from './access.ts';
 import { createBulkClose, createBulkClosePreview } from './bulk-close.ts';
 import { type ChangeStatusInput, type ChangeStatusResult, createChangeStatus } from './change-status.ts';
-import { createEditDetails, type EditDetailsInput, type EditDetailsResult } from './edit-details.ts';
-import { createFourEyes, createFourEyesGate, type FourEyes } from './four-eyes.ts';
+import { createEditDetails, type EditDetailsResult } from './edit-details.ts';
+import { createFourEyes, createFourEyesGate } from './four-eyes.ts';
 import { createLookupService } from './lookup.ts';
 import { createAddNote, type NotesDeps } from './notes.ts';
 import { createStatsService } from './stats.ts';
 import { createStormAlerts } from './storm-alerts.ts';
 import { createThreadSync, type ThreadSyncDeps } from './thread-sync.ts';
-import { type FormLoad, knownDisplayId, loadForForm, type TriageDeps, type TriageFailure } from './triage.ts';
+import { knownDisplayId, loadForForm, type TriageDeps, type TriageFailure } from './triage.ts';
 
 /** The counters the use-cases feed (src/http/metrics.ts provides them). */
 export type UseCaseMetrics = {
@@ -103,26 +103,9 @@ function counted<I, R>(
   };
 }
 
-export type UseCases = {
-  changeStatus(input: ChangeStatusInput): Promise<ChangeStatusResult>;
-  editDetails(input: EditDetailsInput): Promise<EditDetailsResult>;
-  /** Four eyes (null when FOUR_EYES_SEVERITIES is empty). */
-  fourEyes: FourEyes | null;
-  /** Access checked and the alert read, for a form about to be shown (a stale card is redrawn). */
-  loadForm(input: Parameters<typeof loadForForm>[1]): Promise<FormLoad>;
-  /** The display id to name an alert by before it has been read. */
-  displayIdOf(alertId: string): Promise<string>;
-  addNote: ReturnType<typeof createAddNote>;
-  syncThreadReply: ReturnType<typeof createThreadSync>;
-  lookups: ReturnType<typeof createLookupService>;
-  /** The noise report, shared with its scheduled post (STATS_POST_SCHEDULE). */
-  stats: ReturnType<typeof createStatsService>;
-  stormAlerts: ReturnType<typeof createStormAlerts>;
-  bulkClosePreview: ReturnType<typeof createBulkClosePreview>;
-  bulkClose: ReturnType<typeof createBulkClose>;
-};
+export type UseCases = ReturnType<typeof createUseCases>;
 
-export function createUseCases(deps: UseCaseDeps): UseCases {
+export function createUseCases(deps: UseCaseDeps) {
   const { cotool, store, access, logger, clock, metrics, onChanged, onQueued } = deps;
   const changeDeps: TriageDeps = {
     cotool,
@@ -171,12 +154,16 @@ export function createUseCases(deps: UseCaseDeps): UseCases {
       (r: EditDetailsResult) => (r.ok ? (r.changed.length > 0 ? 'ok' : 'noop') : failureOutcome(r)),
       createEditDetails(changeDeps),
     ),
+    /** Four eyes (null when FOUR_EYES_SEVERITIES is empty). */
     fourEyes: gate ? createFourEyes({ cotool, store, access, logger, clock, changeStatus, onQueued }) : null,
-    loadForm: (input) => loadForForm(changeDeps, input),
-    displayIdOf: (alertId) => knownDisplayId(changeDeps, alertId),
+    /** Access checked and the alert read, for a form about to be shown (a stale card is redrawn). */
+    loadForm: (input: Parameters<typeof loadForForm>[1]) => loadForForm(changeDeps, input),
+    /** The display id to name an alert by before it has been read. */
+    displayIdOf: (alertId: string) => knownDisplayId(changeDeps, alertId),
     addNote,
     syncThreadReply: createThreadSync({ store, access, addNote, logger, clock, ...deps.threadReplies }),
     lookups: createLookupService({ cotool, access, store, health: deps.health, logger, clock }),
+    /** The noise report, shared with its scheduled post (STATS_POST_SCHEDULE). */
     stats: createStatsService({ cotool, store, logger, clock }),
     stormAlerts: createStormAlerts({ store, access }),
     bulkClosePreview: createBulkClosePreview({ store, access, clock }),
