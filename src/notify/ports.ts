@@ -33,8 +33,6 @@ export const EVENT_TYPES = {
   muteIds: 'cotool_mute_ids',
   muteEnd: 'cotool_mute_end',
 } as const;
-/** Kept for callers of the first release's name. */
-export const CARD_EVENT_TYPE = EVENT_TYPES.card;
 
 /**
  * What a Slack error means, one word per code (the table in src/slack/errors.ts): `done` (already

@@ -1550,6 +1550,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.getWarRoom('a2')).toBeNull();
       });
 
+      it('a war room is claimed with the action claims, under a key of its own: apart from status changes', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        expect(await a.claimAction('a1', 'p1', 60_000)).toBe(true); // a status change in flight
+        const claims = await Promise.all([
+          a.claimAction('war_room:a1', 'p1', 60_000),
+          b.claimAction('war_room:a1', 'p2', 60_000),
+        ]);
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        await a.releaseAction('war_room:a1', claims[0] ? 'p1' : 'p2');
+        expect(await b.claimAction('war_room:a1', 'p2', 60_000)).toBe(true);
+      });
+
       it('reminders: each number once, in order, with its item; the card version does not move', async () => {
         const s = await fresh();
         await posted(s, 'a1', '1.1');
@@ -1601,6 +1614,49 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         // A muted record has no card of its own: the poller finalises it like a seen one.
         await s.apply([insert('a3', { state: 'muted', muteId: 'm1' })]);
         expect((await s.listQuietIds()).map((r) => [r.alertId, r.state])).toEqual([['a3', 'muted']]);
+      });
+
+      it('a conflicting part undoes the whole change: its card write, its other writes and its items', async () => {
+        const s = await fresh();
+        await posted(s, 'a1', '1.1');
+        await s.apply([
+          { reminder: { cardKey: 'a1', n: 1 } },
+          { mute: { op: 'create', m: mute('m1') } },
+          { warRoom: room('a1') },
+          ask(question('q1')),
+        ]);
+        await s.apply([{ mute: { op: 'count', id: 'm1', alertId: 'a1', displayId: 'COT-1' } }]);
+        const before = await s.get('a1');
+        const changes: Change[] = [
+          // A valid compare-and-set with a reminder already sent.
+          {
+            card: { op: 'update', alertId: 'a1', expectVersion: before?.version ?? 0, set: { owner: jane } },
+            reminder: { cardKey: 'a1', n: 1 },
+            enqueue: [item('x1')],
+          },
+          // A second mute of the detection, with writes that cannot conflict.
+          {
+            mute: { op: 'create', m: mute('m2') },
+            question: { op: 'dm', id: 'q1', channel: 'D1', ts: '5.5' },
+            meta: [{ key: 'k2', value: 'v' }],
+            enqueue: [item('x2')],
+          },
+          // A second war room, with a message saved.
+          {
+            warRoom: room('a1', { channel: 'C2' }),
+            mute: { op: 'posted', id: 'm1', ts: '6.6' },
+            enqueue: [item('x3')],
+          },
+          // Someone else's answer, with a member escalated.
+          { ...answer('q1', 'U1'), mute: { op: 'escalated', id: 'm1', alertId: 'a1' } },
+        ];
+        for (const c of changes) expect(await s.apply([c])).toEqual(CONFLICT);
+        expect(await s.get('a1')).toEqual(before);
+        expect(await s.getQuestion('q1')).toMatchObject({ state: 'asked', dmChannel: null, dmTs: null });
+        expect(await s.getMute('m1')).toMatchObject({ ts: null, muted: 1, escalated: 0 });
+        expect(await s.getMute('m2')).toBeNull();
+        expect(await s.getMeta('k2')).toBeNull();
+        expect(await keys(s)).toEqual(['dm:q1']);
       });
 
       it('one winner across instances: asks, answers, timeouts, mutes, counts, war rooms, reminders', async () => {
@@ -1801,6 +1857,145 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         for (const id of ['pending-valid', 'decided-held', 'decided-recent']) {
           expect(await s.getCloseRequest(id), id).not.toBeNull();
         }
+      });
+
+      it('questions: answered or timed out before the cut, none still asked, none whose alert has an outbox item', async () => {
+        const s = await fresh();
+        const q = (id: string, alertId: string): NewQuestion => ({
+          id,
+          alertId,
+          displayId: `COT-${alertId}`,
+          channel: 'C1',
+          threadTs: '1.1',
+          askedBy: { id: 'U1', name: 'Jane' },
+          askedUserId: 'U9',
+          askedAt: 1_000,
+          deadline: 2_000,
+        });
+        await s.apply(
+          [
+            ['answered-old', 'a1'],
+            ['timed-out-old', 'a2'],
+            ['asked-forever', 'a3'],
+            ['answered-held', 'a4'],
+            ['answered-recent', 'a5'],
+          ].map(([id, alertId]) => ({ question: { op: 'ask', q: q(id as string, alertId as string) } })),
+        );
+        await s.apply([
+          { question: { op: 'answer', id: 'answered-old', userId: 'U9', answer: 'yes', note: null, at: 2_000 } },
+          { question: { op: 'timeout', id: 'timed-out-old', at: 2_000 } },
+          { question: { op: 'answer', id: 'answered-held', userId: 'U9', answer: 'no', note: null, at: 2_000 } },
+          { question: { op: 'answer', id: 'answered-recent', userId: 'U9', answer: 'yes', note: null, at: 50_000 } },
+          { enqueue: [item('answer:a4', { kind: 'thread_note', alertId: 'a4' })] },
+        ]);
+        expect(await pruneAll(s, 'questions', 10_000, 1)).toEqual([1, 1, 0]);
+        expect(await s.getQuestion('answered-old')).toBeNull();
+        expect(await s.getQuestion('timed-out-old')).toBeNull();
+        for (const id of ['asked-forever', 'answered-held', 'answered-recent']) {
+          expect(await s.getQuestion(id), id).not.toBeNull();
+        }
+      });
+
+      it('mutes: members first, then the mute; only ended before the cut and with no outbox item naming it', async () => {
+        const s = await fresh();
+        const m = (id: string, detectionKey: string): Change => ({
+          mute: {
+            op: 'create',
+            m: {
+              id,
+              channel: 'C1',
+              detectionKey,
+              detectionName: detectionKey,
+              by: { id: 'U1', name: 'Jane' },
+              reason: 'noise',
+              createdAt: 1_000,
+              until: 5_000,
+              sourceAlertId: null,
+            },
+          },
+        });
+        await s.apply([m('mute-old', 'd1'), m('mute-running', 'd2'), m('mute-waiting', 'd3'), m('mute-recent', 'd4')]);
+        const count = (id: string, alerts: string[]): Change[] =>
+          alerts.map((alertId) => ({ mute: { op: 'count', id, alertId, displayId: `COT-${alertId}` } }));
+        await s.apply([
+          ...count('mute-old', ['a', 'b', 'c']),
+          ...count('mute-running', ['d']),
+          ...count('mute-waiting', ['e']),
+          ...count('mute-recent', ['f']),
+        ]);
+        await s.apply([
+          { mute: { op: 'end', id: 'mute-old', at: 2_000, by: null } },
+          { mute: { op: 'end', id: 'mute-waiting', at: 2_000, by: null } },
+          { mute: { op: 'end', id: 'mute-recent', at: 50_000, by: null } },
+          { enqueue: [item('mute_end:mute-waiting', { kind: 'thread_note' })] },
+        ]);
+        // No mute is deleted while it still has members.
+        expect(await s.prune({ kind: 'mutes', before: 10_000, limit: 10 })).toEqual({
+          deleted: 0,
+          tables: { mutes: 0 },
+        });
+        expect(await pruneAll(s, 'mute_members', 10_000, 2)).toEqual([2, 1]);
+        expect(await pruneAll(s, 'mutes', 10_000)).toEqual([1]);
+        expect(await s.getMute('mute-old')).toBeNull();
+        expect(await s.muteMembersAfter('mute-old', null, 10)).toEqual([]);
+        for (const id of ['mute-running', 'mute-waiting', 'mute-recent']) {
+          expect(await s.getMute(id), id).not.toBeNull();
+          expect(await s.muteMembersAfter(id, null, 10), id).toHaveLength(1);
+        }
+      });
+
+      it('war rooms: of alerts whose record was pruned; a card with a question still asked is kept', async () => {
+        const s = await fresh();
+        await closed(s, 'gone', 1_000, 'posted');
+        await closed(s, 'asked', 1_000, 'posted');
+        await closed(s, 'kept', 50_000, 'posted');
+        const room = (alertId: string): Change => ({
+          warRoom: {
+            alertId,
+            channel: `C-${alertId}`,
+            name: `inc-${alertId}`,
+            by: { id: 'U1', name: 'Jane' },
+            at: 1_500,
+          },
+        });
+        await s.apply([room('gone'), room('asked'), room('kept'), room('never-recorded')]);
+        await s.apply([
+          {
+            question: {
+              op: 'ask',
+              q: {
+                id: 'q1',
+                alertId: 'asked',
+                displayId: 'COT-asked',
+                channel: 'C1',
+                threadTs: 'ts-asked',
+                askedBy: { id: 'U1', name: 'Jane' },
+                askedUserId: 'U9',
+                askedAt: 1_000,
+                deadline: 900_000,
+              },
+            },
+          },
+        ]);
+        // Before its record goes, the war room stays.
+        expect(await s.prune({ kind: 'war_rooms', before: 10_000, limit: 10 })).toEqual({
+          deleted: 1,
+          tables: { war_rooms: 1 },
+        });
+        expect(await s.getWarRoom('never-recorded')).toBeNull();
+        expect(await s.getWarRoom('gone')).not.toBeNull();
+        expect(await pruneAll(s, 'cards', 10_000)).toEqual([1]);
+        expect(await s.get('gone')).toBeNull();
+        expect(await s.get('asked')).not.toBeNull(); // its question is still waiting for an answer
+        expect(await pruneAll(s, 'war_rooms', 10_000)).toEqual([1]);
+        expect(await s.getWarRoom('gone')).toBeNull();
+        expect(await s.getWarRoom('asked')).not.toBeNull();
+        expect(await s.getWarRoom('kept')).not.toBeNull();
+        // Once the question timed out, the card may go, then its war room.
+        await s.apply([{ question: { op: 'timeout', id: 'q1', at: 2_000 } }]);
+        expect(await pruneAll(s, 'cards', 10_000)).toEqual([1]);
+        expect(await pruneAll(s, 'war_rooms', 10_000)).toEqual([1]);
+        expect(await s.getWarRoom('asked')).toBeNull();
       });
 
       it('once keys past their expiry and abandoned action claims', async () => {

@@ -11,8 +11,7 @@ import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } f
 import type { WebClient } from '@slack/web-api';
 import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../../../core/mutes.ts';
 import { routeAlert } from '../../../notify/routes.ts';
-import { createMuteService, detectionOf, type MuteService } from '../../../service/mute.ts';
-import { loadForForm } from '../../../service/triage.ts';
+import { detectionOf } from '../../../service/mute.ts';
 import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, OPS, VIEWS } from '../../ids.ts';
 import {
@@ -31,25 +30,14 @@ import { decodeAction, decodeDigestMute, decodeMuteRef, type MuteMeta, muteKeyFi
 import { muteList, muteModal } from '../../views/mute.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
+import { failureText } from './change-answers.ts';
 import { surfaceOf } from './surface.ts';
-import { createTriage } from './triage-context.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['open']>[0]['view'];
 
 const VERB = 'Mute detection';
-
-/** The mute service bound to the listener deps (one per registration). */
-export function muteServiceOf(deps: ListenerDeps): MuteService {
-  return createMuteService({
-    store: deps.store,
-    cotool: deps.cotool,
-    access: deps.access,
-    logger: deps.logger,
-    clock: deps.clock,
-    onQueued: () => deps.events.emit('queued'),
-  });
-}
 
 /** What escalated and critical alerts do in `channel` under a mute: the first route sending there says. */
 export function breakThroughIn(deps: Pick<ListenerDeps, 'config'>, channel: string): BreakThrough {
@@ -58,8 +46,7 @@ export function breakThroughIn(deps: Pick<ListenerDeps, 'config'>, channel: stri
 
 export function registerMuteActions(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'mute-actions' });
-  const triage = createTriage(deps);
-  const mutes = muteServiceOf(deps);
+  const { mutes } = deps.useCases;
 
   /** Opens the modal at once ("Loading…"); the id of the view to fill, or null when Slack refused. */
   async function openLoading(args: ClickArgs, displayId: string | null, tell: (t: string) => Promise<void>) {
@@ -120,20 +107,21 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
         return;
       }
       const p = decoded.value;
-      if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+      if (!(await firstDelivery(deps, `interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
       const record = await deps.store.get(p.id);
       const displayId = record?.displayId ?? null;
       const viewId = await openLoading(args, displayId, surface.tell);
       if (!viewId) return;
       const show = filler(client, viewId, userId);
-      const loaded = await loadForForm(triage.deps, {
+      const loaded = await deps.useCases.loadForm({
         alertId: p.id,
         expectedUpdatedAt: p.u,
         userId,
         clicked: surface.clicked,
         what: 'opening the mute form',
       });
-      if (!loaded.ok) return await show(noticeModal(VIEWS.muteModal, VERB, displayId, triage.failureText(loaded)));
+      if (!loaded.ok)
+        return await show(noticeModal(VIEWS.muteModal, VERB, displayId, failureText(loaded, deps.access.describe())));
       const alert = loaded.alert;
       const detection = detectionOf(alert);
       if (!detection || !muteKeyFits(detection.key))
@@ -174,7 +162,7 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
         await surface.tell(cardOutOfDate());
         return;
       }
-      if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+      if (!(await firstDelivery(deps, `interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
       const viewId = await openLoading(args, null, surface.tell);
       if (!viewId) return;
       const show = filler(client, viewId, userId);
@@ -218,7 +206,7 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
         await surface.tell(cardOutOfDate());
         return;
       }
-      if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+      if (!(await firstDelivery(deps, `interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
       const r = await mutes.unmute({ muteId: decoded.value.muteId, userId });
       if (r.ok) await surface.tell(unmuted(r.mute.detectionName));
       else if (r.code === 'denied') await surface.tell(accessRefused(r.reason, deps.access.describe()));

@@ -14,7 +14,6 @@ import { classifySlackError } from '../../errors.ts';
 import { LOOKUP_ACTIONS } from '../../ids.ts';
 import { accessRefused, cotoolFailed, newRef, unexpectedError } from '../../messages.ts';
 import { renderErrorHome, renderHome, renderRefusedHome } from '../../views/home.ts';
-import { muteServiceOf } from '../actions/mute.ts';
 import type { ListenerDeps } from '../deps.ts';
 
 export const HOME_MIN_INTERVAL_MS = 5_000;
@@ -146,7 +145,7 @@ export function createHomePublisher(
 
 export function registerHome(app: App, deps: ListenerDeps, lookups: LookupService): HomePublisher {
   const log = deps.logger.child({ module: 'home' });
-  const publisher = createHomePublisher(app.client, deps, lookups, { mutes: muteServiceOf(deps) });
+  const publisher = createHomePublisher(app.client, deps, lookups, { mutes: deps.useCases.mutes });
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     log.debug({ userId: event.user }, 'App Home opened');

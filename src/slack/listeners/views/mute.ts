@@ -22,9 +22,8 @@ import {
 import { decodeMuteMeta } from '../../payloads.ts';
 import { readMuteForm } from '../../views/mute.ts';
 import { noticeModal, workingModal } from '../../views/triage-modal.ts';
-import { muteServiceOf } from '../actions/mute.ts';
-import { createTriage } from '../actions/triage-context.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['update']>[0]['view'];
@@ -33,8 +32,7 @@ const VERB = 'Mute detection';
 
 export function registerMuteViews(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'mute-form' });
-  const triage = createTriage(deps);
-  const mutes = muteServiceOf(deps);
+  const { mutes } = deps.useCases;
 
   app.view(
     { type: 'view_submission', callback_id: VIEWS.muteModal },
@@ -55,7 +53,7 @@ export function registerMuteViews(app: App, deps: ListenerDeps): void {
         return;
       }
       try {
-        if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
+        if (!(await firstDelivery(deps, `submission:${view.id}:${view.hash}`))) {
           await ack();
           return;
         }
