@@ -426,8 +426,21 @@ export function idListFits(ids: readonly string[], budget = ID_LIST_BUDGET): num
  * two ids (the message text, for notifications, says which members the reply lists).
  */
 export function renderIdList(ids: readonly string[], from: number): SlackView {
-  const head = idListHead(from, ids.length);
-  const sections: string[] = [head.trimEnd()];
+  return renderIdSections(ids, idListHead(from, ids.length).trimEnd(), DIGEST_BLOCKS.ids);
+}
+
+/**
+ * `head`, then `ids` (untrusted, escaped) each as a code span, in sections of at most ID_CHUNK
+ * characters cut between two ids, block ids `<blockPrefix><n>`. Shared by the storm's id lists and
+ * the muted-alert lists (src/slack/views/mute.ts); a head no longer than the storm's keeps
+ * `idListFits` right for both.
+ */
+export function renderIdSections(
+  ids: readonly string[],
+  head: string,
+  blockPrefix: string,
+): { text: string; blocks: SectionBlock[] } {
+  const sections: string[] = [head];
   for (const id of ids.map(idText)) {
     const last = sections.length - 1;
     const cur = sections[last] ?? '';
@@ -436,8 +449,8 @@ export function renderIdList(ids: readonly string[], from: number): SlackView {
   }
   const blocks: SectionBlock[] = sections.map((text, i) => ({
     type: 'section',
-    block_id: `${DIGEST_BLOCKS.ids}${i}`,
+    block_id: `${blockPrefix}${i}`,
     text: md(text),
   }));
-  return { text: head.trimEnd(), blocks };
+  return { text: head, blocks };
 }
