@@ -10,6 +10,7 @@ import {
   alreadyMuted,
   alreadyTaken,
   answerRefused,
+  askRefusalOf,
   askRefused,
   askSent,
   MUTE_ERRORS,
@@ -363,6 +364,14 @@ describe('refusals and notes to the analyst', () => {
     expect(warRoomRefused('name_taken', { tries: 5 })).toContain('(5 tries)');
     expect(warRoomRefused('exists', { channel: 'C0INC' })).toContain('<#C0INC>');
     expect(warRoomRefused('exists', { channel: '<!here>' })).toContain('its channel');
+  });
+
+  it('Slack errors on the person map to what the analyst is told; others are not about the person', () => {
+    expect(
+      ['users_not_found', 'user_disabled', 'cannot_dm_bot', 'cannot_dm_user', 'ratelimited', 'internal_error'].map(
+        askRefusalOf,
+      ),
+    ).toEqual(['not_found', 'deactivated', 'bot', 'dm_closed', null, null]);
   });
 
   it.each(HOSTILE.map((h, i) => [i, h] as const))('hostile corpus #%i cannot ping or link', (_, h) => {
