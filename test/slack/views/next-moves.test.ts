@@ -186,6 +186,9 @@ describe('mute modal', () => {
     expect(input(BLOCKS.muteReason)).toMatchObject({ element: { max_length: MUTE_REASON_MAX } });
     expect(input(BLOCKS.muteReason)).not.toHaveProperty('optional');
     expect(text(view)).toContain('Escalated and critical alerts still get their card.');
+    expect(text(view)).toContain(
+      `(until <!date^${(NOW + MAX_MUTE_MS) / 1000}^{date_short_pretty} at {time}|2026-11-30 10:00 UTC> at the latest)`,
+    );
     const strict = muteModal(META, { now: NOW, breakThrough: { escalated: true, critical: false } });
     expect(text(strict)).toContain('Escalated alerts still get their card.');
   });
