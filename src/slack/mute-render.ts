@@ -5,16 +5,19 @@
  * escalated and critical alerts do under a mute is the routes' say, per channel.
  */
 import type { Config } from '../config.ts';
-import { DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
+import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
 import type { MuteRenderer } from '../notify/ports.ts';
 import { muteAnnouncement, mutedMessage, muteEnded, muteIdList } from './views/mute.ts';
 
+/** What escalated and critical alerts do under a mute in `channel`: the first route sending there says. */
+export function breakThroughIn(config: Pick<Config, 'routes'>, channel: string): BreakThrough {
+  return config.routes.find((r) => r.channels.includes(channel))?.breakThrough ?? DEFAULT_BREAK_THROUGH;
+}
+
 export function createMuteRenderer(config: Pick<Config, 'routes'>): MuteRenderer {
-  const breakThroughIn = (channel: string) =>
-    config.routes.find((r) => r.channels.includes(channel))?.breakThrough ?? DEFAULT_BREAK_THROUGH;
   return {
     message(m) {
-      const head = muteAnnouncement(m, { breakThrough: breakThroughIn(m.channel) });
+      const head = muteAnnouncement(m, { breakThrough: breakThroughIn(config, m.channel) });
       const counter = mutedMessage(m, { muted: m.muted, escalated: m.escalated });
       return { text: head.text, blocks: [...head.blocks, ...counter.blocks] };
     },

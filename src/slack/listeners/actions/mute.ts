@@ -9,7 +9,6 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../../../core/mutes.ts';
 import { routeAlert } from '../../../notify/routes.ts';
 import { detectionOf } from '../../../service/mute.ts';
 import { classifySlackError } from '../../errors.ts';
@@ -26,6 +25,7 @@ import {
   unexpectedError,
   unmuted,
 } from '../../messages.ts';
+import { breakThroughIn } from '../../mute-render.ts';
 import { decodeAction, decodeDigestMute, decodeMuteRef, type MuteMeta, muteKeyFits, muteName } from '../../payloads.ts';
 import { muteList, muteModal } from '../../views/mute.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
@@ -38,11 +38,6 @@ type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['open']>[0]['view'];
 
 const VERB = 'Mute detection';
-
-/** What escalated and critical alerts do in `channel` under a mute: the first route sending there says. */
-export function breakThroughIn(deps: Pick<ListenerDeps, 'config'>, channel: string): BreakThrough {
-  return deps.config.routes.find((r) => r.channels.includes(channel))?.breakThrough ?? DEFAULT_BREAK_THROUGH;
-}
 
 export function registerMuteActions(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'mute-actions' });
@@ -90,7 +85,7 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
         alreadyMuted(holding.detectionName, holding.until, holding.by),
       );
     }
-    return muteModal(meta, { now, breakThrough: breakThroughIn(deps, meta.channel) });
+    return muteModal(meta, { now, breakThrough: breakThroughIn(deps.config, meta.channel) });
   }
 
   // ---- "Mute detection…" on a card
