@@ -62,6 +62,8 @@ export type PageInput = {
   policy: PlanPolicy;
   /** Compact fingerprint of the card this alert would show, given its record. */
   fingerprint: (alert: Alert, record: CardRecord | null) => string;
+  /** The incident channel of each alert that has one (alert id → channel): a further copy of its card. */
+  warRooms?: ReadonlyMap<string, string>;
 };
 
 export type PagePlan = { changes: Change[]; candidates: Candidate[]; keys: string[] };
@@ -157,6 +159,22 @@ export function unchanged(
   return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
 }
 
+/**
+ * The channels an alert's card is in: its route's (the first holds the primary card), then its war
+ * room's, if it has one — a further copy, kept in sync like any routed copy (never the primary).
+ */
+export function cardChannels(
+  alert: Alert,
+  routes: readonly Route[],
+  defaultChannel: string,
+  warRooms?: ReadonlyMap<string, string>,
+): { dest: ReturnType<typeof routeAlert>; channels: string[] } {
+  const dest = routeAlert(alert, routes, defaultChannel);
+  const room = warRooms?.get(alert.id);
+  const channels = room && !dest.channels.includes(room) ? [...dest.channels, room] : dest.channels;
+  return { dest, channels };
+}
+
 export function planPage(input: PageInput): PagePlan {
   const { records, firstRun, now, policy } = input;
   const changes: Change[] = [];
@@ -164,9 +182,9 @@ export function planPage(input: PageInput): PagePlan {
   const keys: string[] = [];
 
   for (const alert of input.alerts) {
-    const dest = routeAlert(alert, input.routes, input.defaultChannel);
+    const { dest, channels } = cardChannels(alert, input.routes, input.defaultChannel, input.warRooms);
     const escalated = alert.status === 'escalated';
-    dest.channels.forEach((channel, i) => {
+    channels.forEach((channel, i) => {
       const key = cardKey(alert.id, channel, i === 0);
       keys.push(key);
       const record = records.get(key) ?? null;

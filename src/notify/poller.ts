@@ -8,6 +8,7 @@ import { createTask, type ScheduledTask, setLogger } from 'node-cron';
 import {
   type CardPayload,
   candidateBuffer,
+  cardChannels,
   decideNew,
   type PendingCard,
   type PlanPolicy,
@@ -24,7 +25,7 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Change, Store, Storm } from '../store/store.ts';
 import type { CardRenderer } from './ports.ts';
-import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
+import { alertIdOfKey, cardKey, type Route } from './routes.ts';
 
 export type PollerDeps = {
   store: Store;
@@ -120,9 +121,9 @@ export function createPoller(deps: PollerDeps) {
     return r.applied === 1;
   }
 
-  const keysOf = (alerts: readonly Alert[]) =>
+  const keysOf = (alerts: readonly Alert[], warRooms: ReadonlyMap<string, string>) =>
     alerts.flatMap((a) =>
-      routeAlert(a, deps.routes, deps.defaultChannel).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
+      cardChannels(a, deps.routes, deps.defaultChannel, warRooms).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
     );
 
   async function pendingCards(): Promise<Map<string, PendingCard[]>> {
@@ -202,8 +203,11 @@ export function createPoller(deps: PollerDeps) {
           if (page.last) complete = !page.truncated;
           continue;
         }
-        // Full records only for what changed (and the further channels of routed alerts).
-        const records = await store.getMany(keysOf(alerts));
+        // Full records only for what changed (and the further channels of routed alerts, and of the
+        // alerts' incident channels: their card there is kept in sync too).
+        const rooms = await store.warRoomsOf(alerts.map((a) => a.id));
+        const warRooms = new Map([...rooms].map(([id, w]) => [id, w.channel]));
+        const records = await store.getMany(keysOf(alerts, warRooms));
         const planned = planPage({
           alerts,
           records,
@@ -213,6 +217,7 @@ export function createPoller(deps: PollerDeps) {
           now: clock(),
           policy,
           fingerprint,
+          warRooms,
         });
         await apply(planned.changes, report);
         for (const c of planned.candidates) {

@@ -242,6 +242,25 @@ describe('planPage', () => {
     ]);
     expect(p.candidates[0]?.mention).toBe('<!subteam^S0ONCALL>');
   });
+
+  it('an incident channel holds a further copy of the card, updated with the others (never the primary)', () => {
+    const a = alert();
+    const room = 'C0INC1042';
+    const copy = `${a.id}\u001f${room}`;
+    const warRooms = new Map([[a.id, room]]);
+    const changed = { ...a, title: 'New title', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const p = page([changed], [record(a), record(a, { alertId: copy, channel: room, ts: '2.2' })], { warRooms });
+    expect(p.keys).toEqual([a.id, copy]);
+    const updates = p.changes.flatMap((c) => (c.enqueue ?? []).filter((i) => i.kind === 'card_update'));
+    expect(updates.map((i) => [i.channel, i.alertId])).toEqual([
+      [CH, a.id],
+      [room, copy],
+    ]);
+    // Without its war room, the alert has one card.
+    expect(page([changed], [record(a)]).keys).toEqual([a.id]);
+    // A war room that is (oddly) one of the route's channels is not a second copy there.
+    expect(page([changed], [record(a)], { warRooms: new Map([[a.id, CH]]) }).keys).toEqual([a.id]);
+  });
 });
 
 describe('records without a card, marked final when their alert left the live set', () => {
