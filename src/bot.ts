@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
-import { type Config, parseConfig } from './config.ts';
+import { alertUrl, type Config, parseConfig } from './config.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -18,6 +18,7 @@ import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
+import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
@@ -26,7 +27,9 @@ import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
+import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
 import { renderStats } from './slack/views/stats.ts';
+import { createSlackWorkspace } from './slack/workspace.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -194,6 +197,23 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     stats,
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
+    openWarRoom: createOpenWarRoom({
+      cotool,
+      store,
+      workspace: createSlackWorkspace(app.client),
+      slack,
+      access,
+      render,
+      routes: config.routes,
+      defaultChannel: config.slack.alertChannel,
+      oncall: config.nextMove.oncall,
+      alertUrl: (alert) => alertUrl(config.cotool, alert),
+      renderOpenedNote: warRoomOpenedNote,
+      logger,
+      clock: Date.now,
+      onQueued: () => void activeSender.wake(),
+      onOpened: () => metrics.warRoomsOpened.inc(),
+    }),
   });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');

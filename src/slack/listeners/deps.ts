@@ -8,6 +8,7 @@ import type { Logger } from '../../log.ts';
 import type { CardRenderer, SlackPort } from '../../notify/ports.ts';
 import type { AccessPolicy } from '../../service/access.ts';
 import type { StatsService } from '../../service/stats.ts';
+import type { OpenWarRoom } from '../../service/war-room.ts';
 import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
@@ -35,4 +36,6 @@ export type ListenerDeps = {
   stats?: StatsService;
   /** How long a click's claim on an alert holds (default CLAIM_TTL_MS); its intents are held a little longer. */
   claimTtlMs?: number;
+  /** "Open incident channel" (built in bot.ts; without it the button is not answered). */
+  openWarRoom?: OpenWarRoom;
 };
