@@ -354,6 +354,30 @@ export function askRefused(
   }
 }
 
+/**
+ * What a Slack error on looking the person up or opening the DM means for the analyst (null: not
+ * about the person — a transient or operator error, told as such by the caller).
+ */
+export function askRefusalOf(slackError: string): AskRefusal | null {
+  switch (slackError) {
+    case 'users_not_found':
+    case 'user_not_found':
+      return 'not_found';
+    case 'user_disabled':
+    case 'account_inactive':
+      return 'deactivated';
+    case 'cannot_dm_bot':
+      return 'bot';
+    case 'cannot_dm_user':
+    case 'messages_tab_disabled':
+    case 'not_allowed':
+    case 'user_not_visible':
+      return 'dm_closed';
+    default:
+      return null;
+  }
+}
+
 /** The question went out. */
 export function askSent(
   displayId: string,
