@@ -242,11 +242,18 @@ export function planPage(input: PageInput): PagePlan {
       // steady case, decided without hashing anything).
       if (alert.updatedAt === record.updatedAt && alert.status === record.status && !record.final) return;
       const becameEscalated = escalated && record.status !== 'escalated';
-      const fp = input.fingerprint(alert, record);
+      // A further copy (another routed channel, a war room) credits what the primary card credits: a
+      // change made from Slack is recorded on the primary card, and reaches the copies here.
+      const credited = i > 0 ? currentLastAction(alert.status, records.get(alert.id)?.lastAction) : record.lastAction;
+      const shown = credited === record.lastAction ? record : { ...record, lastAction: credited };
+      const fp = input.fingerprint(alert, shown);
       const liveAgain = record.final;
       if (!becameEscalated && fp === record.fingerprint && !liveAgain) return;
 
-      const settle = record.lastAction && !currentLastAction(alert.status, record.lastAction);
+      const settle =
+        i > 0
+          ? credited !== record.lastAction
+          : record.lastAction && !currentLastAction(alert.status, record.lastAction);
       const change: Change = {
         card: {
           op: 'update',
@@ -257,7 +264,7 @@ export function planPage(input: PageInput): PagePlan {
             updatedAt: alert.updatedAt,
             fingerprint: fp,
             final: false,
-            ...(settle ? { lastAction: null } : {}),
+            ...(settle ? { lastAction: i > 0 ? credited : null } : {}),
           },
         },
         enqueue: [],
@@ -273,8 +280,9 @@ export function planPage(input: PageInput): PagePlan {
           enqueue.push(threadNoteItem(key, channel, alert, record.updatedAt, now));
         }
       }
-      // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
-      if (becameEscalated && !escalatedFromSlack(alert.status, record.lastAction)) {
+      // Escalated from Slack (on the primary card, for a copy): the analyst's thread note says so
+      // already; on-call is not paged for it.
+      if (becameEscalated && !escalatedFromSlack(alert.status, credited)) {
         enqueue.push(escalationItem(key, channel, alert, dest.mention, now));
       }
       changes.push(change);

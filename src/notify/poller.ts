@@ -191,10 +191,24 @@ export function createPoller(deps: PollerDeps) {
         if (stopping) break;
         // Offset paging over a changing set can repeat an alert: the first copy counts.
         const items = page.items.filter((i) => i.id === null || (!seenIds.has(i.id) && seenIds.add(i.id)));
-        const peeks = await store.peekMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
+        const ids = items.flatMap((i) => (i.id === null ? [] : [i.id]));
+        const peeks = await store.peekMany(ids);
+        // An alert with an incident channel has a further copy of its card there, compared too: a
+        // change made from Slack redraws the primary card at once (its record then matches the
+        // listing), and the copy only here.
+        const warRooms = new Map([...(await store.warRoomsOf(ids))].map(([id, w]) => [id, w.channel]));
+        const copyKey = (id: string, room: string) => cardKey(id, room, false);
+        const copies =
+          warRooms.size > 0 ? await store.peekMany([...warRooms].map(([id, room]) => copyKey(id, room))) : null;
         const alerts: Alert[] = [];
         for (const item of items) {
-          if (item.id !== null && unchanged(item, peeks.get(item.id))) continue;
+          const room = item.id === null ? undefined : warRooms.get(item.id);
+          if (
+            item.id !== null &&
+            unchanged(item, peeks.get(item.id)) &&
+            (room === undefined || unchanged(item, copies?.get(copyKey(item.id, room))))
+          )
+            continue;
           const alert = cotool.parseListedAlert(item);
           if (alert) alerts.push(alert);
           else report.skippedMalformed++;
@@ -203,10 +217,8 @@ export function createPoller(deps: PollerDeps) {
           if (page.last) complete = !page.truncated;
           continue;
         }
-        // Full records only for what changed (and the further channels of routed alerts, and of the
-        // alerts' incident channels: their card there is kept in sync too).
-        const rooms = await store.warRoomsOf(alerts.map((a) => a.id));
-        const warRooms = new Map([...rooms].map(([id, w]) => [id, w.channel]));
+        // Full records only for what changed (and the further channels of routed alerts and of
+        // incident channels).
         const records = await store.getMany(keysOf(alerts, warRooms));
         const planned = planPage({
           alerts,

@@ -133,6 +133,27 @@ describe.each(['socket', 'http'] as const)('open a war room (%s mode)', (mode) =
   });
 });
 
+describe.each(['socket', 'http'] as const)('the war room’s card after a change made from Slack (%s mode)', (mode) => {
+  it('escalated from the original card → the war room’s card shows it at the next poll, without paging again', async () => {
+    const { bot, card, c } = await boot(mode);
+    await c.click(JANE.id, card().ts, ACTIONS.warRoom, valueFor(card(), ACTIONS.warRoom));
+    await eventually(() => created().length === 1);
+    const id = roomId();
+    await eventually(() => cardsIn(id).length === 1);
+    // The Cotool comment moved the alert on: the next poll redraws both cards from it.
+    await eventually(() => notes(stack).some((n) => n.includes('Incident channel opened')));
+    await bot.settle();
+    await c.click(JANE.id, card().ts, ACTIONS.escalate, valueFor(card(), ACTIONS.escalate));
+    await eventually(() => textOf(card().blocks).includes('*Escalated* by Jane Doe'));
+    await bot.settle();
+    await eventually(() => textOf(cardsIn(id)[0]?.blocks).includes('*Escalated* by Jane Doe'));
+    const notices = (t: SlackThread | undefined) =>
+      (t?.replies ?? []).filter((r) => meta(r)?.event_type === 'cotool_escalation');
+    expect(notices(cardsIn(id)[0])).toEqual([]);
+    expect(notices(card())).toEqual([]);
+  });
+});
+
 describe('a second replica', () => {
   /** A click delivered to one replica: its own HTTP port, or its own socket. */
   async function clickOn(bot: StartedBot, mode: Mode, payload: Record<string, unknown>, client: number) {
