@@ -12,6 +12,7 @@ import type { SlackPerson, SlackWorkspace } from '../../src/notify/ports.ts';
 import { cardKey, parseRoutes } from '../../src/notify/routes.ts';
 import { createOpenWarRoom, inviteesOf, type WarRoomDeps, warRoomComment } from '../../src/service/war-room.ts';
 import { classifySlackError } from '../../src/slack/errors.ts';
+import { warRoomText } from '../../src/slack/listeners/actions/war-room.ts';
 import { warRoomOpenedNote } from '../../src/slack/views/next-move-notes.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -383,6 +384,54 @@ describe('war room helpers', () => {
     );
     expect(body).toBe(
       'Note from Slack by Jane @U0EVIL (<@U0JANE>): Opened the incident channel #inc-cot-1 (Slack channel C0WAR1) for this alert.',
+    );
+  });
+});
+
+describe('what the clicker is told', () => {
+  const describeAccess = () => 'members of <#C0ALERTS>';
+  it('where the channel is, who could not be invited, or why there is none — nothing injected', () => {
+    const opened = warRoomText(
+      {
+        ok: true,
+        created: true,
+        channel: 'C0WAR1',
+        name: 'inc-cot-1',
+        displayId: 'COT-1',
+        commented: true,
+        refused: [
+          { id: 'U0GONE', code: 'user_is_deactivated' },
+          { id: 'S0SEC', code: '<!channel>' },
+          { id: '<!here>', code: 'x' },
+        ],
+      },
+      describeAccess,
+    );
+    expect(opened).toContain('Incident channel opened: <#C0WAR1>');
+    expect(opened).toContain('<@U0GONE> (`user_is_deactivated`)');
+    expect(opened).toContain('<!subteam^S0SEC> (`&lt;!channel&gt;`)');
+    expect(opened).not.toMatch(/<!(channel|here)>/);
+    expect(
+      warRoomText(
+        { ok: true, created: false, channel: 'C0WAR1', name: 'x', displayId: 'COT-1', refused: [], commented: null },
+        describeAccess,
+      ),
+    ).toContain('already open: <#C0WAR1>');
+    expect(warRoomText({ ok: false, code: 'busy', displayId: 'COT-<!here>' }, describeAccess)).not.toContain('<!here>');
+    expect(warRoomText({ ok: false, code: 'restricted', displayId: 'COT-1' }, describeAccess)).toContain(
+      'restricted_action',
+    );
+    expect(warRoomText({ ok: false, code: 'name_taken', displayId: 'COT-1', tries: 5 }, describeAccess)).toContain(
+      '5 tries',
+    );
+    const failed = warRoomText(
+      { ok: false, code: 'slack', displayId: 'COT-1', slackCode: '<@U0EVIL>', ref: 'abcd1234' },
+      describeAccess,
+    );
+    expect(failed).toContain('`&lt;@U0EVIL&gt;`');
+    expect(failed).toContain('abcd1234');
+    expect(warRoomText({ ok: false, code: 'denied', reason: 'not_channel_member' }, describeAccess)).toContain(
+      'members of <#C0ALERTS>',
     );
   });
 });
