@@ -16,18 +16,20 @@ import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePo
 import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
-import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
+import { createUseCases } from './service/use-cases.ts';
 import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
+import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
 import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
+import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { createSlackWorkspace } from './slack/workspace.ts';
 import { openStore, StartupError } from './store/open.ts';
@@ -51,8 +53,8 @@ export type Bot = {
   stop(): Promise<void>;
 };
 
-/** A poll cycle's report with what the sender did until it was idle again. */
-export type Settled = CycleReport & { notices: number; failed: number };
+/** A poll cycle's report with what the sender did until it was idle again (cards posted and updated, …). */
+export type Settled = CycleReport & { posted: number; updated: number; notices: number; failed: number };
 
 export type BotOptions = {
   logDestination?: DestinationStream;
@@ -92,7 +94,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger: logger.child({ module: 'cotool' }),
     onRequest: metrics.observeCotoolRequest,
   });
-  const app = createSlackApp(config, logger, health, options.slack, metrics);
+  const app = createSlackApp(config, logger, health, options.slack ?? {}, metrics);
   const render = createCardRenderer(config, { interactive: true });
   const countError = (err: unknown) => metrics.slackErrors.inc({ code: classifySlackError(err).code });
   const slack = createSlackPort(app.client, countError, createPostingClient(config, logger, options.slack));
@@ -180,11 +182,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const events: ListenerEvents = new EventEmitter();
   // A change made from Slack may have queued a thread reply: the sender looks at once.
   events.on('alert-changed', () => void activeSender.wake());
-  events.on('queued', () => void activeSender.wake());
-  // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
-  const stats = createStatsService({ cotool, store, logger, clock: Date.now });
-  registerListeners(app, {
-    config,
+  // Every use-case, built once; the listeners only call them.
+  const useCases = createUseCases({
     cotool,
     store,
     render,
@@ -193,27 +192,46 @@ export async function startBot(env: Record<string, string | undefined>, options:
     health,
     logger,
     clock: Date.now,
+    metrics,
+    fourEyes: { severities: config.fourEyes.severities, alertChannel: config.slack.alertChannel },
+    onChanged: (change) => {
+      events.emit('alert-changed', change);
+    },
+    // A use-case queued a Slack message (a thread reply, a four-eyes request): the sender looks at once.
+    onQueued: () => void activeSender.wake(),
+    renderNoteReply,
+    threadReplies: threadReplySlack(app.client, logger),
+    ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
+  });
+  // Open incident channel (issue 14): built once, like the use-cases above.
+  const openWarRoom = createOpenWarRoom({
+    cotool,
+    store,
+    workspace: createSlackWorkspace(app.client),
+    slack,
+    access,
+    render,
+    routes: config.routes,
+    defaultChannel: config.slack.alertChannel,
+    oncall: config.nextMove.oncall,
+    alertUrl: (alert) => alertUrl(config.cotool, alert),
+    renderOpenedNote: warRoomOpenedNote,
+    logger,
+    clock: Date.now,
+    onQueued: () => void activeSender.wake(),
+    onOpened: () => metrics.warRoomsOpened.inc(),
+  });
+  registerListeners(app, {
+    config,
+    useCases,
+    access,
+    store,
+    slack,
+    logger,
+    clock: Date.now,
     events,
     metrics,
-    stats,
-    ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
-    openWarRoom: createOpenWarRoom({
-      cotool,
-      store,
-      workspace: createSlackWorkspace(app.client),
-      slack,
-      access,
-      render,
-      routes: config.routes,
-      defaultChannel: config.slack.alertChannel,
-      oncall: config.nextMove.oncall,
-      alertUrl: (alert) => alertUrl(config.cotool, alert),
-      renderOpenedNote: warRoomOpenedNote,
-      logger,
-      clock: Date.now,
-      onQueued: () => void activeSender.wake(),
-      onOpened: () => metrics.warRoomsOpened.inc(),
-    }),
+    openWarRoom,
   });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
@@ -244,7 +262,15 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const statsSchedule = options.schedule === false ? null : config.stats.postSchedule;
   const statsTask = statsSchedule
     ? scheduleStatsPost(
-        { stats, store, slack, channel: config.slack.alertChannel, render: renderStats, logger, clock: Date.now },
+        {
+          stats: useCases.stats,
+          store,
+          slack,
+          channel: config.slack.alertChannel,
+          render: renderStats,
+          logger,
+          clock: Date.now,
+        },
         statsSchedule,
       )
     : null;

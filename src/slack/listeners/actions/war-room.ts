@@ -19,8 +19,8 @@ import {
 } from '../../messages.ts';
 import { decodeAction } from '../../payloads.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
 import { surfaceOf } from './surface.ts';
-import { REDELIVERY_WINDOW_MS } from './triage-context.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -70,7 +70,7 @@ export function registerWarRoomAction(
         return;
       }
       const clickId = `interaction:${userId}:${action.action_ts}:${action.action_id}`;
-      if (!(await deps.store.firstTime(clickId, deps.clock(), REDELIVERY_WINDOW_MS))) {
+      if (!(await firstDelivery(deps, clickId))) {
         log.info({ userId, alertId: decoded.value.id }, 'ignored a redelivered war room click');
         return;
       }
