@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
-import type { Config } from './config.ts';
+import { alertUrl, type Config } from './config.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -19,6 +19,7 @@ import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createUseCases } from './service/use-cases.ts';
+import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
@@ -28,8 +29,10 @@ import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
+import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
 import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
+import { createSlackWorkspace } from './slack/workspace.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -203,7 +206,36 @@ export async function startBot(env: Record<string, string | undefined>, options:
     threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
-  registerListeners(app, { config, useCases, access, store, slack, logger, clock: Date.now, events, metrics });
+  // Open incident channel (issue 14): built once, like the use-cases above.
+  const openWarRoom = createOpenWarRoom({
+    cotool,
+    store,
+    workspace: createSlackWorkspace(app.client),
+    slack,
+    access,
+    render,
+    routes: config.routes,
+    defaultChannel: config.slack.alertChannel,
+    oncall: config.nextMove.oncall,
+    alertUrl: (alert) => alertUrl(config.cotool, alert),
+    renderOpenedNote: warRoomOpenedNote,
+    logger,
+    clock: Date.now,
+    onQueued: () => void activeSender.wake(),
+    onOpened: () => metrics.warRoomsOpened.inc(),
+  });
+  registerListeners(app, {
+    config,
+    useCases,
+    access,
+    store,
+    slack,
+    logger,
+    clock: Date.now,
+    events,
+    metrics,
+    openWarRoom,
+  });
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });

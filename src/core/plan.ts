@@ -67,6 +67,8 @@ export type PageInput = {
   fingerprint: (alert: Alert, record: CardRecord | null) => string;
   /** The mutes holding this cycle (src/core/mute-plan.ts): new alerts they hold back get no card. */
   muter?: MutePlanner;
+  /** The incident channel of each alert that has one (alert id → channel): a further copy of its card. */
+  warRooms?: ReadonlyMap<string, string>;
 };
 
 export type PagePlan = { changes: Change[]; candidates: Candidate[]; keys: string[] };
@@ -162,6 +164,22 @@ export function unchanged(
   return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
 }
 
+/**
+ * The channels an alert's card is in: its route's (the first holds the primary card), then its war
+ * room's, if it has one — a further copy, kept in sync like any routed copy (never the primary).
+ */
+export function cardChannels(
+  alert: Alert,
+  routes: readonly Route[],
+  defaultChannel: string,
+  warRooms?: ReadonlyMap<string, string>,
+): { dest: ReturnType<typeof routeAlert>; channels: string[] } {
+  const dest = routeAlert(alert, routes, defaultChannel);
+  const room = warRooms?.get(alert.id);
+  const channels = room && !dest.channels.includes(room) ? [...dest.channels, room] : dest.channels;
+  return { dest, channels };
+}
+
 export function planPage(input: PageInput): PagePlan {
   const { records, firstRun, now, policy } = input;
   const changes: Change[] = [];
@@ -169,9 +187,9 @@ export function planPage(input: PageInput): PagePlan {
   const keys: string[] = [];
 
   for (const alert of input.alerts) {
-    const dest = routeAlert(alert, input.routes, input.defaultChannel);
+    const { dest, channels } = cardChannels(alert, input.routes, input.defaultChannel, input.warRooms);
     const escalated = alert.status === 'escalated';
-    dest.channels.forEach((channel, i) => {
+    channels.forEach((channel, i) => {
       const key = cardKey(alert.id, channel, i === 0);
       keys.push(key);
       const record = records.get(key) ?? null;
@@ -248,11 +266,18 @@ export function planPage(input: PageInput): PagePlan {
       // steady case, decided without hashing anything).
       if (alert.updatedAt === record.updatedAt && alert.status === record.status && !record.final) return;
       const becameEscalated = escalated && record.status !== 'escalated';
-      const fp = input.fingerprint(alert, record);
+      // A further copy (another routed channel, a war room) credits what the primary card credits: a
+      // change made from Slack is recorded on the primary card, and reaches the copies here.
+      const credited = i > 0 ? currentLastAction(alert.status, records.get(alert.id)?.lastAction) : record.lastAction;
+      const shown = credited === record.lastAction ? record : { ...record, lastAction: credited };
+      const fp = input.fingerprint(alert, shown);
       const liveAgain = record.final;
       if (!becameEscalated && fp === record.fingerprint && !liveAgain) return;
 
-      const settle = record.lastAction && !currentLastAction(alert.status, record.lastAction);
+      const settle =
+        i > 0
+          ? credited !== record.lastAction
+          : record.lastAction && !currentLastAction(alert.status, record.lastAction);
       const change: Change = {
         card: {
           op: 'update',
@@ -263,7 +288,7 @@ export function planPage(input: PageInput): PagePlan {
             updatedAt: alert.updatedAt,
             fingerprint: fp,
             final: false,
-            ...(settle ? { lastAction: null } : {}),
+            ...(settle ? { lastAction: i > 0 ? credited : null } : {}),
           },
         },
         enqueue: [],
@@ -279,8 +304,9 @@ export function planPage(input: PageInput): PagePlan {
           enqueue.push(threadNoteItem(key, channel, alert, record.updatedAt, now));
         }
       }
-      // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
-      if (becameEscalated && !escalatedFromSlack(alert.status, record.lastAction)) {
+      // Escalated from Slack (on the primary card, for a copy): the analyst's thread note says so
+      // already; on-call is not paged for it.
+      if (becameEscalated && !escalatedFromSlack(alert.status, credited)) {
         enqueue.push(escalationItem(key, channel, alert, dest.mention, now));
       }
       changes.push(change);

@@ -9,6 +9,7 @@ import { createMutePlanner } from '../core/mute-plan.ts';
 import {
   type CardPayload,
   candidateBuffer,
+  cardChannels,
   decideNew,
   type PendingCard,
   type PlanPolicy,
@@ -25,7 +26,7 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Change, Store, Storm } from '../store/store.ts';
 import type { CardRenderer } from './ports.ts';
-import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
+import { alertIdOfKey, cardKey, type Route } from './routes.ts';
 
 export type PollerDeps = {
   store: Store;
@@ -125,9 +126,9 @@ export function createPoller(deps: PollerDeps) {
     return r.applied === 1;
   }
 
-  const keysOf = (alerts: readonly Alert[]) =>
+  const keysOf = (alerts: readonly Alert[], warRooms: ReadonlyMap<string, string>) =>
     alerts.flatMap((a) =>
-      routeAlert(a, deps.routes, deps.defaultChannel).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
+      cardChannels(a, deps.routes, deps.defaultChannel, warRooms).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
     );
 
   async function pendingCards(): Promise<Map<string, PendingCard[]>> {
@@ -200,10 +201,24 @@ export function createPoller(deps: PollerDeps) {
         if (stopping) break;
         // Offset paging over a changing set can repeat an alert: the first copy counts.
         const items = page.items.filter((i) => i.id === null || (!seenIds.has(i.id) && seenIds.add(i.id)));
-        const peeks = await store.peekMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
+        const ids = items.flatMap((i) => (i.id === null ? [] : [i.id]));
+        const peeks = await store.peekMany(ids);
+        // An alert with an incident channel has a further copy of its card there, compared too: a
+        // change made from Slack redraws the primary card at once (its record then matches the
+        // listing), and the copy only here.
+        const warRooms = new Map([...(await store.warRoomsOf(ids))].map(([id, w]) => [id, w.channel]));
+        const copyKey = (id: string, room: string) => cardKey(id, room, false);
+        const copies =
+          warRooms.size > 0 ? await store.peekMany([...warRooms].map(([id, room]) => copyKey(id, room))) : null;
         const alerts: Alert[] = [];
         for (const item of items) {
-          if (item.id !== null && unchanged(item, peeks.get(item.id))) continue;
+          const room = item.id === null ? undefined : warRooms.get(item.id);
+          if (
+            item.id !== null &&
+            unchanged(item, peeks.get(item.id)) &&
+            (room === undefined || unchanged(item, copies?.get(copyKey(item.id, room))))
+          )
+            continue;
           const alert = cotool.parseListedAlert(item);
           if (alert) alerts.push(alert);
           else report.skippedMalformed++;
@@ -212,8 +227,9 @@ export function createPoller(deps: PollerDeps) {
           if (page.last) complete = !page.truncated;
           continue;
         }
-        // Full records only for what changed (and the further channels of routed alerts).
-        const records = await store.getMany(keysOf(alerts));
+        // Full records only for what changed (and the further channels of routed alerts and of
+        // incident channels).
+        const records = await store.getMany(keysOf(alerts, warRooms));
         const planned = planPage({
           alerts,
           records,
@@ -224,6 +240,7 @@ export function createPoller(deps: PollerDeps) {
           policy,
           fingerprint,
           muter,
+          warRooms,
         });
         // Held back by a mute: applied together (one id-list reply per chunk), and counted as applied.
         const held = planned.changes.filter((c) => c.mute?.op === 'count');

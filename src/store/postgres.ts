@@ -35,6 +35,7 @@ import type {
   PruneKind,
   Store,
   StormDigestGroup,
+  WarRoom,
 } from './store.ts';
 
 /**
@@ -468,6 +469,7 @@ const SQL = {
   warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (alert_id) DO NOTHING`,
   getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
+  warRoomsOf: 'SELECT * FROM war_rooms WHERE alert_id = ANY($1::text[])',
   reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
@@ -1111,6 +1113,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async getWarRoom(alertId) {
       const [r] = await query(SQL.getWarRoom, [alertId]);
       return r ? toWarRoom(r) : null;
+    },
+    async warRoomsOf(alertIds) {
+      const out = new Map<string, WarRoom>();
+      for (let i = 0; i < alertIds.length; i += 5000) {
+        for (const r of await query(SQL.warRoomsOf, [alertIds.slice(i, i + 5000)])) {
+          const w = toWarRoom(r);
+          out.set(w.alertId, w);
+        }
+      }
+      return out;
     },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       if (kind !== 'cards') {

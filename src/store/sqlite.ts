@@ -30,6 +30,7 @@ import type {
   PruneKind,
   PruneResult,
   Store,
+  WarRoom,
 } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -401,6 +402,8 @@ function nextMoveStatements(db: DatabaseSync) {
        ON CONFLICT (alert_id) DO NOTHING`,
     ),
     getWarRoom: db.prepare('SELECT * FROM war_rooms WHERE alert_id = ?'),
+    // One JSON array bound instead of hundreds of placeholders (as the poller's peek).
+    warRoomsOf: db.prepare('SELECT w.* FROM json_each(?) AS j JOIN war_rooms AS w ON w.alert_id = j.value'),
     reminder: db.prepare('UPDATE cards SET reminders_sent = ? WHERE alert_id = ? AND reminders_sent = ?'),
   };
 }
@@ -1148,6 +1151,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async getWarRoom(alertId) {
       const r = q.getWarRoom.get(alertId) as Row | undefined;
       return r ? toWarRoom(r) : null;
+    },
+    async warRoomsOf(alertIds) {
+      const out = new Map<string, WarRoom>();
+      for (let i = 0; i < alertIds.length; i += 500) {
+        for (const r of q.warRoomsOf.all(JSON.stringify(alertIds.slice(i, i + 500))) as Row[]) {
+          const w = toWarRoom(r);
+          out.set(w.alertId, w);
+        }
+      }
+      return out;
     },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       return transaction((): PruneResult => {

@@ -640,6 +640,8 @@ export interface Store {
     limit: number,
   ): Promise<{ alertId: string; displayId: string }[]>;
   getWarRoom(alertId: string): Promise<WarRoom | null>;
+  /** The war rooms of these alerts, by alert id (alerts without one are absent): the poller's page of changed alerts. */
+  warRoomsOf(alertIds: readonly string[]): Promise<Map<string, WarRoom>>;
 
   // ---- retention
   /** Deletes one bounded batch of rows past retention (see PruneKind for exactly which). */

@@ -1550,6 +1550,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.getWarRoom('a2')).toBeNull();
       });
 
+      it('war rooms of a page of alerts: those that have one, by alert id', async () => {
+        const s = await fresh();
+        await s.apply([{ warRoom: room('a1') }, { warRoom: room('a3', { by: sam }) }]);
+        const found = await s.warRoomsOf(['a1', 'a2', 'a3', 'a4']);
+        expect([...found.keys()].sort()).toEqual(['a1', 'a3']);
+        expect(found.get('a3')).toEqual(room('a3', { by: sam }));
+        expect((await s.warRoomsOf([])).size).toBe(0);
+        // More ids than one statement takes.
+        const many = Array.from({ length: 1_200 }, (_, i) => `x${i}`);
+        await s.apply(many.filter((_, i) => i % 400 === 399).map((id) => ({ warRoom: room(id) })));
+        expect([...(await s.warRoomsOf(many)).keys()].sort()).toEqual(['x1199', 'x399', 'x799']);
+      });
+
       it('a war room is claimed with the action claims, under a key of its own: apart from status changes', async () => {
         const a = await fresh();
         const b = await twin(a);
