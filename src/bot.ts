@@ -14,7 +14,8 @@ import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
 import { createRetention, type Retention } from './notify/retention.ts';
-import { createSender, type Sender } from './notify/sender.ts';
+import { createSender, type Sender } from './notify/sender/loop.ts';
+import { signalling } from './notify/sender/signal.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
@@ -151,8 +152,11 @@ export async function startBot(env: Record<string, string | undefined>, options:
     renderRequest: renderCloseRequest,
   });
   const activeSender = sender;
+  // One signal wakes the sender: every writer of outbox items (the poller, the use-cases) writes
+  // them through this store, whose apply wakes it once they are committed.
+  const writes = signalling(store, () => void activeSender.wake());
   poller = createPoller({
-    store,
+    store: writes,
     cotool,
     render,
     defaultChannel: config.slack.alertChannel,
@@ -169,21 +173,17 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
     metrics,
     isLeader: leadership.isLeader,
-    onEnqueued: () => void activeSender.wake(),
     ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
   });
   const activePoller = poller;
 
   const events: ListenerEvents = new EventEmitter();
-  // A change made from Slack may have queued a thread reply: the sender looks at once.
-  events.on('alert-changed', () => void activeSender.wake());
-  events.on('queued', () => void activeSender.wake());
   // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
   const stats = createStatsService({ cotool, store, logger, clock: Date.now });
   registerListeners(app, {
     config,
     cotool,
-    store,
+    store: writes,
     render,
     slack,
     access,

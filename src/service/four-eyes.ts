@@ -19,11 +19,11 @@
  * Headless: Slack through the SlackPort, Cotool through its client, the views injected.
  */
 import { randomUUID } from 'node:crypto';
+import { closeRequestItem, closeRequestUpdateItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isClosed, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { closeRequestItem, closeRequestUpdateItem } from '../notify/outbox-items.ts';
 import type { SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';

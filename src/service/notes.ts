@@ -13,12 +13,12 @@
  * Headless: Slack through a narrow port, Cotool through its client.
  */
 import { randomUUID } from 'node:crypto';
+import { intentItem, settleItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { intentItem, settleItem } from '../notify/outbox-items.ts';
 import type { SlackView } from '../notify/ports.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';

@@ -9,11 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { escalatedFromSlack } from '../core/last-action.ts';
-import { newRef } from '../core/text.ts';
-import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
-import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
-import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
-import type { Logger } from '../log.ts';
 import {
   ACTION_CLAIM_TTL_MS,
   intentGraceMs,
@@ -21,7 +16,12 @@ import {
   type ReplyIntent,
   settleItem,
   threadReplyItem,
-} from '../notify/outbox-items.ts';
+} from '../core/outbox.ts';
+import { newRef } from '../core/text.ts';
+import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
+import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
+import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
+import type { Logger } from '../log.ts';
 import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, LastAction, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';

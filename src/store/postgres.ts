@@ -26,6 +26,7 @@ import type {
   CardState,
   Change,
   NewOutboxItem,
+  OutboxItem,
   PruneKind,
   Store,
   StormDigestGroup,
@@ -158,6 +159,11 @@ const MIGRATIONS: readonly string[] = [
      WHERE o.channel = storms.channel AND o.ended_at IS NULL
        AND (o.started_at < storms.started_at OR (o.started_at = storms.started_at AND o.id < storms.id)));
    CREATE UNIQUE INDEX storms_open_channel ON storms (channel) WHERE ended_at IS NULL;`,
+  // The interactive lane (a click's redraws, served at once). claimNext without a channel (the update
+  // and interactive lanes) is served in order by outbox_lane_next.
+  `ALTER TABLE outbox DROP CONSTRAINT outbox_lane_check;
+   ALTER TABLE outbox ADD CONSTRAINT outbox_lane_check CHECK (lane IN ('post', 'update', 'interactive'));
+   CREATE INDEX outbox_lane_next ON outbox (lane, priority, order_at, key);`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -231,7 +237,8 @@ const SQL = {
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
-                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
+                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1,
+                   lane = CASE WHEN EXCLUDED.lane = 'interactive' THEN EXCLUDED.lane ELSE outbox.lane END`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
   settle: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before,
                               unknown)
@@ -769,7 +776,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async outboxDepth() {
       return (await query(SQL.depth)).map((r) => ({
         channel: String(r.channel),
-        lane: String(r.lane) as 'post' | 'update',
+        lane: String(r.lane) as OutboxItem['lane'],
         count: Number(r.n),
       }));
     },

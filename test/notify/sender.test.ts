@@ -4,14 +4,13 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cardItem } from '../../src/core/plan.ts';
+import { cardItem, outboxKey, PRIORITY } from '../../src/core/outbox.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
 import { createHealth, readiness } from '../../src/http/health.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
-import { outboxKey, PRIORITY } from '../../src/notify/outbox-items.ts';
 import type { FoundMessage, OutgoingMessage, SlackPort, SlackView } from '../../src/notify/ports.ts';
-import { createSender, type Sender } from '../../src/notify/sender.ts';
+import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';

@@ -11,7 +11,7 @@ import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schema
 import { createHealth } from '../../src/http/health.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
-import { createSender } from '../../src/notify/sender.ts';
+import { createSender } from '../../src/notify/sender/loop.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/triage.ts';
 import { createSlackPort } from '../../src/slack/port.ts';

@@ -5,9 +5,9 @@
  * the sender posts that message exactly once. The real sender drains the outbox (drainOutbox).
  */
 import { describe, expect, it } from 'vitest';
+import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/core/outbox.ts';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import type { TimelineEntry } from '../../src/cotool/schemas.ts';
-import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/notify/outbox-items.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import { createEditDetails } from '../../src/service/edit-details.ts';
 import { createFourEyes } from '../../src/service/four-eyes.ts';

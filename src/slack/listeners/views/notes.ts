@@ -6,7 +6,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { intentGraceMs } from '../../../notify/outbox-items.ts';
+import { intentGraceMs } from '../../../core/outbox.ts';
 import { createAddNote, type NoteKind } from '../../../service/notes.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
