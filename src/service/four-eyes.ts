@@ -27,9 +27,9 @@ import type { Logger } from '../log.ts';
 import type { SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './card-sync.ts';
 import type { ApprovalAsked, ChangeStatusInput, ChangeStatusResult, FourEyesGate } from './change-status.ts';
 import { buildReason, cleanTyped, REASON_MAX, type Reason } from './reason.ts';
-import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './triage.ts';
 
 /** A request not decided within this long is expired. */
 export const REQUEST_TTL_MS = 24 * 60 * 60_000;

@@ -22,8 +22,8 @@ import type { Logger } from '../log.ts';
 import type { SlackView } from '../notify/ports.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './card-sync.ts';
 import { cleanTyped } from './reason.ts';
-import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './triage.ts';
 
 export type NoteKind = 'note' | 'disagree' | 'reply';
 

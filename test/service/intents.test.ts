@@ -11,7 +11,7 @@ import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import { createEditDetails } from '../../src/service/edit-details.ts';
 import { createFourEyes } from '../../src/service/four-eyes.ts';
-import { CLAIM_TTL_MS } from '../../src/service/triage.ts';
+import { CLAIM_TTL_MS } from '../../src/service/card-sync.ts';
 import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import type { Change, Store } from '../../src/store/store.ts';

@@ -111,75 +111,82 @@ export function createSender(deps: SenderDeps) {
     return pacer.wait(now);
   }
 
+  /**
+   * One turn of a lane: wait for its pacer (`wait` ms, -1: until woken), or claim its most urgent due
+   * item and send it ('sent'), or find nothing due ('empty').
+   */
+  async function step(
+    lane: OutboxLane,
+    channel: string | undefined,
+    pacer: Pacer,
+  ): Promise<{ wait: number } | 'sent' | 'empty' | 'failed'> {
+    if (!deps.isLeader()) return { wait: -1 };
+    const wait = waitOf(lane, pacer);
+    if (wait !== 0) return { wait };
+    const fence = deps.fence();
+    if (!fence) return { wait: -1 };
+    let item: OutboxItem | null;
+    try {
+      item = await store.claimNext({
+        lane,
+        ...(channel !== undefined ? { channel } : {}),
+        owner,
+        staleMs: deps.claimStaleMs,
+        fence,
+      });
+    } catch (err) {
+      log.error({ err }, 'could not read the outbox; will retry');
+      health.storeOk = false;
+      return 'failed';
+    }
+    if (!item) return 'empty';
+    fences.set(item, fence);
+    busy++;
+    if (lane === 'interactive') interactiveInHand++;
+    try {
+      health.storeOk = true;
+      const decoded = decodeItem(item);
+      if (decoded.ok) {
+        fences.set(decoded.item, fence);
+        await handle(s, decoded.item, pacer);
+      } else {
+        stats.dropped++;
+        log.error(
+          { key: item.key, kind: item.kind, problem: decoded.error.code, detail: decoded.error.detail },
+          'unreadable outbox item; dropping it',
+        );
+        await s.complete(item);
+      }
+      return 'sent';
+    } catch (err) {
+      // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
+      log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
+      await store
+        .retryOutbox(item.key, owner, fence, s.backoff(item.attempts), item.lane === 'post')
+        .catch(() => undefined);
+      return 'failed';
+    } finally {
+      busy--;
+      if (lane === 'interactive' && --interactiveInHand === 0) wakeLoops();
+    }
+  }
+
+  const pacerOf = (lane: OutboxLane, channel: string | undefined) =>
+    lane === 'post' ? postPacer(channel as string) : updatePacer;
+
   async function loop(lane: OutboxLane, channel: string | undefined): Promise<void> {
-    const pacer = lane === 'post' ? postPacer(channel as string) : updatePacer;
+    const pacer = pacerOf(lane, channel);
     while (!stopping) {
-      if (!deps.isLeader()) {
-        await idle(idleMs);
-        continue;
-      }
-      const wait = waitOf(lane, pacer);
-      if (wait < 0) {
-        await idle(idleMs);
-        continue;
-      }
-      if (wait > 0) {
-        await delay(Math.min(wait, 5_000));
-        continue;
-      }
-      const fence = deps.fence();
-      if (!fence) {
-        await idle(idleMs);
-        continue;
-      }
-      let item: OutboxItem | null;
-      try {
-        item = await store.claimNext({
-          lane,
-          ...(channel !== undefined ? { channel } : {}),
-          owner,
-          staleMs: deps.claimStaleMs,
-          fence,
-        });
-      } catch (err) {
-        log.error({ err }, 'could not read the outbox; will retry');
-        health.storeOk = false;
-        await idle(idleMs);
-        continue;
-      }
-      if (!item) {
+      const r = await step(lane, channel, pacer);
+      if (r === 'sent') {
         refreshSoon();
+      } else if (r === 'empty' || r === 'failed') {
+        if (r === 'empty') refreshSoon();
         await idle(idleMs);
-        continue;
-      }
-      fences.set(item, fence);
-      busy++;
-      if (lane === 'interactive') interactiveInHand++;
-      try {
-        health.storeOk = true;
-        const decoded = decodeItem(item);
-        if (decoded.ok) {
-          fences.set(decoded.item, fence);
-          await handle(s, decoded.item, pacer);
-        } else {
-          stats.dropped++;
-          log.error(
-            { key: item.key, kind: item.kind, problem: decoded.error.code, detail: decoded.error.detail },
-            'unreadable outbox item; dropping it',
-          );
-          await s.complete(item);
-        }
-        refreshSoon();
-      } catch (err) {
-        // A store failure mid-item: the claim stays and goes stale; whoever takes it looks first.
-        log.error({ err, key: item.key }, 'sending an outbox item failed unexpectedly');
-        await store
-          .retryOutbox(item.key, owner, fence, s.backoff(item.attempts), item.lane === 'post')
-          .catch(() => undefined);
+      } else if (r.wait < 0) {
         await idle(idleMs);
-      } finally {
-        busy--;
-        if (lane === 'interactive' && --interactiveInHand === 0) wakeLoops();
+      } else {
+        await delay(Math.min(r.wait, 5_000));
       }
     }
   }
@@ -256,6 +263,16 @@ export function createSender(deps: SenderDeps) {
         await delay(10);
       }
       return false;
+    },
+    /**
+     * Sends, in this call, every item of a lane that is due now (a paced lane stops at its pacer);
+     * how many were sent. For tests that play a use-case and its sending step by step.
+     */
+    async drain(lane: OutboxLane, channel?: string): Promise<number> {
+      const pacer = pacerOf(lane, channel);
+      let sent = 0;
+      while ((await step(lane, channel, pacer)) === 'sent') sent++;
+      return sent;
     },
     start(): void {
       for (const ch of deps.channels) ensureLoop('post', ch);

@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '../../../http/metrics.ts';
 import { type ChangeStatusSuccess, createChangeStatus } from '../../../service/change-status.ts';
 import { createEditDetails, type EditDetailsSuccess } from '../../../service/edit-details.ts';
 import { createFourEyes, type FourEyes } from '../../../service/four-eyes.ts';
-import type { TriageDeps, TriageFailure } from '../../../service/triage.ts';
+import type { TriageDeps, TriageFailure } from '../../../service/card-sync.ts';
 import {
   accessRefused,
   alertBusy,
