@@ -4,12 +4,10 @@
  * and exactly-once work — its lane and its priority), and one `decodeItem` the sender and the poller
  * read rows with. Pure: no I/O.
  *
- * Rows survive upgrades: the JSON written by earlier releases decodes here (field names unchanged;
- * a card claimed by the first release carries `{}`).
- *
- * Names: an item's `alertId` column holds a *card key* (the alert id, or `alertId@channel` for a
- * routed copy: see alertIdOfKey in src/notify/routes.ts); builders take it as `cardKey`. A payload's
- * `alertId` is the alert's own id.
+ * Rows survive upgrades: JSON written by earlier releases decodes (field names unchanged; a card
+ * claimed by the first release carries `{}`). An item's `alertId` column holds a *card key* (the
+ * alert id, with the channel for a routed copy: alertIdOfKey in src/notify/routes.ts): builders
+ * name it `cardKey`. A payload's `alertId` is the alert's own id.
  */
 import { z } from 'zod';
 import { type Alert, AlertSchema } from '../cotool/schemas.ts';
@@ -62,16 +60,10 @@ export const outboxKey = {
   closeRequestUpdate: (requestId: string) => `close_request_update:${requestId}`,
 };
 
-/**
- * How long a click holds its claim on an alert (src/service/card-sync.ts CLAIM_TTL_MS is this): longer
- * than the worst a change's writes to Cotool can take, so a slow change is never overtaken by a second.
- */
+/** How long a click holds its claim on an alert (card-sync.ts CLAIM_TTL_MS): longer than its writes can take. */
 export const ACTION_CLAIM_TTL_MS = 180_000;
 
-/**
- * How long an intent is held before the sender finishes it itself: longer than the click's claim,
- * so a change still in flight (its claim held) always settles its own intent first.
- */
+/** How long an intent is held before the sender finishes it: past the click's claim (a change settles its own). */
 export function intentGraceMs(claimTtlMs: number = ACTION_CLAIM_TTL_MS): number {
   return claimTtlMs + Math.ceil(claimTtlMs / 6);
 }
@@ -198,19 +190,7 @@ const SCHEMAS = {
   close_request_update: CloseRequestPayloadSchema,
 } as const satisfies Record<OutboxKind, z.ZodType>;
 
-type PayloadOf = {
-  card: CardPayload;
-  card_update: CardPayload;
-  card_copy: CardCopyPayload;
-  escalation: EscalationPayload;
-  digest: StormPayload;
-  digest_update: StormPayload;
-  digest_ids: DigestIdsPayload;
-  thread_note: ThreadNotePayload;
-  reply: ReplyPayload;
-  close_request: CloseRequestPayload;
-  close_request_update: CloseRequestPayload;
-};
+type PayloadOf = { [K in OutboxKind]: z.infer<(typeof SCHEMAS)[K]> };
 
 /** An outbox row with its payload decoded (`data`), discriminated by `kind`. */
 export type TypedItem = { [K in OutboxKind]: OutboxItem & { kind: K; data: PayloadOf[K] } }[OutboxKind];
@@ -274,6 +254,17 @@ export function encodeIdListMark(m: IdListMark): string {
 
 type Place = { channel: string; ts: string };
 
+/** An item of `kind`: its payload typed by the kind's schema. `cardKey`: the card it is for (null: none). */
+function build<K extends OutboxKind>(
+  kind: K,
+  lane: NewOutboxItem['lane'],
+  at: { key: string; channel: string; cardKey: string | null; priority: number; orderAt: number },
+  payload: PayloadOf[K],
+): NewOutboxItem {
+  const { key, channel, cardKey, priority, orderAt } = at;
+  return { key, kind, lane, channel, alertId: cardKey, priority, orderAt, payload: JSON.stringify(payload) };
+}
+
 /** A new alert's card, on its channel's post lane. */
 export function cardItem(
   cardKey: string,
@@ -282,32 +273,14 @@ export function cardItem(
   priority: number,
   orderAt: number,
 ): NewOutboxItem {
-  const payload: CardPayload = { alertId: alert.id, alert };
-  return {
-    key: outboxKey.card(cardKey),
-    kind: 'card',
-    lane: 'post',
-    channel,
-    alertId: cardKey,
-    priority,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
+  const at = { key: outboxKey.card(cardKey), channel, cardKey, priority, orderAt };
+  return build('card', 'post', at, { alertId: alert.id, alert });
 }
 
 /** A queued card whose alert closed before it was posted: posted as the alert is then (read when sent). */
 export function refreshedCardItem(cardKey: string, channel: string, alertId: string, now: number): NewOutboxItem {
-  const payload: CardPayload = { alertId, refresh: true };
-  return {
-    key: outboxKey.card(cardKey),
-    kind: 'card',
-    lane: 'post',
-    channel,
-    alertId: cardKey,
-    priority: PRIORITY.none,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+  const at = { key: outboxKey.card(cardKey), channel, cardKey, priority: PRIORITY.none, orderAt: now };
+  return build('card', 'post', at, { alertId, refresh: true });
 }
 
 /**
@@ -321,34 +294,27 @@ export function cardUpdateItem(
   alertId: string,
   alert: Alert | null,
   now: number,
-  opts: { interactive?: boolean; priority?: number } = {},
+  opts: { interactive?: boolean } = {},
 ): NewOutboxItem {
-  const payload: CardPayload = alert ? { alertId, alert } : { alertId, refresh: true };
-  return {
-    key: outboxKey.cardUpdate(cardKey),
-    kind: 'card_update',
-    lane: opts.interactive ? 'interactive' : 'update',
-    channel,
-    alertId: cardKey,
-    priority: opts.priority ?? PRIORITY.escalation,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+  const at = { key: outboxKey.cardUpdate(cardKey), channel, cardKey, priority: PRIORITY.escalation, orderAt: now };
+  return build(
+    'card_update',
+    opts.interactive ? 'interactive' : 'update',
+    at,
+    alert ? { alertId, alert } : { alertId, refresh: true },
+  );
 }
 
 /** A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a click. */
 export function cardCopyItem(place: Place, alertId: string, view: SlackView, now: number): NewOutboxItem {
-  const payload: CardCopyPayload = { alertId, ts: place.ts, view };
-  return {
+  const at = {
     key: outboxKey.cardCopy(place.channel, place.ts),
-    kind: 'card_copy',
-    lane: 'interactive',
     channel: place.channel,
-    alertId: null,
+    cardKey: null,
     priority: PRIORITY.escalation,
     orderAt: now,
-    payload: JSON.stringify(payload),
   };
+  return build('card_copy', 'interactive', at, { alertId, ts: place.ts, view });
 }
 
 /** An escalation notice in the card's thread (one per escalation: keyed by the alert's updatedAt). */
@@ -359,70 +325,44 @@ export function escalationItem(
   mention: string | null,
   orderAt: number,
 ): NewOutboxItem {
-  const payload: EscalationPayload = { alertId: alert.id, alert, mention };
-  return {
-    key: outboxKey.escalation(cardKey, alert.updatedAt),
-    kind: 'escalation',
-    lane: 'post',
-    channel,
-    alertId: cardKey,
-    priority: PRIORITY.escalation,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
+  const key = outboxKey.escalation(cardKey, alert.updatedAt);
+  return build(
+    'escalation',
+    'post',
+    { key, channel, cardKey, priority: PRIORITY.escalation, orderAt },
+    { alertId: alert.id, alert, mention },
+  );
 }
 
+type StormPlace = { id: string; channel: string };
+const stormAt = (key: string, storm: StormPlace, orderAt: number) => ({
+  key,
+  channel: storm.channel,
+  cardKey: null,
+  priority: PRIORITY.digest,
+  orderAt,
+});
+
 /** A storm's digest message (drawn from the store when it goes). */
-export function digestItem(storm: { id: string; channel: string }, now: number): NewOutboxItem {
-  const payload: StormPayload = { stormId: storm.id };
-  return {
-    key: outboxKey.digest(storm.id),
-    kind: 'digest',
-    lane: 'post',
-    channel: storm.channel,
-    alertId: null,
-    priority: PRIORITY.digest,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+export function digestItem(storm: StormPlace, now: number): NewOutboxItem {
+  return build('digest', 'post', stormAt(outboxKey.digest(storm.id), storm, now), { stormId: storm.id });
 }
 
 /** Re-render a storm's digest message (coalesced: one pending update per storm). */
-export function digestUpdateItem(storm: { id: string; channel: string }, now: number): NewOutboxItem {
-  const payload: StormPayload = { stormId: storm.id };
-  return {
-    key: outboxKey.digestUpdate(storm.id),
-    kind: 'digest_update',
-    lane: 'update',
-    channel: storm.channel,
-    alertId: null,
-    priority: PRIORITY.digest,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+export function digestUpdateItem(storm: StormPlace, now: number): NewOutboxItem {
+  return build('digest_update', 'update', stormAt(outboxKey.digestUpdate(storm.id), storm, now), { stormId: storm.id });
 }
 
 /**
  * The `n`th id-list reply of a storm, in the digest's thread: right after the digest, in order
  * (`orderAt` + n), on the channel's post lane (paced like every post).
  */
-export function digestIdsItem(
-  storm: { id: string; channel: string },
-  n: number,
-  view: SlackView,
-  now: number,
-): NewOutboxItem {
-  const payload: DigestIdsPayload = { stormId: storm.id, n, view };
-  return {
-    key: outboxKey.digestIds(storm.id, n),
-    kind: 'digest_ids',
-    lane: 'post',
-    channel: storm.channel,
-    alertId: null,
-    priority: PRIORITY.digest,
-    orderAt: now + n,
-    payload: JSON.stringify(payload),
-  };
+export function digestIdsItem(storm: StormPlace, n: number, view: SlackView, now: number): NewOutboxItem {
+  return build('digest_ids', 'post', stormAt(outboxKey.digestIds(storm.id, n), storm, now + n), {
+    stormId: storm.id,
+    n,
+    view,
+  });
 }
 
 /**
@@ -436,36 +376,15 @@ export function threadNoteItem(
   since: string | null,
   now: number,
 ): NewOutboxItem {
-  const payload: ThreadNotePayload = {
-    alertId: alert.id,
-    displayId: alert.displayId,
-    organizationName: alert.organizationName,
-    since,
-  };
-  return {
-    key: outboxKey.note(cardKey, 'timeline'),
-    kind: 'thread_note',
-    lane: 'post',
-    channel,
-    alertId: cardKey,
-    priority: PRIORITY.note,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+  const at = { key: outboxKey.note(cardKey, 'timeline'), channel, cardKey, priority: PRIORITY.note, orderAt: now };
+  const { id: alertId, displayId, organizationName } = alert;
+  return build('thread_note', 'post', at, { alertId, displayId, organizationName, since });
 }
 
 /** A `reply` item: a quiet reply in a card's thread, sent ahead of new cards (someone is waiting). */
 function replyItem(key: string, payload: ReplyPayload, channel: string, now: number): NewOutboxItem {
-  return {
-    key,
-    kind: 'reply',
-    lane: 'post',
-    channel,
-    alertId: payload.alertId,
-    priority: PRIORITY.escalation,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
+  const at = { key, channel, cardKey: payload.alertId, priority: PRIORITY.escalation, orderAt: now };
+  return build('reply', 'post', at, payload);
 }
 
 /**
@@ -552,17 +471,14 @@ export function threadReplyItem(i: {
  * written in the same transaction that records the request pending (Change.closeRequest).
  */
 export function closeRequestItem(r: { id: string; alertId: string; channel: string }, now: number): NewOutboxItem {
-  const payload: CloseRequestPayload = { requestId: r.id, alertId: r.alertId };
-  return {
+  const at = {
     key: outboxKey.closeRequest(r.id),
-    kind: 'close_request',
-    lane: 'post',
     channel: r.channel,
-    alertId: r.alertId,
+    cardKey: r.alertId,
     priority: PRIORITY.escalation,
     orderAt: now,
-    payload: JSON.stringify(payload),
   };
+  return build('close_request', 'post', at, { requestId: r.id, alertId: r.alertId });
 }
 
 /** Redraw a request's message as the request is now (coalesced: one pending redraw per request). */
@@ -570,15 +486,12 @@ export function closeRequestUpdateItem(
   r: { id: string; alertId: string; channel: string },
   now: number,
 ): NewOutboxItem {
-  const payload: CloseRequestPayload = { requestId: r.id, alertId: r.alertId };
-  return {
+  const at = {
     key: outboxKey.closeRequestUpdate(r.id),
-    kind: 'close_request_update',
-    lane: 'update',
     channel: r.channel,
-    alertId: r.alertId,
+    cardKey: r.alertId,
     priority: PRIORITY.escalation,
     orderAt: now,
-    payload: JSON.stringify(payload),
   };
+  return build('close_request_update', 'update', at, { requestId: r.id, alertId: r.alertId });
 }

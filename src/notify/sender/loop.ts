@@ -92,7 +92,10 @@ export function createSender(deps: SenderDeps) {
     });
   }
 
+  /** Wake-ups so far: a loop that was woken while it looked (and found nothing) looks again at once. */
+  let wakes = 0;
   function wakeLoops(): void {
+    wakes++;
     const w = wakers;
     wakers = [];
     for (const f of w) f();
@@ -177,11 +180,14 @@ export function createSender(deps: SenderDeps) {
   async function loop(lane: OutboxLane, channel: string | undefined): Promise<void> {
     const pacer = pacerOf(lane, channel);
     while (!stopping) {
+      const woken = wakes;
       const r = await step(lane, channel, pacer);
       if (r === 'sent') {
         refreshSoon();
-      } else if (r === 'empty' || r === 'failed') {
-        if (r === 'empty') refreshSoon();
+      } else if (r === 'empty') {
+        refreshSoon();
+        if (wakes === woken) await idle(idleMs);
+      } else if (r === 'failed') {
         await idle(idleMs);
       } else if (r.wait < 0) {
         await idle(idleMs);
