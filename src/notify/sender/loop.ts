@@ -1,9 +1,9 @@
 /**
  * The sender: drains the persisted outbox into Slack. One loop per channel for new messages
  * (chat.postMessage, paced to SLACK_POST_RATE with a small burst), one for edits (chat.update, paced
- * per workspace), and one for a click's redraws (the interactive lane: chat.update from the same
- * budget, served at once — it goes ahead of the edits' backlog and only a 429's pause holds it), each
- * taking the most urgent due item first. What each kind of item does is in its handler file.
+ * per workspace), and a few for a click's redraws (the interactive lane: chat.update from the same
+ * budget, served at once and side by side — ahead of the edits' backlog; only a 429's pause holds
+ * it), each taking the most urgent due item first. What each kind of item does is in its handler file.
  *
  * Exactly once: an outbox row is the claim. A post is confirmed (the row deleted, the card's ts
  * saved) in one transaction, only while this process still holds the claim. When Slack's answer is
@@ -26,6 +26,9 @@ import { createShared, type Outcome, type SenderDeps, type Shared } from './shar
 import { sendReply, sendThreadNote } from './thread.ts';
 
 export type { SenderDeps, SenderStats } from './shared.ts';
+
+/** How many of a click's redraws may be on their way to Slack at once. */
+const INTERACTIVE_WORKERS = 8;
 
 function handle(s: Shared, item: TypedItem, pacer: Pacer): Promise<Outcome> {
   switch (item.kind) {
@@ -197,8 +200,8 @@ export function createSender(deps: SenderDeps) {
     }
   }
 
-  function ensureLoop(lane: OutboxLane, channel?: string) {
-    const name = `${lane}:${channel ?? '*'}`;
+  function ensureLoop(lane: OutboxLane, channel?: string, worker = 0) {
+    const name = `${lane}:${channel ?? '*'}:${worker}`;
     if (stopping || loops.has(name)) return;
     loops.set(
       name,
@@ -283,7 +286,9 @@ export function createSender(deps: SenderDeps) {
     start(): void {
       for (const ch of deps.channels) ensureLoop('post', ch);
       ensureLoop('update');
-      ensureLoop('interactive');
+      // Clicks come in bursts and each waits for its card: redraws go out side by side (each is a
+      // claimed item of its own; a card's redraws coalesce into one item, so never two at once).
+      for (let w = 0; w < INTERACTIVE_WORKERS; w++) ensureLoop('interactive', undefined, w);
     },
     /**
      * New work was written: the loops look at once (a click's redraw is not kept waiting for the
