@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config.ts';
+import { decodeItem } from '../../src/core/outbox.ts';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
 import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
@@ -299,9 +300,12 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
     changed,
     /** Thread replies the service queued in the outbox (the sender posts them), as messages. */
     replies: async (): Promise<OutgoingMessage[]> =>
-      (await store.listOutbox({ kind: 'reply' })).map((i) => {
-        const p = JSON.parse(i.payload) as { threadTs: string; view: SlackView };
-        return { ...p.view, channel: i.channel, thread_ts: p.threadTs, reply_broadcast: false };
+      (await store.listOutbox({ kind: 'reply' })).flatMap((i) => {
+        const d = decodeItem(i);
+        if (!d.ok || d.item.kind !== 'reply') throw new Error(`unreadable reply ${i.key}`);
+        const p = d.item.data;
+        // An intent not yet settled carries no view: listed all the same (as before it was typed).
+        return [{ text: '', blocks: [], ...p.view, channel: i.channel, thread_ts: p.threadTs, reply_broadcast: false }];
       }),
     advance: (ms: number) => {
       now += ms;
