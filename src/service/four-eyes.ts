@@ -141,8 +141,6 @@ export type FourEyesDeps = {
   /** The status change, as the buttons make it (bound to the same gate). */
   changeStatus: (input: ChangeStatusInput) => Promise<ChangeStatusResult>;
   ttlMs?: number;
-  /** Told when a request's message (or its redraw) was queued (the sender looks at once). */
-  onQueued?: () => void;
 };
 
 export type DecisionFailure =
@@ -209,7 +207,6 @@ export function createFourEyes(
           ],
         },
       ]);
-      deps.onQueued?.();
     } catch (err) {
       log.warn({ requestId: request.id, err: String(err) }, 'could not queue the redraw of a four-eyes request');
     }
@@ -296,7 +293,6 @@ export function createFourEyes(
       log.error({ ref, alertId: q.alert.id }, 'the four-eyes request was neither recorded nor found');
       return { ok: false, code: 'unknown_outcome', displayId: q.alert.displayId, ref };
     }
-    deps.onQueued?.();
     log.info(
       { requestId: request.id, alertId: q.alert.id, userId: q.actor.id, status: q.status },
       'four eyes: close request recorded; its message is queued',

@@ -67,8 +67,6 @@ export function isSlackNote(body: string | null | undefined): boolean {
 export type NotesDeps = {
   cotool: Pick<CotoolClient, 'addComment'>;
   store: Pick<Store, 'get' | 'apply'>;
-  /** Told when a thread reply was queued (the sender looks at once). */
-  onQueued?: () => void;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   /** The thread reply confirming a note (src/slack/views/note-modal.ts renderNoteReply). */
@@ -188,7 +186,6 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
           },
         ]);
         replied = true;
-        deps.onQueued?.();
       } catch (err) {
         replied = false;
         log.warn(

@@ -12,8 +12,8 @@ import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
 export type AlertChanged = { alert: Alert; userId: string };
-/** `queued`: a listener queued a thread reply in the outbox (the sender looks at once). */
-export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged]; queued: [] }>;
+/** For surfaces that show a change (App Home). The sender is woken by the store, not by events. */
+export type ListenerEvents = EventEmitter<{ 'alert-changed': [AlertChanged] }>;
 
 /** What every listener may use. Built once in bot.ts; tests build it with fakes. */
 export type ListenerDeps = {

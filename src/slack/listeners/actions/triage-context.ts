@@ -95,7 +95,6 @@ export function createTriage(deps: ListenerDeps) {
           severities: deps.config.fourEyes.severities,
           alertChannel: deps.config.slack.alertChannel,
           renderRequest: renderCloseRequest,
-          onQueued: () => deps.events.emit('queued'),
         })
       : null;
   const changeStatus = counted(

@@ -37,7 +37,6 @@ export function registerThreadSync(app: App, deps: ListenerDeps): void {
   const addNote = createAddNote({
     cotool: deps.cotool,
     store: deps.store,
-    onQueued: () => deps.events.emit('queued'),
     access: deps.access,
     logger: deps.logger,
     renderReply: renderNoteReply,

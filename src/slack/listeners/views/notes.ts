@@ -40,7 +40,6 @@ function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
   const addNote = createAddNote({
     cotool: deps.cotool,
     store: deps.store,
-    onQueued: () => deps.events.emit('queued'),
     access: deps.access,
     logger: deps.logger,
     renderReply: renderNoteReply,
