@@ -419,15 +419,11 @@ export function intentItem(i: {
   };
 }
 
+/** A reply drawn for a card's thread (`key` names the change it tells). */
+type ThreadReply = { key: string; channel: string; threadTs: string; alertId: string; view: SlackView; now: number };
+
 /** The thread note that settles an intent (Change.settle): the same key, due at once. */
-export function settleItem(i: {
-  key: string;
-  channel: string;
-  threadTs: string;
-  alertId: string;
-  view: SlackView;
-  now: number;
-}): NewOutboxItem {
+export function settleItem(i: ThreadReply): NewOutboxItem {
   const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
   return { ...replyItem(i.key, payload, i.channel, i.now), notBefore: 0 };
 }
@@ -454,14 +450,7 @@ export function statusIntentItem(i: {
  * A quiet reply in a card's thread (what a change made from Slack says there). `key` names the
  * change, so the same change never gets two replies; sent ahead of new cards (someone is waiting).
  */
-export function threadReplyItem(i: {
-  key: string;
-  channel: string;
-  threadTs: string;
-  alertId: string;
-  view: SlackView;
-  now: number;
-}): NewOutboxItem {
+export function threadReplyItem(i: ThreadReply): NewOutboxItem {
   const payload: ReplyPayload = { alertId: i.alertId, threadTs: i.threadTs, view: i.view };
   return replyItem(`reply:${i.key}`, payload, i.channel, i.now);
 }

@@ -162,64 +162,6 @@ describe('sqlite store', () => {
   });
 });
 
-describe('sqlite store: the interactive lane migration', () => {
-  it('keeps every outbox row as it was, and then takes interactive items', async () => {
-    const path = tempPath();
-    await openSqliteStore(path).close();
-    // Back to the schema before the interactive lane (the 8th migration): its CHECK knew two lanes.
-    const db = new DatabaseSync(path);
-    db.exec(`DROP TABLE outbox;
-             CREATE TABLE outbox (
-               key TEXT PRIMARY KEY, kind TEXT NOT NULL,
-               lane TEXT NOT NULL CHECK (lane IN ('post', 'update')),
-               channel TEXT NOT NULL, alert_id TEXT, priority INTEGER NOT NULL, order_at INTEGER NOT NULL,
-               payload TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1,
-               state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed')),
-               owner TEXT, claimed_at INTEGER, unknown INTEGER NOT NULL DEFAULT 0,
-               attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0,
-               created_at INTEGER NOT NULL, fence INTEGER);
-             CREATE INDEX outbox_next ON outbox (lane, channel, state, priority, order_at);
-             CREATE INDEX outbox_alert ON outbox (alert_id);
-             INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, rev, state, owner,
-                                 claimed_at, unknown, attempts, not_before, created_at, fence)
-               VALUES ('card_update:A1', 'card_update', 'update', 'C1', 'A1', 0, 10, '{"alertId":"A1","refresh":true}',
-                       3, 'claimed', 'old', 50, 1, 2, 0, 5, 4);
-             DELETE FROM schema_migrations WHERE version >= 8;`);
-    db.close();
-    const s = openSqliteStore(path);
-    const [kept] = await s.listOutbox();
-    expect(kept).toMatchObject({
-      key: 'card_update:A1',
-      lane: 'update',
-      rev: 3,
-      state: 'claimed',
-      owner: 'old',
-      claimedAt: 50,
-      unknown: true,
-      attempts: 2,
-      fence: 4,
-    });
-    await s.apply([
-      {
-        enqueue: [
-          {
-            key: 'card_copy:C2:1.1',
-            kind: 'card_copy',
-            lane: 'interactive',
-            channel: 'C2',
-            alertId: null,
-            priority: 0,
-            orderAt: 1,
-            payload: '{}',
-          },
-        ],
-      },
-    ]);
-    expect((await s.listOutbox({ kind: 'card_copy' }))[0]?.lane).toBe('interactive');
-    await s.close();
-  });
-});
-
 describe('sqlite store: the fencing migration', () => {
   it('ends duplicate open storms of a channel (the oldest stays open) and keeps leases, with a token', async () => {
     const path = tempPath();
