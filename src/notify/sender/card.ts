@@ -78,21 +78,23 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
     }
   }
   const cardPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
-    if (!(await s.stillOurs(item))) return 'lost';
-    pacer.take(clock());
-    let place: { channel: string; ts: string };
-    try {
-      place = await slack.post({
-        ...view,
-        channel: item.channel,
-        metadata: {
-          event_type: EVENT_TYPES.card,
-          event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key },
-        },
-      });
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage', fallback);
-    }
+    const sent = await s.write(
+      item,
+      pacer,
+      'chat.postMessage',
+      () =>
+        slack.post({
+          ...view,
+          channel: item.channel,
+          metadata: {
+            event_type: EVENT_TYPES.card,
+            event_payload: { alert_id: a.id, display_id: a.displayId, key: item.key },
+          },
+        }),
+      fallback,
+    );
+    if ('outcome' in sent) return sent.outcome;
+    const place = sent.done;
     log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
     stats.posted++;
     metrics?.cardsPosted.inc();
@@ -110,7 +112,7 @@ export async function sendCardUpdate(s: Shared, item: ItemOf<'card_update'>, pac
 }
 
 async function updateCard(s: Shared, item: CardItem, rec: CardRecord, pacer: Pacer): Promise<Outcome> {
-  const { slack, render, clock, complete, retry, failed, fellBack, backoff } = s;
+  const { slack, render, complete, retry, fellBack, backoff } = s;
   if (rec.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
   const payload = item.data;
   let alert = payload.alert ?? null;
@@ -140,14 +142,8 @@ async function updateCard(s: Shared, item: CardItem, rec: CardRecord, pacer: Pac
   const ts = rec.ts;
   const updated = () => recordUpdate(s, item, rec, payload, set, channel);
   const cardUpdate = async (v: SlackView, fallback?: Fallback): Promise<Outcome | null> => {
-    if (!(await s.stillOurs(item))) return 'lost';
-    pacer.take(clock());
-    try {
-      await slack.update({ ...v, channel, ts });
-      return null;
-    } catch (err) {
-      return failed(item, err, pacer, 'chat.update', fallback);
-    }
+    const r = await s.write(item, pacer, 'chat.update', () => slack.update({ ...v, channel, ts }), fallback);
+    return 'outcome' in r ? r.outcome : null;
   };
   // Refused for its content: the minimal card (status, no buttons) — a closed alert shows closed.
   const minimal = alert
@@ -192,12 +188,8 @@ async function recordUpdate(
 
 /** A copy of a card elsewhere (a routed copy, a lookup answer), redrawn as the click drew it. */
 export async function sendCardCopy(s: Shared, item: ItemOf<'card_copy'>, pacer: Pacer): Promise<Outcome> {
-  if (!(await s.stillOurs(item))) return 'lost';
-  pacer.take(s.clock());
-  try {
-    await s.slack.update({ ...item.data.view, channel: item.channel, ts: item.data.ts });
-  } catch (err) {
-    return s.failed(item, err, pacer, 'chat.update');
-  }
-  return s.complete(item);
+  const r = await s.write(item, pacer, 'chat.update', () =>
+    s.slack.update({ ...item.data.view, channel: item.channel, ts: item.data.ts }),
+  );
+  return 'outcome' in r ? r.outcome : s.complete(item);
 }

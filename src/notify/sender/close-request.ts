@@ -46,11 +46,8 @@ export async function sendCloseRequest(s: Shared, item: ItemOf<'close_request'>,
     return retry(item, 30 * s.retryBaseMs, item.unknown);
   }
   const view = s.deps.renderRequest({ request, note: null, now: clock() });
-  if (!(await s.stillOurs(item))) return 'lost';
-  pacer.take(clock());
-  let place: { ts: string };
-  try {
-    place = await slack.post({
+  const sent = await s.write(item, pacer, 'chat.postMessage', () =>
+    slack.post({
       ...view,
       channel,
       ...(request.threadTs ? { thread_ts: request.threadTs, reply_broadcast: false } : {}),
@@ -58,10 +55,10 @@ export async function sendCloseRequest(s: Shared, item: ItemOf<'close_request'>,
         event_type: EVENT_TYPES.closeRequest,
         event_payload: { alert_id: request.alertId, request_id: request.id, key: item.key },
       },
-    });
-  } catch (err) {
-    return s.failed(item, err, pacer, 'chat.postMessage');
-  }
+    }),
+  );
+  if ('outcome' in sent) return sent.outcome;
+  const place = sent.done;
   log.info({ requestId, alertId: request.alertId, ts: place.ts }, 'four eyes: close request posted');
   return complete(item, saved(place.ts));
 }
@@ -84,12 +81,7 @@ export async function sendCloseRequestUpdate(
   }
   if (!s.deps.renderRequest) return complete(item);
   const view = s.deps.renderRequest({ request, note: null, now: clock() });
-  if (!(await s.stillOurs(item))) return 'lost';
-  pacer.take(clock());
-  try {
-    await slack.update({ ...view, channel: request.channel, ts: request.ts });
-  } catch (err) {
-    return s.failed(item, err, pacer, 'chat.update');
-  }
-  return complete(item);
+  const { channel, ts } = request;
+  const r = await s.write(item, pacer, 'chat.update', () => slack.update({ ...view, channel, ts }));
+  return 'outcome' in r ? r.outcome : complete(item);
 }

@@ -37,18 +37,20 @@ export async function sendDigest(s: Shared, item: ItemOf<'digest'>, pacer: Pacer
     if (ts) return complete(item, [{ storm: { op: 'posted', id: stormId, ts } }, ...(await idListChanges(s, storm))]);
   }
   const digestPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
-    if (!(await s.stillOurs(item))) return 'lost';
-    pacer.take(clock());
-    let place: { ts: string };
-    try {
-      place = await slack.post({
-        ...view,
-        channel: storm.channel,
-        metadata: { event_type: EVENT_TYPES.digest, event_payload: { storm_id: stormId, key: item.key } },
-      });
-    } catch (err) {
-      return s.failed(item, err, pacer, 'chat.postMessage', fallback);
-    }
+    const sent = await s.write(
+      item,
+      pacer,
+      'chat.postMessage',
+      () =>
+        slack.post({
+          ...view,
+          channel: storm.channel,
+          metadata: { event_type: EVENT_TYPES.digest, event_payload: { storm_id: stormId, key: item.key } },
+        }),
+      fallback,
+    );
+    if ('outcome' in sent) return sent.outcome;
+    const place = sent.done;
     log.info({ stormId, channel: storm.channel, ts: place.ts }, 'storm digest posted');
     s.stats.digests++;
     if (refusedWith) s.fellBack(item, refusedWith);
@@ -70,13 +72,14 @@ export async function sendDigestUpdate(s: Shared, item: ItemOf<'digest_update'>,
   }
   const ts = storm.ts;
   const digestUpdate = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
-    if (!(await s.stillOurs(item))) return 'lost';
-    pacer.take(clock());
-    try {
-      await slack.update({ ...view, channel: storm.channel, ts });
-    } catch (err) {
-      return s.failed(item, err, pacer, 'chat.update', fallback);
-    }
+    const r = await s.write(
+      item,
+      pacer,
+      'chat.update',
+      () => slack.update({ ...view, channel: storm.channel, ts }),
+      fallback,
+    );
+    if ('outcome' in r) return r.outcome;
     if (refusedWith) s.fellBack(item, refusedWith);
     return complete(item, await idListChanges(s, storm));
   };
@@ -89,7 +92,7 @@ export async function sendDigestUpdate(s: Shared, item: ItemOf<'digest_update'>,
  * before it is sent again, so each is posted once.
  */
 export async function sendDigestIds(s: Shared, item: ItemOf<'digest_ids'>, pacer: Pacer): Promise<Outcome> {
-  const { store, slack, log, clock, complete, retry } = s;
+  const { store, slack, log, complete, retry } = s;
   const p = item.data;
   const storm = await store.getStorm(p.stormId);
   if (!storm) return complete(item);
@@ -109,20 +112,16 @@ export async function sendDigestIds(s: Shared, item: ItemOf<'digest_ids'>, pacer
       return complete(item);
     }
   }
-  if (!(await s.stillOurs(item))) return 'lost';
-  pacer.take(clock());
-  try {
-    await slack.post({
+  const r = await s.write(item, pacer, 'chat.postMessage', () =>
+    slack.post({
       ...p.view,
       channel: thread.channel,
       thread_ts: thread.ts,
       reply_broadcast: false,
       metadata: { event_type: EVENT_TYPES.digestIds, event_payload: { storm_id: p.stormId, key: item.key } },
-    });
-  } catch (err) {
-    return s.failed(item, err, pacer, 'chat.postMessage');
-  }
-  return complete(item);
+    }),
+  );
+  return 'outcome' in r ? r.outcome : complete(item);
 }
 
 /**

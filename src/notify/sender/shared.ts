@@ -326,19 +326,36 @@ export function createShared(deps: SenderDeps) {
     view: SlackView,
     at: { channel: string; ts: string; broadcast: boolean; eventType: string; alertId: string; key: string },
   ): Promise<Outcome | null> {
-    if (!(await stillOurs(item))) return 'lost';
-    pacer.take(clock());
-    try {
-      await slack.post({
+    const r = await write(item, pacer, 'chat.postMessage', () =>
+      slack.post({
         ...view,
         channel: at.channel,
         thread_ts: at.ts,
         reply_broadcast: at.broadcast,
         metadata: { event_type: at.eventType, event_payload: { alert_id: at.alertId, key: at.key } },
-      });
-      return null;
+      }),
+    );
+    return 'outcome' in r ? r.outcome : null;
+  }
+
+  /**
+   * One Slack write for `item`: only while its claim is still ours ('lost' otherwise), paced.
+   * Slack's answer, or what its failure means for the item (the failure policy; `fallback` sends the
+   * minimal version of a payload Slack refused).
+   */
+  async function write<T>(
+    item: OutboxItem,
+    pacer: Pacer,
+    method: 'chat.postMessage' | 'chat.update',
+    call: () => Promise<T>,
+    fallback?: Fallback,
+  ): Promise<{ done: T } | { outcome: Outcome }> {
+    if (!(await stillOurs(item))) return { outcome: 'lost' };
+    pacer.take(clock());
+    try {
+      return { done: await call() };
     } catch (err) {
-      return failed(item, err, pacer, 'chat.postMessage');
+      return { outcome: await failed(item, err, pacer, method, fallback) };
     }
   }
 
@@ -374,6 +391,7 @@ export function createShared(deps: SenderDeps) {
     retryBaseMs,
     backoff,
     stillOurs,
+    write,
     complete,
     retry,
     failed,

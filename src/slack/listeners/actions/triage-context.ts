@@ -4,10 +4,10 @@
  * words a user sees.
  */
 import { createMetrics, type Metrics } from '../../../http/metrics.ts';
+import type { TriageDeps, TriageFailure } from '../../../service/card-sync.ts';
 import { type ChangeStatusSuccess, createChangeStatus } from '../../../service/change-status.ts';
 import { createEditDetails, type EditDetailsSuccess } from '../../../service/edit-details.ts';
 import { createFourEyes, type FourEyes } from '../../../service/four-eyes.ts';
-import type { TriageDeps, TriageFailure } from '../../../service/card-sync.ts';
 import {
   accessRefused,
   alertBusy,
