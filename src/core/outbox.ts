@@ -305,12 +305,15 @@ export function cardUpdateItem(
   );
 }
 
-/** A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a click. */
+/**
+ * A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a
+ * click. Filed under the alert's own card key, so that retention treats it as the alert's.
+ */
 export function cardCopyItem(place: Place, alertId: string, view: SlackView, now: number): NewOutboxItem {
   const at = {
     key: outboxKey.cardCopy(place.channel, place.ts),
     channel: place.channel,
-    cardKey: null,
+    cardKey: alertId,
     priority: PRIORITY.escalation,
     orderAt: now,
   };
