@@ -15,7 +15,8 @@ import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
 import { createRetention, type Retention } from './notify/retention.ts';
-import { createSender, type Sender } from './notify/sender.ts';
+import { createSender, type Sender } from './notify/sender/loop.ts';
+import { signalling } from './notify/sender/signal.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createUseCases } from './service/use-cases.ts';
@@ -27,6 +28,7 @@ import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
+import { createMuteRenderer } from './slack/mute-render.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
 import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
@@ -155,10 +157,14 @@ export async function startBot(env: Record<string, string | undefined>, options:
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
     renderRequest: renderCloseRequest,
+    renderMute: createMuteRenderer(config),
   });
   const activeSender = sender;
+  // One signal wakes the sender: every writer of outbox items (the poller, the use-cases) writes
+  // them through this store, whose apply wakes it once they are committed.
+  const writes = signalling(store, () => void activeSender.wake());
   poller = createPoller({
-    store,
+    store: writes,
     cotool,
     render,
     defaultChannel: config.slack.alertChannel,
@@ -175,7 +181,6 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
     metrics,
     isLeader: leadership.isLeader,
-    onEnqueued: () => void activeSender.wake(),
     ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
     // Mutes whose time ran out are ended (and announced) by the leader at the start of each poll.
     eachCycle: () => useCases.mutes.endDueMutes(),
@@ -183,12 +188,10 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const activePoller = poller;
 
   const events: ListenerEvents = new EventEmitter();
-  // A change made from Slack may have queued a thread reply: the sender looks at once.
-  events.on('alert-changed', () => void activeSender.wake());
   // Every use-case, built once; the listeners only call them.
   const useCases = createUseCases({
     cotool,
-    store,
+    store: writes,
     render,
     slack,
     access,
@@ -200,8 +203,6 @@ export async function startBot(env: Record<string, string | undefined>, options:
     onChanged: (change) => {
       events.emit('alert-changed', change);
     },
-    // A use-case queued a Slack message (a thread reply, a four-eyes request): the sender looks at once.
-    onQueued: () => void activeSender.wake(),
     renderNoteReply,
     threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
@@ -209,7 +210,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   // Open incident channel (issue 14): built once, like the use-cases above.
   const openWarRoom = createOpenWarRoom({
     cotool,
-    store,
+    store: writes,
     workspace: createSlackWorkspace(app.client),
     slack,
     access,
@@ -221,7 +222,6 @@ export async function startBot(env: Record<string, string | undefined>, options:
     renderOpenedNote: warRoomOpenedNote,
     logger,
     clock: Date.now,
-    onQueued: () => void activeSender.wake(),
     onOpened: () => metrics.warRoomsOpened.inc(),
   });
   registerListeners(app, {

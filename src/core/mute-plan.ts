@@ -12,100 +12,13 @@
 import type { Alert } from '../cotool/schemas.ts';
 import type { Change, NewOutboxItem } from '../store/store.ts';
 import { type BreakThrough, type Mute, mutedBy } from './mutes.ts';
+import { muteIdsItem, muteUpdateItem } from './outbox.ts';
 
 /** A mute as planning reads it (the store's record has more): `muted` counts the alerts held back so far. */
 export type PlanMute = Mute & { muted?: number };
 
-/** Priorities of the mute's items (the outbox's scale: lower first). */
-export const MUTE_PRIORITY = {
-  /** The announcement and the end of a mute: someone just acted, or the channel is told at once. */
-  message: 0,
-  /** The quiet counter's redraw. */
-  update: 2,
-  /** Id lists in the quiet message's thread: after every card. */
-  ids: 7,
-} as const;
-
 /** At most this many ids in one id-list reply (about 1,500 characters of code spans). */
 export const MUTE_IDS_PER_REPLY = 100;
-
-export const muteKey = {
-  /** The mute's message: its announcement and quiet counter, posted once. */
-  message: (muteId: string) => `mute:${muteId}`,
-  /** A redraw of the mute's message from its counts (coalesced: one pending per mute). */
-  update: (muteId: string) => `mute_update:${muteId}`,
-  /** An id-list reply of the ids held back, named by the first id it lists. */
-  ids: (muteId: string, firstDisplayId: string) => `mute_ids:${muteId}:${firstDisplayId}`,
-  /** The announcement that the mute ended, with its tally. */
-  end: (muteId: string) => `mute_end:${muteId}`,
-};
-
-/** What a mute_message item carries: which mute, and whether it announces the start or the end. */
-export type MuteMessagePayload = { muteId: string; end?: boolean };
-export type MuteUpdatePayload = { muteId: string };
-/** An id-list reply: the display ids (in the order they were held back) and the 1-based number of the first. */
-export type MuteIdsPayload = { muteId: string; ids: string[]; from: number };
-
-export function muteMessageItem(mute: { id: string; channel: string }, now: number): NewOutboxItem {
-  const payload: MuteMessagePayload = { muteId: mute.id };
-  return {
-    key: muteKey.message(mute.id),
-    kind: 'mute_message',
-    lane: 'post',
-    channel: mute.channel,
-    alertId: null,
-    priority: MUTE_PRIORITY.message,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-export function muteEndItem(mute: { id: string; channel: string }, now: number): NewOutboxItem {
-  const payload: MuteMessagePayload = { muteId: mute.id, end: true };
-  return {
-    key: muteKey.end(mute.id),
-    kind: 'mute_message',
-    lane: 'post',
-    channel: mute.channel,
-    alertId: null,
-    priority: MUTE_PRIORITY.message,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-export function muteUpdateItem(mute: { id: string; channel: string }, now: number): NewOutboxItem {
-  const payload: MuteUpdatePayload = { muteId: mute.id };
-  return {
-    key: muteKey.update(mute.id),
-    kind: 'mute_update',
-    lane: 'update',
-    channel: mute.channel,
-    alertId: null,
-    priority: MUTE_PRIORITY.update,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-export function muteIdsItem(
-  mute: { id: string; channel: string },
-  ids: readonly string[],
-  from: number,
-  now: number,
-): NewOutboxItem {
-  const payload: MuteIdsPayload = { muteId: mute.id, ids: [...ids], from };
-  return {
-    key: muteKey.ids(mute.id, ids[0] ?? ''),
-    kind: 'mute_ids',
-    lane: 'post',
-    channel: mute.channel,
-    alertId: null,
-    priority: MUTE_PRIORITY.ids,
-    orderAt: now + from,
-    payload: JSON.stringify(payload),
-  };
-}
 
 type Muteable = Pick<Alert, 'status' | 'severity' | 'detection' | 'displayId' | 'updatedAt'>;
 

@@ -11,11 +11,22 @@
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
 import { groupOf } from '../notify/digest.ts';
-import { cardPriority, digestUpdateItem, outboxKey, PRIORITY, threadNoteItem } from '../notify/outbox-items.ts';
 import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
 import { currentLastAction, escalatedFromSlack } from './last-action.ts';
 import { escalatedParts, type MutePlanner } from './mute-plan.ts';
+import {
+  cardItem,
+  cardPriority,
+  cardUpdateItem,
+  digestItem,
+  digestUpdateItem,
+  escalationItem,
+  outboxKey,
+  PRIORITY,
+  refreshedCardItem,
+  threadNoteItem,
+} from './outbox.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */
@@ -28,9 +39,6 @@ export type PlanPolicy = {
   /** THREAD_TIMELINE: whether a change of a posted card's alert also asks for a thread note (default off). */
   threadTimeline?: 'all' | 'comments' | 'off';
 };
-
-export type CardPayload = { alertId: string; alert?: Alert; refresh?: boolean };
-export type EscalationPayload = { alertId: string; alert: Alert; mention: string | null };
 
 /** A new alert for a channel, waiting for `decideNew`. */
 export type Candidate = {
@@ -97,55 +105,6 @@ function isOlder(a: string, b: string | null): boolean {
 export function orderOf(alert: Alert, now: number): number {
   const t = Date.parse(alert.createdAt);
   return Number.isNaN(t) ? now : t;
-}
-
-export function cardItem(key: string, channel: string, alert: Alert, priority: number, orderAt: number): NewOutboxItem {
-  const payload: CardPayload = { alertId: alert.id, alert };
-  return {
-    key: outboxKey.card(key),
-    kind: 'card',
-    lane: 'post',
-    channel,
-    alertId: key,
-    priority,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
-}
-
-function cardUpdateItem(
-  key: string,
-  channel: string,
-  alertId: string,
-  alert: Alert | null,
-  now: number,
-): NewOutboxItem {
-  const payload: CardPayload = alert ? { alertId, alert } : { alertId, refresh: true };
-  return {
-    key: outboxKey.cardUpdate(key),
-    kind: 'card_update',
-    lane: 'update',
-    channel,
-    alertId: key,
-    priority: PRIORITY.escalation,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-function escalationItem(key: string, channel: string, alert: Alert, mention: string | null, orderAt: number) {
-  const payload: EscalationPayload = { alertId: alert.id, alert, mention };
-  const item: NewOutboxItem = {
-    key: outboxKey.escalation(key, alert.updatedAt),
-    kind: 'escalation',
-    lane: 'post',
-    channel,
-    alertId: key,
-    priority: PRIORITY.escalation,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
-  return item;
 }
 
 /**
@@ -315,6 +274,23 @@ export function planPage(input: PageInput): PagePlan {
   return { changes, candidates, keys };
 }
 
+/**
+ * The status a redraw outside the poll (a click's, or the sender's) may record for a card: the
+ * alert's — except an escalation made elsewhere that the poller has not announced yet (null: keep
+ * the record's), so that the next poll still sees "became escalated" (above) and pages on-call.
+ * Escalated from Slack: the analyst's thread note says so, nothing to page.
+ */
+export function statusToRecord(
+  alert: Pick<Alert, 'status'>,
+  record: Pick<CardRecord, 'status' | 'lastAction'> | null,
+): string | null {
+  const unannounced =
+    alert.status === 'escalated' &&
+    record?.status !== 'escalated' &&
+    !escalatedFromSlack(alert.status, record?.lastAction);
+  return unannounced ? null : alert.status;
+}
+
 /** Cards whose alert left the live set (closed or deleted in Cotool): fetch them by id and redraw. */
 export function planGone(records: readonly CardRecord[], now: number): Change[] {
   const out: Change[] = [];
@@ -327,21 +303,9 @@ export function planGone(records: readonly CardRecord[], now: number): Change[] 
       });
     } else if (r.state === 'queued' && !r.final) {
       // Closed before its card was posted: the card is posted as the alert is then (closed).
-      const payload: CardPayload = { alertId: alertIdOfRecord(r), refresh: true };
       out.push({
         card: { op: 'update', alertId: r.alertId, expectVersion: r.version, set: { final: true } },
-        enqueue: [
-          {
-            key: outboxKey.card(r.alertId),
-            kind: 'card',
-            lane: 'post',
-            channel: r.channel,
-            alertId: r.alertId,
-            priority: PRIORITY.none,
-            orderAt: now,
-            payload: JSON.stringify(payload),
-          },
-        ],
+        enqueue: [refreshedCardItem(r.alertId, r.channel, alertIdOfRecord(r), now)],
       });
     }
   }
@@ -488,18 +452,7 @@ export function decideNew(
     out.stormStarted = storm.id;
     out.changes.push({
       storm: { op: 'open', id: storm.id, channel, at: now },
-      enqueue: [
-        {
-          key: outboxKey.digest(storm.id),
-          kind: 'digest',
-          lane: 'post',
-          channel,
-          alertId: null,
-          priority: PRIORITY.digest,
-          orderAt: now,
-          payload: JSON.stringify({ stormId: storm.id }),
-        },
-      ],
+      enqueue: [digestItem({ id: storm.id, channel }, now)],
     });
   }
   const stormId = storm.id;

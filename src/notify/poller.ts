@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createTask, type ScheduledTask, setLogger } from 'node-cron';
 import { createMutePlanner } from '../core/mute-plan.ts';
+import { decodeItem } from '../core/outbox.ts';
 import {
-  type CardPayload,
   candidateBuffer,
   cardChannels,
   decideNew,
@@ -42,8 +42,6 @@ export type PollerDeps = {
   clock?: () => number;
   /** Only the leader polls. */
   isLeader?: () => boolean;
-  /** Told after a cycle wrote outbox items (the sender looks at once). */
-  onEnqueued?: () => void;
   /** How often a complete poll marks quiet records of gone alerts final (default QUIET_CHECK_MS). */
   quietCheckMs?: number;
   /**
@@ -143,7 +141,10 @@ export function createPoller(deps: PollerDeps) {
     for (const i of items) {
       const record = records.get(i.alertId as string);
       if (record?.state !== 'queued') continue;
-      const payload = JSON.parse(i.payload) as CardPayload;
+      const decoded = decodeItem(i);
+      // Unreadable (the sender drops it): left out of the storm's planning.
+      if (!decoded.ok || decoded.item.kind !== 'card') continue;
+      const payload = decoded.item.data;
       const list = out.get(i.channel) ?? [];
       list.push({
         key: record.alertId,
@@ -271,7 +272,6 @@ export function createPoller(deps: PollerDeps) {
       log.warn({ err, consecutiveFailures: health.consecutiveFailures }, 'poll failed: Cotool did not answer');
       report.durationMs = clock() - started;
       // Changes already recorded stand (they are each correct on their own); new alerts wait.
-      if (report.changes > 0) deps.onEnqueued?.();
       return report;
     }
     report.live = seenIds.size;
@@ -331,7 +331,6 @@ export function createPoller(deps: PollerDeps) {
       }
     }
     if (firstRun && complete) await store.setMeta('bootstrapped_at', new Date(clock()).toISOString());
-    if (report.changes > 0) deps.onEnqueued?.();
 
     report.ok = true;
     report.durationMs = clock() - started;

@@ -10,8 +10,8 @@
  * naming who muted it, for how long and why. Results, not exceptions.
  */
 import { randomUUID } from 'node:crypto';
-import { muteEndItem, muteMessageItem, muteUpdateItem } from '../core/mute-plan.ts';
 import { detectionKeyOf, type MuteChoice, muteEnd } from '../core/mutes.ts';
+import { muteEndItem, muteMessageItem, muteUpdateItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { isCotoolError } from '../cotool/errors.ts';
@@ -19,8 +19,8 @@ import type { Alert } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
 import type { Mute, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
+import type { Actor } from './card-sync.ts';
 import { cleanTyped } from './reason.ts';
-import type { Actor } from './triage.ts';
 
 /** What the modal accepts as a reason (src/slack/views/mute.ts MUTE_REASON_MAX says the same). */
 export const REASON_MAX = 500;
@@ -35,8 +35,6 @@ export type MuteDeps = {
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   clock?: () => number;
-  /** Told when outbox items were written (the sender looks at once). */
-  onQueued?: () => void;
 };
 
 export type MuteInput = {
@@ -177,7 +175,6 @@ export function createMuteService(deps: MuteDeps) {
       log.info({ channel: input.channel, detectionKey: input.detectionKey }, 'the detection is muted already');
       return { ok: false, code: 'already_muted', mute: await findHolding(input.channel, input.detectionKey) };
     }
-    deps.onQueued?.();
     log.info(
       { muteId: m.id, channel: m.channel, detectionKey: m.detectionKey, until: new Date(m.until).toISOString() },
       'detection muted',
@@ -205,7 +202,6 @@ export function createMuteService(deps: MuteDeps) {
     const r = await deps.store.apply([
       { mute: { op: 'end', id: m.id, at, by }, enqueue: [muteUpdateItem(m, at), muteEndItem(m, at)] },
     ]);
-    if (r.applied === 1) deps.onQueued?.();
     return r.applied === 1;
   }
 

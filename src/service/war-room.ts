@@ -20,19 +20,18 @@
  * card, the thread note and the war room itself are already safe in the store.
  */
 import { randomUUID } from 'node:crypto';
-import { cardItem, orderOf } from '../core/plan.ts';
+import { ACTION_CLAIM_TTL_MS, cardItem, cardPriority, threadReplyItem } from '../core/outbox.ts';
+import { orderOf } from '../core/plan.ts';
 import { newRef } from '../core/text.ts';
 import { warRoomName } from '../core/war-room.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { ACTION_CLAIM_TTL_MS, cardPriority, threadReplyItem } from '../notify/outbox-items.ts';
 import type { CardRenderer, SlackPort, SlackView, SlackWorkspace } from '../notify/ports.ts';
 import { cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { Change, Store, WarRoom } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
-import { noteBody } from './notes.ts';
 import {
   type Actor,
   type CotoolFailureCode,
@@ -40,7 +39,8 @@ import {
   noteThread,
   type Place,
   withoutTimeline,
-} from './triage.ts';
+} from './card-sync.ts';
+import { noteBody } from './notes.ts';
 
 /** Names tried before giving up: the plain one, then `-2` … `-5`. */
 export const MAX_NAME_ATTEMPTS = 5;
@@ -69,8 +69,6 @@ export type WarRoomDeps = {
   renderOpenedNote: (n: { displayId: string; by: Actor; channel: string }) => SlackView;
   logger: Logger;
   clock: () => number;
-  /** Told when outbox items were written (the sender looks at once). */
-  onQueued?: () => void;
   /** Told once per channel created (the metric). */
   onOpened?: () => void;
   /** How long the opening holds its claim if its process dies (default ACTION_CLAIM_TTL_MS). */
@@ -315,7 +313,6 @@ export function createOpenWarRoom(deps: WarRoomDeps): OpenWarRoom {
         throw new Error('the war room could not be recorded');
       }
       deps.onOpened?.();
-      deps.onQueued?.();
       log.info({ alertId: alert.id, displayId, channel, name, userId: actor.id }, 'war room opened');
 
       const refused = await invite(channel, actor.id, oncallOf(alert));

@@ -32,6 +32,7 @@ import type {
   CardState,
   Change,
   NewOutboxItem,
+  OutboxItem,
   PruneKind,
   Store,
   StormDigestGroup,
@@ -233,6 +234,11 @@ const MIGRATIONS: readonly string[] = [
      by_name   TEXT NOT NULL,
      at        BIGINT NOT NULL
    );`,
+  // The interactive lane (a click's redraws, served at once). claimNext without a channel (the update
+  // and interactive lanes) is served in order by outbox_lane_next.
+  `ALTER TABLE outbox DROP CONSTRAINT outbox_lane_check;
+   ALTER TABLE outbox ADD CONSTRAINT outbox_lane_check CHECK (lane IN ('post', 'update', 'interactive'));
+   CREATE INDEX outbox_lane_next ON outbox (lane, priority, order_at, key);`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -309,7 +315,8 @@ const SQL = {
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
-                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
+                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1,
+                   lane = CASE WHEN EXCLUDED.lane = 'interactive' THEN EXCLUDED.lane ELSE outbox.lane END`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
   settle: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before,
                               unknown)
@@ -971,7 +978,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async outboxDepth() {
       return (await query(SQL.depth)).map((r) => ({
         channel: String(r.channel),
-        lane: String(r.lane) as 'post' | 'update',
+        lane: String(r.lane) as OutboxItem['lane'],
         count: Number(r.n),
       }));
     },

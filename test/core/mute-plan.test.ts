@@ -4,8 +4,9 @@
  * later gets.
  */
 import { describe, expect, it } from 'vitest';
-import { createMutePlanner, MUTE_IDS_PER_REPLY, type MuteIdsPayload, type PlanMute } from '../../src/core/mute-plan.ts';
+import { createMutePlanner, MUTE_IDS_PER_REPLY, type PlanMute } from '../../src/core/mute-plan.ts';
 import type { BreakThrough } from '../../src/core/mutes.ts';
+import { type MuteIdsPayload, MuteIdsPayloadSchema } from '../../src/core/outbox.ts';
 import { decideNew, type PageInput, type PlanPolicy, planPage, unchanged } from '../../src/core/plan.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
 import { parseRoutes, type Route } from '../../src/notify/routes.ts';
@@ -79,7 +80,7 @@ const routesWith = (breakThrough: Partial<BreakThrough>): Route[] => {
 
 const held = (changes: Change[]) => changes.filter((c) => c.mute?.op === 'count');
 const idsOf = (c: Change) =>
-  (c.enqueue ?? []).filter((i) => i.kind === 'mute_ids').map((i) => JSON.parse(i.payload) as MuteIdsPayload);
+  (c.enqueue ?? []).filter((i) => i.kind === 'mute_ids').map((i) => MuteIdsPayloadSchema.parse(JSON.parse(i.payload)));
 
 describe('a new alert under a mute', () => {
   const cases: {

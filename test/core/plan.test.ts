@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PRIORITY } from '../../src/core/outbox.ts';
 import {
   type Candidate,
   type ChannelInput,
@@ -12,7 +13,6 @@ import {
   unchanged,
 } from '../../src/core/plan.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
-import { PRIORITY } from '../../src/notify/outbox-items.ts';
 import { parseRoutes } from '../../src/notify/routes.ts';
 import type { CardRecord, Change, Storm } from '../../src/store/store.ts';
 import { alert } from '../support/alerts.ts';

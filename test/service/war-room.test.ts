@@ -117,7 +117,6 @@ async function setup(
     : { ok: true as const, routes: [] };
   if (!routes.ok) throw new Error(routes.problem);
   let opened = 0;
-  let queued = 0;
   const deps: WarRoomDeps = {
     cotool: {
       async getAlert(id) {
@@ -158,7 +157,6 @@ async function setup(
     logger,
     clock: () => Date.parse('2026-11-23T12:00:00.000Z'),
     onOpened: () => opened++,
-    onQueued: () => queued++,
   };
   const open = createOpenWarRoom(deps);
   const click = (userId = JANE.id) =>
@@ -168,7 +166,7 @@ async function setup(
       place: { channel: CHANNEL, ts: CARD_TS },
       workspaceUrl: 'https://acme.slack.com/',
     });
-  return { a, store, open, click, workspace, comments, gets, counts: () => ({ opened, queued }) };
+  return { a, store, open, click, workspace, comments, gets, counts: () => ({ opened }) };
 }
 
 describe('open a war room', () => {
@@ -214,7 +212,7 @@ describe('open a war room', () => {
         body: 'Note from Slack by Jane Doe (<@U0JANE>): Opened the incident channel #inc-cot-1042-impossible-travel-jane-acme-io (https://acme.slack.com/archives/C0WAR1) for this alert.',
       },
     ]);
-    expect(t.counts()).toEqual({ opened: 1, queued: 1 });
+    expect(t.counts()).toEqual({ opened: 1 });
   });
 
   it('on-call defaults to ESCALATION_MENTION when the route names none', async () => {

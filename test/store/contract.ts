@@ -89,7 +89,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     const claim = async (
       s: Store,
       owner = 'p1',
-      over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {},
+      over: { lane?: 'post' | 'update' | 'interactive'; channel?: string; staleMs?: number } = {},
     ) => s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
     const complete = async (s: Store, key: string, owner: string, rev: number, changes?: Change[]) =>
       s.completeOutbox(key, owner, await fenceOf(s, owner), rev, changes);
@@ -474,6 +474,30 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('outbox', () => {
+      it('the interactive lane: claimed on its own, and an interactive enqueue moves a pending item of its key there', async () => {
+        const s = await fresh();
+        await s.apply([
+          {
+            enqueue: [
+              item('card_update:a1', { kind: 'card_update', lane: 'update', priority: 0 }),
+              item('card_update:a2', { kind: 'card_update', lane: 'update', priority: 0 }),
+            ],
+          },
+        ]);
+        expect(await claim(s, 'p1', { lane: 'interactive' })).toBeNull();
+        // A click's redraw of a1: the pending update-lane item becomes the click's (payload and lane).
+        await s.apply([
+          { enqueue: [item('card_update:a1', { kind: 'card_update', lane: 'interactive', payload: '{"click":1}' })] },
+        ]);
+        const got = await claim(s, 'p1', { lane: 'interactive' });
+        expect(got).toMatchObject({ key: 'card_update:a1', lane: 'interactive', payload: '{"click":1}' });
+        // A later poll's enqueue of the same key does not move it back.
+        await s.apply([{ enqueue: [item('card_update:a1', { kind: 'card_update', lane: 'update' })] }]);
+        expect((await s.listOutbox()).find((i) => i.key === 'card_update:a1')?.lane).toBe('interactive');
+        expect((await claim(s, 'p1', { lane: 'update' }))?.key).toBe('card_update:a2');
+        expect(await claim(s, 'p1', { lane: 'update' })).toBeNull();
+      });
+
       it('an item may be held until a time (the database clock): not claimed before it, and a re-enqueue keeps its own', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [{ ...item('held'), notBefore: Date.now() + 60_000 }] }]);
