@@ -121,6 +121,9 @@ describe.each(['socket', 'http'] as const)('mute a noisy detection (%s mode)', (
     expect(muteMessages()).toHaveLength(1);
     expect(textOf(muteMessages()[0]?.blocks)).toContain('30 alerts');
     expect(listedIds(muteMessages()[0]).sort()).toEqual(held.map((a) => a.displayId).sort());
+    const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+    expect(metrics).toMatch(/^cotool_slack_alerts_muted_total 30$/m);
+    expect(metrics).toMatch(/^cotool_slack_mutes_active 1$/m);
     // A steady poll changes nothing.
     const calls = stack.slack.calls.length;
     await bot.settle();
