@@ -9,7 +9,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS, BLOCKS, INPUTS, VIEWS } from '../../src/slack/ids.ts';
 import { createClicker, JANE, type Mode, textOf, valueFor } from './actions-helpers.ts';
-import { formBody, selectValue, signedRequest, slashCommandPayload, type ViewStateValue } from './fakes/payloads.ts';
+import {
+  eventCallback,
+  formBody,
+  selectValue,
+  signedRequest,
+  slashCommandPayload,
+  type ViewStateValue,
+} from './fakes/payloads.ts';
 import type { SlackThread, SlackView } from './fakes/slack.ts';
 import { CHANNEL, eventually, SIGNING_SECRET, type Stack, type StartedBot, startStack } from './harness.ts';
 
@@ -87,6 +94,21 @@ async function command(bot: StartedBot, mode: Mode, text: string): Promise<Obj> 
   return { ...answer.body, responseUrl };
 }
 
+/** An Events API event (the App Home opened), either mode. */
+async function sendEvent(bot: StartedBot, mode: Mode, event: Obj): Promise<void> {
+  const body = eventCallback(event);
+  if (mode === 'socket') {
+    await stack.slack.sendEnvelope('events_api', body);
+    return;
+  }
+  const res = await signedRequest(`http://127.0.0.1:${bot.port}/slack/events`, {
+    body: JSON.stringify(body),
+    contentType: 'application/json',
+    signingSecret: SIGNING_SECRET,
+  });
+  expect(res.status).toBe(200);
+}
+
 describe.each(['socket', 'http'] as const)('mute a noisy detection (%s mode)', (mode) => {
   it('mute from a card → announced with who, why and until, and a Cotool comment; 30 new alerts → no cards, one counter at 30, every id in its thread; a critical one breaks through; one escalating later gets its card and the tally; Unmute → the end with the tally', async () => {
     const first = stack.cotool.addAlert({ detection: DETECTION, severity: 'high', title: 'Travel: jane' });
@@ -108,6 +130,14 @@ describe.each(['socket', 'http'] as const)('mute a noisy detection (%s mode)', (
     expect(JSON.stringify(comment?.body)).toContain('muted from Slack by Jane Doe (<@U0JANE>)');
     expect(JSON.stringify(comment?.body)).toContain('for 4 hours');
     expect(JSON.stringify(comment?.body)).toContain('pentest this afternoon');
+
+    // The App Home lists it, with Unmute.
+    await sendEvent(bot, mode, { type: 'app_home_opened', user: JANE.id, channel: 'D0JANE', tab: 'home' });
+    const home = await eventually(() =>
+      stack.slack.views().find((v) => v.type === 'home' && v.published_for === JANE.id),
+    );
+    expect(textOf(home?.blocks)).toContain('Impossible travel');
+    expect(textOf(home?.blocks)).toContain(ACTIONS.unmute);
 
     // 30 new alerts of that detection, and a critical one.
     const held = Array.from({ length: 30 }, (_, i) =>
