@@ -8,8 +8,8 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { alertUrl } from '../../../config.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { LookupService } from '../../../service/lookup.ts';
-import { classifySlackError } from '../../errors.ts';
 import { LOOKUP_ACTIONS } from '../../ids.ts';
 import { accessRefused, cotoolFailed, newRef, unexpectedError } from '../../messages.ts';
 import { renderErrorHome, renderHome, renderRefusedHome } from '../../views/home.ts';
