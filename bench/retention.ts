@@ -21,12 +21,13 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import type { Change, NewOutboxItem, StormMember } from '../src/core/records.ts';
 import { createLogger } from '../src/log.ts';
 import { createRetention, type PruneRun } from '../src/notify/retention.ts';
 import { encodeCursor } from '../src/notify/timeline-relay.ts';
+import type { Store } from '../src/ports.ts';
 import { openPostgresStore } from '../src/store/postgres.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
-import type { Change, NewOutboxItem, Store, StormMember } from '../src/store/store.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -6,9 +6,9 @@
 
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
-import { claimStaleFloorMs, slackWriteMaxMs } from './notify/claim-budget.ts';
-import { allChannels, parseRoutes, type Route } from './notify/routes.ts';
+import { SEVERITIES, SOURCE_NAMES } from './core/alert.ts';
+import { claimStaleFloorMs, slackWriteMaxMs } from './core/claim-budget.ts';
+import { allChannels, parseRoutes, type Route } from './core/routes.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;

@@ -26,7 +26,7 @@ import {
   LIVE_STATUSES,
   SEVERITIES,
   SOURCE_NAMES,
-} from '../cotool/schemas.ts';
+} from './alert.ts';
 
 export const MAX_COMMAND_CHARS = 1_000;
 /** The list endpoint's limit on `q`. */

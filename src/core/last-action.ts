@@ -3,7 +3,7 @@
  * ("Closed as false positive by Jane") only while the alert still has that status: once the status
  * moves on in Cotool, the credit belongs to someone else.
  */
-import type { LastAction } from '../store/store.ts';
+import type { LastAction } from './records.ts';
 
 export function currentLastAction(alertStatus: string, action: LastAction | null | undefined): LastAction | null {
   if (!action) return null;

@@ -9,8 +9,8 @@
  * planner recorded the alert first, and the count conflicts when the mute ended meanwhile (an Unmute
  * won the race) — then nothing of it applies, and the next poll gives the alert its card.
  */
-import type { Alert } from '../cotool/schemas.ts';
-import type { Change, NewOutboxItem } from '../store/store.ts';
+import type { Alert } from '../core/alert.ts';
+import type { Change, NewOutboxItem } from '../core/records.ts';
 import { type BreakThrough, type Mute, mutedBy } from './mutes.ts';
 import { muteIdsItem, muteUpdateItem } from './outbox.ts';
 

@@ -6,14 +6,14 @@
  *
  * Rows survive upgrades: JSON written by earlier releases decodes (field names unchanged; a card
  * claimed by the first release carries `{}`). An item's `alertId` column holds a *card key* (the
- * alert id, with the channel for a routed copy: alertIdOfKey in src/notify/routes.ts): builders
+ * alert id, with the channel for a routed copy: alertIdOfKey in src/core/routes.ts): builders
  * name it `cardKey`. A payload's `alertId` is the alert's own id.
  */
 import { z } from 'zod';
-import { type Alert, AlertSchema } from '../cotool/schemas.ts';
-import type { NewOutboxItem, OutboxItem, OutboxKind } from '../store/store.ts';
+import { type Alert, AlertSchema } from './alert.ts';
+import type { NewOutboxItem, OutboxItem, OutboxKind } from './records.ts';
 
-/** A rendered message (src/notify/ports.ts SlackView). */
+/** A rendered message (src/ports.ts SlackView). */
 export type SlackView = { text: string; blocks: unknown[] };
 
 // ---------------------------------------------------------------------------------------------

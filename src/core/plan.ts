@@ -8,11 +8,9 @@
  * complete, which of them get a card and which are folded into a storm's digest.
  */
 
-import type { Alert } from '../cotool/schemas.ts';
-import { SEVERITIES } from '../cotool/schemas.ts';
-import { groupOf } from '../notify/digest.ts';
-import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
-import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
+import type { Alert } from './alert.ts';
+import { SEVERITIES } from './alert.ts';
+import { groupOf } from './digest.ts';
 import { currentLastAction, escalatedFromSlack } from './last-action.ts';
 import { escalatedParts, type MutePlanner } from './mute-plan.ts';
 import {
@@ -27,6 +25,8 @@ import {
   refreshedCardItem,
   threadNoteItem,
 } from './outbox.ts';
+import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from './records.ts';
+import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */

@@ -7,7 +7,7 @@
  *   `triage_run` entry — which agent ran it, its outcome, and the first line of its summary.
  *   Tolerant of what the server puts in an entry (undocumented outcome fields are read when present).
  */
-import type { DISPOSITIONS, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
+import type { DISPOSITIONS, KnownAlertStatus, TimelineEntry } from './alert.ts';
 
 type StatusChange = {
   /** The card op that asks for it (a button's or menu option's `op`). */

@@ -13,10 +13,6 @@
  *   and the API path, never the URL query, headers or bodies.
  */
 import type { z } from 'zod';
-import type { Logger } from '../log.ts';
-import { createDriftLog } from './drift.ts';
-import { describeIssues, schemaError as schemaErrorOf, secretScrubber } from './errors.ts';
-import { createReaders, isRecord, type ListedItem, peek, sortEntries } from './read.ts';
 import {
   type Alert,
   AlertEnvelopeSchema,
@@ -35,11 +31,24 @@ import {
   TimelineEntrySchema,
   TimelineEnvelopeSchema,
   type TimelinePage,
-} from './schemas.ts';
+} from '../core/alert.ts';
+import type { Logger } from '../log.ts';
+import type {
+  AlertPageOf,
+  CotoolClient,
+  ListedItem,
+  ListingOptions,
+  ListingParams,
+  RawAlertPage,
+  TimelineListing,
+  WriteMeta,
+} from '../ports.ts';
+import { createDriftLog } from './drift.ts';
+import { describeIssues, schemaError as schemaErrorOf, secretScrubber } from './errors.ts';
+import { createReaders, isRecord, peek, sortEntries } from './read.ts';
 import { type Call, createTransport, type RequestAttempt } from './transport.ts';
 
-export type { ListedItem } from './read.ts';
-export { COTOOL_ROUTES, type CotoolRoute, type RequestAttempt } from './transport.ts';
+export type { RequestAttempt } from './transport.ts';
 
 export type CotoolClientOptions = {
   /** e.g. `https://app.cotool.ai`; a trailing slash and a path prefix (behind a proxy) both work. */
@@ -61,74 +70,6 @@ export type CotoolClientOptions = {
    * the status, or `timeout` / `network` when no answer came. Must not throw.
    */
   onRequest?: (attempt: RequestAttempt) => void;
-};
-
-/** How a paged listing is read. */
-export type ListingOptions = {
-  /** Items per request, 1–200 (default 200). */
-  pageSize?: number;
-  /** Requests before stopping with the listing flagged `truncated`. */
-  maxPages?: number;
-};
-
-export type RawAlertPage = { items: ListedItem[]; last: boolean; truncated: boolean; pages: number };
-
-/** One page of a paged listing; `last` on the final page (`truncated` when maxPages cut it short). */
-export type AlertPageOf = { alerts: Alert[]; skipped: number; last: boolean; truncated: boolean; pages: number };
-
-/**
- * Added to write results. `false` when the alert in the response lacked fields the bot relies on
- * and placeholders were filled in: re-fetch the alert before rendering it.
- */
-export type WriteMeta = { alertComplete: boolean };
-
-type ListingParams = Omit<ListAlertsParams, 'limit' | 'offset'>;
-
-export type CotoolClient = {
-  /** One page of alerts. Malformed items are skipped and counted in `skipped`. */
-  listAlerts(params?: ListAlertsParams): Promise<AlertPage>;
-  /**
-   * The listing page by page (default at most 50 pages), items validated on demand with
-   * `parseListedAlert`: the poller validates only the alerts that are new or changed.
-   */
-  listRawAlertPages(params?: ListingParams, opts?: ListingOptions): AsyncGenerator<RawAlertPage>;
-  /** Validates a listed item: the alert, or null when it is malformed (logged and skipped). */
-  parseListedAlert(item: ListedItem): Alert | null;
-  /**
-   * The listing page by page, items validated, for callers that must not hold every alert at once.
-   * The last page says whether the listing was complete. Offset paging over a changing set can
-   * repeat an alert on two pages: callers dedupe by id. Any failed page throws.
-   */
-  listAlertPages(params?: ListingParams, opts?: ListingOptions): AsyncGenerator<AlertPageOf>;
-  /** An alert by UUID or display id (`COT-123`) with the first page of its timeline. */
-  getAlert(idOrDisplayId: string): Promise<AlertWithTimeline>;
-  /** The alert a run minted, or null when the run has none. */
-  getAlertForRun(runId: string): Promise<Alert | null>;
-  /** Sends exactly one status change per call unless the server refused it outright (429/503). */
-  updateStatus(id: string, status: string, reason?: string): Promise<StatusChangeResult & WriteMeta>;
-  updateDetails(id: string, patch: DetailsPatch): Promise<DetailsChangeResult & WriteMeta>;
-  /**
-   * Appends a comment to the alert's timeline; the new entry. Not idempotent (a repeat adds a second
-   * comment), so it is sent again only when the server surely did nothing (429/503, no connection).
-   * Cotool records the API key's user as the author: callers name the Slack user in the body.
-   */
-  addComment(alertId: string, bodyMarkdown: string): Promise<TimelineEntry>;
-  /** One page of the alert's timeline (`limit` 1–200, default 100; `offset` ≥ 0). Bad entries are skipped and counted. */
-  getTimeline(alertId: string, page?: { limit?: number; offset?: number }): Promise<TimelinePage>;
-  /**
-   * The alert's whole timeline, oldest first, deduplicated by id, in at most `maxPages` requests
-   * (default 10 of 200: 2,000 entries); beyond that `truncated` is set and the oldest pages are what
-   * was read.
-   */
-  listTimeline(alertId: string, opts?: ListingOptions): Promise<TimelineListing>;
-};
-
-export type TimelineListing = {
-  entries: TimelineEntry[];
-  totalCount: number;
-  skipped: number;
-  pages: number;
-  truncated: boolean;
 };
 
 const DEFAULT_TIMEOUT_MS = 10_000;

@@ -6,9 +6,9 @@
  * are scrubbed and capped; what the server sent is never logged whole.
  */
 import type { z } from 'zod';
+import type { Drift } from '../core/alert.ts';
 import type { Logger } from '../log.ts';
 import { issueSummary, oneLine, type Scrub } from './errors.ts';
-import type { Drift } from './schemas.ts';
 
 export type DriftNote = { kind: Drift['kind'] | 'missing_field' | 'bad_type'; path: string; value?: string };
 

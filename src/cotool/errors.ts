@@ -9,8 +9,8 @@
 import { STATUS_CODES } from 'node:http';
 import { isHTTPError, isNetworkError, isTimeoutError } from 'ky';
 import type { z } from 'zod';
+import { ErrorBodySchema } from '../core/alert.ts';
 import { scrubSecrets } from '../log.ts';
-import { ErrorBodySchema } from './schemas.ts';
 
 export type CotoolErrorKind = 'http' | 'network' | 'timeout' | 'schema';
 

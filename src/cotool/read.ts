@@ -4,21 +4,14 @@
  * proves, or filled with placeholders and flagged incomplete. Drift (unknown values and fields) is
  * noted through ./drift.ts. Only a response without what the bot cannot work without throws.
  */
+
 import { z } from 'zod';
+import { AlertSchema, driftOf, entryDriftOf, type TimelineEntry, TimelineEntrySchema } from '../core/alert.ts';
 import type { Logger } from '../log.ts';
+import type { ListedItem } from '../ports.ts';
 import type { DriftLog } from './drift.ts';
 import { type CotoolError, describeIssues, issueSummary } from './errors.ts';
-import { AlertSchema, driftOf, entryDriftOf, type TimelineEntry, TimelineEntrySchema } from './schemas.ts';
 import type { Call } from './transport.ts';
-
-/** A listed alert before validation: what tells whether it changed, and the item itself. */
-export type ListedItem = {
-  id: string | null;
-  updatedAt: string | null;
-  status: string | null;
-  raw: unknown;
-  offset: number;
-};
 
 /** An alert as parsed (named fields typed); exposed to callers as `Alert`. */
 export type ParsedAlert = z.infer<typeof AlertSchema>;

@@ -6,8 +6,10 @@
  * `Retry-After`, and follow a policy per kind of call (`retryPolicies`). `send` returns the parsed
  * JSON body or throws a `CotoolError`.
  */
+
 import ky, { isNetworkError, isTimeoutError, type Options, type RetryOptions } from 'ky';
 import pkg from '../../package.json' with { type: 'json' };
+import { COTOOL_ROUTES, type CotoolRoute } from '../core/alert.ts';
 import type { Logger } from '../log.ts';
 import {
   CotoolError,
@@ -19,17 +21,6 @@ import {
   type Scrub,
   schemaError,
 } from './errors.ts';
-
-/** The API paths the client calls, as templates (what metrics and logs may name). */
-export const COTOOL_ROUTES = [
-  '/api/alerts',
-  '/api/alerts/:id',
-  '/api/alerts/:id/status',
-  '/api/alerts/for-run/:id',
-  '/api/alerts/:id/comments',
-  '/api/alerts/:id/timeline',
-] as const;
-export type CotoolRoute = (typeof COTOOL_ROUTES)[number];
 
 export type RequestAttempt = {
   method: 'GET' | 'POST' | 'PATCH';

@@ -4,8 +4,9 @@
  * id that does not exist. 404 means the key was let through (nothing to change); 403 names the
  * permissions it lacks.
  */
-import type { CotoolClient } from '../cotool/client.ts';
+
 import { classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
+import type { CotoolClient } from '../ports.ts';
 import { type CheckResult, fail, ok, warn } from './checklist.ts';
 
 /** An alert id no alert has: the nil UUID. */

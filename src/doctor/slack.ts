@@ -4,7 +4,7 @@
  * signing secret. Slack is reached through a narrow port, so the checks read as plain functions.
  */
 import { LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
-import { classifySlackError } from '../slack/errors.ts';
+import { classifySlackError } from '../core/slack-errors.ts';
 import { type CheckResult, fail, ok, warn } from './checklist.ts';
 import { missingScopes, type ScopesResult } from './manifest.ts';
 

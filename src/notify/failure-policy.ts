@@ -1,7 +1,7 @@
 /**
  * The sender's failure policy: what to do with an outbox item after Slack refused, or did not
  * answer, one of its calls. Pure — a function of the failure's meaning (the table in
- * src/slack/errors.ts), the item's attempts so far, the time, and what kind of call failed — and
+ * src/core/slack-errors.ts), the item's attempts so far, the time, and what kind of call failed — and
  * tested as a table on a fixed clock (test/notify/failure-policy.test.ts).
  *
  * It never gives up: transient trouble is retried with capped exponential backoff for as long as it
@@ -9,7 +9,7 @@
  * item and looks again slowly, and an item leaves the outbox unsent only when nothing is lost by it
  * (its target is gone, or a permanent refusal of a message that is not an alert's only presence).
  */
-import type { SlackMeaning } from './ports.ts';
+import type { SlackMeaning } from '../core/slack-errors.ts';
 
 /** The call that failed: a post (not idempotent), an update (idempotent), or a read (a look-up). */
 export type CallKind = 'post' | 'update' | 'read';

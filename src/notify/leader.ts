@@ -10,10 +10,12 @@
  * moves its token; the sender claims and completes under it (the fence), so a process that lost the
  * lease while paused cannot complete or write what it had claimed.
  */
-import type { HealthState } from '../http/health.ts';
-import type { Metrics } from '../http/metrics.ts';
+
+import type { Fence } from '../core/records.ts';
 import type { Logger } from '../log.ts';
-import type { Fence, Store } from '../store/store.ts';
+import type { Store } from '../ports.ts';
+import type { HealthState } from '../telemetry/health.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 
 export const LEASE_NAME = 'poller';
 

@@ -1,10 +1,10 @@
 /**
  * One poll cycle: list the live alerts page by page, plan, and record what must be sent — store
  * writes only, never a Slack call, so a cycle takes the same time whatever Slack is doing. The
- * sender (sender.ts) drains the outbox. The schedule (node-cron, no overlapping runs) lives here too.
+ * sender (sender.ts) drains the outbox. The schedule (node-cron, no overlapping runs) is src/schedule.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { createTask, type ScheduledTask, setLogger } from 'node-cron';
+import { type Alert, LIVE_STATUSES } from '../core/alert.ts';
 import { createMutePlanner } from '../core/mute-plan.ts';
 import { decodeItem } from '../core/outbox.ts';
 import {
@@ -18,15 +18,13 @@ import {
   type StormPolicy,
   unchanged,
 } from '../core/plan.ts';
-import type { CotoolClient } from '../cotool/client.ts';
+import type { Change, Storm } from '../core/records.ts';
+import { alertIdOfKey, cardKey, type Route } from '../core/routes.ts';
 import { isCotoolError } from '../cotool/errors.ts';
-import { type Alert, LIVE_STATUSES } from '../cotool/schemas.ts';
-import type { HealthState } from '../http/health.ts';
-import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import type { Change, Store, Storm } from '../store/store.ts';
-import type { CardRenderer } from './ports.ts';
-import { alertIdOfKey, cardKey, type Route } from './routes.ts';
+import type { CardRenderer, CotoolClient, Store } from '../ports.ts';
+import type { HealthState } from '../telemetry/health.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 
 export type PollerDeps = {
   store: Store;
@@ -395,43 +393,3 @@ export function createPoller(deps: PollerDeps) {
 }
 
 export type Poller = ReturnType<typeof createPoller>;
-
-/** node-cron's own messages go through pino (JSON), never to the console. */
-export function cronLogger(logger: Logger) {
-  const log = logger.child({ module: 'cron' });
-  const text = (m: string | Error) => (m instanceof Error ? m.message : m);
-  return {
-    info: (m: string) => log.debug(m),
-    warn: (m: string) => log.debug(m),
-    error: (m: string | Error, err?: Error) => log.error({ err: err ?? (m instanceof Error ? m : undefined) }, text(m)),
-    debug: (m: string | Error) => log.debug(text(m)),
-  };
-}
-
-/** The time between two runs of a cron expression (for readiness and the lease), in ms. */
-export function cronIntervalMs(expression: string): number {
-  const probe = createTask(expression, () => undefined, { name: 'cotool-interval-probe' });
-  try {
-    const [a, b] = probe.getNextRuns(2);
-    return a && b ? Math.max(1_000, b.getTime() - a.getTime()) : 30_000;
-  } finally {
-    void probe.destroy();
-  }
-}
-
-/** Runs the poller on a cron schedule without overlapping runs; returns the task to stop. */
-export function schedulePoller(poller: Poller, expression: string, logger: Logger): ScheduledTask {
-  const cron = cronLogger(logger);
-  setLogger(cron);
-  const task = createTask(
-    expression,
-    async () => {
-      await poller.runOnce();
-    },
-    { noOverlap: true, name: 'cotool-poll', logger: cron, suppressMissedWarning: true },
-  );
-  task.on('execution:overlap', () => logger.debug('previous poll still running; skipped a tick'));
-  task.on('execution:missed', () => logger.debug('a poll tick was missed'));
-  task.on('execution:failed', (ctx) => logger.error({ err: ctx.execution?.error }, 'poll crashed'));
-  return task;
-}

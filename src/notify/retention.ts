@@ -8,9 +8,10 @@
  * that is not final, a record not in Slack yet, or an open storm.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Metrics } from '../http/metrics.ts';
+import type { PruneKind, PruneTable } from '../core/records.ts';
 import type { Logger } from '../log.ts';
-import type { PruneKind, PruneTable, Store } from '../store/store.ts';
+import type { Store } from '../ports.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import { cursorMetaKey, sendingMetaKey } from './timeline-relay.ts';
 
 const HOUR = 3_600_000;

@@ -12,10 +12,9 @@
  * an edit carries no words, so it is recognised by that actor, or by the card's last Slack action.
  */
 import { z } from 'zod';
-import type { TimelineEntry } from '../cotool/schemas.ts';
-import { isSlackNote } from '../service/notes.ts';
-import { nameInReason } from '../service/reason.ts';
-import type { LastAction } from '../store/store.ts';
+import type { TimelineEntry } from '../core/alert.ts';
+import { isSlackNote, nameInReason } from '../core/attribution.ts';
+import type { LastAction } from '../core/records.ts';
 
 export type TimelineMode = 'all' | 'comments' | 'off';
 

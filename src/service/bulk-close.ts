@@ -19,11 +19,8 @@
  * Headless: Cotool through a narrow Pick of its client, the store, the access policy. No Slack.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { digestUpdateItem } from '../core/outbox.ts';
-import type { CotoolClient } from '../cotool/client.ts';
-import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
-import { type Alert, isLive, type KnownAlertStatus } from '../cotool/schemas.ts';
-import type { Logger } from '../log.ts';
+import { type Alert, isLive, type KnownAlertStatus } from '../core/alert.ts';
+import { buildReason, cleanTyped, REASON_MAX } from '../core/attribution.ts';
 import {
   type BulkFailure,
   type BulkTally,
@@ -31,10 +28,13 @@ import {
   membersOf,
   parseTallies,
   serializeTallies,
-} from '../notify/digest.ts';
-import type { Change, Store, Storm, StormMember } from '../store/store.ts';
+} from '../core/digest.ts';
+import { digestUpdateItem } from '../core/outbox.ts';
+import type { Change, Storm, StormMember } from '../core/records.ts';
+import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
+import type { Logger } from '../log.ts';
+import type { CotoolClient, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
-import { buildReason, cleanTyped, REASON_MAX } from './reason.ts';
 
 export const BULK_STATUS: KnownAlertStatus = 'closed_false_positive';
 /**

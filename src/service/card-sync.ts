@@ -9,6 +9,8 @@
  * client, so every flow runs in tests against recording fakes.
  */
 import { randomUUID } from 'node:crypto';
+import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../core/alert.ts';
+import { nameInReason } from '../core/attribution.ts';
 import {
   ACTION_CLAIM_TTL_MS,
   cardCopyItem,
@@ -20,15 +22,12 @@ import {
   threadReplyItem,
 } from '../core/outbox.ts';
 import { statusToRecord } from '../core/plan.ts';
+import type { CardRecord, Change, LastAction } from '../core/records.ts';
 import { newRef } from '../core/text.ts';
-import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
 import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
-import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
-import type { CardRecord, Change, LastAction, Store } from '../store/store.ts';
+import type { CardRenderer, CotoolClient, SlackPort, SlackView, Store, WriteMeta } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
-import { nameInReason } from './reason.ts';
 
 export type Actor = { id: string; name: string };
 /** A Slack message: channel and ts. */

@@ -13,8 +13,9 @@
  * instead, and the answer says so (`approval`). An approver's change (`approvalOf`) passes the gate,
  * and its reason names both people.
  */
-import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
-import type { CardRecord } from '../store/store.ts';
+import type { Alert, KnownAlertStatus, TimelineEntry } from '../core/alert.ts';
+import { buildReason, type Reason } from '../core/attribution.ts';
+import type { CardRecord } from '../core/records.ts';
 import {
   type Actor,
   afterWrite,
@@ -33,7 +34,6 @@ import {
   whoSet,
   writeOrReread,
 } from './card-sync.ts';
-import { buildReason, type Reason } from './reason.ts';
 
 export type ChangeStatusInput = ChangeInput & {
   status: KnownAlertStatus;

@@ -5,7 +5,7 @@
  * prefilled with: an untouched field is never sent, and a description too long for the form is never
  * part of it. The card is redrawn and its thread says what changed.
  */
-import type { Alert, DetailsPatch } from '../cotool/schemas.ts';
+import type { Alert, DetailsPatch } from '../core/alert.ts';
 import {
   type Actor,
   afterWrite,

@@ -22,17 +22,16 @@
  * built with that status change.
  */
 import { randomUUID } from 'node:crypto';
+import { type Alert, isClosed, type TimelineEntry } from '../core/alert.ts';
+import { buildReason, cleanTyped, REASON_MAX, type Reason } from '../core/attribution.ts';
 import { closeRequestItem, closeRequestUpdateItem } from '../core/outbox.ts';
+import type { CardRecord, CloseRequest } from '../core/records.ts';
 import { newRef, truncate } from '../core/text.ts';
-import type { CotoolClient } from '../cotool/client.ts';
-import { type Alert, isClosed, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { SlackPort, SlackView } from '../notify/ports.ts';
-import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
+import type { CotoolClient, SlackPort, SlackView, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './card-sync.ts';
 import type { ApprovalAsked, ChangeStatusInput, ChangeStatusResult, FourEyesGate } from './change-status.ts';
-import { buildReason, cleanTyped, REASON_MAX, type Reason } from './reason.ts';
 
 /** A request not decided within this long is expired. */
 export const REQUEST_TTL_MS = 24 * 60 * 60_000;
@@ -119,14 +118,6 @@ export function buildApprovedReason(status: string, requester: Actor, approver: 
     keptChars: kept === said ? said.length : kept.length - 1,
   };
 }
-
-/** What the request message shows; the view renders it (src/slack/views/four-eyes.ts). */
-export type RequestView = {
-  request: CloseRequest;
-  /** For a decided request: why it ended that way, in a few words (mrkdwn-safe is the view's job). */
-  note?: string | null;
-  now: number;
-};
 
 /** What the gate needs: it records a request and queues its message; it asks nothing of Cotool. */
 export type FourEyesGateDeps = {

@@ -7,19 +7,14 @@
  * `not_found`, `upstream_error` (a Cotool failure, with the error for the log). Anything else thrown
  * is a bug and reaches the listener's error boundary. Nothing here knows about Slack surfaces.
  */
+
+import { type Alert, type AlertWithTimeline, type KnownSeverity, LIVE_STATUSES, SEVERITIES } from '../core/alert.ts';
 import type { AlertFilter } from '../core/command.ts';
-import type { CotoolClient } from '../cotool/client.ts';
+import type { LastAction } from '../core/records.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
-import {
-  type Alert,
-  type AlertWithTimeline,
-  type KnownSeverity,
-  LIVE_STATUSES,
-  SEVERITIES,
-} from '../cotool/schemas.ts';
-import type { HealthState } from '../http/health.ts';
 import type { Logger } from '../log.ts';
-import type { LastAction, Store } from '../store/store.ts';
+import type { CotoolClient, Store } from '../ports.ts';
+import type { HealthState } from '../telemetry/health.ts';
 import type { AccessPolicy, AccessRefusal, SlackUserInfo } from './access.ts';
 
 export const LIST_PAGE_SIZE = 10;

@@ -10,17 +10,17 @@
  * naming who muted it, for how long and why. Results, not exceptions.
  */
 import { randomUUID } from 'node:crypto';
+import type { Alert } from '../core/alert.ts';
+import { cleanTyped } from '../core/attribution.ts';
 import { detectionKeyOf, type MuteChoice, muteEnd } from '../core/mutes.ts';
 import { muteEndItem, muteMessageItem, muteUpdateItem } from '../core/outbox.ts';
+import type { Mute } from '../core/records.ts';
 import { newRef, truncate } from '../core/text.ts';
-import type { CotoolClient } from '../cotool/client.ts';
 import { isCotoolError } from '../cotool/errors.ts';
-import type { Alert } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { Mute, Store } from '../store/store.ts';
+import type { CotoolClient, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import type { Actor } from './card-sync.ts';
-import { cleanTyped } from './reason.ts';
 
 /** What the modal accepts as a reason (src/slack/views/mute.ts MUTE_REASON_MAX says the same). */
 export const REASON_MAX = 500;

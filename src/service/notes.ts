@@ -13,56 +13,15 @@
  * Headless: Slack through a narrow port, Cotool through its client.
  */
 import { randomUUID } from 'node:crypto';
+import type { TimelineEntry } from '../core/alert.ts';
+import { cleanTyped, type NoteKind, noteBody } from '../core/attribution.ts';
 import { intentItem, settleItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
-import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
-import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { SlackView } from '../notify/ports.ts';
-import type { Store } from '../store/store.ts';
+import type { CotoolClient, SlackView, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './card-sync.ts';
-import { cleanTyped } from './reason.ts';
-
-export type NoteKind = 'note' | 'disagree' | 'reply';
-
-/** The API's limit on a comment. */
-export const COMMENT_MAX = 20_000;
-/** What the modal accepts (a Slack input holds 3,000). */
-export const NOTE_WORDS_MAX = 3_000;
-const NAME_MAX = 80;
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
-
-const HEADS: Record<NoteKind, string> = {
-  note: 'Note from Slack',
-  disagree: 'Disagreement with the triage verdict from Slack',
-  reply: 'Reply in Slack',
-};
-
-/** Event type of the thread reply that confirms a note (src/notify/ports.ts EVENT_TYPES.note). */
-export const NOTE_EVENT_TYPE = 'cotool_note';
-
-/** The comment's body: "Note from Slack by Jane Doe (<@U…>): words", within Cotool's 20,000 characters. */
-export function noteBody(kind: NoteKind, actor: Actor, words: string): string {
-  const name =
-    truncate(
-      cleanTyped(actor.name)
-        .replace(/\s+/g, ' ')
-        .replace(/[<>()]/g, ''),
-      NAME_MAX,
-    ) || 'a Slack user';
-  const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
-  const head = `${HEADS[kind]} by ${name}${id}`;
-  return `${head}: ${truncate(cleanTyped(words), COMMENT_MAX - head.length - 2)}`;
-}
-
-/** Whether a comment's body is one this module wrote (a timeline relay need not tell it again). */
-export function isSlackNote(body: string | null | undefined): boolean {
-  return /^(?:Note from Slack|Disagreement with the triage verdict from Slack|Reply in Slack) by .{1,80}? \(<@[UW][A-Z0-9]{2,20}>\): /s.test(
-    body ?? '',
-  );
-}
 
 export type NotesDeps = {
   cotool: Pick<CotoolClient, 'addComment'>;

@@ -6,9 +6,8 @@
  */
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.ts';
-import { cronLogger } from '../notify/poller.ts';
-import type { SlackPort, SlackView } from '../notify/ports.ts';
-import type { Store } from '../store/store.ts';
+import type { SlackPort, SlackView, Store } from '../ports.ts';
+import { cronLogger } from '../schedule.ts';
 import type { StatsReport, StatsService } from './stats.ts';
 
 /** The weekly report's window. */

@@ -14,10 +14,10 @@
  * - A report is kept for CACHE_MS and concurrent asks share one run, so `/cotool stats` typed by a
  *   whole team (or the weekly post) costs one listing.
  */
-import type { CotoolClient } from '../cotool/client.ts';
-import { type Alert, LIVE_STATUSES } from '../cotool/schemas.ts';
+
+import { type Alert, LIVE_STATUSES } from '../core/alert.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import type { CotoolClient, Store } from '../ports.ts';
 
 export const STATS_PAGE_SIZE = 200;
 /** At most this many list calls per report (20,000 alerts). */

@@ -6,8 +6,9 @@
  * Access policy as for every look-up: a refusal reads nothing.
  */
 
-import { ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../notify/digest.ts';
-import type { Store, StormMember } from '../store/store.ts';
+import { ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../core/digest.ts';
+import type { StormMember } from '../core/records.ts';
+import type { Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 
 export const STORM_PAGE_SIZE = 10;

@@ -18,7 +18,7 @@
 
 import { newRef } from '../core/text.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import type { AddNoteInput, AddNoteResult } from './notes.ts';
 

@@ -7,13 +7,11 @@
  * Changes asked from Slack are counted here, by op and outcome; an exception counts as `error`.
  */
 
+import type { Alert } from '../core/alert.ts';
 import { intentGraceMs } from '../core/outbox.ts';
-import type { CotoolClient } from '../cotool/client.ts';
-import type { Alert } from '../cotool/schemas.ts';
-import type { HealthState } from '../http/health.ts';
 import type { Logger } from '../log.ts';
-import type { CardRenderer, SlackPort } from '../notify/ports.ts';
-import type { Store } from '../store/store.ts';
+import type { CardRenderer, CotoolClient, SlackPort, Store } from '../ports.ts';
+import type { HealthState } from '../telemetry/health.ts';
 import type { AccessPolicy } from './access.ts';
 import { createBulkClose, createBulkClosePreview } from './bulk-close.ts';
 import { knownDisplayId, loadForForm, type TriageDeps, type TriageFailure } from './card-sync.ts';
@@ -27,7 +25,7 @@ import { createStatsService } from './stats.ts';
 import { createStormAlerts } from './storm-alerts.ts';
 import { createThreadSync, type ThreadSyncDeps } from './thread-sync.ts';
 
-/** The counters the use-cases feed (src/http/metrics.ts provides them). */
+/** The counters the use-cases feed (src/telemetry/metrics.ts provides them). */
 export type UseCaseMetrics = {
   triageActions: { inc(labels: { op: string; outcome: string }): void };
   timeToFirstAction: { observe(seconds: number): void };

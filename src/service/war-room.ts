@@ -20,17 +20,17 @@
  * card, the thread note and the war room itself are already safe in the store.
  */
 import { randomUUID } from 'node:crypto';
+import type { Alert } from '../core/alert.ts';
+import { noteBody } from '../core/attribution.ts';
 import { ACTION_CLAIM_TTL_MS, cardItem, cardPriority, threadReplyItem } from '../core/outbox.ts';
 import { orderOf } from '../core/plan.ts';
+import type { Change, WarRoom } from '../core/records.ts';
+import { cardKey, type Route, routeAlert } from '../core/routes.ts';
 import { newRef } from '../core/text.ts';
 import { warRoomName } from '../core/war-room.ts';
-import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
-import type { Alert } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { CardRenderer, SlackPort, SlackView, SlackWorkspace } from '../notify/ports.ts';
-import { cardKey, type Route, routeAlert } from '../notify/routes.ts';
-import type { Change, Store, WarRoom } from '../store/store.ts';
+import type { CardRenderer, CotoolClient, SlackPort, SlackView, SlackWorkspace, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import {
   type Actor,
@@ -40,7 +40,6 @@ import {
   type Place,
   withoutTimeline,
 } from './card-sync.ts';
-import { noteBody } from './notes.ts';
 
 /** Names tried before giving up: the plain one, then `-2` … `-5`. */
 export const MAX_NAME_ATTEMPTS = 5;
@@ -54,7 +53,7 @@ export type WarRoomDeps = {
   cotool: Pick<CotoolClient, 'getAlert' | 'addComment'>;
   store: Pick<Store, 'get' | 'getWarRoom' | 'claimAction' | 'releaseAction' | 'apply'>;
   workspace: SlackWorkspace;
-  /** How a thrown Slack error is read (src/slack/errors.ts). */
+  /** How a thrown Slack error is read (src/core/slack-errors.ts). */
   slack: Pick<SlackPort, 'classify'>;
   access: Pick<AccessPolicy, 'check'>;
   /** The card's fingerprint, recorded with the war room's copy of the card. */

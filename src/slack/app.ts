@@ -7,11 +7,11 @@ import type { ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, type CustomRoute, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { type RetryOptions, WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
-import { type HealthState, healthBody, readiness } from '../http/health.ts';
-import { METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
+import { SENDER_SLACK_CLIENT } from '../core/claim-budget.ts';
+import { answerLost, outcomeUnknown } from '../core/slack-errors.ts';
 import type { Logger } from '../log.ts';
-import { SENDER_SLACK_CLIENT } from '../notify/claim-budget.ts';
-import { answerLost, outcomeUnknown } from './errors.ts';
+import { type HealthState, healthBody, readiness } from '../telemetry/health.ts';
+import { METRICS_CONTENT_TYPE, type Metrics } from '../telemetry/metrics.ts';
 
 const LEVELS: Record<string, LogLevel> = {
   trace: LogLevel.DEBUG,
@@ -116,7 +116,7 @@ export function createSenderClient(config: Config, logger: Logger, options: Slac
   return new WebClient(config.slack.botToken, {
     ...base,
     logger: boltLogger(logger, config.logLevel),
-    // What the claim-stale floor is computed from (src/notify/claim-budget.ts).
+    // What the claim-stale floor is computed from (src/core/claim-budget.ts).
     timeout: options.timeoutMs ?? SENDER_SLACK_CLIENT.timeoutMs,
     retryConfig: { retries: SENDER_SLACK_CLIENT.retries },
     rejectRateLimitedCalls: true,

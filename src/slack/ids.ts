@@ -2,8 +2,9 @@
  * The one vocabulary of Slack ids: views render them, listeners register on them. Stable and
  * namespaced — changing a value strands the buttons on every card already posted.
  */
+
+import type { KnownAlertStatus } from '../core/alert.ts';
 import { OP_STATUS as STATUS_OF_OP } from '../core/verdict.ts';
-import type { KnownAlertStatus } from '../cotool/schemas.ts';
 
 /** `action_id`s of card elements. */
 export const ACTIONS = {

@@ -4,8 +4,8 @@
  * that does not decode is refused ("run the command again"), never trusted.
  */
 import { z } from 'zod';
+import { ALERT_STATUSES, SEVERITIES, SOURCE_NAMES } from '../core/alert.ts';
 import { MAX_SEARCH_CHARS } from '../core/command.ts';
-import { ALERT_STATUSES, SEVERITIES, SOURCE_NAMES } from '../cotool/schemas.ts';
 import { type DecodeResult, decodeWith, PAYLOAD_VERSION } from './payloads.ts';
 import { LIMITS } from './text.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config.ts';
 import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
-import type { MuteRenderer } from '../notify/ports.ts';
+import type { MuteRenderer } from '../ports.ts';
 import { muteAnnouncement, mutedMessage, muteEnded, muteIdList } from './views/mute.ts';
 
 /** What escalated and critical alerts do under a mute in `channel`: the first route sending there says. */

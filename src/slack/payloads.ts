@@ -6,7 +6,7 @@
  * Decoding never throws: a value that does not decode is answered with "this card is out of date".
  */
 import { z } from 'zod';
-import { DISPOSITIONS } from '../cotool/schemas.ts';
+import { DISPOSITIONS } from '../core/alert.ts';
 import { CARD_OPS } from './ids.ts';
 import { LIMITS, oneLine, truncate } from './text.ts';
 

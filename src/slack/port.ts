@@ -3,8 +3,8 @@
  * Slack. Posting never unfurls attacker-supplied links and never parses names into mentions.
  */
 import type { WebClient } from '@slack/web-api';
-import type { SlackPort } from '../notify/ports.ts';
-import { classifySlackError, retryAfterSec } from './errors.ts';
+import { classifySlackError, retryAfterSec } from '../core/slack-errors.ts';
+import type { SlackPort } from '../ports.ts';
 
 type Block = Parameters<WebClient['chat']['postMessage']>[0] extends infer A
   ? A extends { blocks?: infer B }

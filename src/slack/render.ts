@@ -1,10 +1,10 @@
 /** Binds the pure views to the configuration: the renderer the poller and the listeners share. */
 import { alertUrl, type Config } from '../config.ts';
+import type { Alert } from '../core/alert.ts';
+import { parseTallies } from '../core/digest.ts';
 import { currentLastAction } from '../core/last-action.ts';
-import type { Alert } from '../cotool/schemas.ts';
-import { parseTallies } from '../notify/digest.ts';
-import type { CardRenderer } from '../notify/ports.ts';
-import type { CardRecord } from '../store/store.ts';
+import type { CardRecord } from '../core/records.ts';
+import type { CardRenderer } from '../ports.ts';
 import {
   alertFingerprint,
   cardFingerprint,

@@ -1,6 +1,6 @@
 /** The SlackWorkspace port over Bolt's WebClient: people, direct messages, channels. */
 import type { WebClient } from '@slack/web-api';
-import type { SlackPerson, SlackWorkspace } from '../notify/ports.ts';
+import type { SlackPerson, SlackWorkspace } from '../ports.ts';
 
 /** Slack's error code of a failed Web API call, or null when it is not one (network, 5xx …). */
 function codeOf(err: unknown): string | null {

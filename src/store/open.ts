@@ -5,9 +5,9 @@
 import pg from 'pg';
 import { type Config, maskDatabaseUrl } from '../config.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../ports.ts';
 import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
-import type { Store } from './store.ts';
 
 /**
  * A problem the operator must fix before the bot can start; its message is the one line printed.

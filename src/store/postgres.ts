@@ -5,7 +5,21 @@
  * locks the row it depends on first.
  */
 import pg from 'pg';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardPeek,
+  CardRecord,
+  CardState,
+  Change,
+  NewOutboxItem,
+  OutboxItem,
+  PruneKind,
+  StormDigestGroup,
+  WarRoom,
+} from '../core/records.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../ports.ts';
 import {
   digestGroup,
   idSpans,
@@ -24,20 +38,6 @@ import {
   toWarRoom,
   warRoomParams,
 } from './rows.ts';
-import type {
-  ApplyResult,
-  CardPatch,
-  CardPeek,
-  CardRecord,
-  CardState,
-  Change,
-  NewOutboxItem,
-  OutboxItem,
-  PruneKind,
-  Store,
-  StormDigestGroup,
-  WarRoom,
-} from './store.ts';
 
 /**
  * Versioned migrations, applied in order at start in one transaction under an advisory lock (two
@@ -273,14 +273,14 @@ const PATCH_COLUMNS: { [K in keyof CardPatch]-?: [string[], (v: CardPatch[K]) =>
   remindersSent: [['reminders_sent'], (v) => [v ?? 0]],
 };
 
-/** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
+/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
 const LIVE_SQL = "('open', 'in_progress', 'escalated')";
-/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+/** Critical first, no severity last (src/core/digest.ts severityRank). */
 const SEVERITY_RANK_SQL =
   "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 /** What `String.prototype.trim` removes that titles hold in practice. */
 const BLANKS_SQL = "E' \\t\\n\\r'";
-/** A numbered id, `COT-123` (the NUMBERED pattern of src/notify/digest.ts). */
+/** A numbered id, `COT-123` (the NUMBERED pattern of src/core/digest.ts). */
 const NUMBERED_RE = "'^[A-Za-z][A-Za-z0-9_]*-(0|[1-9][0-9]{0,14})$'";
 /**
  * The ownership clock (epoch ms): the database server's, read inside each statement. Replicas'

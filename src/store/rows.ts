@@ -17,7 +17,7 @@ import type {
   StormDigestGroup,
   StormMember,
   WarRoom,
-} from './store.ts';
+} from '../core/records.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -127,7 +127,7 @@ const EN_DASH = '–';
 /**
  * Compact spans from the database's runs of consecutive numbers (`prefix`, `first`, `last`, `run`; by
  * prefix then number) and the other ids (sorted): a run of three or more is a range, shorter runs
- * are single ids — as `compactIds` (src/notify/digest.ts) makes them. At most `limit` spans.
+ * are single ids — as `compactIds` (src/core/digest.ts) makes them. At most `limit` spans.
  */
 export function idSpans(islands: readonly Row[], others: readonly string[], limit: number): IdSpan[] {
   const spans: IdSpan[] = [];

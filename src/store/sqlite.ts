@@ -1,6 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type {
+  ApplyResult,
+  CardPatch,
+  CardPeek,
+  CardRecord,
+  CardState,
+  Change,
+  NewOutboxItem,
+  OutboxItem,
+  PruneKind,
+  PruneResult,
+  WarRoom,
+} from '../core/records.ts';
+import type { Store } from '../ports.ts';
 import {
   digestGroup,
   idSpans,
@@ -19,20 +33,6 @@ import {
   toWarRoom,
   warRoomParams,
 } from './rows.ts';
-import type {
-  ApplyResult,
-  CardPatch,
-  CardPeek,
-  CardRecord,
-  CardState,
-  Change,
-  NewOutboxItem,
-  OutboxItem,
-  PruneKind,
-  PruneResult,
-  Store,
-  WarRoom,
-} from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
 const MIGRATIONS: readonly string[] = [
@@ -333,16 +333,16 @@ const FENCE_HOLDS = `EXISTS (SELECT 1 FROM leases WHERE name = :lease AND owner 
 
 type Row = Record<string, SQLInputValue>;
 
-/** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
+/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
 const LIVE_SQL = "('open', 'in_progress', 'escalated')";
-/** Critical first, no severity last (src/notify/digest.ts severityRank). */
+/** Critical first, no severity last (src/core/digest.ts severityRank). */
 const SEVERITY_RANK_SQL =
   "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 /** What `String.prototype.trim` removes that titles hold in practice. */
 const BLANKS_SQL = "' ' || char(9, 10, 13)";
 /**
  * `id` (with `p`, the position of its first `-`) is a numbered id, `COT-123` (the NUMBERED pattern of
- * src/notify/digest.ts: a letter, letters, digits or `_`, a `-`, then a number without leading zeros).
+ * src/core/digest.ts: a letter, letters, digits or `_`, a `-`, then a number without leading zeros).
  */
 const NUMBERED_SQL = `p > 1 AND substr(id, 1, 1) GLOB '[A-Za-z]' AND substr(id, 1, p - 1) NOT GLOB '*[^A-Za-z0-9_]*'
   AND length(id) - p BETWEEN 1 AND 15 AND substr(id, p + 1) NOT GLOB '*[^0-9]*'

@@ -4,13 +4,13 @@
  * later gets.
  */
 import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/core/alert.ts';
 import { createMutePlanner, MUTE_IDS_PER_REPLY, type PlanMute } from '../../src/core/mute-plan.ts';
 import type { BreakThrough } from '../../src/core/mutes.ts';
 import { type MuteIdsPayload, MuteIdsPayloadSchema } from '../../src/core/outbox.ts';
 import { decideNew, type PageInput, type PlanPolicy, planPage, unchanged } from '../../src/core/plan.ts';
-import type { Alert } from '../../src/cotool/schemas.ts';
-import { parseRoutes, type Route } from '../../src/notify/routes.ts';
-import type { CardRecord, Change } from '../../src/store/store.ts';
+import type { CardRecord, Change } from '../../src/core/records.ts';
+import { parseRoutes, type Route } from '../../src/core/routes.ts';
 import { alert } from '../support/alerts.ts';
 
 const NOW = Date.parse('2026-12-06T12:00:00.000Z');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/core/alert.ts';
 import { PRIORITY } from '../../src/core/outbox.ts';
 import {
   type Candidate,
@@ -12,9 +13,8 @@ import {
   planPage,
   unchanged,
 } from '../../src/core/plan.ts';
-import type { Alert } from '../../src/cotool/schemas.ts';
-import { parseRoutes } from '../../src/notify/routes.ts';
-import type { CardRecord, Change, Storm } from '../../src/store/store.ts';
+import type { CardRecord, Change, Storm } from '../../src/core/records.ts';
+import { parseRoutes } from '../../src/core/routes.ts';
 import { alert } from '../support/alerts.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ALERT_STATUSES, CLOSED_STATUSES, DISPOSITIONS } from '../../src/core/alert.ts';
+import { buildReason } from '../../src/core/attribution.ts';
 import {
   CLOSE_CHOICES,
   CLOSED_AS,
@@ -8,8 +10,6 @@ import {
   statusDone,
   statusOfDisposition,
 } from '../../src/core/verdict.ts';
-import { ALERT_STATUSES, CLOSED_STATUSES, DISPOSITIONS } from '../../src/cotool/schemas.ts';
-import { buildReason } from '../../src/service/reason.ts';
 import { OPS } from '../../src/slack/ids.ts';
 import { statusPhrase } from '../../src/slack/messages.ts';
 

@@ -2,15 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AlertPageOf,
-  type CotoolClient,
-  type CotoolClientOptions,
-  createCotoolClient,
-  type RawAlertPage,
-} from '../../src/cotool/client.ts';
+import { type CotoolClientOptions, createCotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError } from '../../src/cotool/errors.ts';
 import { createLogger } from '../../src/log.ts';
+import type { AlertPageOf, CotoolClient, RawAlertPage } from '../../src/ports.ts';
 import error400 from '../fixtures/cotool/error-400.json' with { type: 'json' };
 import error401 from '../fixtures/cotool/error-401.json' with { type: 'json' };
 import error403 from '../fixtures/cotool/error-403.json' with { type: 'json' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AlertSchema, driftOf, entryDriftOf, TimelineEntrySchema } from '../../src/cotool/schemas.ts';
+import { AlertSchema, driftOf, entryDriftOf, TimelineEntrySchema } from '../../src/core/alert.ts';
 
 const minimal = { id: 'x', displayId: 'COT-1', title: 't', status: 'open', createdAt: 'a', updatedAt: 'b' };
 

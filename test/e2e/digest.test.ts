@@ -5,12 +5,12 @@
  * the store records and what the clicking analyst sees.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Alert, isLive } from '../../src/cotool/schemas.ts';
-import { digestOf, groupOf, parseTallies } from '../../src/notify/digest.ts';
+import { type Alert, isLive } from '../../src/core/alert.ts';
+import { digestOf, groupOf, parseTallies } from '../../src/core/digest.ts';
+import type { StormMember } from '../../src/core/records.ts';
 import { decodeDigestButton } from '../../src/slack/digest-payloads.ts';
 import { DIGEST_ACTIONS, DIGEST_BLOCKS, DIGEST_INPUTS, DIGEST_VIEWS } from '../../src/slack/ids.ts';
 import { renderDigest } from '../../src/slack/views/digest.ts';
-import type { StormMember } from '../../src/store/store.ts';
 import { BOB, createClicker, GUEST, JANE, type Mode, notes, statusPosts, textOf } from './actions-helpers.ts';
 import type { SlackMessage, SlackView } from './fakes/slack.ts';
 import { CHANNEL, eventually, type Stack, startStack } from './harness.ts';

@@ -4,7 +4,7 @@
  * the status POST): the next poll sees "became escalated" with no last action in the store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildReason } from '../../src/service/reason.ts';
+import { buildReason } from '../../src/core/attribution.ts';
 import { JANE } from './actions-helpers.ts';
 import { CHANNEL, type Stack, startStack } from './harness.ts';
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CARD_META_PREFIXES, PRUNE_STEPS } from '../../src/notify/retention.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/ports.ts';
 import { CHANNEL, type Stack, startStack } from './harness.ts';
 
 let stack: Stack;

@@ -3,6 +3,7 @@
  * how many attempts failed before, the call — and the one action it must lead to.
  */
 import { describe, expect, it } from 'vitest';
+import { classifySlackError } from '../../src/core/slack-errors.ts';
 import {
   backoffMs,
   DEFAULT_TIMINGS,
@@ -11,7 +12,6 @@ import {
   type FailureInput,
   timingsFrom,
 } from '../../src/notify/failure-policy.ts';
-import { classifySlackError } from '../../src/slack/errors.ts';
 
 const NOW = Date.parse('2026-12-06T06:00:00.000Z');
 const s = (n: number) => NOW + n * 1000;

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHealth } from '../../src/http/health.ts';
+import type { NewOutboxItem } from '../../src/core/records.ts';
 import { createLogger } from '../../src/log.ts';
 import { createLeadership } from '../../src/notify/leader.ts';
-import type { CardRenderer, OutgoingMessage, SlackPort } from '../../src/notify/ports.ts';
 import { createSender } from '../../src/notify/sender/loop.ts';
+import type { CardRenderer, OutgoingMessage, SlackPort, Store } from '../../src/ports.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { NewOutboxItem, Store } from '../../src/store/store.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
 
 const CHANNEL = 'C0FENCE';
 const STALE_MS = 1_500;

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHealth } from '../../src/http/health.ts';
+import type { LeaseGrant } from '../../src/core/records.ts';
 import { createLogger } from '../../src/log.ts';
 import { createLeadership, LEASE_NAME } from '../../src/notify/leader.ts';
-import type { LeaseGrant, Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/ports.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
 
 /** A store whose tryLease answers what the test says, after the test moves the monotonic clock. */
 function harness(answer: (call: number) => LeaseGrant, elapseDuringCall = 0) {

@@ -4,13 +4,12 @@
  * that channel's plan and plans again, into the existing storm, at the next poll.
  */
 import { describe, expect, it } from 'vitest';
-import type { CotoolClient, RawAlertPage } from '../../src/cotool/client.ts';
-import type { Alert } from '../../src/cotool/schemas.ts';
-import { createHealth } from '../../src/http/health.ts';
+import type { Alert } from '../../src/core/alert.ts';
 import { createLogger } from '../../src/log.ts';
 import { createPoller } from '../../src/notify/poller.ts';
+import type { CotoolClient, RawAlertPage, Store } from '../../src/ports.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
 import { alert } from '../support/alerts.ts';
 
 const CHANNEL = 'C0STORM';

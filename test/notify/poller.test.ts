@@ -5,12 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outboxKey } from '../../src/core/outbox.ts';
 import { createCotoolClient } from '../../src/cotool/client.ts';
-import { createHealth, type HealthState } from '../../src/http/health.ts';
 import { createLogger } from '../../src/log.ts';
 import { createPoller } from '../../src/notify/poller.ts';
 import { signalling } from '../../src/notify/sender/signal.ts';
+import type { Store } from '../../src/ports.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
+import { createHealth, type HealthState } from '../../src/telemetry/health.ts';
 import { type CotoolAlert, makeAlert } from '../e2e/fakes/cotool.ts';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMetrics } from '../../src/http/metrics.ts';
+import type { PruneQuery, PruneResult } from '../../src/core/records.ts';
 import { createLogger } from '../../src/log.ts';
 import { ABANDONED_CLAIM_MS, createRetention, PRUNE_STEPS } from '../../src/notify/retention.ts';
-import type { PruneQuery, PruneResult, Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/ports.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-01T00:00:00.000Z');

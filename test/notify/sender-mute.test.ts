@@ -7,15 +7,15 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { muteEndItem, muteIdsItem, muteMessageItem, muteUpdateItem } from '../../src/core/outbox.ts';
-import { createHealth } from '../../src/http/health.ts';
+import type { NewMute } from '../../src/core/records.ts';
 import { createLogger } from '../../src/log.ts';
-import type { OutgoingMessage, SlackPort, SlackView } from '../../src/notify/ports.ts';
 import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
+import type { OutgoingMessage, SlackPort, SlackView, Store } from '../../src/ports.ts';
 import { createMuteRenderer } from '../../src/slack/mute-render.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { NewMute, Store } from '../../src/store/store.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
 import { config } from '../service/fakes.ts';
 
 const CHANNEL = 'C0ALERTS';

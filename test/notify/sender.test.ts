@@ -4,17 +4,16 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/core/alert.ts';
 import { cardCopyItem, cardItem, cardUpdateItem, outboxKey, PRIORITY } from '../../src/core/outbox.ts';
-import type { Alert } from '../../src/cotool/schemas.ts';
-import { createHealth, readiness } from '../../src/http/health.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
-import type { FoundMessage, OutgoingMessage, SlackPort, SlackView } from '../../src/notify/ports.ts';
 import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
+import type { FoundMessage, OutgoingMessage, SlackPort, SlackView, Store } from '../../src/ports.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
+import { createHealth, readiness } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { config } from '../service/fakes.ts';
 import { seedPostedCard } from '../store/seed.ts';
 import { alert as makeAlert } from '../support/alerts.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildReason, noteBody } from '../../src/core/attribution.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -7,8 +8,6 @@ import {
   isAfter,
   startCursor,
 } from '../../src/notify/timeline-relay.ts';
-import { noteBody } from '../../src/service/notes.ts';
-import { buildReason } from '../../src/service/reason.ts';
 import { entry } from '../slack/views/fixtures.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s)).toISOString();

@@ -6,10 +6,12 @@
 import { Writable } from 'node:stream';
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert, StatusChangeResult } from '../../src/core/alert.ts';
+import { type BulkTally, parseTallies, tallyDone } from '../../src/core/digest.ts';
+import type { Change, StormMember } from '../../src/core/records.ts';
 import { createCotoolClient } from '../../src/cotool/client.ts';
-import type { Alert, StatusChangeResult } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
-import { type BulkTally, parseTallies, tallyDone } from '../../src/notify/digest.ts';
+import type { Store } from '../../src/ports.ts';
 import {
   type BulkCloseDeps,
   bulkReason,
@@ -17,7 +19,6 @@ import {
   createBulkClosePreview,
 } from '../../src/service/bulk-close.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Change, Store, StormMember } from '../../src/store/store.ts';
 import { alert as makeAlert } from '../support/alerts.ts';
 import { fakeAccess, httpError, JANE, timeoutError } from './fakes.ts';
 

@@ -5,15 +5,13 @@
  */
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config.ts';
+import type { Alert, DetailsPatch, TimelineEntry } from '../../src/core/alert.ts';
 import { decodeItem } from '../../src/core/outbox.ts';
-import type { CotoolClient } from '../../src/cotool/client.ts';
+import type { Change } from '../../src/core/records.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
-import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
-import { createHealth } from '../../src/http/health.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
-import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
 import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
+import type { CotoolClient, OutgoingMessage, SlackView, Store } from '../../src/ports.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/card-sync.ts';
 import { createUseCases, type UseCaseDeps } from '../../src/service/use-cases.ts';
@@ -23,7 +21,8 @@ import { createCardRenderer } from '../../src/slack/render.ts';
 import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Change, Store } from '../../src/store/store.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { seedPostedCard } from '../store/seed.ts';
 import { alert as makeAlert } from '../support/alerts.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CotoolClient } from '../../src/cotool/client.ts';
-import type { TimelineEntry } from '../../src/cotool/schemas.ts';
+import type { TimelineEntry } from '../../src/core/alert.ts';
+import type { CotoolClient } from '../../src/ports.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import {
   buildApprovedReason,

@@ -5,15 +5,15 @@
  * the sender posts that message exactly once. The real sender drains the outbox (drainOutbox).
  */
 import { describe, expect, it } from 'vitest';
+import type { TimelineEntry } from '../../src/core/alert.ts';
 import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/core/outbox.ts';
-import type { CotoolClient } from '../../src/cotool/client.ts';
-import type { TimelineEntry } from '../../src/cotool/schemas.ts';
+import type { Change } from '../../src/core/records.ts';
+import type { CotoolClient, Store } from '../../src/ports.ts';
 import { CLAIM_TTL_MS } from '../../src/service/card-sync.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import { createEditDetails } from '../../src/service/edit-details.ts';
 import { createFourEyes, createFourEyesGate } from '../../src/service/four-eyes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
-import type { Change, Store } from '../../src/store/store.ts';
 import {
   CARD_TS,
   CHANNEL,

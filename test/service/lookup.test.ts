@@ -1,12 +1,12 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import type { CotoolClient } from '../../src/cotool/client.ts';
+import type { Alert, AlertWithTimeline, ListAlertsParams } from '../../src/core/alert.ts';
 import { CotoolError } from '../../src/cotool/errors.ts';
-import type { Alert, AlertWithTimeline, ListAlertsParams } from '../../src/cotool/schemas.ts';
-import { createHealth } from '../../src/http/health.ts';
+import type { CotoolClient } from '../../src/ports.ts';
 import type { AccessDecision, AccessRefusal } from '../../src/service/access.ts';
 import { createLookupService, EXPAND_TTL_MS, type LookupDeps } from '../../src/service/lookup.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { createHealth } from '../../src/telemetry/health.ts';
 import { alert } from '../support/alerts.ts';
 
 const ANA = { id: 'U0ANA', name: 'Ana', isRestricted: false, isUltraRestricted: false, isBot: false, deleted: false };

@@ -5,9 +5,10 @@
  */
 import { Writable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Alert, TimelineEntry } from '../../src/core/alert.ts';
 import { CotoolError } from '../../src/cotool/errors.ts';
-import type { Alert, TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
+import type { Store } from '../../src/ports.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import {
   createMuteService,
@@ -17,7 +18,6 @@ import {
   muteCommentBody,
 } from '../../src/service/mute.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
 import { alert } from '../support/alerts.ts';
 
 const HOUR = 3_600_000;

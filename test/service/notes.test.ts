@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { TimelineEntry } from '../../src/core/alert.ts';
+import { isSlackNote, noteBody } from '../../src/core/attribution.ts';
+import type { CardRecord, Change } from '../../src/core/records.ts';
 import { CotoolError } from '../../src/cotool/errors.ts';
-import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createLogger } from '../../src/log.ts';
-import type { OutgoingMessage } from '../../src/notify/ports.ts';
-import { createAddNote, isSlackNote, type NotesDeps, noteBody } from '../../src/service/notes.ts';
+import type { OutgoingMessage } from '../../src/ports.ts';
+import { createAddNote, type NotesDeps } from '../../src/service/notes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
-import type { CardRecord, Change } from '../../src/store/store.ts';
 
 const JANE = { id: 'U0JANE', name: 'Jane Doe' };
 const ALERT = '8f14e45f-ceea-467a-9c1a-6c1f8b3d2e5a';

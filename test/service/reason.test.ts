@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReason, nameInReason, REASON_MAX, REASON_WORDS_MAX } from '../../src/service/reason.ts';
+import { buildReason, nameInReason, REASON_MAX, REASON_WORDS_MAX } from '../../src/core/attribution.ts';
 
 const JANE = { id: 'U0123ABC', name: 'Jane Doe' };
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import type { OutgoingMessage } from '../../src/notify/ports.ts';
+import type { OutgoingMessage } from '../../src/ports.ts';
 import type { StatsReport } from '../../src/service/stats.ts';
 import { createStatsPost, scheduleStatsPost } from '../../src/service/stats-post.ts';
 import { renderStats } from '../../src/slack/views/stats.ts';

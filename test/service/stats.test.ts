@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { AlertPageOf } from '../../src/cotool/client.ts';
-import type { Alert } from '../../src/cotool/schemas.ts';
+import type { Alert } from '../../src/core/alert.ts';
 import { createLogger } from '../../src/log.ts';
+import type { AlertPageOf } from '../../src/ports.ts';
 import { buildReport, createStatsService, median, STATS_PAGE_SIZE } from '../../src/service/stats.ts';
 import { alert } from '../support/alerts.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATUSES, type Alert } from '../../src/cotool/schemas.ts';
+import { ALERT_STATUSES, type Alert } from '../../src/core/alert.ts';
 import { ACTIONS } from '../../src/slack/ids.ts';
 import { decodeAction } from '../../src/slack/payloads.ts';
 import { LIMITS, safeUrl } from '../../src/slack/text.ts';

@@ -5,8 +5,8 @@
  */
 import type { ModalView } from '@slack/types';
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATUSES, type Alert } from '../../src/cotool/schemas.ts';
-import { REASON_WORDS_MAX } from '../../src/service/reason.ts';
+import { ALERT_STATUSES, type Alert } from '../../src/core/alert.ts';
+import { REASON_WORDS_MAX } from '../../src/core/attribution.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../../src/slack/ids.ts';
 import { decodeModalMeta, type ModalMeta } from '../../src/slack/payloads.ts';
 import { LIMITS } from '../../src/slack/text.ts';

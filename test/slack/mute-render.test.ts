@@ -4,8 +4,8 @@
  * id can neither ping, nor link, nor break the message; the only mention is the muting person's.
  */
 import { describe, expect, it } from 'vitest';
+import type { Mute } from '../../src/core/records.ts';
 import { createMuteRenderer } from '../../src/slack/mute-render.ts';
-import type { Mute } from '../../src/store/store.ts';
 import { validateBlocks } from '../e2e/fakes/slack.ts';
 import { assertSafeView, HOSTILE } from './hostile.ts';
 

@@ -3,7 +3,7 @@
  * postgres.contract.test.ts). Times are explicit epoch ms; the store's own clock is injected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { digestOf } from '../../src/notify/digest.ts';
+import { digestOf } from '../../src/core/digest.ts';
 import type {
   Change,
   Fence,
@@ -13,10 +13,10 @@ import type {
   NewOutboxItem,
   NewQuestion,
   OutboxItem,
-  Store,
   StormMember,
   WarRoom,
-} from '../../src/store/store.ts';
+} from '../../src/core/records.ts';
+import type { Store } from '../../src/ports.ts';
 
 export type OpenOptions = {
   /** The store's clock (created/changed/first-action times). */

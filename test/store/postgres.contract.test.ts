@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/ports.ts';
 import { openPostgresStore, POSTGRES_SCHEMA_VERSION, type PostgresStoreOptions } from '../../src/store/postgres.ts';
-import type { Store } from '../../src/store/store.ts';
 import { storeContract } from './contract.ts';
 
 const adminUrl = process.env.TEST_DATABASE_URL;

@@ -1,5 +1,6 @@
 /** Test helpers: put records into a store the way the poller and sender would leave them. */
-import type { CardRecord, Store } from '../../src/store/store.ts';
+import type { CardRecord } from '../../src/core/records.ts';
+import type { Store } from '../../src/ports.ts';
 
 export type Posted = {
   alertId: string;

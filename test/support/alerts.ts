@@ -1,4 +1,4 @@
-import type { Alert } from '../../src/cotool/schemas.ts';
+import type { Alert } from '../../src/core/alert.ts';
 
 let n = 0;
 /** A realistic alert for unit tests (every documented field present). */

@@ -5,13 +5,14 @@
  * record's is dropped as stale; what the card shows (its fingerprint) is recorded only after Slack
  * took it, compare-and-set on the record's version (a write meanwhile queues a redraw from Cotool).
  */
+
+import { type Alert, isLive } from '../../core/alert.ts';
 import { type CardPayload, cardUpdateItem, type ItemOf } from '../../core/outbox.ts';
 import { statusToRecord } from '../../core/plan.ts';
-import { type Alert, isLive } from '../../cotool/schemas.ts';
-import type { CardPatch, CardRecord, Change } from '../../store/store.ts';
+import type { CardPatch, CardRecord, Change } from '../../core/records.ts';
+import { alertIdOfKey } from '../../core/routes.ts';
+import { EVENT_TYPES, type SlackView } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { EVENT_TYPES, type SlackView } from '../ports.ts';
-import { alertIdOfKey } from '../routes.ts';
 import type { Fallback, Outcome, Shared } from './shared.ts';
 
 type CardItem = ItemOf<'card'> | ItemOf<'card_update'>;

@@ -3,9 +3,9 @@
  * decided (close_request_update).
  */
 import { closeRequestUpdateItem, type ItemOf, outboxKey } from '../../core/outbox.ts';
-import type { Change } from '../../store/store.ts';
+import type { Change } from '../../core/records.ts';
+import { EVENT_TYPES } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { EVENT_TYPES } from '../ports.ts';
 import type { Outcome, Shared } from './shared.ts';
 
 /**

@@ -3,6 +3,8 @@
  * id-list replies in its thread that list every member's id once (digest_ids, queued as the digest
  * item completes, with the mark of how far members are listed).
  */
+
+import { DIGEST_LIMITS } from '../../core/digest.ts';
 import {
   decodeIdListMark,
   digestIdsItem,
@@ -11,10 +13,9 @@ import {
   idListMetaKey,
   outboxKey,
 } from '../../core/outbox.ts';
-import type { Change, NewOutboxItem, Storm } from '../../store/store.ts';
-import { DIGEST_LIMITS } from '../digest.ts';
+import type { Change, NewOutboxItem, Storm } from '../../core/records.ts';
+import { EVENT_TYPES, type SlackView } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { EVENT_TYPES, type SlackView } from '../ports.ts';
 import type { Fallback, Outcome, Shared } from './shared.ts';
 
 /** Storm members' ids read per page when queueing id-list replies. */

@@ -3,12 +3,13 @@
  * (from the alert's timeline). Never twice: always looked for in the thread first. An escalation
  * made from a card (the bot wrote it for a Slack user) pages nobody: its thread note says so.
  */
+
+import type { Alert } from '../../core/alert.ts';
+import { nameInReason } from '../../core/attribution.ts';
 import type { ItemOf } from '../../core/outbox.ts';
-import type { CotoolClient } from '../../cotool/client.ts';
-import type { Alert } from '../../cotool/schemas.ts';
-import { nameInReason } from '../../service/reason.ts';
+import type { CotoolClient } from '../../ports.ts';
+import { type EscalationWho, EVENT_TYPES } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { type EscalationWho, EVENT_TYPES } from '../ports.ts';
 import type { Outcome, Shared } from './shared.ts';
 
 export async function sendEscalation(s: Shared, item: ItemOf<'escalation'>, pacer: Pacer): Promise<Outcome> {

@@ -16,7 +16,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeItem, type TypedItem } from '../../core/outbox.ts';
-import type { OutboxItem, OutboxLane } from '../../store/store.ts';
+import type { OutboxItem, OutboxLane } from '../../core/records.ts';
 import { createPacer, type Pacer } from '../pacer.ts';
 import { sendCard, sendCardCopy, sendCardUpdate } from './card.ts';
 import { sendCloseRequest, sendCloseRequestUpdate } from './close-request.ts';

@@ -7,9 +7,9 @@
  * metadata it is found by again, and is looked for before it is sent again after an unknown outcome.
  */
 import { type ItemOf, outboxKey } from '../../core/outbox.ts';
-import type { Change } from '../../store/store.ts';
+import type { Change } from '../../core/records.ts';
+import { EVENT_TYPES, type MuteRenderer } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { EVENT_TYPES, type MuteRenderer } from '../ports.ts';
 import type { Outcome, Shared } from './shared.ts';
 
 /** How long before its mute a message may have been posted (a look-up reads from there). */

@@ -4,19 +4,27 @@
  * a message up by its metadata before sending it again (`lookUp`), posting in a card's thread, and
  * reading an alert from Cotool. Built once per sender (`createShared`); handlers take it as `s`.
  */
+
+import type { Alert } from '../../core/alert.ts';
+import { touchBudgetMs } from '../../core/claim-budget.ts';
 import { Lru } from '../../core/lru.ts';
-import type { CotoolClient } from '../../cotool/client.ts';
+import type { Change, Fence, OutboxItem } from '../../core/records.ts';
 import { isCotoolNotFound } from '../../cotool/errors.ts';
-import type { Alert } from '../../cotool/schemas.ts';
-import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../../http/health.ts';
-import type { Metrics } from '../../http/metrics.ts';
 import type { Logger } from '../../log.ts';
-import type { RequestView } from '../../service/four-eyes.ts';
-import type { Change, Fence, OutboxItem, Store } from '../../store/store.ts';
-import { touchBudgetMs } from '../claim-budget.ts';
+import type {
+  CardRenderer,
+  CotoolClient,
+  FoundMessage,
+  MuteRenderer,
+  RequestView,
+  SlackPort,
+  SlackView,
+  Store,
+} from '../../ports.ts';
+import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../../telemetry/health.ts';
+import type { Metrics } from '../../telemetry/metrics.ts';
 import { backoffMs, type CallKind, decide, type OnPayload, timingsFrom } from '../failure-policy.ts';
 import type { Pacer } from '../pacer.ts';
-import type { CardRenderer, FoundMessage, MuteRenderer, SlackPort, SlackView } from '../ports.ts';
 import type { TimelineMode } from '../timeline-relay.ts';
 
 export type SenderDeps = {

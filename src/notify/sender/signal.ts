@@ -3,7 +3,8 @@
  * through `store.apply`, so the store it is handed is wrapped to wake the sender right after a change
  * that queued something was committed. No other wake-up path exists (no callbacks, no events).
  */
-import type { Change, Store } from '../../store/store.ts';
+import type { Change } from '../../core/records.ts';
+import type { Store } from '../../ports.ts';
 
 /** Whether a change queues outbox items (new, coalesced, or settled). */
 export const queuesItems = (c: Change): boolean => (c.enqueue?.length ?? 0) > 0 || (c.settle?.length ?? 0) > 0;

@@ -4,11 +4,11 @@
  * process died, Cotool answered late), its held intent, told only if the change was made.
  */
 import type { ItemOf, ReplyIntent } from '../../core/outbox.ts';
-import type { CotoolClient } from '../../cotool/client.ts';
+import type { Change } from '../../core/records.ts';
 import { isCotoolNotFound } from '../../cotool/errors.ts';
-import type { Change } from '../../store/store.ts';
+import type { CotoolClient } from '../../ports.ts';
+import { EVENT_TYPES, type SlackView } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
-import { EVENT_TYPES, type SlackView } from '../ports.ts';
 import {
   cursorMetaKey,
   decodeCursor,

@@ -1,13 +1,12 @@
 import type { EventEmitter } from 'node:events';
 import type { Config } from '../../config.ts';
-import type { Alert } from '../../cotool/schemas.ts';
-import type { Metrics } from '../../http/metrics.ts';
+import type { Alert } from '../../core/alert.ts';
 import type { Logger } from '../../log.ts';
-import type { SlackPort } from '../../notify/ports.ts';
+import type { SlackPort, Store } from '../../ports.ts';
 import type { AccessPolicy } from '../../service/access.ts';
 import type { UseCases } from '../../service/use-cases.ts';
 import type { OpenWarRoom } from '../../service/war-room.ts';
-import type { Store } from '../../store/store.ts';
+import type { Metrics } from '../../telemetry/metrics.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
 export type AlertChanged = { alert: Alert; userId: string };

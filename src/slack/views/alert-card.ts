@@ -19,10 +19,10 @@ import type {
   RichTextBlock,
   SectionBlock,
 } from '@slack/types';
+import { type Alert, isClosed, isKnownStatus, isLive } from '../../core/alert.ts';
 import { detectionKeyOf } from '../../core/mutes.ts';
 import { openFor } from '../../core/reminders.ts';
 import type { Verdict } from '../../core/verdict.ts';
-import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OP_STATUS, OPS } from '../ids.ts';
 import { encodeAction, muteKeyFits } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, plain, quote, richText, safeUrl, slackDate, truncate } from '../text.ts';

@@ -11,7 +11,7 @@
  *   Message (optional)    [                  ]
  */
 import type { KnownBlock, ModalView } from '@slack/types';
-import type { Alert } from '../../cotool/schemas.ts';
+import type { Alert } from '../../core/alert.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { addressText } from '../messages.ts';
 import { type AskMeta, encodeAskMeta } from '../payloads.ts';

@@ -4,9 +4,9 @@
  * with their disposition chosen. `readCloseForm` checks a submission; its errors are shown inline.
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
+import type { Alert, KnownAlertStatus } from '../../core/alert.ts';
+import { REASON_WORDS_MAX } from '../../core/attribution.ts';
 import { CLOSE_CHOICES, statusOfDisposition } from '../../core/verdict.ts';
-import type { Alert, KnownAlertStatus } from '../../cotool/schemas.ts';
-import { REASON_WORDS_MAX } from '../../service/reason.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { FORM_ERRORS, statusName } from '../messages.ts';
 import { type Disposition, encodeModalMeta, type ModalMeta } from '../payloads.ts';

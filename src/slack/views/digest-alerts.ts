@@ -4,8 +4,8 @@
  * answers with the alert as `/cotool COT-…` would — and Previous / Next carrying the page. Pure.
  */
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
+import type { StormMember } from '../../core/records.ts';
 import { STORM_PAGE_SIZE, type StormAlertsPage } from '../../service/storm-alerts.ts';
-import type { StormMember } from '../../store/store.ts';
 import { encodeDigestButton } from '../digest-payloads.ts';
 import { DIGEST_ACTIONS, DIGEST_BLOCKS, LOOKUP_ACTIONS } from '../ids.ts';
 import { encodeView } from '../lookup-payloads.ts';

@@ -37,9 +37,9 @@ import {
   type SeverityCounts,
   type StormDigest,
   tallyDone,
-} from '../../notify/digest.ts';
-import type { SlackView } from '../../notify/ports.ts';
-import type { Storm } from '../../store/store.ts';
+} from '../../core/digest.ts';
+import type { Storm } from '../../core/records.ts';
+import type { SlackView } from '../../ports.ts';
 import { encodeDigestButton } from '../digest-payloads.ts';
 import { ACTIONS, DIGEST_ACTIONS, DIGEST_BLOCKS } from '../ids.ts';
 import { encodeDigestMute } from '../payloads.ts';

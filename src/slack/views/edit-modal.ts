@@ -9,8 +9,8 @@
  * submitted unchanged from it is not sent.
  */
 import type { KnownBlock, ModalView } from '@slack/types';
-import type { Alert } from '../../cotool/schemas.ts';
-import type { SlackView } from '../../notify/ports.ts';
+import type { Alert } from '../../core/alert.ts';
+import type { SlackView } from '../../ports.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { FORM_ERRORS } from '../messages.ts';
 import { encodeModalMeta, type ModalMeta } from '../payloads.ts';

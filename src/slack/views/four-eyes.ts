@@ -4,9 +4,10 @@
  * view. Names and words are untrusted: escaped, names on one line, words as a block quote.
  */
 import type { KnownBlock, RichTextBlock } from '@slack/types';
+import type { CloseRequest } from '../../core/records.ts';
+import type { RequestView } from '../../ports.ts';
 import type { ApprovalAsked } from '../../service/change-status.ts';
-import type { DecisionFailure, Drift, RequestView } from '../../service/four-eyes.ts';
-import type { CloseRequest } from '../../store/store.ts';
+import type { DecisionFailure, Drift } from '../../service/four-eyes.ts';
 import { encodeFourEyesButton } from '../four-eyes-payloads.ts';
 import { FOUR_EYES_ACTIONS, FOUR_EYES_BLOCKS } from '../ids.ts';
 import { mrkdwn, oneLine, richText, truncate } from '../text.ts';

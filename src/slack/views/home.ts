@@ -5,9 +5,9 @@
  * Pure: (data, context) → a `home` view of at most 100 blocks.
  */
 import type { ActionsBlock, ContextBlock, HomeView, KnownBlock, SectionBlock } from '@slack/types';
-import { type Alert, type KnownSeverity, SEVERITIES } from '../../cotool/schemas.ts';
-import type { HealthState } from '../../http/health.ts';
+import { type Alert, type KnownSeverity, SEVERITIES } from '../../core/alert.ts';
 import type { HomeData, LiveStatus } from '../../service/lookup.ts';
+import type { HealthState } from '../../telemetry/health.ts';
 import { BLOCKS, LOOKUP_ACTIONS, LOOKUP_BLOCKS } from '../ids.ts';
 import { LIMITS, mrkdwn, oneLine, slackDate } from '../text.ts';
 import { renderAlertCard } from './alert-card.ts';

@@ -2,13 +2,7 @@
  * Words and marks for statuses and severities: one set for the alert card, the look-up views, App
  * Home and the messages. Unknown values from a newer server are shown as sent, escaped.
  */
-import {
-  isClosed,
-  isKnownStatus,
-  type KnownAlertStatus,
-  type KnownSeverity,
-  SEVERITIES,
-} from '../../cotool/schemas.ts';
+import { isClosed, isKnownStatus, type KnownAlertStatus, type KnownSeverity, SEVERITIES } from '../../core/alert.ts';
 import { mrkdwn, oneLine } from '../text.ts';
 
 export const STATUS_LABEL: Record<KnownAlertStatus, string> = {

@@ -4,7 +4,7 @@
  * button that answers with the alert's look-up, and "More" while pages remain. Pure.
  */
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
-import { type Alert, CLOSED_STATUSES, type KnownAlertStatus, LIVE_STATUSES } from '../../cotool/schemas.ts';
+import { type Alert, CLOSED_STATUSES, type KnownAlertStatus, LIVE_STATUSES } from '../../core/alert.ts';
 import type { ListPage } from '../../service/lookup.ts';
 import { LIST_PAGE_SIZE } from '../../service/lookup.ts';
 import { LOOKUP_ACTIONS, LOOKUP_BLOCKS } from '../ids.ts';

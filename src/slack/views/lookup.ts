@@ -4,9 +4,9 @@
  * card as shared into a channel, and the short answers (not found, no alert for a run). Pure.
  */
 import type { ActionsBlock, ContextBlock, KnownBlock } from '@slack/types';
+import type { AlertWithTimeline, TimelineEntry } from '../../core/alert.ts';
+import type { LastAction } from '../../core/records.ts';
 import { latestVerdict } from '../../core/verdict.ts';
-import type { AlertWithTimeline, TimelineEntry } from '../../cotool/schemas.ts';
-import type { LastAction } from '../../store/store.ts';
 import { ACTIONS, BLOCKS, LOOKUP_BLOCKS, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
 import { LIMITS, mrkdwn, oneLine, slackDate } from '../text.ts';

@@ -4,10 +4,10 @@
  * (src/service/notes.ts); `readNoteForm` checks a submission, its error shown inline.
  */
 import type { KnownBlock, ModalView } from '@slack/types';
+import type { Alert } from '../../core/alert.ts';
+import { NOTE_WORDS_MAX, type NoteKind } from '../../core/attribution.ts';
 import type { Verdict } from '../../core/verdict.ts';
-import type { Alert } from '../../cotool/schemas.ts';
 import type { Actor } from '../../service/card-sync.ts';
-import { NOTE_WORDS_MAX, type NoteKind } from '../../service/notes.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { encodeModalMeta, type ModalMeta } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, quote } from '../text.ts';

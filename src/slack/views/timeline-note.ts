@@ -6,7 +6,7 @@
  * plain text (nobody is mentioned), and the only link is Cotool's own page of the alert.
  */
 import type { ContextBlock, KnownBlock, RichTextBlock } from '@slack/types';
-import type { TimelineEntry } from '../../cotool/schemas.ts';
+import type { TimelineEntry } from '../../core/alert.ts';
 import { clipMrkdwn, LIMITS, mrkdwn, oneLine, richText, safeUrl, slackDate, truncate } from '../text.ts';
 import { actorOf, timelineLine } from './timeline.ts';
 

@@ -4,7 +4,7 @@
  * event), an excerpt of any prose, and when. Pure; every value from Cotool is escaped and capped.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
-import type { TimelineEntry } from '../../cotool/schemas.ts';
+import type { TimelineEntry } from '../../core/alert.ts';
 import { LOOKUP_BLOCKS } from '../ids.ts';
 import { literal, mrkdwn, oneLine, slackDate } from '../text.ts';
 import { severityText, statusText } from './labels.ts';

@@ -4,7 +4,7 @@
  * by everyone in the channel and is not kept up to date. Pure.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
-import type { Alert } from '../../cotool/schemas.ts';
+import type { Alert } from '../../core/alert.ts';
 import { LOOKUP_BLOCKS } from '../ids.ts';
 import { literal, mrkdwn, oneLine, safeUrl, slackDate } from '../text.ts';
 import type { CardView } from './alert-card.ts';

@@ -28,7 +28,7 @@ import {
   type Severity,
   SOURCE_NAMES,
   type TimelineEntry,
-} from '../../../src/cotool/schemas.ts';
+} from '../../../src/core/alert.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shapes (the full response shapes of the API; every field present, nullable where the API says so)

@@ -8,7 +8,7 @@ import { isValidSlackRequest } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import { type Logger, LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { AlertSchema, TimelineEntrySchema } from '../../../src/cotool/schemas.ts';
+import { AlertSchema, TimelineEntrySchema } from '../../../src/core/alert.ts';
 import { type FakeCotool, makeAlert, startFakeCotool } from './cotool.ts';
 import {
   blockActionsPayload,

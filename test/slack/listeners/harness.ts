@@ -3,9 +3,9 @@
  * builds them (createUseCases), with a fresh metrics registry, over the harness's fakes.
  */
 import { EventEmitter } from 'node:events';
+import type { Store } from '../../../src/ports.ts';
 import type { AccessPolicy } from '../../../src/service/access.ts';
 import type { ListenerDeps, ListenerEvents } from '../../../src/slack/listeners/deps.ts';
-import type { Store } from '../../../src/store/store.ts';
 import { config, type Harness, harnessUseCases } from '../../service/fakes.ts';
 
 export function listenerDeps(h: Harness, over: { store?: Store; access?: Pick<AccessPolicy, 'check'> } = {}) {

@@ -8,9 +8,9 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config.ts';
 import { CotoolError } from '../../../src/cotool/errors.ts';
-import { createHealth } from '../../../src/http/health.ts';
 import type { HomeData, LookupService } from '../../../src/service/lookup.ts';
 import { createHomePublisher } from '../../../src/slack/listeners/events/home.ts';
+import { createHealth } from '../../../src/telemetry/health.ts';
 
 const parsed = parseConfig({
   COTOOL_API_URL: 'https://app.cotool.ai',

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { TimelineEntry } from '../../../src/cotool/schemas.ts';
+import type { TimelineEntry } from '../../../src/core/alert.ts';
 import type { UseCaseDeps } from '../../../src/service/use-cases.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../../../src/slack/ids.ts';
 import type { ListenerDeps, ListenerEvents } from '../../../src/slack/listeners/deps.ts';

@@ -5,10 +5,10 @@
  * is also in the error log — so Slack never shows its own generic error.
  */
 import { describe, expect, it } from 'vitest';
+import type { Store } from '../../../src/ports.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../../../src/slack/ids.ts';
 import { registerViews } from '../../../src/slack/listeners/views/index.ts';
 import { encodeModalMeta } from '../../../src/slack/payloads.ts';
-import type { Store } from '../../../src/store/store.ts';
 import { selectValue, viewSubmissionPayload } from '../../e2e/fakes/payloads.ts';
 import { CARD_TS, CHANNEL, JANE, triageHarness } from '../../service/fakes.ts';
 import { listenerDeps } from './harness.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATUSES } from '../../../src/cotool/schemas.ts';
+import { ALERT_STATUSES } from '../../../src/core/alert.ts';
 import { renderHelp } from '../../../src/slack/views/help.ts';
 import { linkToken, renderCompactCard } from '../../../src/slack/views/unfurl.ts';
 import { alert } from '../../support/alerts.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BulkTally, digestOf, ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
+import { type BulkTally, digestOf, ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../../../src/core/digest.ts';
+import type { Storm, StormMember } from '../../../src/core/records.ts';
 import type { StormAlertsPage } from '../../../src/service/storm-alerts.ts';
 import { decodeDigestButton } from '../../../src/slack/digest-payloads.ts';
 import { ACTIONS, DIGEST_ACTIONS } from '../../../src/slack/ids.ts';
@@ -15,7 +16,6 @@ import {
   TEXT_BUDGET,
 } from '../../../src/slack/views/digest.ts';
 import { renderStormAlerts } from '../../../src/slack/views/digest-alerts.ts';
-import type { Storm, StormMember } from '../../../src/store/store.ts';
 import { validateBlocks } from '../../e2e/fakes/slack.ts';
 import { assertSafeView, HOSTILE } from '../hostile.ts';
 

@@ -1,5 +1,5 @@
 /** Alerts and timelines for the look-up view tests: realistic ones, and ones made of a hostile string. */
-import type { Alert, AlertWithTimeline, TimelineEntry } from '../../../src/cotool/schemas.ts';
+import type { Alert, AlertWithTimeline, TimelineEntry } from '../../../src/core/alert.ts';
 import { alert } from '../../support/alerts.ts';
 
 export const ID = '8f14e45f-ceea-467a-9c1a-6c1f8b3d2e5a';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { CloseRequest, CloseRequestState } from '../../../src/core/records.ts';
 import { decodeFourEyesButton, encodeFourEyesButton } from '../../../src/slack/four-eyes-payloads.ts';
 import { FOUR_EYES_ACTIONS } from '../../../src/slack/ids.ts';
 import { approvalAskedText, decisionFailedText, renderCloseRequest } from '../../../src/slack/views/four-eyes.ts';
-import type { CloseRequest, CloseRequestState } from '../../../src/store/store.ts';
 import { validateBlocks } from '../../e2e/fakes/slack.ts';
 import { assertSafeView, HOSTILE } from '../hostile.ts';
 import { assertIndicatorIntact, INDICATORS } from '../indicators.ts';

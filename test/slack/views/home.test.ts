@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../../src/core/alert.ts';
 import { CotoolError } from '../../../src/cotool/errors.ts';
-import type { Alert } from '../../../src/cotool/schemas.ts';
-import { createHealth, type HealthState } from '../../../src/http/health.ts';
 import type { HomeData } from '../../../src/service/lookup.ts';
 import { ACTIONS, LOOKUP_ACTIONS } from '../../../src/slack/ids.ts';
 import { accessRefused } from '../../../src/slack/messages.ts';
@@ -15,6 +14,7 @@ import {
   renderRefusedHome,
 } from '../../../src/slack/views/home.ts';
 import { linkToken } from '../../../src/slack/views/unfurl.ts';
+import { createHealth, type HealthState } from '../../../src/telemetry/health.ts';
 import { validateView } from '../../e2e/fakes/slack.ts';
 import { alert } from '../../support/alerts.ts';
 import { assertSafeView, HOSTILE } from '../hostile.ts';

@@ -4,7 +4,7 @@
  * views stay safe (the hostile checker passes on them too).
  */
 import { describe, expect, it } from 'vitest';
-import type { Alert, AlertWithTimeline } from '../../../src/cotool/schemas.ts';
+import type { Alert, AlertWithTimeline } from '../../../src/core/alert.ts';
 import { escapeMrkdwn, plain } from '../../../src/slack/text.ts';
 import { renderAlertCard } from '../../../src/slack/views/alert-card.ts';
 import { renderCloseModal } from '../../../src/slack/views/close-modal.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../../src/cotool/schemas.ts';
+import type { Alert } from '../../../src/core/alert.ts';
 import type { AlertQuery, ListPage } from '../../../src/service/lookup.ts';
 import { LOOKUP_ACTIONS, LOOKUP_BLOCKS } from '../../../src/slack/ids.ts';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ALERT_STATUSES } from '../../../src/core/alert.ts';
 import { latestVerdict } from '../../../src/core/verdict.ts';
-import { ALERT_STATUSES } from '../../../src/cotool/schemas.ts';
 import { ACTIONS, BLOCKS, LOOKUP_BLOCKS } from '../../../src/slack/ids.ts';
 import { decodeAction } from '../../../src/slack/payloads.ts';
 import { LIMITS } from '../../../src/slack/text.ts';

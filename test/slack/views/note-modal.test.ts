@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ALERT_STATUSES } from '../../../src/core/alert.ts';
+import { NOTE_WORDS_MAX } from '../../../src/core/attribution.ts';
 import { latestVerdict } from '../../../src/core/verdict.ts';
-import { ALERT_STATUSES } from '../../../src/cotool/schemas.ts';
-import { NOTE_WORDS_MAX } from '../../../src/service/notes.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../../../src/slack/ids.ts';
 import { decodeModalMeta } from '../../../src/slack/payloads.ts';
 import { LIMITS } from '../../../src/slack/text.ts';

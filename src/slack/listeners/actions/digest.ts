@@ -9,8 +9,8 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { type DigestButton, decodeDigestButton } from '../../digest-payloads.ts';
-import { classifySlackError } from '../../errors.ts';
 import { DIGEST_ACTIONS } from '../../ids.ts';
 import {
   accessRefused,

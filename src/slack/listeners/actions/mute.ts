@@ -9,9 +9,9 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { routeAlert } from '../../../notify/routes.ts';
+import { routeAlert } from '../../../core/routes.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { detectionOf } from '../../../service/mute.ts';
-import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, OPS, VIEWS } from '../../ids.ts';
 import {
   accessRefused,

@@ -6,9 +6,9 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { latestVerdict } from '../../../core/verdict.ts';
 import type { Place } from '../../../service/card-sync.ts';
-import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, type CardOp, OPS, VIEWS } from '../../ids.ts';
 import { cardOutOfDate, formNotOpened, newRef, unexpectedError } from '../../messages.ts';
 import { decodeAction, type ModalMeta } from '../../payloads.ts';

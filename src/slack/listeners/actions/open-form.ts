@@ -4,10 +4,10 @@
  * read only then, and the modal updated in place with the form — or with why there is none.
  */
 import type { WebClient } from '@slack/web-api';
-import { isClosed, isLive } from '../../../cotool/schemas.ts';
+import { isClosed, isLive } from '../../../core/alert.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
 import { type Place, whoSet } from '../../../service/card-sync.ts';
-import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { alreadyClosed, formNotOpened, statusName } from '../../messages.ts';
 import type { ActionPayload, Disposition, ModalMeta } from '../../payloads.ts';

@@ -14,10 +14,10 @@
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
-import type { SlackView } from '../../../notify/ports.ts';
+import type { SlackView } from '../../../ports.ts';
 import type { Place } from '../../../service/card-sync.ts';
-import { classifySlackError } from '../../errors.ts';
 
 export type SurfaceKind = 'message' | 'ephemeral' | 'home' | 'other';
 

@@ -5,9 +5,9 @@
  */
 import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
 import type { LookupFailure } from '../../../service/lookup.ts';
-import { classifySlackError } from '../../errors.ts';
 import { accessRefused, cotoolFailed, newRef, unexpectedError } from '../../messages.ts';
 import type { CardView } from '../../views/alert-card.ts';
 import { notFoundAnswer, textAnswer } from '../../views/lookup.ts';

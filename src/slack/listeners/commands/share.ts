@@ -11,9 +11,9 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { alertUrl } from '../../../config.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
 import type { LookupService } from '../../../service/lookup.ts';
-import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, OPS } from '../../ids.ts';
 import { newRef } from '../../messages.ts';
 import { decodeAction } from '../../payloads.ts';

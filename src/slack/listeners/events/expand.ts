@@ -8,8 +8,8 @@
 import type { App } from '@slack/bolt';
 import { alertUrl } from '../../../config.ts';
 import { findBareAlertIds } from '../../../core/command.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { EXPAND_TTL_MS, type LookupService } from '../../../service/lookup.ts';
-import { classifySlackError } from '../../errors.ts';
 import { accessRefused, newRef } from '../../messages.ts';
 import { renderCompactCard } from '../../views/unfurl.ts';
 import type { ListenerDeps } from '../deps.ts';

@@ -8,9 +8,9 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { alertUrl } from '../../../config.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { LookupService } from '../../../service/lookup.ts';
 import type { MuteService } from '../../../service/mute.ts';
-import { classifySlackError } from '../../errors.ts';
 import { LOOKUP_ACTIONS } from '../../ids.ts';
 import { accessRefused, cotoolFailed, newRef, unexpectedError } from '../../messages.ts';
 import { renderErrorHome, renderHome, renderRefusedHome } from '../../views/home.ts';

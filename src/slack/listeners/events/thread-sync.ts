@@ -8,9 +8,9 @@
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
 import type { ThreadReply, ThreadSyncDeps } from '../../../service/thread-sync.ts';
-import { classifySlackError } from '../../errors.ts';
 import { accessRefused, newRef, noteFailed } from '../../messages.ts';
 import type { ListenerDeps } from '../deps.ts';
 

@@ -10,9 +10,9 @@
 import type { App } from '@slack/bolt';
 import type { LinkUnfurls } from '@slack/types';
 import { alertRefFromUrl } from '../../../core/command.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { LookupService } from '../../../service/lookup.ts';
 import { MAX_UNFURLS } from '../../../service/lookup.ts';
-import { classifySlackError } from '../../errors.ts';
 import { accessRefused, newRef } from '../../messages.ts';
 import { renderCompactCard } from '../../views/unfurl.ts';
 import type { ListenerDeps } from '../deps.ts';

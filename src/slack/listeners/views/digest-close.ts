@@ -8,9 +8,9 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { BulkCloseResult } from '../../../service/bulk-close.ts';
 import { decodeCloseAllMeta } from '../../digest-payloads.ts';
-import { classifySlackError } from '../../errors.ts';
 import { DIGEST_VIEWS } from '../../ids.ts';
 import {
   accessRefused,

@@ -15,10 +15,10 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { isLive } from '../../../cotool/schemas.ts';
+import { isLive } from '../../../core/alert.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import type { Logger } from '../../../log.ts';
 import type { Place } from '../../../service/card-sync.ts';
-import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { cardOutOfDate, newRef, staleForm, statusPhrase, unexpectedError, yourWords } from '../../messages.ts';
 import { decodeModalMeta, type ModalMeta } from '../../payloads.ts';

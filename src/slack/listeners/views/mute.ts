@@ -8,7 +8,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { classifySlackError } from '../../errors.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { VIEWS } from '../../ids.ts';
 import {
   accessRefused,

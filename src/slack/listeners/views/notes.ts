@@ -6,8 +6,8 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { NoteKind } from '../../../service/notes.ts';
-import { classifySlackError } from '../../errors.ts';
+import type { NoteKind } from '../../../core/attribution.ts';
+import { classifySlackError } from '../../../core/slack-errors.ts';
 import { VIEWS } from '../../ids.ts';
 import {
   accessRefused,

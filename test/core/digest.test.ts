@@ -10,8 +10,8 @@ import {
   membersOf,
   parseTallies,
   serializeTallies,
-} from '../../src/notify/digest.ts';
-import type { StormMember } from '../../src/store/store.ts';
+} from '../../src/core/digest.ts';
+import type { StormMember } from '../../src/core/records.ts';
 import { alert } from '../support/alerts.ts';
 
 let seq = 0;

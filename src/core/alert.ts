@@ -259,3 +259,14 @@ export function entryDriftOf(raw: Record<string, unknown>): Drift[] {
   enumDrift('timeline.afterStatus', raw.afterStatus, ALERT_STATUSES, out);
   return out;
 }
+
+/** The API paths the client calls, as templates (what metrics and logs may name). */
+export const COTOOL_ROUTES = [
+  '/api/alerts',
+  '/api/alerts/:id',
+  '/api/alerts/:id/status',
+  '/api/alerts/for-run/:id',
+  '/api/alerts/:id/comments',
+  '/api/alerts/:id/timeline',
+] as const;
+export type CotoolRoute = (typeof COTOOL_ROUTES)[number];

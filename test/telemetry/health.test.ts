@@ -7,7 +7,7 @@ import {
   MAX_SLACK_PROBLEMS,
   noteSlackProblem,
   readiness,
-} from '../../src/http/health.ts';
+} from '../../src/telemetry/health.ts';
 
 const START = new Date('2026-11-23T12:00:00.000Z');
 const at = (sec: number) => new Date(START.getTime() + sec * 1000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { answerLost, classifySlackError, meaningOf, SLACK_ERROR_MEANINGS } from '../../src/core/slack-errors.ts';
 import { scrubSlackText } from '../../src/slack/app.ts';
-import { answerLost, classifySlackError, meaningOf, SLACK_ERROR_MEANINGS } from '../../src/slack/errors.ts';
 
 const requestError = (original: unknown) => ({ code: 'slack_webapi_request_error', original });
 

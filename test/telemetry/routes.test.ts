@@ -5,10 +5,10 @@
 import type { App } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { createHealth, type HealthState } from '../../src/http/health.ts';
-import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import { createSlackApp } from '../../src/slack/app.ts';
+import { createHealth, type HealthState } from '../../src/telemetry/health.ts';
+import { createMetrics, type Metrics } from '../../src/telemetry/metrics.ts';
 import { type FakeSlack, startFakeSlack } from '../e2e/fakes/slack.ts';
 import { eventually, freePort } from '../e2e/harness.ts';
 

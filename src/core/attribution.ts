@@ -10,8 +10,8 @@
  * ~150 characters, so words of up to REASON_WORDS_MAX characters (the reason modal's input limit)
  * are never cut.
  */
-import { truncate } from '../core/text.ts';
-import { statusDone } from '../core/verdict.ts';
+import { truncate } from './text.ts';
+import { statusDone } from './verdict.ts';
 
 export const REASON_MAX = 2_000;
 /** What the reason modal accepts: always fits after the longest fixed part. */
@@ -66,4 +66,44 @@ export function buildReason(status: string, actor: { id: string; name: string },
 export function nameInReason(text: string | null | undefined): string | null {
   const m = /from Slack by (.{1,80}?) \(<@[UW][A-Z0-9]{2,20}>\)/.exec(text ?? '');
   return m?.[1] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comments: how a note written from Slack names its author in Cotool.
+
+export type NoteKind = 'note' | 'disagree' | 'reply';
+
+/** The API's limit on a comment. */
+export const COMMENT_MAX = 20_000;
+/** What the modal accepts (a Slack input holds 3,000). */
+export const NOTE_WORDS_MAX = 3_000;
+
+const HEADS: Record<NoteKind, string> = {
+  note: 'Note from Slack',
+  disagree: 'Disagreement with the triage verdict from Slack',
+  reply: 'Reply in Slack',
+};
+
+/** Event type of the thread reply that confirms a note (src/ports.ts EVENT_TYPES.note). */
+export const NOTE_EVENT_TYPE = 'cotool_note';
+
+/** The comment's body: "Note from Slack by Jane Doe (<@U…>): words", within Cotool's 20,000 characters. */
+export function noteBody(kind: NoteKind, actor: { id: string; name: string }, words: string): string {
+  const name =
+    truncate(
+      cleanTyped(actor.name)
+        .replace(/\s+/g, ' ')
+        .replace(/[<>()]/g, ''),
+      NAME_MAX,
+    ) || 'a Slack user';
+  const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
+  const head = `${HEADS[kind]} by ${name}${id}`;
+  return `${head}: ${truncate(cleanTyped(words), COMMENT_MAX - head.length - 2)}`;
+}
+
+/** Whether a comment's body is one this module wrote (a timeline relay need not tell it again). */
+export function isSlackNote(body: string | null | undefined): boolean {
+  return /^(?:Note from Slack|Disagreement with the triage verdict from Slack|Reply in Slack) by .{1,80}? \(<@[UW][A-Z0-9]{2,20}>\): /s.test(
+    body ?? '',
+  );
 }

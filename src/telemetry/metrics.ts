@@ -15,8 +15,8 @@ import {
   Histogram as PromHistogram,
   Registry as PromRegistry,
 } from 'prom-client';
-import { COTOOL_ROUTES } from '../cotool/client.ts';
-import { AUTH_ERRORS, CHANNEL_ERRORS } from '../slack/errors.ts';
+import { COTOOL_ROUTES } from '../core/alert.ts';
+import { AUTH_ERRORS, CHANNEL_ERRORS } from '../core/slack-errors.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { alertIdOfKey, allChannels, cardKey, parseRoutes, routeAlert } from '../../src/core/routes.ts';
 import { loadConfig } from '../../src/load-config.ts';
-import { alertIdOfKey, allChannels, cardKey, parseRoutes, routeAlert } from '../../src/notify/routes.ts';
 import { alert } from '../support/alerts.ts';
 
 const ok = (src: string, name = 'routes.yaml') => {

@@ -206,7 +206,7 @@ export type StormDigestGroup = {
   /** Up to `limits.examples` distinct titles, in the order the alerts arrived. */
   examples: string[];
   /**
-   * The group's display ids, compact (`compactIds` in src/notify/digest.ts: numbered ids by prefix then
+   * The group's display ids, compact (`compactIds` in src/core/digest.ts: numbered ids by prefix then
    * number, runs of three or more as a range, other ids after them). At most `limits.spans` spans:
    * their counts may add up to less than `count`.
    */
@@ -323,7 +323,7 @@ export type Change = {
   warRoom?: WarRoom;
   /**
    * Reminder `n` of the card whose record key is `cardKey` (CardRecord.alertId: the alert id, or a
-   * mirror's key, src/notify/routes.ts cardKey): sets `remindersSent` to n only where it is
+   * mirror's key, src/core/routes.ts cardKey): sets `remindersSent` to n only where it is
    * n - 1, else the change conflicts (so each reminder is queued once, whoever plans it). Neither the
    * card's version nor its changed time moves: a reminder changes nothing the card shows.
    */
@@ -490,178 +490,3 @@ export type PruneQuery = {
 
 /** Rows deleted by one step: `deleted` of the kind's own table (the step is done when < limit), by table. */
 export type PruneResult = { deleted: number; tables: Partial<Record<PruneTable, number>> };
-
-export interface Store {
-  // ---- records
-  /** Records for these alert ids (missing ids are absent from the map). */
-  getMany(alertIds: readonly string[]): Promise<Map<string, CardRecord>>;
-  get(alertId: string): Promise<CardRecord | null>;
-  /**
-   * What tells whether a listed alert changed, for these ids (missing ids are absent): the poll's
-   * hot path, so only four columns and no full records.
-   */
-  peekMany(alertIds: readonly string[]): Promise<Map<string, CardPeek>>;
-  /** The record of the card posted at (channel, ts), if any. */
-  getByMessage(channel: string, ts: string): Promise<CardRecord | null>;
-  /** Ids of records that still follow their alert: posted and not final, or queued. */
-  listUnfinishedIds(): Promise<string[]>;
-  /** Remember an alert without a card. No-op when a record exists. */
-  markSeen(alertId: string, displayId: string, status: string): Promise<void>;
-  /** The card was re-rendered (or its alert's state noted) from Slack. Bumps the version. */
-  saveRender(alertId: string, rendered: RenderedState): Promise<void>;
-  /** Sets (or clears) the last Slack action; the first one also sets firstActionAt. Bumps the version. */
-  setLastAction(alertId: string, action: LastAction | null): Promise<void>;
-  /** Cards posted since `sinceMs`, with when a human first acted on them. */
-  cardTimes(sinceMs: number): Promise<{ alertId: string; postedAt: number; firstActionAt: number | null }[]>;
-
-  // ---- plans and the outbox
-  /** Applies each change atomically (all of them in one transaction where the engine allows). */
-  apply(changes: readonly Change[]): Promise<ApplyResult>;
-  /**
-   * Claims the most urgent item of a lane (optionally of one channel) that is due — pending with
-   * notBefore ≤ the database's now, or claimed by someone whose claim (claimedAt, refreshed by
-   * touchClaim) is more than `staleMs` old on the database's clock (that item comes back with
-   * `unknown` set) — and records `fence.token` on it. Null when nothing is due, or when `owner` does
-   * not hold the lease `fence` names under that token (unexpired).
-   */
-  claimNext(q: {
-    lane: OutboxLane;
-    channel?: string;
-    owner: string;
-    staleMs: number;
-    fence: Fence;
-  }): Promise<OutboxItem | null>;
-  /**
-   * Right before a Slack write: true, and claimedAt set to the database's now, only while `owner`
-   * still holds the item under `fence.token` and still holds that lease with that token, unexpired.
-   * False: stop, someone else may be sending it.
-   */
-  touchClaim(key: string, owner: string, fence: Fence): Promise<boolean>;
-  /**
-   * The item was sent (or is moot): applies `changes` and deletes the item, atomically, only while
-   * the fence holds (as in touchClaim). When its rev moved on (a newer payload was coalesced in while
-   * sending), the item goes back to pending instead of being deleted. False when the claim was lost.
-   */
-  completeOutbox(key: string, owner: string, fence: Fence, rev: number, changes?: readonly Change[]): Promise<boolean>;
-  /**
-   * Gives the item back for a later attempt, due `afterMs` from the database's now (`unknown`: the
-   * outcome of this one is not known). False, and nothing changed, when the fence no longer holds.
-   */
-  retryOutbox(key: string, owner: string, fence: Fence, afterMs: number, unknown: boolean): Promise<boolean>;
-  /** Pending and claimed items per channel and lane. */
-  outboxDepth(): Promise<{ channel: string; lane: OutboxLane; count: number }[]>;
-  /** Items of a lane for one channel that are pending, in order (for plans and tests). */
-  listOutbox(filter?: { channel?: string; kind?: OutboxKind }): Promise<OutboxItem[]>;
-
-  // ---- storms
-  activeStorms(): Promise<Storm[]>;
-  getStorm(id: string): Promise<Storm | null>;
-  /** Members in the order they were added. */
-  stormMembers(stormId: string): Promise<StormMember[]>;
-  /** The digest's aggregate of a storm's members, computed by the database (see StormDigest). */
-  stormDigest(stormId: string, limits: StormDigestLimits): Promise<StormDigest>;
-  /**
-   * One page of a storm's members — of one group, or of every group but `exceptGroups` — live ones
-   * first, then by severity (critical first, none last), age and display id; with how many there are
-   * in all, how many live, and the name the group's first member came with.
-   */
-  stormMemberPage(
-    stormId: string,
-    which: { groupKey: string } | { exceptGroups: readonly string[] },
-    page: { offset: number; limit: number },
-  ): Promise<{ total: number; live: number; groupName: string | null; members: StormMember[] }>;
-  /**
-   * Up to `limit` display ids of a storm's members added after `afterSeq` (0: from the first), in the
-   * order they were added, each with its position `seq` (increasing; a keyset for the next page).
-   */
-  stormIdsAfter(stormId: string, afterSeq: number, limit: number): Promise<{ seq: number; displayId: string }[]>;
-
-  // ---- replicas
-  /**
-   * Takes or renews the named lease until the database's now + ttlMs; not held while another owner
-   * holds it unexpired. The token moves on whenever the lease is taken (by another owner, or again
-   * after it lapsed), and never goes back.
-   */
-  tryLease(name: string, owner: string, ttlMs: number): Promise<LeaseGrant>;
-  /** Lets the lease lapse at once (its token is kept: the next holder gets a higher one). */
-  releaseLease(name: string, owner: string): Promise<void>;
-
-  // ---- interactions
-  /**
-   * Claims the right to change an alert from Slack: true when no other change of this alert is in
-   * flight (or the one in flight is older than `ttlMs` on the database's clock, its process
-   * presumably gone). Two fast clicks, or two analysts, get one true between them. The key may be
-   * namespaced (`war_room:<alertId>`) to claim one kind of action apart from status changes.
-   */
-  claimAction(alertId: string, owner: string, ttlMs: number): Promise<boolean>;
-  releaseAction(alertId: string, owner: string): Promise<void>;
-  /**
-   * True the first time `key` is seen within `ttlMs`, false after: for Slack redeliveries of the same
-   * interaction and "at most once per thread" replies. Old keys are forgotten.
-   */
-  firstTime(key: string, now: number, ttlMs: number): Promise<boolean>;
-  /** Forgets a `firstTime` key: the work it guarded surely did not happen, a redelivery may do it. */
-  forgetFirstTime(key: string): Promise<void>;
-
-  // ---- four eyes
-  /**
-   * Records a pending close request. False when the alert already has a pending one (a pending one
-   * whose expiry is ≤ `now` is marked expired first, so it does not block a new request).
-   */
-  addCloseRequest(request: NewCloseRequest, now: number): Promise<boolean>;
-  getCloseRequest(id: string): Promise<CloseRequest | null>;
-  /** The alert's pending request (expired or not), if any. */
-  pendingCloseRequest(alertId: string): Promise<CloseRequest | null>;
-  /** Where the request message was posted in the card's thread. */
-  setCloseRequestTs(id: string, ts: string): Promise<void>;
-  /**
-   * Compare-and-set: moves the request from `from` to `to`, recording who decided (null clears it)
-   * and when; false when it was no longer in `from` (someone else decided first).
-   */
-  moveCloseRequest(
-    id: string,
-    from: CloseRequestState,
-    to: CloseRequestState,
-    decision: { by: { id: string; name: string } | null; at: number | null; outcome?: string | null },
-  ): Promise<boolean>;
-
-  // ---- the next move
-  getQuestion(id: string): Promise<Question | null>;
-  /** The alert's questions, newest first. */
-  questionsOf(alertId: string): Promise<Question[]>;
-  /** Questions still 'asked' whose deadline is ≤ the database's now, the oldest deadline first. */
-  dueQuestions(limit: number): Promise<Question[]>;
-  getMute(id: string): Promise<Mute | null>;
-  /** Mutes not ended, whatever their `until` (the caller decides by time), the oldest first. */
-  activeMutes(): Promise<Mute[]>;
-  /** Mutes not ended whose `until` is ≤ the database's now, the earliest first. */
-  dueMuteEnds(limit: number): Promise<Mute[]>;
-  /**
-   * Up to `limit` alerts counted in a mute, after `afterDisplayId` (null: from the first), in a stable
-   * order of display ids: shorter first, then bytewise (numbered ids of one prefix in numeric order).
-   * The last one's displayId is the keyset for the next page.
-   */
-  muteMembersAfter(
-    muteId: string,
-    afterDisplayId: string | null,
-    limit: number,
-  ): Promise<{ alertId: string; displayId: string }[]>;
-  getWarRoom(alertId: string): Promise<WarRoom | null>;
-  /** The war rooms of these alerts, by alert id (alerts without one are absent): the poller's page of changed alerts. */
-  warRoomsOf(alertIds: readonly string[]): Promise<Map<string, WarRoom>>;
-
-  // ---- retention
-  /** Deletes one bounded batch of rows past retention (see PruneKind for exactly which). */
-  prune(q: PruneQuery): Promise<PruneResult>;
-  /**
-   * Records kept without a card of their own (seen, digested, muted) that are not final yet: the poller
-   * marks those whose alert left the live set final, so that they can be pruned in time.
-   */
-  listQuietIds(): Promise<{ alertId: string; state: CardState }[]>;
-
-  getMeta(key: string): Promise<string | null>;
-  setMeta(key: string, value: string): Promise<void>;
-  /** Cheap round trip for readiness. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}

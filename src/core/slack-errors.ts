@@ -5,9 +5,14 @@
  * sender's failure policy (src/notify/failure-policy.ts) is a pure function of that meaning; the
  * Web API client's own retries are off for the sender, so what reaches here is final for this try.
  */
-import type { SlackMeaning } from '../notify/ports.ts';
 
-export type { SlackMeaning };
+/**
+ * What a Slack error means, one word per code (the table in src/core/slack-errors.ts): `done` (already
+ * so), `retry` (not done, transient), `maybe` (maybe done: look the message up before any retry),
+ * `operator` (permanent until an operator acts), `payload` (permanent for this payload), `gone` (the
+ * target message no longer exists), `rate_limited` (429 + Retry-After).
+ */
+export type SlackMeaning = 'done' | 'retry' | 'maybe' | 'operator' | 'payload' | 'gone' | 'rate_limited';
 
 /** Errors about the alert channel itself: every post to it will fail until an operator acts. */
 export const CHANNEL_ERRORS = ['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action'] as const;

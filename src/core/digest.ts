@@ -7,7 +7,7 @@
  * `groupOf`, and the bulk-close use-case reads and writes the tally.
  */
 import { z } from 'zod';
-import { type Alert, isLive } from '../cotool/schemas.ts';
+import { type Alert, isLive } from './alert.ts';
 import type {
   IdSpan,
   SeverityCounts,
@@ -15,7 +15,7 @@ import type {
   StormDigestGroup,
   StormDigestLimits,
   StormMember,
-} from '../store/store.ts';
+} from './records.ts';
 
 export type { IdSpan, SeverityCounts, StormDigest };
 

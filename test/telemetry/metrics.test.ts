@@ -7,7 +7,7 @@ import {
   oneOf,
   slackErrorLabel,
   TIME_TO_FIRST_ACTION_BUCKETS,
-} from '../../src/http/metrics.ts';
+} from '../../src/telemetry/metrics.ts';
 
 const lines = (text: string) => text.trimEnd().split('\n');
 const samples = (text: string, name: string) => lines(text).filter((l) => l.startsWith(name) && !l.startsWith('#'));

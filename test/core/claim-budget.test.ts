@@ -7,7 +7,7 @@ import {
   SLACK_SETTLE_MS,
   slackWriteMaxMs,
   touchBudgetMs,
-} from '../../src/notify/claim-budget.ts';
+} from '../../src/core/claim-budget.ts';
 
 describe('claim budget', () => {
   it('a Slack write of the sender: one attempt of 20 s (its client retries nothing)', () => {

@@ -7,8 +7,8 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
-import type { Alert } from '../cotool/schemas.ts';
-import { SEVERITIES } from '../cotool/schemas.ts';
+import type { Alert } from './alert.ts';
+import { SEVERITIES } from './alert.ts';
 
 const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD');
 const mentionId = z
