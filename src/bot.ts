@@ -16,17 +16,21 @@ import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePo
 import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
+import { createAskUser } from './service/ask-user.ts';
 import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
+import { registerAskUserListeners } from './slack/listeners/actions/ask-user.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
+import { answeredNote, askedNote, timedOutNote } from './slack/views/next-move-notes.ts';
 import { renderStats } from './slack/views/stats.ts';
+import { createSlackWorkspace } from './slack/workspace.ts';
 import { openStore, StartupError } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -68,6 +72,8 @@ export type BotOptions = {
   actionClaimTtlMs?: number;
   /** How often a complete poll marks records of gone alerts without a card final (default hourly). */
   quietCheckMs?: number;
+  /** How long an asked person has to answer (default ASK_USER_TIMEOUT_MINUTES; tests use less than its 1-minute floor). */
+  askUserTimeoutMs?: number;
 };
 
 export { StartupError };
@@ -195,6 +201,38 @@ export async function startBot(env: Record<string, string | undefined>, options:
     stats,
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
+  // "Was this you?": asking the person an alert names (the leader times unanswered questions out).
+  let botUser: Promise<{ id: string; name: string } | null> | null = null;
+  const askUser = createAskUser({
+    triage: {
+      cotool,
+      store,
+      render,
+      slack,
+      access,
+      logger,
+      clock: Date.now,
+      onChanged: (change) => events.emit('alert-changed', change),
+      onFirstAction: (seconds) => metrics.timeToFirstAction.observe(seconds),
+      ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
+    },
+    cotool,
+    workspace: createSlackWorkspace(app.client),
+    views: { askedNote, answeredNote, timedOutNote },
+    timeoutMs: options.askUserTimeoutMs ?? config.nextMove.askUserTimeoutMs,
+    botUser: () =>
+      (botUser ??= app.client.auth.test().then(
+        (a) => (a.user_id ? { id: a.user_id, name: a.user ?? 'Cotool' } : null),
+        () => (botUser = null),
+      )),
+    onOutcome: (outcome) => metrics.questions.inc({ outcome }),
+    wake: () => void activeSender.wake(),
+  });
+  registerAskUserListeners(app, { askUser, store, access, logger, clock: Date.now });
+  const timeOutQuestions = async () => {
+    if (!leadership.isLeader()) return;
+    await askUser.timeOutQuestions().catch((err: unknown) => logger.warn({ err }, 'could not time questions out'));
+  };
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -231,6 +269,10 @@ export async function startBot(env: Record<string, string | undefined>, options:
   if (statsTask) await statsTask.start();
   // Hourly while leader (and once shortly after each election: see onElected).
   if (options.schedule !== false) activeRetention.start();
+  // Unanswered questions past their deadline, once per poll interval while leader.
+  const questionTimer =
+    options.schedule === false ? null : setInterval(() => void timeOutQuestions(), health.pollIntervalMs);
+  questionTimer?.unref();
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -238,6 +280,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
       health.stopping = true;
       if (task) await task.stop();
       if (statsTask) await statsTask.stop();
+      if (questionTimer) clearInterval(questionTimer);
       await activeRetention.stop();
       await activePoller.stop(5_000);
       await activeSender.stop(3_000);
@@ -251,6 +294,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const settle = async (timeoutMs = 15_000): Promise<Settled> => {
     const before = { ...activeSender.stats };
     const report = await activePoller.runOnce();
+    await timeOutQuestions();
     await activeSender.whenIdle(timeoutMs);
     const after = activeSender.stats;
     return {
