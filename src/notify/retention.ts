@@ -18,14 +18,19 @@ const DAY = 24 * HOUR;
 
 /**
  * The steps of one run, in order: stuck outbox items first (they hold records back), then records
- * and their meta keys, storm members before their storms.
+ * and their meta keys, the war rooms of records gone, storm members before their storms, mute members
+ * before their mutes.
  */
 export const PRUNE_STEPS: readonly PruneKind[] = [
   'outbox',
   'cards',
+  'war_rooms',
   'storm_members',
   'storms',
+  'mute_members',
+  'mutes',
   'close_requests',
+  'questions',
   'once_keys',
   'action_claims',
 ];

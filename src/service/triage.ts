@@ -257,6 +257,9 @@ function recordFor(alert: Alert, lastAction: LastAction | null): CardRecord {
     stormId: null,
     postedAt: null,
     firstActionAt: null,
+    muteId: null,
+    owner: null,
+    remindersSent: 0,
   };
 }
 

@@ -20,6 +20,18 @@ export const ACTIONS = {
   addNote: 'alert.add_note',
   /** Opens the disagreement modal (feedback on the triage agent's verdict). */
   disagree: 'alert.disagree',
+  /** The next moves (issue 14): own the alert, ask the person it names, mute its detection, open a war room. */
+  take: 'alert.take',
+  askUser: 'alert.ask_user',
+  mute: 'alert.mute',
+  warRoom: 'alert.war_room',
+  /** The asked person's buttons in the question DM (the value carries the question id). */
+  answerYes: 'question.yes',
+  answerNo: 'question.no',
+  /** On each mute of the mute list (/cotool mutes, App Home); the value carries the mute id. */
+  unmute: 'mute.unmute',
+  /** "Mute detection…" on a digest group; the value carries the storm and group. */
+  digestMute: 'digest.mute',
 } as const;
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
 
@@ -29,6 +41,9 @@ export const VIEWS = {
   editModal: 'alert.edit_modal',
   noteModal: 'alert.note_modal',
   disagreeModal: 'alert.disagree_modal',
+  askUserModal: 'alert.ask_user_modal',
+  answerModal: 'question.answer_modal',
+  muteModal: 'alert.mute_modal',
 } as const;
 export type ViewId = (typeof VIEWS)[keyof typeof VIEWS];
 
@@ -51,6 +66,19 @@ export const BLOCKS = {
   cardVerdict: 'alert.card.verdict',
   noteText: 'alert.note_modal.text',
   noteSummary: 'alert.note_modal.summary',
+  /** The card's next-move buttons and its owner / waiting line. */
+  cardMoves: 'alert.card.moves',
+  cardOwner: 'alert.card.owner',
+  askUserSummary: 'alert.ask_user_modal.summary',
+  askUserFound: 'alert.ask_user_modal.found',
+  askUserPerson: 'alert.ask_user_modal.person',
+  askUserMessage: 'alert.ask_user_modal.message',
+  answerSummary: 'question.answer_modal.summary',
+  answerNote: 'question.answer_modal.note',
+  muteSummary: 'alert.mute_modal.summary',
+  muteDuration: 'alert.mute_modal.duration',
+  muteUntil: 'alert.mute_modal.until',
+  muteReason: 'alert.mute_modal.reason',
 } as const;
 export type BlockId = (typeof BLOCKS)[keyof typeof BLOCKS];
 
@@ -61,6 +89,12 @@ export const INPUTS = {
   editTitle: 'alert.edit_modal.title_input',
   editDescription: 'alert.edit_modal.description_input',
   noteText: 'alert.note_modal.text_input',
+  askUserPerson: 'alert.ask_user_modal.person_input',
+  askUserMessage: 'alert.ask_user_modal.message_input',
+  answerNote: 'question.answer_modal.note_input',
+  muteDuration: 'alert.mute_modal.duration_input',
+  muteUntil: 'alert.mute_modal.until_input',
+  muteReason: 'alert.mute_modal.reason_input',
 } as const;
 
 /** What a click asks for; carried in every button / overflow option value. */
@@ -76,6 +110,10 @@ export const OPS = {
   share: 'share',
   note: 'note',
   disagree: 'disagree',
+  take: 'take',
+  askUser: 'ask_user',
+  mute: 'mute',
+  warRoom: 'war_room',
 } as const;
 export type CardOp = (typeof OPS)[keyof typeof OPS];
 export const CARD_OPS = Object.values(OPS) as [CardOp, ...CardOp[]];
@@ -130,6 +168,8 @@ export const LOOKUP_BLOCKS = {
   homeError: 'home.error',
   homeActions: 'home.actions',
   homeRefused: 'home.refused',
+  /** The "Muted detections" section (rows use NEXT_BLOCKS.muteListRow with a `home.` prefix). */
+  homeMutes: 'home.mutes',
 } as const;
 
 /** The storm digest: its buttons, the alert list they open, and the close-all modal. */
@@ -171,6 +211,33 @@ export const DIGEST_INPUTS = {
 export const FOUR_EYES_ACTIONS = {
   approve: 'alert.four_eyes.approve',
   reject: 'alert.four_eyes.reject',
+} as const;
+
+/**
+ * The next moves' messages: the question DM, the thread notes (asked, answered, taken, reminders,
+ * war room) and the mute messages and list. Per-row blocks of the mute list add the row's index.
+ */
+export const NEXT_BLOCKS = {
+  dmHead: 'question.head',
+  dmFacts: 'question.facts',
+  dmDescription: 'question.description',
+  dmContext: 'question.context',
+  dmActions: 'question.actions',
+  dmOutcome: 'question.outcome',
+  note: 'next.note',
+  noteContext: 'next.note.context',
+  muteAnnouncement: 'mute.announcement',
+  muteReason: 'mute.reason',
+  muteContext: 'mute.context',
+  muted: 'mute.muted',
+  /** Prefix: `mute.ids.<n>`, the sections of a muted-id list in the muted message's thread. */
+  muteIds: 'mute.ids.',
+  muteEnded: 'mute.ended',
+  muteListHeader: 'mute.list.header',
+  /** Prefix: `mute.list.row.<n>`. */
+  muteListRow: 'mute.list.row.',
+  muteListEmpty: 'mute.list.empty',
+  muteListMore: 'mute.list.more',
 } as const;
 
 export const FOUR_EYES_BLOCKS = {

@@ -5,7 +5,7 @@
 import { newRef } from '../core/text.ts';
 import type { CotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
-import { mrkdwn, oneLine } from './text.ts';
+import { literal, mrkdwn, oneLine } from './text.ts';
 import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
 
 export { newRef };
@@ -283,4 +283,158 @@ export function bulkDone(group: string, t: BulkTallyWords, opts: { maxFailed?: n
     lines.push('Not closed:', ...shown, ...more);
   }
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The next moves (issue 14): ask the user, take it, mute a detection, open a war room.
+
+/** Slack's verdict on the person picked (src/core/ask-user.ts), or why they cannot be reached. */
+export type AskRefusal =
+  | 'no_address'
+  | 'several'
+  | 'not_found'
+  | 'deactivated'
+  | 'bot'
+  | 'guest'
+  | 'dm_closed'
+  | 'already_asked';
+
+/** `<@U…>` for a Slack user id we can vouch for (a validated id), else the escaped name in bold. */
+export function personText(p: { id: string | null; name?: string | null }): string {
+  if (p.id && /^[UW][A-Z0-9]{2,20}$/.test(p.id)) return `<@${p.id}>`;
+  return `*${mrkdwn(oneLine(p.name ?? ''), 80) || 'that person'}*`;
+}
+
+/** An address shown as a code span so it copies out intact (escaped; one holding a backtick as text). */
+export function addressText(email: string): string {
+  const one = oneLine(email) || '?';
+  return one.includes('`') ? mrkdwn(one, 120) : `\`${mrkdwn(one, 118)}\``;
+}
+
+/**
+ * Why the analyst's "Ask the user…" did not go out, or needs their choice. `email`: the address in
+ * question (not_found), `addresses`: those found (several), `person`: who was picked, `askedBy` /
+ * `deadline`: the pending question (already_asked).
+ */
+export function askRefused(
+  code: AskRefusal,
+  opts: {
+    displayId?: string;
+    email?: string;
+    addresses?: readonly string[];
+    person?: { id: string | null; name?: string | null };
+    askedBy?: { id: string | null; name?: string | null };
+    deadline?: number;
+  } = {},
+): string {
+  const who = opts.person ? personText(opts.person) : 'that person';
+  const id = idText(opts.displayId ?? '');
+  switch (code) {
+    case 'no_address':
+      return `:mag: No e-mail address in ${id}: pick the person to ask.`;
+    case 'several': {
+      const list = (opts.addresses ?? []).slice(0, 5).map(addressText).join(', ');
+      return `:busts_in_silhouette: ${id} names several people${list ? ` (${list})` : ''}: pick the one to ask.`;
+    }
+    case 'not_found':
+      return `:grey_question: ${opts.email ? addressText(opts.email) : 'That address'} is not the e-mail of anyone in this Slack workspace: pick the person to ask.`;
+    case 'deactivated':
+      return `:no_entry: ${who}'s Slack account is deactivated, so they cannot be asked. Pick someone else.`;
+    case 'bot':
+      return `:robot_face: ${who} is a bot, not a person: pick someone else.`;
+    case 'guest':
+      return `:no_entry: ${who} is a guest account; the bot does not send alert details to guests. Pick someone else.`;
+    case 'dm_closed':
+      return `:no_bell: Slack would not let the bot message ${who} (direct messages are closed to it). Nothing was sent; ask them another way.`;
+    case 'already_asked': {
+      const by = opts.askedBy ? ` by ${personText(opts.askedBy)}` : '';
+      const until = opts.deadline !== undefined ? `; they have until ${when(opts.deadline)} to answer` : '';
+      return `:hourglass_flowing_sand: ${who} was already asked about ${id}${by}${until}. Their answer will appear in the card's thread.`;
+    }
+  }
+}
+
+/** The question went out. */
+export function askSent(
+  displayId: string,
+  person: { id: string | null; name?: string | null },
+  deadline: number,
+): string {
+  return `:speech_balloon: Asked ${personText(person)} about ${idText(displayId)}. Their answer (or silence by ${when(deadline)}) will appear in the card's thread.`;
+}
+
+/** Why the person who clicked Yes / No was not heard. */
+export function answerRefused(code: 'not_yours' | 'already_answered' | 'timed_out', answered?: 'yes' | 'no'): string {
+  switch (code) {
+    case 'not_yours':
+      return ':no_entry: This question was put to someone else, so only they can answer it.';
+    case 'already_answered':
+      return `:information_source: You already answered this question${answered ? ` (${answered === 'yes' ? '“Yes, it was me”' : '“No, it wasn’t me”'})` : ''}. Nothing more was recorded.`;
+    case 'timed_out':
+      return ':hourglass: This question timed out, so the answer was not recorded. If it matters, tell the security team directly.';
+  }
+}
+
+/** A question's button or form that does not decode, or a question the bot does not know. */
+export function questionOutOfDate(): string {
+  return ':hourglass: This question is out of date, so nothing was recorded. If it matters, tell the security team directly.';
+}
+
+/** "I'll take it" on an alert someone already owns. */
+export function alreadyTaken(displayId: string, owner: { id: string | null; name?: string | null }): string {
+  return `:information_source: ${personText(owner)} already took ${idText(displayId)}. Nothing was changed.`;
+}
+
+/** Why the war room was not opened, or where it is. */
+export function warRoomRefused(
+  code: 'restricted' | 'name_taken' | 'exists',
+  opts: { tries?: number; channel?: string | null } = {},
+): string {
+  switch (code) {
+    case 'restricted':
+      return ':no_entry: This workspace does not let the bot create channels (`restricted_action`). Ask a Slack admin to allow it, or create the channel by hand.';
+    case 'name_taken':
+      return `:warning: Every channel name tried for this alert was taken (${count(opts.tries ?? 0)} tries), so no channel was created. Create one by hand or rename an old one.`;
+    case 'exists':
+      return `:information_source: The incident channel for this alert is already open: ${channelText(opts.channel ?? null)}.`;
+  }
+}
+
+/** `<#C…>` for a channel id we can vouch for, else "its channel". */
+export function channelText(id: string | null): string {
+  return id && /^[CG][A-Z0-9]{2,20}$/.test(id) ? `<#${id}>` : 'its channel';
+}
+
+/** Inline errors of the mute modal, and a mute that already holds. */
+export const MUTE_ERRORS = {
+  duration: 'Choose how long to mute.',
+  untilMissing: 'Pick the date and time the mute ends.',
+  inThePast: 'That time has passed: pick one in the future.',
+  tooLong: (maxDays: number) => `A mute lasts at most ${maxDays} days: pick an earlier time.`,
+  reasonMissing: 'Say why (the channel sees it with the mute).',
+  reasonTooLong: (max: number) => `At most ${max.toLocaleString('en-US')} characters.`,
+} as const;
+
+export function alreadyMuted(
+  detectionName: string,
+  until: number,
+  by?: { id: string | null; name?: string | null },
+): string {
+  const who = by ? ` by ${personText(by)}` : '';
+  return `:mute: ${detectionLabel(detectionName)} is already muted in this channel${who} until ${when(until)}. Unmute it first (\`/cotool mutes\`) to mute it differently.`;
+}
+
+/** A mute made from a card whose alert has no detection. */
+export function nothingToMute(displayId: string): string {
+  return `:information_source: ${idText(displayId)} has no detection, so there is nothing to mute.`;
+}
+
+/** An Unmute on a mute that already ended. */
+export function muteAlreadyEnded(detectionName: string): string {
+  return `:information_source: The mute of ${detectionLabel(detectionName)} has already ended. Nothing was changed.`;
+}
+
+/** A detection name, escaped, on one line, as a code span when it holds formatting markers (copied intact). */
+export function detectionLabel(name: string): string {
+  return literal(name, 100) || 'this detection';
 }

@@ -104,3 +104,94 @@ export function encodeModalMeta(m: ModalMeta): string {
 export function decodeModalMeta(s: unknown): DecodeResult<ModalMeta> {
   return decodeWith(ModalMetaSchema, s, LIMITS.privateMetadata);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The next moves (issue 14): the question DM, the answer and ask modals, mutes.
+
+/** `@`, `<`, `>`, `&` and all non-ASCII written as `\uXXXX`: an encoded value is plain ASCII, never a token. */
+const JSON_ESCAPED = /[@<>&\u007f-\uffff]/g;
+
+function encodeAscii<T>(schema: z.ZodType<T>, value: T, max: number): string {
+  const json = JSON.stringify(schema.parse(value)).replace(
+    JSON_ESCAPED,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  if (json.length > max) throw new RangeError(`encoded payload is ${json.length} chars, over ${max}`);
+  return json;
+}
+
+/** A question or mute id the bot made (a UUID today; any short printable token is accepted). */
+const refId = token(64);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+const NO_CONTROLS = /^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$/;
+
+/** The longest detection name carried in a mute modal's metadata (the store keeps the whole name). */
+export const MUTE_NAME_MAX = 100;
+/** The longest detection key (`id:…` / `name:…`, src/core/mutes.ts) a mute modal carries. */
+export const MUTE_KEY_MAX = 200;
+
+const QuestionRefSchema = z.strictObject({ v: z.literal(PAYLOAD_VERSION), questionId: refId });
+/** The Yes / No buttons of a question DM: which question (the answer is the button's action_id). */
+export type QuestionRef = z.infer<typeof QuestionRefSchema>;
+
+const AnswerMetaSchema = z.strictObject({
+  v: z.literal(PAYLOAD_VERSION),
+  questionId: refId,
+  answer: z.enum(['yes', 'no']),
+});
+/** The answer modal's `private_metadata`: the question and the answer its button gave. */
+export type AnswerMeta = z.infer<typeof AnswerMetaSchema>;
+
+/** The ask-user modal's `private_metadata`: the card's modal metadata (alert, updatedAt, card channel/ts). */
+export type AskMeta = ModalMeta;
+
+const MuteMetaSchema = z.strictObject({
+  v: z.literal(PAYLOAD_VERSION),
+  /** The alert the mute was made from (its Cotool comment goes there); null from a digest group. */
+  alertId: alertId.nullable(),
+  /** The channel the mute holds in. */
+  channel,
+  detectionKey: z.string().min(1).max(MUTE_KEY_MAX).regex(NO_CONTROLS),
+  detectionName: z.string().min(1).max(MUTE_NAME_MAX).regex(NO_CONTROLS),
+  /** The storm whose digest group the mute was made from; null from a card. */
+  stormId: token(100).nullable(),
+});
+export type MuteMeta = z.infer<typeof MuteMetaSchema>;
+
+const MuteRefSchema = z.strictObject({ v: z.literal(PAYLOAD_VERSION), muteId: refId });
+/** The Unmute button of a mute in the list. */
+export type MuteRef = z.infer<typeof MuteRefSchema>;
+
+const DigestMuteSchema = z.strictObject({
+  v: z.literal(PAYLOAD_VERSION),
+  /** The storm and the group (as the digest's own buttons carry them). */
+  s: token(100),
+  g: z.string().min(1).max(200).regex(NO_CONTROLS),
+});
+/** "Mute detection…" on a digest group. */
+export type DigestMute = z.infer<typeof DigestMuteSchema>;
+
+/** Throws on an invalid payload (a caller bug). About 60 characters. */
+export const encodeQuestionRef = (p: QuestionRef): string => encodeAscii(QuestionRefSchema, p, LIMITS.optionValue);
+export const decodeQuestionRef = (s: unknown): DecodeResult<QuestionRef> =>
+  decodeWith(QuestionRefSchema, s, LIMITS.optionValue);
+
+export const encodeAnswerMeta = (m: AnswerMeta): string => encodeAscii(AnswerMetaSchema, m, LIMITS.optionValue);
+export const decodeAnswerMeta = (s: unknown): DecodeResult<AnswerMeta> =>
+  decodeWith(AnswerMetaSchema, s, LIMITS.optionValue);
+
+export const encodeAskMeta = encodeModalMeta;
+export const decodeAskMeta = decodeModalMeta;
+
+/** Throws on an invalid payload; the longest possible value is about 2,000 characters. */
+export const encodeMuteMeta = (m: MuteMeta): string => encodeAscii(MuteMetaSchema, m, LIMITS.privateMetadata);
+export const decodeMuteMeta = (s: unknown): DecodeResult<MuteMeta> =>
+  decodeWith(MuteMetaSchema, s, LIMITS.privateMetadata);
+
+export const encodeMuteRef = (p: MuteRef): string => encodeAscii(MuteRefSchema, p, LIMITS.optionValue);
+export const decodeMuteRef = (s: unknown): DecodeResult<MuteRef> => decodeWith(MuteRefSchema, s, LIMITS.optionValue);
+
+/** Throws on an invalid payload; the longest possible value is about 1,350 characters. */
+export const encodeDigestMute = (p: DigestMute): string => encodeAscii(DigestMuteSchema, p, LIMITS.buttonValue);
+export const decodeDigestMute = (s: unknown): DecodeResult<DigestMute> =>
+  decodeWith(DigestMuteSchema, s, LIMITS.buttonValue);

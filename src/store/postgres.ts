@@ -9,14 +9,20 @@ import type { Logger } from '../log.ts';
 import {
   digestGroup,
   idSpans,
+  muteParams,
   num,
+  questionParams,
   type Row,
   requestParams,
   toCloseRequest,
   toItem,
   toMember,
+  toMute,
+  toQuestion,
   toRecord,
   toStorm,
+  toWarRoom,
+  warRoomParams,
 } from './rows.ts';
 import type {
   ApplyResult,
@@ -158,6 +164,74 @@ const MIGRATIONS: readonly string[] = [
      WHERE o.channel = storms.channel AND o.ended_at IS NULL
        AND (o.started_at < storms.started_at OR (o.started_at = storms.started_at AND o.id < storms.id)));
    CREATE UNIQUE INDEX storms_open_channel ON storms (channel) WHERE ended_at IS NULL;`,
+  // The next move. Cards may be muted, have an owner and count their reminders. "Was this you?"
+  // questions: at most one unanswered per (alert, person asked). Mutes: at most one not ended per
+  // (channel, detection), with the alerts counted in them. War rooms: one per alert, ever.
+  `ALTER TABLE cards DROP CONSTRAINT cards_state_check;
+   ALTER TABLE cards ADD CONSTRAINT cards_state_check
+     CHECK (state IN ('queued', 'posted', 'seen', 'digested', 'muted'));
+   ALTER TABLE cards ADD COLUMN mute_id TEXT,
+                     ADD COLUMN owner_id TEXT,
+                     ADD COLUMN owner_name TEXT,
+                     ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE questions (
+     id              TEXT PRIMARY KEY,
+     alert_id        TEXT NOT NULL,
+     display_id      TEXT NOT NULL,
+     channel         TEXT,
+     thread_ts       TEXT,
+     asked_by_id     TEXT NOT NULL,
+     asked_by_name   TEXT NOT NULL,
+     asked_user_id   TEXT NOT NULL,
+     asked_at        BIGINT NOT NULL,
+     deadline        BIGINT NOT NULL,
+     state           TEXT NOT NULL DEFAULT 'asked' CHECK (state IN ('asked', 'yes', 'no', 'timed_out')),
+     note            TEXT,
+     answered_at     BIGINT,
+     dm_channel      TEXT,
+     dm_ts           TEXT
+   );
+   CREATE UNIQUE INDEX questions_asked ON questions (alert_id, asked_user_id) WHERE state = 'asked';
+   CREATE INDEX questions_alert ON questions (alert_id, asked_at);
+   CREATE INDEX questions_due ON questions (deadline) WHERE state = 'asked';
+   CREATE INDEX questions_answered ON questions (answered_at) WHERE state <> 'asked';
+   CREATE TABLE mutes (
+     id               TEXT PRIMARY KEY,
+     channel          TEXT NOT NULL,
+     detection_key    TEXT NOT NULL,
+     detection_name   TEXT NOT NULL,
+     by_id            TEXT NOT NULL,
+     by_name          TEXT NOT NULL,
+     reason           TEXT NOT NULL,
+     created_at       BIGINT NOT NULL,
+     until_at         BIGINT NOT NULL,
+     source_alert_id  TEXT,
+     ended_at         BIGINT,
+     ended_by_id      TEXT,
+     ended_by_name    TEXT,
+     muted            INTEGER NOT NULL DEFAULT 0,
+     escalated        INTEGER NOT NULL DEFAULT 0,
+     ts               TEXT
+   );
+   CREATE UNIQUE INDEX mutes_active ON mutes (channel, detection_key) WHERE ended_at IS NULL;
+   CREATE INDEX mutes_until ON mutes (until_at) WHERE ended_at IS NULL;
+   CREATE INDEX mutes_ended ON mutes (ended_at);
+   CREATE TABLE mute_members (
+     mute_id     TEXT NOT NULL,
+     alert_id    TEXT NOT NULL,
+     display_id  TEXT NOT NULL,
+     escalated   BOOLEAN NOT NULL DEFAULT false,
+     PRIMARY KEY (mute_id, alert_id)
+   );
+   CREATE INDEX mute_members_ids ON mute_members (mute_id, length(display_id), display_id COLLATE "C");
+   CREATE TABLE war_rooms (
+     alert_id  TEXT PRIMARY KEY,
+     channel   TEXT NOT NULL,
+     name      TEXT NOT NULL,
+     by_id     TEXT NOT NULL,
+     by_name   TEXT NOT NULL,
+     at        BIGINT NOT NULL
+   );`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -176,17 +250,20 @@ const TYPES = {
 };
 
 /** Column names of the patchable card fields (a fixed list: never user input), and how each value is stored. */
-const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => unknown]> = {
-  state: ['state', (v) => v],
-  channel: ['channel', (v) => v ?? null],
-  ts: ['ts', (v) => v ?? null],
-  status: ['status', (v) => v ?? null],
-  updatedAt: ['updated_at', (v) => v ?? null],
-  fingerprint: ['fingerprint', (v) => v ?? null],
-  final: ['final', (v) => Boolean(v)],
-  stormId: ['storm_id', (v) => v ?? null],
-  lastAction: ['last_action', (v) => (v ? JSON.stringify(v) : null)],
-  postedAt: ['posted_at', (v) => v ?? null],
+const PATCH_COLUMNS: { [K in keyof CardPatch]-?: [string[], (v: CardPatch[K]) => unknown[]] } = {
+  state: [['state'], (v) => [v]],
+  channel: [['channel'], (v) => [v ?? null]],
+  ts: [['ts'], (v) => [v ?? null]],
+  status: [['status'], (v) => [v ?? null]],
+  updatedAt: [['updated_at'], (v) => [v ?? null]],
+  fingerprint: [['fingerprint'], (v) => [v ?? null]],
+  final: [['final'], (v) => [Boolean(v)]],
+  stormId: [['storm_id'], (v) => [v ?? null]],
+  lastAction: [['last_action'], (v) => [v ? JSON.stringify(v) : null]],
+  postedAt: [['posted_at'], (v) => [v ?? null]],
+  muteId: [['mute_id'], (v) => [v ?? null]],
+  owner: [['owner_id', 'owner_name'], (v) => [v?.id ?? null, v?.name ?? null]],
+  remindersSent: [['reminders_sent'], (v) => [v ?? 0]],
 };
 
 /** Statuses still live (src/cotool/schemas.ts LIVE_STATUSES), for SQL. */
@@ -226,8 +303,8 @@ const SQL = {
                WHERE alert_id = $4`,
   cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= $1',
   insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
-                                  created_at, changed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (alert_id) DO NOTHING`,
+                                  created_at, changed_at, mute_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT (alert_id) DO NOTHING`,
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
@@ -351,9 +428,47 @@ const SQL = {
   moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
                        outcome = COALESCE($5, outcome)
                 WHERE id = $6 AND state = $7`,
-  quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested') AND NOT final",
+  quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND NOT final",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p || c FROM unnest($1::text[]) AS p, unnest($2::text[]) AS c)',
   getMeta: 'SELECT value FROM meta WHERE key = $1',
+  // ---- the next move
+  ask: `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
+                               asked_user_id, asked_at, deadline)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+  answer: `UPDATE questions SET state = $1, note = $2, answered_at = $3
+           WHERE id = $4 AND state = 'asked' AND asked_user_id = $5`,
+  timeout: "UPDATE questions SET state = 'timed_out', answered_at = $1 WHERE id = $2 AND state = 'asked'",
+  questionDm: 'UPDATE questions SET dm_channel = $1, dm_ts = $2 WHERE id = $3',
+  getQuestion: 'SELECT * FROM questions WHERE id = $1',
+  questionsOf: 'SELECT * FROM questions WHERE alert_id = $1 ORDER BY asked_at DESC, id COLLATE "C" DESC',
+  dueQuestions: `SELECT * FROM questions WHERE state = 'asked' AND deadline <= ${NOW}
+                 ORDER BY deadline, id COLLATE "C" LIMIT $1`,
+  muteCreate: `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
+                                  until_at, source_alert_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+  muteEnd: 'UPDATE mutes SET ended_at = $1, ended_by_id = $2, ended_by_name = $3 WHERE id = $4 AND ended_at IS NULL',
+  // Only into a mute that exists and is not ended (its row locked: an Unmute waits or wins); once per alert.
+  muteMember: `INSERT INTO mute_members (mute_id, alert_id, display_id)
+               SELECT id, $2, $3 FROM mutes WHERE id = $1 AND ended_at IS NULL FOR UPDATE
+               ON CONFLICT (mute_id, alert_id) DO NOTHING`,
+  muteCounted: 'UPDATE mutes SET muted = muted + 1 WHERE id = $1',
+  memberEscalated: `UPDATE mute_members SET escalated = true WHERE mute_id = $1 AND alert_id = $2 AND NOT escalated`,
+  muteEscalated: 'UPDATE mutes SET escalated = escalated + 1 WHERE id = $1',
+  mutePosted: 'UPDATE mutes SET ts = $1 WHERE id = $2',
+  getMute: 'SELECT * FROM mutes WHERE id = $1',
+  activeMutes: 'SELECT * FROM mutes WHERE ended_at IS NULL ORDER BY created_at, id COLLATE "C"',
+  dueMuteEnds: `SELECT * FROM mutes WHERE ended_at IS NULL AND until_at <= ${NOW}
+                ORDER BY until_at, id COLLATE "C" LIMIT $1`,
+  // $2 null: from the first; else after it in (length, bytes) order.
+  muteMembersAfter: `SELECT alert_id, display_id FROM mute_members
+                     WHERE mute_id = $1
+                       AND ($2::text IS NULL
+                            OR (length(display_id), display_id COLLATE "C") > (length($2::text), $2::text COLLATE "C"))
+                     ORDER BY length(display_id), display_id COLLATE "C" LIMIT $3`,
+  warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (alert_id) DO NOTHING`,
+  getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
+  reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
 
@@ -373,6 +488,7 @@ const PRUNE: Record<PruneKind, string> = {
             WHERE c.final AND c.changed_at < $1
               AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
               AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
+              AND NOT EXISTS (SELECT 1 FROM questions AS qu WHERE qu.alert_id = c.alert_id AND qu.state = 'asked')
               AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
             ORDER BY c.changed_at LIMIT $2
             FOR UPDATE SKIP LOCKED)
@@ -400,6 +516,29 @@ const PRUNE: Record<PruneKind, string> = {
                 SELECT key FROM once_keys WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   action_claims: `DELETE FROM action_claims WHERE alert_id IN (
                     SELECT alert_id FROM action_claims WHERE claimed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  questions: `DELETE FROM questions WHERE id IN (
+                SELECT qu.id FROM questions AS qu
+                WHERE qu.state <> 'asked' AND qu.answered_at < $1
+                  AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
+                ORDER BY qu.answered_at LIMIT $2
+                FOR UPDATE SKIP LOCKED)`,
+  mute_members: `DELETE FROM mute_members WHERE (mute_id, alert_id) IN (
+                   SELECT mm.mute_id, mm.alert_id FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
+                   WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
+                   LIMIT $2)`,
+  mutes: `DELETE FROM mutes WHERE id IN (
+            SELECT m.id FROM mutes AS m
+            WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
+              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
+              AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
+            ORDER BY m.ended_at LIMIT $2
+            FOR UPDATE SKIP LOCKED)`,
+  war_rooms: `DELETE FROM war_rooms WHERE alert_id IN (
+                SELECT w.alert_id FROM war_rooms AS w
+                WHERE w.at < $1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED)`,
 };
 
 export type PostgresStoreOptions = {
@@ -417,6 +556,21 @@ export type PostgresStoreOptions = {
 };
 
 class Conflict extends Error {}
+
+/**
+ * The next move's parts that can conflict. Each is one statement that writes nothing when it
+ * conflicts, except a mute's `count` (its member, then the tally): it writes after its check.
+ */
+function nextMoveSteps(ch: Change): number {
+  const q = ch.question?.op;
+  const m = ch.mute?.op;
+  return (
+    (q === 'ask' || q === 'answer' || q === 'timeout' ? 1 : 0) +
+    (m === 'create' || m === 'end' || m === 'count' ? 1 : 0) +
+    (ch.warRoom ? 1 : 0) +
+    (ch.reminder ? 1 : 0)
+  );
+}
 
 /** Deadlock or serialisation failure: the whole transaction was rolled back and may be run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -537,17 +691,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         w.fingerprint,
         w.stormId ?? null,
         t,
+        w.muteId ?? null,
       ]);
       if (r.rowCount !== 1) throw new Conflict();
     } else if (w?.op === 'update') {
       const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
-      const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
+      const values = keys.flatMap((k) => (PATCH_COLUMNS[k][1] as (v: unknown) => unknown[])(w.set[k]));
       if (w.expectVersion === undefined && w.expectState === undefined) {
         throw new Error('a card update needs expectVersion or expectState');
       }
       const params: unknown[] = [...values, t, w.alertId];
-      const sets = keys.map((k, i) => `${PATCH_COLUMNS[k][0]} = $${i + 1}`);
-      sets.push('version = version + 1', `changed_at = $${keys.length + 1}`);
+      const sets = keys.flatMap((k) => PATCH_COLUMNS[k][0]).map((col, i) => `${col} = $${i + 1}`);
+      sets.push('version = version + 1', `changed_at = $${values.length + 1}`);
       const where = [`alert_id = $${params.length}`];
       if (w.expectVersion !== undefined) where.push(`version = $${params.push(w.expectVersion)}`);
       if (w.expectState !== undefined) where.push(`state = $${params.push(w.expectState)}`);
@@ -563,6 +718,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const res = await c.query(SQL.addRequest, requestParams(r));
       if (res.rowCount !== 1) throw new Conflict();
     }
+    await applyNextMoveChecks(c, ch);
     if (ch.closeRequestTs) await c.query(SQL.requestTs, [ch.closeRequestTs.ts, ch.closeRequestTs.id]);
     const s = ch.storm;
     if (s?.op === 'open') {
@@ -592,6 +748,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     for (const m of ch.memberStatus ?? []) {
       await c.query(SQL.memberStatus, [m.status, m.updatedAt, m.stormId, m.alertId]);
     }
+    await applyNextMoveWrites(c, ch);
     for (const m of ch.meta ?? []) await c.query(SQL.setMeta, [m.key, m.value]);
     for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
     for (const i of ch.settle ?? []) {
@@ -611,6 +768,45 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   }
 
   /**
+   * The parts of a change for questions, mutes, war rooms and reminders that can conflict: each writes
+   * nothing when it does (a mute's count writes its tally only after its member went in), and they come
+   * before any write of the change that cannot conflict (see applyAll).
+   */
+  async function applyNextMoveChecks(c: pg.PoolClient, ch: Change): Promise<void> {
+    const n = async (text: string, values: unknown[]) => (await c.query(text, values)).rowCount ?? 0;
+    const qw = ch.question;
+    if (qw?.op === 'ask') {
+      if ((await n(SQL.ask, questionParams(qw.q))) !== 1) throw new Conflict();
+    } else if (qw?.op === 'answer') {
+      if ((await n(SQL.answer, [qw.answer, qw.note, qw.at, qw.id, qw.userId])) !== 1) throw new Conflict();
+    } else if (qw?.op === 'timeout') {
+      if ((await n(SQL.timeout, [qw.at, qw.id])) !== 1) throw new Conflict();
+    }
+    const m = ch.mute;
+    if (m?.op === 'create') {
+      if ((await n(SQL.muteCreate, muteParams(m.m))) !== 1) throw new Conflict();
+    } else if (m?.op === 'end') {
+      if ((await n(SQL.muteEnd, [m.at, m.by?.id ?? null, m.by?.name ?? null, m.id])) !== 1) throw new Conflict();
+    } else if (m?.op === 'count') {
+      if ((await n(SQL.muteMember, [m.id, m.alertId, m.displayId])) !== 1) throw new Conflict();
+      await n(SQL.muteCounted, [m.id]);
+    }
+    if (ch.warRoom && (await n(SQL.warRoom, warRoomParams(ch.warRoom))) !== 1) throw new Conflict();
+    if (ch.reminder && (await n(SQL.reminder, [ch.reminder.n, ch.reminder.cardKey])) !== 1) throw new Conflict();
+  }
+
+  /** The next move's writes that never conflict: a question's DM, a member escalated, a mute's message. */
+  async function applyNextMoveWrites(c: pg.PoolClient, ch: Change): Promise<void> {
+    const qw = ch.question;
+    if (qw?.op === 'dm') await c.query(SQL.questionDm, [qw.channel, qw.ts, qw.id]);
+    const m = ch.mute;
+    if (m?.op === 'escalated') {
+      const r = await c.query(SQL.memberEscalated, [m.id, m.alertId]);
+      if (r.rowCount === 1) await c.query(SQL.muteEscalated, [m.id]);
+    } else if (m?.op === 'posted') await c.query(SQL.mutePosted, [m.ts, m.id]);
+  }
+
+  /**
    * Each change is atomic: a conflict undoes that change alone. The steps that can conflict (the card
    * write, then each dequeue, then a storm's opening) come first in applyOne and write nothing when
    * they conflict, so a change needs a savepoint only when a conflict could follow another
@@ -622,7 +818,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     let conflicts = 0;
     for (const ch of changes) {
       const steps =
-        (ch.card ? 1 : 0) + (ch.dequeue?.length ?? 0) + (ch.closeRequest ? 1 : 0) + (ch.storm?.op === 'open' ? 1 : 0);
+        (ch.card ? 1 : 0) +
+        (ch.dequeue?.length ?? 0) +
+        (ch.closeRequest ? 1 : 0) +
+        (ch.storm?.op === 'open' ? 1 : 0) +
+        nextMoveSteps(ch);
       if (steps < 2) {
         try {
           await applyOne(c, ch, t);
@@ -881,6 +1081,36 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         from,
       ]);
       return n === 1;
+    },
+    async getQuestion(id) {
+      const [r] = await query(SQL.getQuestion, [id]);
+      return r ? toQuestion(r) : null;
+    },
+    async questionsOf(alertId) {
+      return (await query(SQL.questionsOf, [alertId])).map(toQuestion);
+    },
+    async dueQuestions(limit) {
+      return (await query(SQL.dueQuestions, [limit])).map(toQuestion);
+    },
+    async getMute(id) {
+      const [r] = await query(SQL.getMute, [id]);
+      return r ? toMute(r) : null;
+    },
+    async activeMutes() {
+      return (await query(SQL.activeMutes)).map(toMute);
+    },
+    async dueMuteEnds(limit) {
+      return (await query(SQL.dueMuteEnds, [limit])).map(toMute);
+    },
+    async muteMembersAfter(muteId, afterDisplayId, limit) {
+      return (await query(SQL.muteMembersAfter, [muteId, afterDisplayId, limit])).map((r) => ({
+        alertId: String(r.alert_id),
+        displayId: String(r.display_id),
+      }));
+    },
+    async getWarRoom(alertId) {
+      const [r] = await query(SQL.getWarRoom, [alertId]);
+      return r ? toWarRoom(r) : null;
     },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       if (kind !== 'cards') {

@@ -7,11 +7,16 @@ import type {
   CloseRequest,
   IdSpan,
   LastAction,
+  Mute,
   NewCloseRequest,
+  NewMute,
+  NewQuestion,
   OutboxItem,
+  Question,
   Storm,
   StormDigestGroup,
   StormMember,
+  WarRoom,
 } from './store.ts';
 
 export type Row = Record<string, unknown>;
@@ -36,8 +41,15 @@ export function toRecord(r: Row): CardRecord {
     stormId: str(r.storm_id),
     postedAt: num(r.posted_at),
     firstActionAt: num(r.first_action_at),
+    muteId: str(r.mute_id),
+    owner: person(r.owner_id, r.owner_name),
+    remindersSent: num(r.reminders_sent) ?? 0,
   };
 }
+
+/** A person from their id and name columns (null when no id). */
+const person = (id: unknown, name: unknown): { id: string; name: string } | null =>
+  id === null || id === undefined ? null : { id: String(id), name: String(name ?? '') };
 
 export function toItem(r: Row): OutboxItem {
   return {
@@ -170,4 +182,90 @@ export function requestParams(r: NewCloseRequest): (string | number | null)[] {
     r.createdAt,
     r.expiresAt,
   ];
+}
+
+/** A question row (its state is one of QuestionState: a CHECK constraint of both engines). */
+export function toQuestion(r: Row): Question {
+  return {
+    id: String(r.id),
+    alertId: String(r.alert_id),
+    displayId: String(r.display_id),
+    channel: str(r.channel),
+    threadTs: str(r.thread_ts),
+    askedBy: { id: String(r.asked_by_id), name: String(r.asked_by_name) },
+    askedUserId: String(r.asked_user_id),
+    askedAt: Number(r.asked_at),
+    deadline: Number(r.deadline),
+    state: String(r.state) as Question['state'],
+    note: str(r.note),
+    answeredAt: num(r.answered_at),
+    dmChannel: str(r.dm_channel),
+    dmTs: str(r.dm_ts),
+  };
+}
+
+/** A new question's columns, in the order both engines' insert takes them. */
+export function questionParams(q: NewQuestion): (string | number | null)[] {
+  return [
+    q.id,
+    q.alertId,
+    q.displayId,
+    q.channel,
+    q.threadTs,
+    q.askedBy.id,
+    q.askedBy.name,
+    q.askedUserId,
+    q.askedAt,
+    q.deadline,
+  ];
+}
+
+export function toMute(r: Row): Mute {
+  return {
+    id: String(r.id),
+    channel: String(r.channel),
+    detectionKey: String(r.detection_key),
+    detectionName: String(r.detection_name),
+    by: { id: String(r.by_id), name: String(r.by_name) },
+    reason: String(r.reason),
+    createdAt: Number(r.created_at),
+    until: Number(r.until_at),
+    sourceAlertId: str(r.source_alert_id),
+    endedAt: num(r.ended_at),
+    endedBy: person(r.ended_by_id, r.ended_by_name),
+    muted: Number(r.muted),
+    escalated: Number(r.escalated),
+    ts: str(r.ts),
+  };
+}
+
+/** A new mute's columns, in the order both engines' insert takes them. */
+export function muteParams(m: NewMute): (string | number | null)[] {
+  return [
+    m.id,
+    m.channel,
+    m.detectionKey,
+    m.detectionName,
+    m.by.id,
+    m.by.name,
+    m.reason,
+    m.createdAt,
+    m.until,
+    m.sourceAlertId,
+  ];
+}
+
+export function toWarRoom(r: Row): WarRoom {
+  return {
+    alertId: String(r.alert_id),
+    channel: String(r.channel),
+    name: String(r.name),
+    by: { id: String(r.by_id), name: String(r.by_name) },
+    at: Number(r.at),
+  };
+}
+
+/** A war room's columns, in the order both engines' insert takes them. */
+export function warRoomParams(w: WarRoom): (string | number)[] {
+  return [w.alertId, w.channel, w.name, w.by.id, w.by.name, w.at];
 }

@@ -4,14 +4,20 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import {
   digestGroup,
   idSpans,
+  muteParams,
   num,
+  questionParams,
   requestParams,
   str,
   toCloseRequest,
   toItem,
   toMember,
+  toMute,
+  toQuestion,
   toRecord,
   toStorm,
+  toWarRoom,
+  warRoomParams,
 } from './rows.ts';
 import type {
   ApplyResult,
@@ -184,6 +190,102 @@ const MIGRATIONS: readonly string[] = [
      WHERE o.channel = storms.channel AND o.ended_at IS NULL
        AND (o.started_at < storms.started_at OR (o.started_at = storms.started_at AND o.id < storms.id)));
    CREATE UNIQUE INDEX storms_open_channel ON storms (channel) WHERE ended_at IS NULL;`,
+  // The next move. Cards may be muted (the state's CHECK changes: the table is rebuilt, its rows and
+  // indexes kept), have an owner and count their reminders. "Was this you?" questions: at most one
+  // unanswered per (alert, person asked). Mutes: at most one not ended per (channel, detection), with
+  // the alerts counted in them. War rooms: one per alert, ever.
+  `CREATE TABLE cards_v8 (
+     alert_id        TEXT PRIMARY KEY,
+     display_id      TEXT NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('queued', 'posted', 'seen', 'digested', 'muted')),
+     channel         TEXT,
+     ts              TEXT,
+     status          TEXT,
+     updated_at      TEXT,
+     fingerprint     TEXT,
+     final           INTEGER NOT NULL DEFAULT 0,
+     last_action     TEXT,
+     version         INTEGER NOT NULL DEFAULT 1,
+     storm_id        TEXT,
+     posted_at       INTEGER,
+     first_action_at INTEGER,
+     created_at      INTEGER NOT NULL,
+     changed_at      INTEGER NOT NULL,
+     mute_id         TEXT,
+     owner_id        TEXT,
+     owner_name      TEXT,
+     reminders_sent  INTEGER NOT NULL DEFAULT 0
+   );
+   INSERT INTO cards_v8 (alert_id, display_id, state, channel, ts, status, updated_at, fingerprint, final,
+                         last_action, version, storm_id, posted_at, first_action_at, created_at, changed_at)
+     SELECT alert_id, display_id, state, channel, ts, status, updated_at, fingerprint, final,
+            last_action, version, storm_id, posted_at, first_action_at, created_at, changed_at
+     FROM cards;
+   DROP TABLE cards;
+   ALTER TABLE cards_v8 RENAME TO cards;
+   CREATE INDEX cards_unfinished ON cards (state, final);
+   CREATE INDEX cards_message ON cards (channel, ts);
+   CREATE INDEX cards_posted ON cards (posted_at);
+   CREATE INDEX cards_retention ON cards (final, changed_at);
+   CREATE TABLE questions (
+     id              TEXT PRIMARY KEY,
+     alert_id        TEXT NOT NULL,
+     display_id      TEXT NOT NULL,
+     channel         TEXT,
+     thread_ts       TEXT,
+     asked_by_id     TEXT NOT NULL,
+     asked_by_name   TEXT NOT NULL,
+     asked_user_id   TEXT NOT NULL,
+     asked_at        INTEGER NOT NULL,
+     deadline        INTEGER NOT NULL,
+     state           TEXT NOT NULL DEFAULT 'asked' CHECK (state IN ('asked', 'yes', 'no', 'timed_out')),
+     note            TEXT,
+     answered_at     INTEGER,
+     dm_channel      TEXT,
+     dm_ts           TEXT
+   );
+   CREATE UNIQUE INDEX questions_asked ON questions (alert_id, asked_user_id) WHERE state = 'asked';
+   CREATE INDEX questions_alert ON questions (alert_id, asked_at);
+   CREATE INDEX questions_due ON questions (deadline) WHERE state = 'asked';
+   CREATE INDEX questions_answered ON questions (answered_at) WHERE state <> 'asked';
+   CREATE TABLE mutes (
+     id               TEXT PRIMARY KEY,
+     channel          TEXT NOT NULL,
+     detection_key    TEXT NOT NULL,
+     detection_name   TEXT NOT NULL,
+     by_id            TEXT NOT NULL,
+     by_name          TEXT NOT NULL,
+     reason           TEXT NOT NULL,
+     created_at       INTEGER NOT NULL,
+     until_at         INTEGER NOT NULL,
+     source_alert_id  TEXT,
+     ended_at         INTEGER,
+     ended_by_id      TEXT,
+     ended_by_name    TEXT,
+     muted            INTEGER NOT NULL DEFAULT 0,
+     escalated        INTEGER NOT NULL DEFAULT 0,
+     ts               TEXT
+   );
+   CREATE UNIQUE INDEX mutes_active ON mutes (channel, detection_key) WHERE ended_at IS NULL;
+   CREATE INDEX mutes_until ON mutes (until_at) WHERE ended_at IS NULL;
+   CREATE INDEX mutes_ended ON mutes (ended_at);
+   CREATE TABLE mute_members (
+     seq         INTEGER PRIMARY KEY,
+     mute_id     TEXT NOT NULL,
+     alert_id    TEXT NOT NULL,
+     display_id  TEXT NOT NULL,
+     escalated   INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (mute_id, alert_id)
+   );
+   CREATE INDEX mute_members_ids ON mute_members (mute_id, length(display_id), display_id);
+   CREATE TABLE war_rooms (
+     alert_id  TEXT PRIMARY KEY,
+     channel   TEXT NOT NULL,
+     name      TEXT NOT NULL,
+     by_id     TEXT NOT NULL,
+     by_name   TEXT NOT NULL,
+     at        INTEGER NOT NULL
+   );`,
 ];
 
 /**
@@ -212,19 +314,26 @@ const NUMBERED_SQL = `p > 1 AND substr(id, 1, 1) GLOB '[A-Za-z]' AND substr(id, 
   AND length(id) - p BETWEEN 1 AND 15 AND substr(id, p + 1) NOT GLOB '*[^0-9]*'
   AND (substr(id, p + 1) = '0' OR substr(id, p + 1, 1) <> '0')`;
 
-/** Column names of the patchable card fields, and how each value is stored. */
-const PATCH_COLUMNS: Record<keyof CardPatch, [string, (v: unknown) => SQLInputValue]> = {
-  state: ['state', (v) => v as string],
-  channel: ['channel', (v) => (v ?? null) as string | null],
-  ts: ['ts', (v) => (v ?? null) as string | null],
-  status: ['status', (v) => (v ?? null) as string | null],
-  updatedAt: ['updated_at', (v) => (v ?? null) as string | null],
-  fingerprint: ['fingerprint', (v) => (v ?? null) as string | null],
-  final: ['final', (v) => (v ? 1 : 0)],
-  stormId: ['storm_id', (v) => (v ?? null) as string | null],
-  lastAction: ['last_action', (v) => (v ? JSON.stringify(v) : null)],
-  postedAt: ['posted_at', (v) => (v ?? null) as number | null],
+/** Column names of the patchable card fields, and how each value is stored (one value per column). */
+const PATCH_COLUMNS: { [K in keyof CardPatch]-?: [string[], (v: CardPatch[K]) => SQLInputValue[]] } = {
+  state: [['state'], (v) => [v as string]],
+  channel: [['channel'], (v) => [v ?? null]],
+  ts: [['ts'], (v) => [v ?? null]],
+  status: [['status'], (v) => [v ?? null]],
+  updatedAt: [['updated_at'], (v) => [v ?? null]],
+  fingerprint: [['fingerprint'], (v) => [v ?? null]],
+  final: [['final'], (v) => [v ? 1 : 0]],
+  stormId: [['storm_id'], (v) => [v ?? null]],
+  lastAction: [['last_action'], (v) => [v ? JSON.stringify(v) : null]],
+  postedAt: [['posted_at'], (v) => [v ?? null]],
+  muteId: [['mute_id'], (v) => [v ?? null]],
+  owner: [['owner_id', 'owner_name'], (v) => [v?.id ?? null, v?.name ?? null]],
+  remindersSent: [['reminders_sent'], (v) => [v ?? 0]],
 };
+/** The columns and values of a patch's fields, in the order of `keys`. */
+function patchValues(keys: readonly (keyof CardPatch)[], set: CardPatch): SQLInputValue[] {
+  return keys.flatMap((k) => (PATCH_COLUMNS[k][1] as (v: unknown) => SQLInputValue[])(set[k]));
+}
 
 export type SqliteStoreOptions = {
   clock?: () => number;
@@ -236,6 +345,66 @@ export type SqliteStoreOptions = {
 
 class Conflict extends Error {}
 
+/** Statements of the next move: questions, mutes and their members, war rooms, reminders. */
+function nextMoveStatements(db: DatabaseSync) {
+  return {
+    ask: db.prepare(
+      `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
+                              asked_user_id, asked_at, deadline)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    answer: db.prepare(
+      `UPDATE questions SET state = ?, note = ?, answered_at = ?
+       WHERE id = ? AND state = 'asked' AND asked_user_id = ?`,
+    ),
+    timeout: db.prepare("UPDATE questions SET state = 'timed_out', answered_at = ? WHERE id = ? AND state = 'asked'"),
+    questionDm: db.prepare('UPDATE questions SET dm_channel = ?, dm_ts = ? WHERE id = ?'),
+    getQuestion: db.prepare('SELECT * FROM questions WHERE id = ?'),
+    questionsOf: db.prepare('SELECT * FROM questions WHERE alert_id = ? ORDER BY asked_at DESC, id DESC'),
+    dueQuestions: db.prepare(
+      `SELECT * FROM questions WHERE state = 'asked' AND deadline <= ${NOW} ORDER BY deadline, id LIMIT ?`,
+    ),
+    muteCreate: db.prepare(
+      `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
+                          until_at, source_alert_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    muteEnd: db.prepare(
+      'UPDATE mutes SET ended_at = ?, ended_by_id = ?, ended_by_name = ? WHERE id = ? AND ended_at IS NULL',
+    ),
+    // Only into a mute that exists and is not ended; once per alert.
+    muteMember: db.prepare(
+      `INSERT INTO mute_members (mute_id, alert_id, display_id)
+       SELECT id, ?2, ?3 FROM mutes WHERE id = ?1 AND ended_at IS NULL
+       ON CONFLICT (mute_id, alert_id) DO NOTHING`,
+    ),
+    muteCounted: db.prepare('UPDATE mutes SET muted = muted + 1 WHERE id = ?'),
+    memberEscalated: db.prepare(
+      'UPDATE mute_members SET escalated = 1 WHERE mute_id = ? AND alert_id = ? AND escalated = 0',
+    ),
+    muteEscalated: db.prepare('UPDATE mutes SET escalated = escalated + 1 WHERE id = ?'),
+    mutePosted: db.prepare('UPDATE mutes SET ts = ? WHERE id = ?'),
+    getMute: db.prepare('SELECT * FROM mutes WHERE id = ?'),
+    activeMutes: db.prepare('SELECT * FROM mutes WHERE ended_at IS NULL ORDER BY created_at, id'),
+    dueMuteEnds: db.prepare(
+      `SELECT * FROM mutes WHERE ended_at IS NULL AND until_at <= ${NOW} ORDER BY until_at, id LIMIT ?`,
+    ),
+    // ?2 null: from the first; else after it in (length, bytes) order.
+    muteMembersAfter: db.prepare(
+      `SELECT alert_id, display_id FROM mute_members
+       WHERE mute_id = ?1 AND (?2 IS NULL OR length(display_id) > length(?2)
+                               OR (length(display_id) = length(?2) AND display_id > ?2))
+       ORDER BY length(display_id), display_id LIMIT ?3`,
+    ),
+    warRoom: db.prepare(
+      `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (alert_id) DO NOTHING`,
+    ),
+    getWarRoom: db.prepare('SELECT * FROM war_rooms WHERE alert_id = ?'),
+    reminder: db.prepare('UPDATE cards SET reminders_sent = ? WHERE alert_id = ? AND reminders_sent = ?'),
+  };
+}
+
 /** Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions | (() => number) = {}): Store {
   const opts = typeof options === 'function' ? { clock: options } : options;
@@ -245,7 +414,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   const dbClock = opts.dbClock ?? Date.now;
   db.function('cotool_now', { deterministic: false }, () => Math.floor(dbClock()));
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  migrate(db, opts.legacyChannel ?? '');
+  migrateSqlite(db, opts.legacyChannel ?? '');
 
   const q = {
     get: db.prepare('SELECT * FROM cards WHERE alert_id = ?'),
@@ -280,8 +449,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     ),
     insertCard: db.prepare(
       `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
-                          created_at, changed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
+                          created_at, changed_at, mute_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING`,
     ),
     enqueue: db.prepare(
       `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
@@ -449,11 +618,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
               outcome = COALESCE(?, outcome)
        WHERE id = ? AND state = ?`,
     ),
-    quietIds: db.prepare("SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested') AND final = 0"),
+    quietIds: db.prepare(
+      "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND final = 0",
+    ),
     pruneMeta: db.prepare(
       'DELETE FROM meta WHERE key IN (SELECT p.value || c.value FROM json_each(?) AS p, json_each(?) AS c)',
     ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    ...nextMoveStatements(db),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
@@ -477,6 +649,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
          WHERE c.final = 1 AND c.changed_at < ?1
            AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
            AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
+           AND NOT EXISTS (SELECT 1 FROM questions AS qu WHERE qu.alert_id = c.alert_id AND qu.state = 'asked')
            AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
          ORDER BY c.changed_at LIMIT ?2)
        RETURNING alert_id`,
@@ -510,6 +683,34 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     action_claims: db.prepare(
       'DELETE FROM action_claims WHERE alert_id IN (SELECT alert_id FROM action_claims WHERE claimed_at < ?1 LIMIT ?2)',
     ),
+    questions: db.prepare(
+      `DELETE FROM questions WHERE id IN (
+         SELECT qu.id FROM questions AS qu
+         WHERE qu.state <> 'asked' AND qu.answered_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
+         ORDER BY qu.answered_at LIMIT ?2)`,
+    ),
+    mute_members: db.prepare(
+      `DELETE FROM mute_members WHERE seq IN (
+         SELECT mm.seq FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
+         WHERE m.ended_at IS NOT NULL AND m.ended_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, m.id) > 0)
+         LIMIT ?2)`,
+    ),
+    mutes: db.prepare(
+      `DELETE FROM mutes WHERE id IN (
+         SELECT m.id FROM mutes AS m
+         WHERE m.ended_at IS NOT NULL AND m.ended_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, m.id) > 0)
+           AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
+         ORDER BY m.ended_at LIMIT ?2)`,
+    ),
+    war_rooms: db.prepare(
+      `DELETE FROM war_rooms WHERE alert_id IN (
+         SELECT w.alert_id FROM war_rooms AS w
+         WHERE w.at < ?1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
+         LIMIT ?2)`,
+    ),
   };
 
   const inStatements = new Map<string, StatementSync>();
@@ -532,7 +733,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     const sig = `${keys.join(',')}|${byVersion}|${byState}`;
     let st = patchStatements.get(sig);
     if (!st) {
-      const sets = keys.map((k) => `${PATCH_COLUMNS[k][0]} = ?`).join(', ');
+      const sets = keys.flatMap((k) => PATCH_COLUMNS[k][0].map((c) => `${c} = ?`)).join(', ');
       const where = `alert_id = ?${byVersion ? ' AND version = ?' : ''}${byState ? ' AND state = ?' : ''}`;
       st = db.prepare(
         `UPDATE cards SET ${sets}${sets ? ', ' : ''}version = version + 1, changed_at = ? WHERE ${where}`,
@@ -572,11 +773,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
         w.stormId ?? null,
         t,
         t,
+        w.muteId ?? null,
       );
       if (Number(r.changes) !== 1) throw new Conflict();
     } else if (w?.op === 'update') {
       const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
-      const values = keys.map((k) => PATCH_COLUMNS[k][1](w.set[k]));
+      const values = patchValues(keys, w.set);
       const byVersion = w.expectVersion !== undefined;
       const byState = w.expectState !== undefined;
       if (!byVersion && !byState) throw new Error('a card update needs expectVersion or expectState');
@@ -593,6 +795,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       const res = q.addRequest.run(...requestParams(r));
       if (Number(res.changes) !== 1) throw new Conflict();
     }
+    applyNextMoveChecks(c);
     if (c.closeRequestTs) q.requestTs.run(c.closeRequestTs.ts, c.closeRequestTs.id);
     const s = c.storm;
     if (s?.op === 'open') {
@@ -620,11 +823,49 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       );
     }
     for (const m of c.memberStatus ?? []) q.memberStatus.run(m.status, m.updatedAt, m.stormId, m.alertId);
+    applyNextMoveWrites(c);
     for (const m of c.meta ?? []) q.setMeta.run(m.key, m.value);
     for (const i of c.enqueue ?? []) enqueueOne(i, t);
     for (const i of c.settle ?? []) {
       q.settle.run(i.key, i.kind, i.lane, i.channel, i.alertId, i.priority, i.orderAt, i.payload, t, i.notBefore ?? 0);
     }
+  }
+
+  /** The parts of a change for questions, mutes, war rooms and reminders that can conflict (as in postgres.ts). */
+  function applyNextMoveChecks(c: Change): void {
+    const qw = c.question;
+    if (qw?.op === 'ask') {
+      if (Number(q.ask.run(...questionParams(qw.q)).changes) !== 1) throw new Conflict();
+    } else if (qw?.op === 'answer') {
+      const r = q.answer.run(qw.answer, qw.note, qw.at, qw.id, qw.userId);
+      if (Number(r.changes) !== 1) throw new Conflict();
+    } else if (qw?.op === 'timeout') {
+      if (Number(q.timeout.run(qw.at, qw.id).changes) !== 1) throw new Conflict();
+    }
+    const m = c.mute;
+    if (m?.op === 'create') {
+      if (Number(q.muteCreate.run(...muteParams(m.m)).changes) !== 1) throw new Conflict();
+    } else if (m?.op === 'end') {
+      if (Number(q.muteEnd.run(m.at, m.by?.id ?? null, m.by?.name ?? null, m.id).changes) !== 1) throw new Conflict();
+    } else if (m?.op === 'count') {
+      if (Number(q.muteMember.run(m.id, m.alertId, m.displayId).changes) !== 1) throw new Conflict();
+      q.muteCounted.run(m.id);
+    }
+    if (c.warRoom && Number(q.warRoom.run(...warRoomParams(c.warRoom)).changes) !== 1) throw new Conflict();
+    if (c.reminder) {
+      const { cardKey, n } = c.reminder;
+      if (Number(q.reminder.run(n, cardKey, n - 1).changes) !== 1) throw new Conflict();
+    }
+  }
+
+  /** The next move's writes that never conflict: a question's DM, a member escalated, a mute's message. */
+  function applyNextMoveWrites(c: Change): void {
+    const qw = c.question;
+    if (qw?.op === 'dm') q.questionDm.run(qw.channel, qw.ts, qw.id);
+    const m = c.mute;
+    if (m?.op === 'escalated') {
+      if (Number(q.memberEscalated.run(m.id, m.alertId).changes) === 1) q.muteEscalated.run(m.id);
+    } else if (m?.op === 'posted') q.mutePosted.run(m.ts, m.id);
   }
 
   /** Each change under a savepoint: a conflict undoes that change alone. */
@@ -878,6 +1119,36 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       const r = q.moveRequest.run(to, d.by?.id ?? null, d.by?.name ?? null, d.at, d.outcome ?? null, id, from);
       return Number(r.changes) === 1;
     },
+    async getQuestion(id) {
+      const r = q.getQuestion.get(id) as Row | undefined;
+      return r ? toQuestion(r) : null;
+    },
+    async questionsOf(alertId) {
+      return (q.questionsOf.all(alertId) as Row[]).map(toQuestion);
+    },
+    async dueQuestions(limit) {
+      return (q.dueQuestions.all(limit) as Row[]).map(toQuestion);
+    },
+    async getMute(id) {
+      const r = q.getMute.get(id) as Row | undefined;
+      return r ? toMute(r) : null;
+    },
+    async activeMutes() {
+      return (q.activeMutes.all() as Row[]).map(toMute);
+    },
+    async dueMuteEnds(limit) {
+      return (q.dueMuteEnds.all(limit) as Row[]).map(toMute);
+    },
+    async muteMembersAfter(muteId, afterDisplayId, limit) {
+      return (q.muteMembersAfter.all(muteId, afterDisplayId, limit) as Row[]).map((r) => ({
+        alertId: String(r.alert_id),
+        displayId: String(r.display_id),
+      }));
+    },
+    async getWarRoom(alertId) {
+      const r = q.getWarRoom.get(alertId) as Row | undefined;
+      return r ? toWarRoom(r) : null;
+    },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       return transaction((): PruneResult => {
         if (kind !== 'cards') {
@@ -915,14 +1186,18 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
   return store;
 }
 
-function migrate(db: DatabaseSync, legacyChannel: string): void {
+/**
+ * Applies the pending migrations, up to version `upTo` (default: all; tests build a database as an
+ * older release left it with a lower one).
+ */
+export function migrateSqlite(db: DatabaseSync, legacyChannel = '', upTo = MIGRATIONS.length): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
   const current = row?.v === null || row?.v === undefined ? 0 : Number(row.v);
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this release supports (${MIGRATIONS.length})`);
   }
-  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+  for (let v = current + 1; v <= Math.min(upTo, MIGRATIONS.length); v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
       const sql = (MIGRATIONS[v - 1] as string).replaceAll(
@@ -941,3 +1216,7 @@ function migrate(db: DatabaseSync, legacyChannel: string): void {
 
 /** The schema version this release migrates to (also read by the doctor). */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The version of the fencing migration (lease tokens, one open storm per channel). */
+export const FENCING_VERSION = 7;
+/** The version of the next move's migration (questions, mutes, war rooms; cards muted, owned, reminded). */
+export const NEXT_MOVE_VERSION = 8;

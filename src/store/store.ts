@@ -7,6 +7,10 @@
  * suite (test/store/contract.ts) runs against both.
  */
 
+import type { QuestionState } from '../core/ask-user.ts';
+
+export type { QuestionState };
+
 /** The last action taken from Slack on an alert, kept so every later re-render still shows it. */
 export type LastAction = {
   by: { id: string; name: string };
@@ -17,9 +21,10 @@ export type LastAction = {
 
 /**
  * queued: a card is in the outbox (not yet in Slack); posted: the card exists; seen: known,
- * deliberately no card; digested: folded into a storm's digest (no card unless it escalates).
+ * deliberately no card; digested: folded into a storm's digest (no card unless it escalates); muted:
+ * counted in a mute of its detection (`muteId`), no card unless it breaks through later.
  */
-export type CardState = 'queued' | 'posted' | 'seen' | 'digested';
+export type CardState = 'queued' | 'posted' | 'seen' | 'digested' | 'muted';
 
 export type CardRecord = {
   alertId: string;
@@ -44,6 +49,12 @@ export type CardRecord = {
   postedAt: number | null;
   /** When a human first acted on the alert from Slack (epoch ms). */
   firstActionAt: number | null;
+  /** The mute the alert was counted in (state muted, or a card that broke through since). */
+  muteId: string | null;
+  /** Who took the alert ("I'll take it"), shown on the card. */
+  owner: { id: string; name: string } | null;
+  /** Reminders sent in the card's thread (0, 1 or 2): moved by a `reminder` part, once each. */
+  remindersSent: number;
 };
 
 /** The part of a record the poller compares a listed alert with. */
@@ -221,6 +232,9 @@ export type CardPatch = Partial<{
   stormId: string | null;
   lastAction: LastAction | null;
   postedAt: number | null;
+  muteId: string | null;
+  owner: { id: string; name: string } | null;
+  remindersSent: number;
 }>;
 
 export type CardWrite =
@@ -235,6 +249,8 @@ export type CardWrite =
       updatedAt: string | null;
       fingerprint: string | null;
       stormId?: string | null;
+      /** The mute it is counted in (state muted). */
+      muteId?: string | null;
     }
   /**
    * Compare-and-set: applies only while the record still has `expectVersion` and/or is still in
@@ -285,6 +301,18 @@ export type Change = {
   closeRequest?: NewCloseRequest;
   /** Where a request's message was posted (saved as its outbox item completes). */
   closeRequestTs?: { id: string; ts: string };
+  /** "Was this you?": a question asked, answered, timed out, or its DM saved (see QuestionWrite). */
+  question?: QuestionWrite;
+  /** A mute created, ended, an alert counted in it, a member escalated, or its message saved (see MuteWrite). */
+  mute?: MuteWrite;
+  /** The alert's incident channel, recorded once: conflicts when the alert has one. */
+  warRoom?: WarRoom;
+  /**
+   * Reminder `n` of the card of `cardKey` (its alertId): sets `remindersSent` to n only where it is
+   * n - 1, else the change conflicts (so each reminder is queued once, whoever plans it). Neither the
+   * card's version nor its changed time moves: a reminder changes nothing the card shows.
+   */
+  reminder?: { cardKey: string; n: number };
 };
 
 export type ApplyResult = { applied: number; conflicts: number };
@@ -328,6 +356,77 @@ export type CloseRequest = NewCloseRequest & {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The next move: "was this you?" questions, mutes, war rooms
+
+export type Question = {
+  id: string;
+  alertId: string;
+  displayId: string;
+  /** The card whose thread hears about it (channel + ts), null if none. */
+  channel: string | null;
+  threadTs: string | null;
+  askedBy: { id: string; name: string };
+  askedUserId: string;
+  /** Epoch ms. */
+  askedAt: number;
+  deadline: number;
+  state: QuestionState;
+  note: string | null;
+  answeredAt: number | null;
+  /** The DM message, once posted (channel is the DM's id). */
+  dmChannel: string | null;
+  dmTs: string | null;
+};
+
+export type NewQuestion = Omit<Question, 'state' | 'note' | 'answeredAt' | 'dmChannel' | 'dmTs'>;
+
+export type QuestionWrite =
+  /** Conflicts when (alertId, askedUserId) already has an 'asked' question, or the id exists. */
+  | { op: 'ask'; q: NewQuestion }
+  /** Conflicts unless the question is 'asked' and was put to `userId` (one answer, by the person asked). */
+  | { op: 'answer'; id: string; userId: string; answer: 'yes' | 'no'; note: string | null; at: number }
+  /** Conflicts unless the question is 'asked'; `at` becomes its answeredAt. */
+  | { op: 'timeout'; id: string; at: number }
+  | { op: 'dm'; id: string; channel: string; ts: string };
+
+export type Mute = {
+  id: string;
+  channel: string;
+  detectionKey: string;
+  detectionName: string;
+  by: { id: string; name: string };
+  reason: string;
+  createdAt: number;
+  until: number;
+  sourceAlertId: string | null;
+  endedAt: number | null;
+  endedBy: { id: string; name: string } | null;
+  /** Alerts counted into it, and how many of them escalated later. */
+  muted: number;
+  escalated: number;
+  /** Its quiet "muted" message in the channel, once posted. */
+  ts: string | null;
+};
+
+export type NewMute = Omit<Mute, 'endedAt' | 'endedBy' | 'muted' | 'escalated' | 'ts'>;
+
+export type MuteWrite =
+  /** Conflicts while (channel, detectionKey) has a mute not ended, or the id exists. */
+  | { op: 'create'; m: NewMute }
+  /** Conflicts when already ended (or no such mute). `by` null: it ran out. */
+  | { op: 'end'; id: string; at: number; by: { id: string; name: string } | null }
+  /**
+   * Counts an alert into the mute (a member; bumps `muted`). Conflicts when that alert is already
+   * counted in it, or when the mute is missing or ended (an Unmute won the race: the alert gets a card).
+   */
+  | { op: 'count'; id: string; alertId: string; displayId: string }
+  /** A counted member escalated: bumps `escalated` once per member; never a conflict. */
+  | { op: 'escalated'; id: string; alertId: string }
+  | { op: 'posted'; id: string; ts: string };
+
+export type WarRoom = { alertId: string; channel: string; name: string; by: { id: string; name: string }; at: number };
+
+// ---------------------------------------------------------------------------------------------
 // Retention
 
 /**
@@ -337,13 +436,17 @@ export type CloseRequest = NewCloseRequest & {
  *   closed) and unchanged since before `before` — or a digest item of a storm that ended before
  *   `before`. Anything else waits, whatever its age.
  * - cards: records that are final (the alert closed), unchanged since before `before`, with no
- *   outbox item (so never a card still on its way to Slack), no pending close request and no action
- *   claim; with the meta keys `<prefix><alertId>` for each of `metaPrefixes`.
+ *   outbox item (so never a card still on its way to Slack), no pending close request, no question
+ *   still asked and no action claim; with the meta keys `<prefix><alertId>` for each of `metaPrefixes`.
  * - storm_members: members of storms that ended before `before` with no outbox item naming the storm.
  * - storms: such storms once they have no members left.
  * - close_requests: decided (or expired while pending) before `before`, their alert with no outbox item.
  * - once_keys: expired before `before` (pass now).
  * - action_claims: taken before `before` (a claim that old is abandoned).
+ * - questions: answered or timed out before `before`, their alert with no outbox item.
+ * - mute_members: members of mutes ended before `before` with no outbox item naming the mute.
+ * - mutes: such mutes once they have no members left.
+ * - war_rooms: of alerts whose record is gone (pruned), opened before `before`.
  */
 export type PruneKind =
   | 'outbox'
@@ -352,7 +455,11 @@ export type PruneKind =
   | 'storms'
   | 'close_requests'
   | 'once_keys'
-  | 'action_claims';
+  | 'action_claims'
+  | 'questions'
+  | 'mute_members'
+  | 'mutes'
+  | 'war_rooms';
 
 export type PruneTable = PruneKind | 'meta';
 
@@ -502,11 +609,34 @@ export interface Store {
     decision: { by: { id: string; name: string } | null; at: number | null; outcome?: string | null },
   ): Promise<boolean>;
 
+  // ---- the next move
+  getQuestion(id: string): Promise<Question | null>;
+  /** The alert's questions, newest first. */
+  questionsOf(alertId: string): Promise<Question[]>;
+  /** Questions still 'asked' whose deadline is ≤ the database's now, the oldest deadline first. */
+  dueQuestions(limit: number): Promise<Question[]>;
+  getMute(id: string): Promise<Mute | null>;
+  /** Mutes not ended, whatever their `until` (the caller decides by time), the oldest first. */
+  activeMutes(): Promise<Mute[]>;
+  /** Mutes not ended whose `until` is ≤ the database's now, the earliest first. */
+  dueMuteEnds(limit: number): Promise<Mute[]>;
+  /**
+   * Up to `limit` alerts counted in a mute, after `afterDisplayId` (null: from the first), in a stable
+   * order of display ids: shorter first, then bytewise (numbered ids of one prefix in numeric order).
+   * The last one's displayId is the keyset for the next page.
+   */
+  muteMembersAfter(
+    muteId: string,
+    afterDisplayId: string | null,
+    limit: number,
+  ): Promise<{ alertId: string; displayId: string }[]>;
+  getWarRoom(alertId: string): Promise<WarRoom | null>;
+
   // ---- retention
   /** Deletes one bounded batch of rows past retention (see PruneKind for exactly which). */
   prune(q: PruneQuery): Promise<PruneResult>;
   /**
-   * Records kept without a card of their own (seen, digested) that are not final yet: the poller
+   * Records kept without a card of their own (seen, digested, muted) that are not final yet: the poller
    * marks those whose alert left the live set final, so that they can be pruned in time.
    */
   listQuietIds(): Promise<{ alertId: string; state: CardState }[]>;

@@ -38,6 +38,9 @@ function record(a: Alert, extra: Partial<CardRecord> = {}): CardRecord {
     stormId: null,
     postedAt: 1,
     firstActionAt: null,
+    muteId: null,
+    owner: null,
+    remindersSent: 0,
     ...extra,
   };
 }

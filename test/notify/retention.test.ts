@@ -30,7 +30,16 @@ describe('retention job', () => {
   });
 
   it('prunes every step in order, in batches of batchSize with a pause between, until a batch is short', async () => {
-    const { store, calls } = fakeStore({ outbox: [2], cards: [3, 3, 1], storm_members: [3, 0], storms: [1] });
+    const { store, calls } = fakeStore({
+      outbox: [2],
+      cards: [3, 3, 1],
+      war_rooms: [1],
+      storm_members: [3, 0],
+      storms: [1],
+      mute_members: [3, 2],
+      mutes: [1],
+      questions: [2],
+    });
     const sleeps: number[] = [];
     const metrics = createMetrics();
     const job = createRetention({
@@ -49,24 +58,39 @@ describe('retention job', () => {
     const run = await job.run();
     expect(run).toEqual({
       complete: true,
-      batches: 10,
-      rows: { outbox: 2, cards: 7, meta: 14, storm_members: 3, storms: 1 },
+      batches: 15,
+      rows: {
+        outbox: 2,
+        cards: 7,
+        meta: 14,
+        war_rooms: 1,
+        storm_members: 3,
+        storms: 1,
+        mute_members: 5,
+        mutes: 1,
+        questions: 2,
+      },
     });
     expect(calls.map((c) => c.kind)).toEqual([
       'outbox',
       'cards',
       'cards',
       'cards',
+      'war_rooms',
       'storm_members',
       'storm_members',
       'storms',
+      'mute_members',
+      'mute_members',
+      'mutes',
       'close_requests',
+      'questions',
       'once_keys',
       'action_claims',
     ]);
     expect(new Set(calls.map((c) => c.kind))).toEqual(new Set(PRUNE_STEPS));
     // A pause after each full batch only.
-    expect(sleeps).toEqual([25, 25, 25]);
+    expect(sleeps).toEqual([25, 25, 25, 25]);
     expect(calls.every((c) => c.limit === 3)).toBe(true);
     // Cut-offs: the retention for alert rows, now for expired keys, a day for abandoned claims.
     const cut = Object.fromEntries(calls.map((c) => [c.kind, c.before]));
@@ -76,6 +100,10 @@ describe('retention job', () => {
       storm_members: NOW - 30 * DAY,
       storms: NOW - 30 * DAY,
       close_requests: NOW - 30 * DAY,
+      war_rooms: NOW - 30 * DAY,
+      mute_members: NOW - 30 * DAY,
+      mutes: NOW - 30 * DAY,
+      questions: NOW - 30 * DAY,
       once_keys: NOW,
       action_claims: NOW - ABANDONED_CLAIM_MS,
     });

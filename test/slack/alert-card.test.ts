@@ -4,6 +4,7 @@ import { ACTIONS } from '../../src/slack/ids.ts';
 import { decodeAction } from '../../src/slack/payloads.ts';
 import { LIMITS, safeUrl } from '../../src/slack/text.ts';
 import {
+  alertFingerprint,
   type CardContext,
   type CardView,
   cardFingerprint,
@@ -103,11 +104,15 @@ describe('renderAlertCard behaviour', () => {
   it('offers buttons by status', () => {
     const open = renderAlertCard(base(), ctx());
     expect(actionIds(open)).toEqual([
+      ACTIONS.take,
       ACTIONS.closeFp,
       ACTIONS.closeBenign,
       ACTIONS.closeTp,
       ACTIONS.escalate,
       ACTIONS.more,
+      ACTIONS.askUser,
+      ACTIONS.mute,
+      ACTIONS.warRoom,
       ACTIONS.openLink,
       ACTIONS.externalLink,
       ACTIONS.addNote,
@@ -116,17 +121,27 @@ describe('renderAlertCard behaviour', () => {
 
     const inProgress = renderAlertCard(base({ status: 'in_progress' }), ctx());
     expect(overflowOps(inProgress)).toEqual(['close_reason', 'edit']);
+    expect(actionIds(inProgress)).not.toContain(ACTIONS.take);
+    expect(actionIds(inProgress)).toContain(ACTIONS.warRoom);
 
     const escalated = renderAlertCard(base({ status: 'escalated' }), ctx());
     expect(actionIds(escalated)).not.toContain(ACTIONS.escalate);
     expect(actionIds(escalated)).toContain(ACTIONS.closeTp);
+    expect(actionIds(escalated)).toContain(ACTIONS.take);
 
     for (const status of ['closed_true_positive', 'closed_false_positive', 'closed_true_positive_benign']) {
       const closed = renderAlertCard(base({ status }), ctx());
-      expect(actionIds(closed)).toEqual([ACTIONS.reopen, ACTIONS.openLink, ACTIONS.externalLink, ACTIONS.addNote]);
+      expect(actionIds(closed)).toEqual([
+        ACTIONS.reopen,
+        ACTIONS.mute,
+        ACTIONS.openLink,
+        ACTIONS.externalLink,
+        ACTIONS.addNote,
+      ]);
     }
 
     expect(actionIds(renderAlertCard(base({ status: 'snoozed' }), ctx()))).toEqual([
+      ACTIONS.mute,
       ACTIONS.openLink,
       ACTIONS.externalLink,
       ACTIONS.addNote,
@@ -143,11 +158,68 @@ describe('renderAlertCard behaviour', () => {
       ...('value' in e && typeof e.value === 'string' ? [e.value] : []),
       ...(e.options ?? []).map((o) => o.value),
     ]);
-    expect(values).toHaveLength(8);
+    expect(values).toHaveLength(12);
     for (const v of values) {
       const d = decodeAction(v);
       expect(d.ok && { id: d.value.id, u: d.value.u }).toEqual({ id: ID, u: '2026-11-23T10:05:00.000Z' });
     }
+    const opOf = (actionId: string) => {
+      const el = elements(view).find((e) => e.action_id === actionId) as { value?: string } | undefined;
+      const d = decodeAction(el?.value);
+      return d.ok ? d.value.op : d.reason;
+    };
+    expect([ACTIONS.take, ACTIONS.askUser, ACTIONS.mute, ACTIONS.warRoom].map(opOf)).toEqual([
+      'take',
+      'ask_user',
+      'mute',
+      'war_room',
+    ]);
+  });
+
+  it('the next moves: no mute without a detection; nothing to ask or open once closed', () => {
+    const noDetection = renderAlertCard(base({ detection: null }), ctx());
+    expect(actionIds(noDetection)).not.toContain(ACTIONS.mute);
+    expect(actionIds(noDetection)).toContain(ACTIONS.askUser);
+    const byId = renderAlertCard(base({ detection: { id: 'd1', agentId: null, name: null, kind: null } }), ctx());
+    expect(actionIds(byId)).toContain(ACTIONS.mute);
+    const closed = renderAlertCard(base({ status: 'closed_false_positive', detection: null }), ctx());
+    expect(closed.blocks.some((b) => b.block_id === 'alert.card.moves')).toBe(false);
+  });
+
+  it('shows the owner and drops "I\'ll take it" once someone took the alert', () => {
+    const owned = renderAlertCard(base(), ctx({ owner: ANA }));
+    expect(actionIds(owned)).not.toContain(ACTIONS.take);
+    expect(JSON.stringify(owned)).toContain('*Owner*\\n<@U0ANA>');
+    expect(JSON.stringify(owned)).not.toContain('nobody has taken it');
+    assertSafeView(owned, { alertId: ID, allowed: ['<@U0ANA>'] });
+    // An id that is not a Slack user id is never put into a mention.
+    const odd = renderAlertCard(base(), ctx({ owner: { id: '<!channel>', name: 'Ana <!here>' } }));
+    expect(JSON.stringify(odd)).toContain('*Owner*\\n*Ana &lt;!here&gt;*');
+    assertSafeView(odd, { alertId: ID });
+  });
+
+  it('says how long an open alert has waited, as a date token that stays true between redraws', () => {
+    const now = Date.parse('2026-11-23T10:23:30.000Z');
+    const view = renderAlertCard(base(), ctx({ now }));
+    const epoch = Date.parse('2026-11-23T10:00:00.000Z') / 1000;
+    expect(JSON.stringify(view)).toContain(
+      `:hourglass_flowing_sand: <!date^${epoch}^opened {ago}|open 23 min> · nobody has taken it yet`,
+    );
+    expect(JSON.stringify(renderAlertCard(base(), ctx()))).toContain(`|open since 2026-11-23 10:00 UTC>`);
+    expect(JSON.stringify(renderAlertCard(base({ status: 'in_progress' }), ctx({ now })))).not.toContain('{ago}');
+    expect(JSON.stringify(renderAlertCard(base({ status: 'escalated' }), ctx({ now })))).toContain('{ago}');
+    expect(JSON.stringify(renderAlertCard(base({ status: 'closed_true_positive' }), ctx({ now })))).not.toContain(
+      '{ago}',
+    );
+  });
+
+  it('the fingerprint follows the owner, never the clock', () => {
+    const a = base();
+    expect(alertFingerprint(a, null)).toBe(alertFingerprint(a, null, { owner: null }));
+    expect(alertFingerprint(a, null, { owner: ANA })).not.toBe(alertFingerprint(a, null));
+    expect(alertFingerprint(a, null, { owner: ANA })).not.toBe(
+      alertFingerprint(a, null, { owner: { id: 'U0BO', name: 'Bo' } }),
+    );
   });
 
   it('asks for confirmation naming the alert and the disposition before closing', () => {

@@ -9,10 +9,13 @@ import type {
   Fence,
   LastAction,
   NewCloseRequest,
+  NewMute,
   NewOutboxItem,
+  NewQuestion,
   OutboxItem,
   Store,
   StormMember,
+  WarRoom,
 } from '../../src/store/store.ts';
 
 export type OpenOptions = {
@@ -137,6 +140,9 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
           stormId: null,
           postedAt: null,
           firstActionAt: null,
+          muteId: null,
+          owner: null,
+          remindersSent: 0,
         });
         await s.markSeen('a1', 'COT-1', 'escalated'); // a record exists: no-op
         expect(await s.get('a1')).toMatchObject({ status: 'open', version: 1 });
@@ -1271,6 +1277,410 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     });
 
     // ---------------------------------------------------------------------------------------------
+    describe('the next move: questions, mutes, war rooms, reminders', () => {
+      const jane = { id: 'U1', name: 'Jane Doe' };
+      const sam = { id: 'U2', name: 'Sam Roe' };
+      const question = (id: string, over: Partial<NewQuestion> = {}): NewQuestion => ({
+        id,
+        alertId: 'a1',
+        displayId: 'COT-1',
+        channel: 'C1',
+        threadTs: '1.1',
+        askedBy: jane,
+        askedUserId: 'U9',
+        askedAt: 1_000,
+        deadline: 1_000 + 30 * 60_000,
+        ...over,
+      });
+      const mute = (id: string, over: Partial<NewMute> = {}): NewMute => ({
+        id,
+        channel: 'C1',
+        detectionKey: 'det-1',
+        detectionName: 'Impossible travel',
+        by: jane,
+        reason: 'scanner noise',
+        createdAt: 1_000,
+        until: 1_000 + 4 * 3_600_000,
+        sourceAlertId: 'a1',
+        ...over,
+      });
+      const room = (alertId: string, over: Partial<WarRoom> = {}): WarRoom => ({
+        alertId,
+        channel: `CINC${alertId}`,
+        name: `inc-cot-${alertId}`,
+        by: jane,
+        at: 2_000,
+        ...over,
+      });
+      const ask = (q: NewQuestion, key = `dm:${q.id}`): Change => ({
+        question: { op: 'ask', q },
+        enqueue: [item(key, { kind: 'reply', alertId: q.alertId })],
+      });
+      const answer = (id: string, userId: string, a: 'yes' | 'no' = 'yes', at = 5_000): Change => ({
+        question: { op: 'answer', id, userId, answer: a, note: a === 'no' ? 'not me' : null, at },
+        enqueue: [item(`answer:${id}:${userId}:${at}`, { kind: 'thread_note', alertId: 'a1' })],
+      });
+      const keys = async (s: Store) => (await s.listOutbox()).map((i) => i.key).sort();
+      const ONE = { applied: 1, conflicts: 0 };
+      const CONFLICT = { applied: 0, conflicts: 1 };
+
+      it('questions: asked with their DM item, read back whole; one unanswered per alert and person; an id once', async () => {
+        const s = await fresh();
+        expect(await s.apply([ask(question('q1'))])).toEqual(ONE);
+        expect(await s.getQuestion('q1')).toEqual({
+          ...question('q1'),
+          state: 'asked',
+          note: null,
+          answeredAt: null,
+          dmChannel: null,
+          dmTs: null,
+        });
+        // The same person asked again about the same alert while unanswered: nothing recorded, nothing queued.
+        expect(await s.apply([ask(question('q2'))])).toEqual(CONFLICT);
+        expect(await s.getQuestion('q2')).toBeNull();
+        // The same id again (a redelivered submit), even for someone else: the same.
+        expect(await s.apply([ask(question('q1', { askedUserId: 'U8' }), 'dm:q1-again')])).toEqual(CONFLICT);
+        expect(await keys(s)).toEqual(['dm:q1']);
+        // Another person, or another alert: fine.
+        expect(await s.apply([ask(question('q3', { askedUserId: 'U8', askedAt: 2_000 }))])).toEqual(ONE);
+        expect(await s.apply([ask(question('q4', { alertId: 'a2', displayId: 'COT-2' }))])).toEqual(ONE);
+        // The DM is saved as its item completes.
+        expect(await s.apply([{ question: { op: 'dm', id: 'q1', channel: 'D9', ts: '7.7' } }])).toEqual(ONE);
+        expect(await s.getQuestion('q1')).toMatchObject({ dmChannel: 'D9', dmTs: '7.7' });
+        // Newest first.
+        expect((await s.questionsOf('a1')).map((q) => q.id)).toEqual(['q3', 'q1']);
+        expect(await s.questionsOf('a9')).toEqual([]);
+        expect(await s.getQuestion('nope')).toBeNull();
+        // Answered, the person may be asked again.
+        expect(await s.apply([answer('q1', 'U9')])).toEqual(ONE);
+        expect(await s.apply([ask(question('q5', { askedAt: 9_000 }))])).toEqual(ONE);
+        expect((await s.questionsOf('a1')).map((q) => [q.id, q.state])).toEqual([
+          ['q5', 'asked'],
+          ['q3', 'asked'],
+          ['q1', 'yes'],
+        ]);
+      });
+
+      it('questions: answered once, only by the person asked; a timeout only while unanswered', async () => {
+        const s = await fresh();
+        await s.apply([ask(question('q1')), ask(question('q2', { askedUserId: 'U8' }))]);
+        // Someone else answering: refused, and the answer's note is not queued.
+        expect(await s.apply([answer('q1', 'U1')])).toEqual(CONFLICT);
+        expect(await s.getQuestion('q1')).toMatchObject({ state: 'asked', note: null, answeredAt: null });
+        expect(await s.apply([answer('q1', 'U9', 'no', 6_000)])).toEqual(ONE);
+        expect(await s.getQuestion('q1')).toMatchObject({ state: 'no', note: 'not me', answeredAt: 6_000 });
+        // A second answer (double submit, redelivery, the other button): refused, the first kept.
+        expect(await s.apply([answer('q1', 'U9', 'yes', 6_500)])).toEqual(CONFLICT);
+        expect(await s.apply([{ question: { op: 'timeout', id: 'q1', at: 9_000 } }])).toEqual(CONFLICT);
+        expect(await s.getQuestion('q1')).toMatchObject({ state: 'no', answeredAt: 6_000 });
+        // Timed out: no answer after it, and no second timeout.
+        const timeout: Change = {
+          question: { op: 'timeout', id: 'q2', at: 9_000 },
+          enqueue: [item('timeout:q2', { kind: 'thread_note', alertId: 'a1' })],
+        };
+        expect(await s.apply([timeout])).toEqual(ONE);
+        expect(await s.apply([{ ...timeout, enqueue: [item('timeout:q2:again')] }])).toEqual(CONFLICT);
+        expect(await s.apply([answer('q2', 'U8')])).toEqual(CONFLICT);
+        expect(await s.getQuestion('q2')).toMatchObject({ state: 'timed_out', answeredAt: 9_000, note: null });
+        expect(await s.apply([{ question: { op: 'timeout', id: 'missing', at: 1 } }])).toEqual(CONFLICT);
+        expect(await keys(s)).toEqual(['answer:q1:U9:6000', 'dm:q1', 'dm:q2', 'timeout:q2']);
+      });
+
+      it('questions due: unanswered with a deadline passed on the database clock, the oldest first', async () => {
+        const s = await fresh();
+        const db = Date.now(); // the database's clock (the store's own clock stays at 1_000)
+        await s.apply([
+          ask(question('late', { askedUserId: 'U1', deadline: db - 60_000 })),
+          ask(question('later', { askedUserId: 'U2', deadline: db - 120_000 })),
+          ask(question('answered', { askedUserId: 'U3', deadline: db - 180_000 })),
+          ask(question('waiting', { askedUserId: 'U4', deadline: db + 600_000 })),
+        ]);
+        await s.apply([answer('answered', 'U3')]);
+        expect((await s.dueQuestions(10)).map((q) => q.id)).toEqual(['later', 'late']);
+        expect((await s.dueQuestions(1)).map((q) => q.id)).toEqual(['later']);
+        await s.apply([{ question: { op: 'timeout', id: 'later', at: db } }]);
+        expect((await s.dueQuestions(10)).map((q) => q.id)).toEqual(['late']);
+      });
+
+      it('mutes: one not ended per channel and detection, created with its notice; ended once', async () => {
+        const s = await fresh();
+        const create = (m: NewMute, key = `mute:${m.id}`): Change => ({
+          mute: { op: 'create', m },
+          enqueue: [item(key, { kind: 'thread_note' })],
+        });
+        expect(await s.apply([create(mute('m1'))])).toEqual(ONE);
+        expect(await s.getMute('m1')).toEqual({
+          ...mute('m1'),
+          endedAt: null,
+          endedBy: null,
+          muted: 0,
+          escalated: 0,
+          ts: null,
+        });
+        // Muted already (another analyst, another replica): nothing recorded, nothing announced.
+        expect(await s.apply([create(mute('m2', { by: sam }))])).toEqual(CONFLICT);
+        expect(await s.apply([create(mute('m1', { channel: 'C2' }), 'mute:m1:again')])).toEqual(CONFLICT);
+        expect(await s.getMute('m2')).toBeNull();
+        expect(await keys(s)).toEqual(['mute:m1']);
+        // The same detection in another channel, another detection in the same channel: fine.
+        expect(await s.apply([create(mute('m3', { channel: 'C2', createdAt: 1_100 }))])).toEqual(ONE);
+        expect(await s.apply([create(mute('m4', { detectionKey: 'det-2', createdAt: 1_200 }))])).toEqual(ONE);
+        expect((await s.activeMutes()).map((m) => m.id)).toEqual(['m1', 'm3', 'm4']);
+        await s.apply([{ mute: { op: 'posted', id: 'm1', ts: '8.8' } }]);
+        expect((await s.getMute('m1'))?.ts).toBe('8.8');
+        // Unmuted by Sam, once; a second end (the expiry job, another click) conflicts and announces nothing.
+        const end: Change = {
+          mute: { op: 'end', id: 'm1', at: 5_000, by: sam },
+          enqueue: [item('mute_end:m1', { kind: 'thread_note' })],
+        };
+        expect(await s.apply([end])).toEqual(ONE);
+        expect(await s.apply([{ ...end, mute: { op: 'end', id: 'm1', at: 6_000, by: null } }])).toEqual(CONFLICT);
+        expect(await s.getMute('m1')).toMatchObject({ endedAt: 5_000, endedBy: sam });
+        expect(await s.apply([{ mute: { op: 'end', id: 'missing', at: 1, by: null } }])).toEqual(CONFLICT);
+        expect((await s.activeMutes()).map((m) => m.id)).toEqual(['m3', 'm4']);
+        // Ended, the detection may be muted again; an expiry records no one.
+        expect(await s.apply([create(mute('m5', { createdAt: 7_000 }))])).toEqual(ONE);
+        expect(await s.apply([{ mute: { op: 'end', id: 'm4', at: 8_000, by: null } }])).toEqual(ONE);
+        expect(await s.getMute('m4')).toMatchObject({ endedAt: 8_000, endedBy: null });
+      });
+
+      it('mute ends due on the database clock: not ended, until passed, the earliest first', async () => {
+        const s = await fresh();
+        const db = Date.now();
+        await s.apply([
+          { mute: { op: 'create', m: mute('past', { detectionKey: 'd1', until: db - 1_000 }) } },
+          { mute: { op: 'create', m: mute('long-past', { detectionKey: 'd2', until: db - 60_000 }) } },
+          { mute: { op: 'create', m: mute('ended', { detectionKey: 'd3', until: db - 120_000 }) } },
+          { mute: { op: 'create', m: mute('running', { detectionKey: 'd4', until: db + 600_000 }) } },
+        ]);
+        await s.apply([{ mute: { op: 'end', id: 'ended', at: 2_000, by: jane } }]);
+        expect((await s.dueMuteEnds(10)).map((m) => m.id)).toEqual(['long-past', 'past']);
+        expect((await s.dueMuteEnds(1)).map((m) => m.id)).toEqual(['long-past']);
+        // Listed while not ended, due or not: the caller decides by time.
+        expect((await s.activeMutes()).map((m) => m.id).sort()).toEqual(['long-past', 'past', 'running']);
+      });
+
+      it('mute counting: each alert once, with its record and nothing else; never into an ended or unknown mute', async () => {
+        const s = await fresh();
+        await s.apply([{ mute: { op: 'create', m: mute('m1') } }]);
+        const counted = (alertId: string, muteId = 'm1'): Change => ({
+          ...insert(alertId, { state: 'muted', muteId }),
+          mute: { op: 'count', id: muteId, alertId, displayId: `COT-${alertId}` },
+          enqueue: [item(`mute_ids:${muteId}`, { kind: 'digest_ids', alertId: null })],
+        });
+        expect(await s.apply([counted('a1'), counted('a2')])).toEqual({ applied: 2, conflicts: 0 });
+        expect(await s.get('a1')).toMatchObject({ state: 'muted', muteId: 'm1', channel: 'C1' });
+        expect(await s.getMute('m1')).toMatchObject({ muted: 2, escalated: 0 });
+        // Counted again (two pollers, a replay): the member is there already, so the change conflicts.
+        const again: Change = {
+          mute: { op: 'count', id: 'm1', alertId: 'a1', displayId: 'COT-a1' },
+          enqueue: [item('mute_ids:m1:again')],
+        };
+        expect(await s.apply([again])).toEqual(CONFLICT);
+        expect(await s.getMute('m1')).toMatchObject({ muted: 2 });
+        expect(await keys(s)).toEqual(['mute_ids:m1']);
+        // A member escalated: counted once, whatever the repeats; an alert not counted changes nothing.
+        for (let k = 0; k < 3; k++) {
+          expect(await s.apply([{ mute: { op: 'escalated', id: 'm1', alertId: 'a2' } }])).toEqual(ONE);
+        }
+        expect(await s.apply([{ mute: { op: 'escalated', id: 'm1', alertId: 'not-counted' } }])).toEqual(ONE);
+        expect(await s.getMute('m1')).toMatchObject({ muted: 2, escalated: 1 });
+        // Ended (an Unmute won the race) or unknown: the count conflicts and the alert's record is not made.
+        await s.apply([{ mute: { op: 'end', id: 'm1', at: 5_000, by: sam } }]);
+        expect(await s.apply([counted('a3')])).toEqual(CONFLICT);
+        expect(await s.apply([counted('a4', 'no-such-mute')])).toEqual(CONFLICT);
+        expect(await s.get('a3')).toBeNull();
+        expect(await s.get('a4')).toBeNull();
+        expect(await s.getMute('m1')).toMatchObject({ muted: 2, escalated: 1 });
+        expect(await s.muteMembersAfter('m1', null, 10)).toEqual([
+          { alertId: 'a1', displayId: 'COT-a1' },
+          { alertId: 'a2', displayId: 'COT-a2' },
+        ]);
+      });
+
+      it('mute members page in a stable order (numbered ids of a prefix by number), every id once', async () => {
+        const s = await fresh();
+        await s.apply([{ mute: { op: 'create', m: mute('m1') } }]);
+        const ids = [...Array.from({ length: 23 }, (_, k) => `COT-${23 - k}`), 'A-100', 'COT-1042', 'ZZ-1', 'X'];
+        await s.apply(
+          ids.map((displayId) => ({ mute: { op: 'count', id: 'm1', alertId: `id-${displayId}`, displayId } })),
+        );
+        expect(await s.getMute('m1')).toMatchObject({ muted: ids.length });
+        const first = await s.muteMembersAfter('m1', null, 12);
+        expect(first.map((m) => m.displayId)).toEqual([
+          'X',
+          'ZZ-1',
+          'A-100', // as long as COT-1, and before it bytewise
+          'COT-1',
+          'COT-2',
+          'COT-3',
+          'COT-4',
+          'COT-5',
+          'COT-6',
+          'COT-7',
+          'COT-8',
+          'COT-9',
+        ]);
+        expect(first[0]).toEqual({ alertId: 'id-X', displayId: 'X' });
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: { alertId: string; displayId: string }[] = await s.muteMembersAfter('m1', after, 5);
+          seen.push(...page.map((m) => m.displayId));
+          if (page.length < 5) break;
+          after = page[page.length - 1]?.displayId ?? null;
+        }
+        expect(seen).toHaveLength(ids.length);
+        expect(new Set(seen)).toEqual(new Set(ids));
+        expect(seen.slice(-3)).toEqual(['COT-22', 'COT-23', 'COT-1042']);
+        expect(await s.muteMembersAfter('other', null, 10)).toEqual([]);
+      });
+
+      it('war rooms: one per alert, ever; the second opening conflicts and queues nothing', async () => {
+        const s = await fresh();
+        const open = (w: WarRoom): Change => ({
+          warRoom: w,
+          enqueue: [item(`war_room:${w.alertId}:${w.channel}`, { kind: 'thread_note', alertId: w.alertId })],
+        });
+        expect(await s.apply([open(room('a1'))])).toEqual(ONE);
+        expect(await s.getWarRoom('a1')).toEqual(room('a1'));
+        expect(await s.apply([open(room('a1', { channel: 'COTHER', by: sam }))])).toEqual(CONFLICT);
+        expect(await s.getWarRoom('a1')).toEqual(room('a1'));
+        expect(await keys(s)).toEqual(['war_room:a1:CINCa1']);
+        expect(await s.getWarRoom('a2')).toBeNull();
+      });
+
+      it('reminders: each number once, in order, with its item; the card version does not move', async () => {
+        const s = await fresh();
+        await posted(s, 'a1', '1.1');
+        const v = (await s.get('a1'))?.version;
+        const remind = (n: number): Change => ({
+          reminder: { cardKey: 'a1', n },
+          enqueue: [item(`reminder:a1:${n}`, { kind: 'thread_note', alertId: 'a1' })],
+        });
+        expect(await s.apply([remind(2)])).toEqual(CONFLICT); // not before the first
+        expect(await s.apply([remind(1)])).toEqual(ONE);
+        expect(await s.apply([remind(1)])).toEqual(CONFLICT);
+        expect(await s.get('a1')).toMatchObject({ remindersSent: 1, version: v });
+        expect(await s.apply([remind(2)])).toEqual(ONE);
+        expect(await s.apply([remind(2)])).toEqual(CONFLICT);
+        expect(await s.apply([{ reminder: { cardKey: 'missing', n: 1 } }])).toEqual(CONFLICT);
+        expect(await s.get('a1')).toMatchObject({ remindersSent: 2, version: v });
+        expect(await keys(s)).toEqual(['reminder:a1:1', 'reminder:a1:2']);
+      });
+
+      it('a card is inserted muted, owned and reminded through patches; cleared back to null', async () => {
+        const s = await fresh();
+        await s.apply([insert('a1', { state: 'muted', muteId: 'm1' }), insert('a2')]);
+        expect(await s.get('a1')).toMatchObject({ state: 'muted', muteId: 'm1', owner: null, remindersSent: 0 });
+        expect(await s.get('a2')).toMatchObject({ muteId: null });
+        // It broke through: a card now, still naming its mute; taken by Jane.
+        expect(
+          await s.apply([
+            {
+              card: {
+                op: 'update',
+                alertId: 'a1',
+                expectState: 'muted',
+                set: { state: 'queued', owner: jane, remindersSent: 1 },
+              },
+            },
+          ]),
+        ).toEqual(ONE);
+        expect(await s.get('a1')).toMatchObject({
+          state: 'queued',
+          muteId: 'm1',
+          owner: jane,
+          remindersSent: 1,
+          version: 2,
+        });
+        await s.apply([
+          { card: { op: 'update', alertId: 'a1', expectVersion: 2, set: { owner: null, muteId: null } } },
+        ]);
+        expect(await s.get('a1')).toMatchObject({ muteId: null, owner: null, remindersSent: 1, version: 3 });
+        // A muted record has no card of its own: the poller finalises it like a seen one.
+        await s.apply([insert('a3', { state: 'muted', muteId: 'm1' })]);
+        expect((await s.listQuietIds()).map((r) => [r.alertId, r.state])).toEqual([['a3', 'muted']]);
+      });
+
+      it('a conflicting part undoes the whole change: its card write, its other writes and its items', async () => {
+        const s = await fresh();
+        await posted(s, 'a1', '1.1');
+        await s.apply([
+          { reminder: { cardKey: 'a1', n: 1 } },
+          { mute: { op: 'create', m: mute('m1') } },
+          { warRoom: room('a1') },
+          ask(question('q1')),
+        ]);
+        await s.apply([{ mute: { op: 'count', id: 'm1', alertId: 'a1', displayId: 'COT-1' } }]);
+        const before = await s.get('a1');
+        const changes: Change[] = [
+          // A valid compare-and-set with a reminder already sent.
+          {
+            card: { op: 'update', alertId: 'a1', expectVersion: before?.version ?? 0, set: { owner: jane } },
+            reminder: { cardKey: 'a1', n: 1 },
+            enqueue: [item('x1')],
+          },
+          // A second mute of the detection, with writes that cannot conflict.
+          {
+            mute: { op: 'create', m: mute('m2') },
+            question: { op: 'dm', id: 'q1', channel: 'D1', ts: '5.5' },
+            meta: [{ key: 'k2', value: 'v' }],
+            enqueue: [item('x2')],
+          },
+          // A second war room, with a message saved.
+          {
+            warRoom: room('a1', { channel: 'C2' }),
+            mute: { op: 'posted', id: 'm1', ts: '6.6' },
+            enqueue: [item('x3')],
+          },
+          // Someone else's answer, with a member escalated.
+          { ...answer('q1', 'U1'), mute: { op: 'escalated', id: 'm1', alertId: 'a1' } },
+        ];
+        for (const c of changes) expect(await s.apply([c])).toEqual(CONFLICT);
+        expect(await s.get('a1')).toEqual(before);
+        expect(await s.getQuestion('q1')).toMatchObject({ state: 'asked', dmChannel: null, dmTs: null });
+        expect(await s.getMute('m1')).toMatchObject({ ts: null, muted: 1, escalated: 0 });
+        expect(await s.getMute('m2')).toBeNull();
+        expect(await s.getMeta('k2')).toBeNull();
+        expect(await keys(s)).toEqual(['dm:q1']);
+      });
+
+      it('one winner across instances: asks, answers, timeouts, mutes, counts, war rooms, reminders', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        const both = async (ca: Change, cb: Change) => {
+          const [ra, rb] = await Promise.all([a.apply([ca]), b.apply([cb])]);
+          expect(ra.applied + rb.applied).toBe(1);
+          expect(ra.conflicts + rb.conflicts).toBe(1);
+        };
+        await both(ask(question('qa')), ask(question('qb'), 'dm:qb'));
+        const id = (await a.getQuestion('qa')) ? 'qa' : 'qb';
+        // The person double-clicks Yes and No on two replicas; the timeout job races them.
+        await both(answer(id, 'U9', 'yes', 5_000), answer(id, 'U9', 'no', 5_001));
+        await a.apply([ask(question('q2', { askedUserId: 'U2' }))]);
+        await both(answer('q2', 'U2'), { question: { op: 'timeout', id: 'q2', at: 5_000 } });
+        await both({ mute: { op: 'create', m: mute('ma') } }, { mute: { op: 'create', m: mute('mb') } });
+        const m = (await a.getMute('ma')) ? 'ma' : 'mb';
+        await both(
+          { mute: { op: 'count', id: m, alertId: 'x1', displayId: 'COT-x1' } },
+          { mute: { op: 'count', id: m, alertId: 'x1', displayId: 'COT-x1' } },
+        );
+        await both({ warRoom: room('a1') }, { warRoom: room('a1', { channel: 'CB' }) });
+        await posted(a, 'a9', '9.9');
+        await both({ reminder: { cardKey: 'a9', n: 1 } }, { reminder: { cardKey: 'a9', n: 1 } });
+        // Unmute and a count race: the count lands before the end, or conflicts after it.
+        const [counted, ended] = await Promise.all([
+          a.apply([{ mute: { op: 'count', id: m, alertId: 'x2', displayId: 'COT-x2' } }]),
+          b.apply([{ mute: { op: 'end', id: m, at: 9_000, by: sam } }]),
+        ]);
+        expect(ended).toEqual(ONE);
+        expect((await a.getMute(m))?.muted).toBe(1 + counted.applied);
+        expect((await a.muteMembersAfter(m, null, 10)).length).toBe(1 + counted.applied);
+      });
+    });
+
+    // ---------------------------------------------------------------------------------------------
     describe('retention', () => {
       const PREFIXES = ['timeline:', 'timeline-sending:'];
       const pruneAll = async (s: Store, kind: Parameters<Store['prune']>[0]['kind'], before: number, limit = 1_000) => {
@@ -1434,6 +1844,145 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         for (const id of ['pending-valid', 'decided-held', 'decided-recent']) {
           expect(await s.getCloseRequest(id), id).not.toBeNull();
         }
+      });
+
+      it('questions: answered or timed out before the cut, none still asked, none whose alert has an outbox item', async () => {
+        const s = await fresh();
+        const q = (id: string, alertId: string): NewQuestion => ({
+          id,
+          alertId,
+          displayId: `COT-${alertId}`,
+          channel: 'C1',
+          threadTs: '1.1',
+          askedBy: { id: 'U1', name: 'Jane' },
+          askedUserId: 'U9',
+          askedAt: 1_000,
+          deadline: 2_000,
+        });
+        await s.apply(
+          [
+            ['answered-old', 'a1'],
+            ['timed-out-old', 'a2'],
+            ['asked-forever', 'a3'],
+            ['answered-held', 'a4'],
+            ['answered-recent', 'a5'],
+          ].map(([id, alertId]) => ({ question: { op: 'ask', q: q(id as string, alertId as string) } })),
+        );
+        await s.apply([
+          { question: { op: 'answer', id: 'answered-old', userId: 'U9', answer: 'yes', note: null, at: 2_000 } },
+          { question: { op: 'timeout', id: 'timed-out-old', at: 2_000 } },
+          { question: { op: 'answer', id: 'answered-held', userId: 'U9', answer: 'no', note: null, at: 2_000 } },
+          { question: { op: 'answer', id: 'answered-recent', userId: 'U9', answer: 'yes', note: null, at: 50_000 } },
+          { enqueue: [item('answer:a4', { kind: 'thread_note', alertId: 'a4' })] },
+        ]);
+        expect(await pruneAll(s, 'questions', 10_000, 1)).toEqual([1, 1, 0]);
+        expect(await s.getQuestion('answered-old')).toBeNull();
+        expect(await s.getQuestion('timed-out-old')).toBeNull();
+        for (const id of ['asked-forever', 'answered-held', 'answered-recent']) {
+          expect(await s.getQuestion(id), id).not.toBeNull();
+        }
+      });
+
+      it('mutes: members first, then the mute; only ended before the cut and with no outbox item naming it', async () => {
+        const s = await fresh();
+        const m = (id: string, detectionKey: string): Change => ({
+          mute: {
+            op: 'create',
+            m: {
+              id,
+              channel: 'C1',
+              detectionKey,
+              detectionName: detectionKey,
+              by: { id: 'U1', name: 'Jane' },
+              reason: 'noise',
+              createdAt: 1_000,
+              until: 5_000,
+              sourceAlertId: null,
+            },
+          },
+        });
+        await s.apply([m('mute-old', 'd1'), m('mute-running', 'd2'), m('mute-waiting', 'd3'), m('mute-recent', 'd4')]);
+        const count = (id: string, alerts: string[]): Change[] =>
+          alerts.map((alertId) => ({ mute: { op: 'count', id, alertId, displayId: `COT-${alertId}` } }));
+        await s.apply([
+          ...count('mute-old', ['a', 'b', 'c']),
+          ...count('mute-running', ['d']),
+          ...count('mute-waiting', ['e']),
+          ...count('mute-recent', ['f']),
+        ]);
+        await s.apply([
+          { mute: { op: 'end', id: 'mute-old', at: 2_000, by: null } },
+          { mute: { op: 'end', id: 'mute-waiting', at: 2_000, by: null } },
+          { mute: { op: 'end', id: 'mute-recent', at: 50_000, by: null } },
+          { enqueue: [item('mute_end:mute-waiting', { kind: 'thread_note' })] },
+        ]);
+        // No mute is deleted while it still has members.
+        expect(await s.prune({ kind: 'mutes', before: 10_000, limit: 10 })).toEqual({
+          deleted: 0,
+          tables: { mutes: 0 },
+        });
+        expect(await pruneAll(s, 'mute_members', 10_000, 2)).toEqual([2, 1]);
+        expect(await pruneAll(s, 'mutes', 10_000)).toEqual([1]);
+        expect(await s.getMute('mute-old')).toBeNull();
+        expect(await s.muteMembersAfter('mute-old', null, 10)).toEqual([]);
+        for (const id of ['mute-running', 'mute-waiting', 'mute-recent']) {
+          expect(await s.getMute(id), id).not.toBeNull();
+          expect(await s.muteMembersAfter(id, null, 10), id).toHaveLength(1);
+        }
+      });
+
+      it('war rooms: of alerts whose record was pruned; a card with a question still asked is kept', async () => {
+        const s = await fresh();
+        await closed(s, 'gone', 1_000, 'posted');
+        await closed(s, 'asked', 1_000, 'posted');
+        await closed(s, 'kept', 50_000, 'posted');
+        const room = (alertId: string): Change => ({
+          warRoom: {
+            alertId,
+            channel: `C-${alertId}`,
+            name: `inc-${alertId}`,
+            by: { id: 'U1', name: 'Jane' },
+            at: 1_500,
+          },
+        });
+        await s.apply([room('gone'), room('asked'), room('kept'), room('never-recorded')]);
+        await s.apply([
+          {
+            question: {
+              op: 'ask',
+              q: {
+                id: 'q1',
+                alertId: 'asked',
+                displayId: 'COT-asked',
+                channel: 'C1',
+                threadTs: 'ts-asked',
+                askedBy: { id: 'U1', name: 'Jane' },
+                askedUserId: 'U9',
+                askedAt: 1_000,
+                deadline: 900_000,
+              },
+            },
+          },
+        ]);
+        // Before its record goes, the war room stays.
+        expect(await s.prune({ kind: 'war_rooms', before: 10_000, limit: 10 })).toEqual({
+          deleted: 1,
+          tables: { war_rooms: 1 },
+        });
+        expect(await s.getWarRoom('never-recorded')).toBeNull();
+        expect(await s.getWarRoom('gone')).not.toBeNull();
+        expect(await pruneAll(s, 'cards', 10_000)).toEqual([1]);
+        expect(await s.get('gone')).toBeNull();
+        expect(await s.get('asked')).not.toBeNull(); // its question is still waiting for an answer
+        expect(await pruneAll(s, 'war_rooms', 10_000)).toEqual([1]);
+        expect(await s.getWarRoom('gone')).toBeNull();
+        expect(await s.getWarRoom('asked')).not.toBeNull();
+        expect(await s.getWarRoom('kept')).not.toBeNull();
+        // Once the question timed out, the card may go, then its war room.
+        await s.apply([{ question: { op: 'timeout', id: 'q1', at: 2_000 } }]);
+        expect(await pruneAll(s, 'cards', 10_000)).toEqual([1]);
+        expect(await pruneAll(s, 'war_rooms', 10_000)).toEqual([1]);
+        expect(await s.getWarRoom('asked')).toBeNull();
       });
 
       it('once keys past their expiry and abandoned action claims', async () => {

@@ -104,6 +104,66 @@ describe.skipIf(!adminUrl)('PostgreSQL store', () => {
       await dropSchemas();
     });
 
+    it('the next move migration: cards written by the previous release read back with defaults, and may be muted', async () => {
+      const schema = nextSchema();
+      await (await openPostgresStore(dbUrl, { schema })).close();
+      const q = pg.escapeIdentifier(schema);
+      // Back to the previous release's schema: its last migration was the one before this one.
+      await admin(
+        (c) =>
+          c.query(`SET search_path TO ${q};
+                   DROP TABLE questions, mutes, mute_members, war_rooms;
+                   ALTER TABLE cards DROP COLUMN mute_id, DROP COLUMN owner_id, DROP COLUMN owner_name,
+                                     DROP COLUMN reminders_sent;
+                   ALTER TABLE cards DROP CONSTRAINT cards_state_check;
+                   ALTER TABLE cards ADD CONSTRAINT cards_state_check
+                     CHECK (state IN ('queued', 'posted', 'seen', 'digested'));
+                   DELETE FROM schema_migrations WHERE version = ${POSTGRES_SCHEMA_VERSION};
+                   INSERT INTO cards (alert_id, display_id, state, channel, ts, status, version, posted_at,
+                                      created_at, changed_at)
+                   VALUES ('a1', 'COT-1', 'posted', 'C1', '1.1', 'open', 4, 2000, 1000, 3000);`),
+        dbUrl,
+      );
+      await expect(
+        admin(
+          (c) =>
+            c.query(
+              `INSERT INTO ${q}.cards (alert_id, display_id, state, created_at, changed_at) VALUES ('x', 'X', 'muted', 1, 1)`,
+            ),
+          dbUrl,
+        ),
+      ).rejects.toThrow(/check constraint/);
+      const s = await openPostgresStore(dbUrl, { schema });
+      try {
+        expect(await s.get('a1')).toMatchObject({
+          state: 'posted',
+          ts: '1.1',
+          version: 4,
+          postedAt: 2_000,
+          muteId: null,
+          owner: null,
+          remindersSent: 0,
+        });
+        expect(await s.apply([{ reminder: { cardKey: 'a1', n: 1 } }])).toEqual({ applied: 1, conflicts: 0 });
+        const muted = {
+          op: 'insert',
+          alertId: 'a2',
+          displayId: 'COT-2',
+          state: 'muted',
+          channel: 'C1',
+          status: 'open',
+          updatedAt: 'u',
+          fingerprint: null,
+          muteId: 'm1',
+        } as const;
+        expect(await s.apply([{ card: muted }])).toEqual({ applied: 1, conflicts: 0 });
+        expect(await s.get('a2')).toMatchObject({ state: 'muted', muteId: 'm1' });
+      } finally {
+        await s.close();
+        await dropSchemas();
+      }
+    });
+
     it('keeps epoch milliseconds past 2^31 as numbers', async () => {
       const s = await open({ clock: () => 1_790_000_000_123 });
       await s.markSeen('a1', 'COT-1', 'open');

@@ -2,12 +2,18 @@
  * What only the SQLite store has: a file that survives restarts and the migrations from databases
  * written by earlier releases. The Store semantics themselves are in contract.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite.ts';
+import {
+  FENCING_VERSION,
+  migrateSqlite,
+  NEXT_MOVE_VERSION,
+  openSqliteStore,
+  SCHEMA_VERSION,
+} from '../../src/store/sqlite.ts';
 import { writeV2 } from './v2.ts';
 
 const dirs: string[] = [];
@@ -18,6 +24,14 @@ function tempPath(): string {
   const d = mkdtempSync(join(tmpdir(), 'cotool-slack-store-'));
   dirs.push(d);
   return join(d, 'nested', 'bot.db');
+}
+/** A database file whose schema is the one the release that stopped at `version` left. */
+function olderDatabase(version: number): { path: string; db: DatabaseSync } {
+  const path = tempPath();
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  migrateSqlite(db, '', version);
+  return { path, db };
 }
 
 describe('sqlite store', () => {
@@ -120,6 +134,9 @@ describe('sqlite store', () => {
       stormId: null,
       postedAt: 2_000,
       firstActionAt: null,
+      muteId: null,
+      owner: null,
+      remindersSent: 0,
     });
     expect(await s.get('final')).toMatchObject({ state: 'posted', ts: '333.444', final: true, postedAt: 2_100 });
     expect(await s.get('claimed')).toMatchObject({ state: 'queued', ts: null, postedAt: null, version: 1 });
@@ -164,15 +181,9 @@ describe('sqlite store', () => {
 
 describe('sqlite store: the fencing migration', () => {
   it('ends duplicate open storms of a channel (the oldest stays open) and keeps leases, with a token', async () => {
-    const path = tempPath();
-    await openSqliteStore(path).close();
-    // Back to the schema before the fencing migration (the last one when it was written).
-    const db = new DatabaseSync(path);
-    db.exec(`DROP INDEX storms_open_channel;
-             ALTER TABLE leases DROP COLUMN token;
-             ALTER TABLE outbox DROP COLUMN fence;
-             DELETE FROM schema_migrations WHERE version = ${SCHEMA_VERSION};
-             INSERT INTO storms (id, channel, started_at, last_added_at) VALUES
+    // The schema as the release before the fencing migration left it.
+    const { path, db } = olderDatabase(FENCING_VERSION - 1);
+    db.exec(`INSERT INTO storms (id, channel, started_at, last_added_at) VALUES
                ('s-old', 'C1', 1000, 1500), ('s-new', 'C1', 2000, 2500), ('s-other', 'C2', 3000, 3000);
              INSERT INTO storms (id, channel, started_at, last_added_at, ended_at) VALUES ('s-ended', 'C1', 500, 600, 700);
              INSERT INTO leases (name, owner, expires_at) VALUES ('poller', 'old-release', 0);`);
@@ -188,5 +199,84 @@ describe('sqlite store: the fencing migration', () => {
       conflicts: 1,
     });
     await s.close();
+  });
+});
+
+describe('sqlite store: the next move migration', () => {
+  it('keeps every card (rows, indexes) with defaults for the new fields, and lets a card be muted', async () => {
+    const { path, db } = olderDatabase(NEXT_MOVE_VERSION - 1);
+    const action = JSON.stringify({ by: { id: 'U1', name: 'Jane' }, kind: 'status', status: 'open', at: 'x' });
+    db.prepare(
+      `INSERT INTO cards (alert_id, display_id, state, channel, ts, status, updated_at, fingerprint, final, last_action,
+                          version, storm_id, posted_at, first_action_at, created_at, changed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run('a1', 'COT-1', 'posted', 'C1', '1.1', 'open', 'u1', 'fp', 0, action, 4, 'st', 2_000, 2_500, 1_000, 3_000);
+    db.prepare(
+      `INSERT INTO cards (alert_id, display_id, state, status, final, created_at, changed_at)
+       VALUES ('a2', 'COT-2', 'seen', 'closed', 1, 500, 600)`,
+    ).run();
+    // A 'muted' card is refused by the older schema: the state's CHECK is what the migration changes.
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO cards (alert_id, display_id, state, created_at, changed_at) VALUES ('x', 'COT-X', 'muted', 1, 1)",
+        )
+        .run(),
+    ).toThrow(/CHECK constraint/);
+    db.close();
+
+    const s = openSqliteStore(path);
+    expect(await s.get('a1')).toEqual({
+      alertId: 'a1',
+      displayId: 'COT-1',
+      state: 'posted',
+      channel: 'C1',
+      ts: '1.1',
+      status: 'open',
+      updatedAt: 'u1',
+      fingerprint: 'fp',
+      final: false,
+      lastAction: JSON.parse(action),
+      version: 4,
+      stormId: 'st',
+      postedAt: 2_000,
+      firstActionAt: 2_500,
+      muteId: null,
+      owner: null,
+      remindersSent: 0,
+    });
+    expect(await s.get('a2')).toMatchObject({ state: 'seen', final: true, remindersSent: 0, owner: null });
+    expect((await s.getByMessage('C1', '1.1'))?.alertId).toBe('a1');
+    expect(await s.apply([{ reminder: { cardKey: 'a1', n: 1 } }])).toEqual({ applied: 1, conflicts: 0 });
+    expect(
+      await s.apply([
+        {
+          card: {
+            op: 'insert',
+            alertId: 'a3',
+            displayId: 'COT-3',
+            state: 'muted',
+            channel: 'C1',
+            status: 'open',
+            updatedAt: 'u',
+            fingerprint: null,
+            muteId: 'm1',
+          },
+        },
+      ]),
+    ).toEqual({ applied: 1, conflicts: 0 });
+    expect(await s.get('a3')).toMatchObject({ state: 'muted', muteId: 'm1' });
+    await s.close();
+
+    const check = new DatabaseSync(path);
+    const indexes = check
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cards' AND sql IS NOT NULL")
+      .all()
+      .map((r) => String(r.name))
+      .sort();
+    const versions = check.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+    check.close();
+    expect(indexes).toEqual(['cards_message', 'cards_posted', 'cards_retention', 'cards_unfinished']);
+    expect(versions.map((r) => Number(r.version))).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
   });
 });

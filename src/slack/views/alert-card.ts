@@ -19,6 +19,8 @@ import type {
   RichTextBlock,
   SectionBlock,
 } from '@slack/types';
+import { detectionKeyOf } from '../../core/mutes.ts';
+import { openFor } from '../../core/reminders.ts';
 import type { Verdict } from '../../core/verdict.ts';
 import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
@@ -60,6 +62,13 @@ export type CardContext = {
    * (look-ups, a click that read it). Shown with a "Disagree…" button on interactive cards.
    */
   verdict?: Verdict | null;
+  /** Who took the alert ("I'll take it"), from the card's record; shown as `Owner: @ana`. */
+  owner?: SlackActor | null;
+  /**
+   * The renderer's clock (epoch ms), for the fallback of the "open since" line on clients that
+   * cannot render date tokens. Never part of the fingerprint: the date token itself stays true.
+   */
+  now?: number;
 };
 
 const ESCALATED_MARK = ':rotating_light:';
@@ -146,10 +155,11 @@ export function renderAlertCard(alert: Alert, ctx: CardContext): CardView {
   const blocks: KnownBlock[] = [
     header(alert),
     statusSection(alert, ctx),
-    fieldsSection(alert),
+    fieldsSection(alert, ctx.owner ?? null),
     verdictContext(ctx.verdict ?? null),
     descriptionSection(alert),
-    encode && triageActions(alert, encode, ctx.closeOpensForm === true),
+    encode && triageActions(alert, encode, ctx.closeOpensForm === true, !ctx.owner),
+    encode && nextMoves(alert, encode),
     linkActions(alert, ctx, encode),
     footer(alert, ctx, ctx.interactive && !encode),
   ].filter(present);
@@ -193,7 +203,12 @@ function statusSection(alert: Alert, ctx: CardContext): SectionBlock | null {
   return section(BLOCKS.cardStatus, `${ESCALATED_MARK} *Escalated*${by}${at(esc?.at)}${why}`);
 }
 
-function fieldsSection(alert: Alert): SectionBlock {
+/** The owner as a mention when their id is a Slack user id, else their escaped name. */
+function ownerText(owner: SlackActor): string {
+  return SLACK_USER_ID.test(owner.id) ? `<@${owner.id}>` : `*${nameOf(owner.name)}*`;
+}
+
+function fieldsSection(alert: Alert, owner: SlackActor | null): SectionBlock {
   const closed = isClosed(alert.status);
   const severity = severityOf(alert.severity);
   const source = [alert.source?.category, alert.source?.name, alert.source?.triggerType]
@@ -210,6 +225,7 @@ function fieldsSection(alert: Alert): SectionBlock {
     detection && field('Detection', literal(detection, 200)),
     field('Assigned agent', agent ? literal(agent, NAME_MAX) : 'Unassigned'),
     field('Created', slackDate(alert.createdAt)),
+    owner && field('Owner', ownerText(owner)),
   ].filter(present);
   return { type: 'section', block_id: BLOCKS.cardFields, fields };
 }
@@ -243,7 +259,12 @@ export function descriptionBlock(
   };
 }
 
-function triageActions(alert: Alert, encode: (op: CardOp) => string, closeOpensForm: boolean): ActionsBlock | null {
+function triageActions(
+  alert: Alert,
+  encode: (op: CardOp) => string,
+  closeOpensForm: boolean,
+  unowned: boolean,
+): ActionsBlock | null {
   if (isClosed(alert.status)) {
     return {
       type: 'actions',
@@ -271,7 +292,30 @@ function triageActions(alert: Alert, encode: (op: CardOp) => string, closeOpensF
   };
   const escalate =
     alert.status !== 'escalated' && button('Escalate', ACTIONS.escalate, { value: encode(OPS.escalate) });
-  return { type: 'actions', block_id: BLOCKS.cardActions, elements: [...closeButtons, escalate, more].filter(present) };
+  const take = unowned && waiting(alert) && button("I'll take it", ACTIONS.take, { value: encode(OPS.take) });
+  return {
+    type: 'actions',
+    block_id: BLOCKS.cardActions,
+    elements: [take, ...closeButtons, escalate, more].filter(present),
+  };
+}
+
+/** Open or escalated: nobody is working on it yet (in progress means someone is). */
+const waiting = (alert: Alert) => alert.status === 'open' || alert.status === 'escalated';
+
+/**
+ * The next moves: ask the person the alert names, mute its detection, open a war room. Asking and
+ * the war room are for live alerts; a detection can be muted from any card that names one (closing
+ * one as a false positive is when the noise is plainest).
+ */
+function nextMoves(alert: Alert, encode: (op: CardOp) => string): ActionsBlock | null {
+  const live = isLive(alert.status);
+  const elements = [
+    live && button('Ask the user…', ACTIONS.askUser, { value: encode(OPS.askUser) }),
+    detectionKeyOf(alert) !== null && button('Mute detection…', ACTIONS.mute, { value: encode(OPS.mute) }),
+    live && button('Open incident channel', ACTIONS.warRoom, { value: encode(OPS.warRoom) }),
+  ].filter(present);
+  return elements.length ? { type: 'actions', block_id: BLOCKS.cardMoves, elements } : null;
 }
 
 /** The dialog before a close: names the alert and the disposition, in plain text. */
@@ -350,9 +394,26 @@ function footer(alert: Alert, ctx: CardContext, actionsUnavailable: boolean): Co
     ctx.notice?.trim() && md(`:warning: ${mrkdwn(oneLine(ctx.notice), 300)}`),
     actionsUnavailable && md(':warning: Buttons are unavailable for this alert; use Cotool.'),
     last && !lastShownAbove && md(`${describeLast(last)} by ${nameOf(last.by.name)}${at(last.at)}`),
+    waiting(alert) && !ctx.owner && openSince(alert.createdAt, ctx.now),
     md(`${org ? `${mrkdwn(org, NAME_MAX)} · ` : ''}Updated ${slackDate(alert.updatedAt)}`),
   ].filter(present);
   return { type: 'context', block_id: BLOCKS.cardFooter, elements };
+}
+
+/**
+ * ":hourglass_flowing_sand: opened 23 minutes ago · nobody has taken it yet": a date token each
+ * client keeps current between redraws; the fallback (old clients, notifications) is "open 23 min"
+ * on the renderer's clock, or the UTC time when no clock is given.
+ */
+function openSince(createdAt: string, now: number | undefined): MrkdwnElement | null {
+  const since = Date.parse(createdAt);
+  if (!Number.isFinite(since)) return null;
+  const seconds = Math.floor(since / 1000);
+  const fallback =
+    now !== undefined
+      ? openFor(since, now)
+      : `open since ${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return md(`:hourglass_flowing_sand: <!date^${seconds}^opened {ago}|${fallback}> · nobody has taken it yet`);
 }
 
 function describeLast(last: NonNullable<CardContext['lastAction']>): string {
@@ -427,13 +488,18 @@ function describeChange(status: string): { mark: string; verb: (id: string) => s
 }
 
 /** Bump when the card's layout changes, so every card is redrawn once after an upgrade. */
-const CARD_LAYOUT_REVISION = 'card-3';
+const CARD_LAYOUT_REVISION = 'card-4';
 
 /**
  * A compact fingerprint of what `renderAlertCard(alert, ctx)` shows, without rendering it: the alert
- * fields the card reads (its buttons carry `updatedAt`) and the last Slack action it credits.
+ * fields the card reads (its buttons carry `updatedAt`), the last Slack action it credits and its
+ * owner. Not the clock: the "open since" line is a date token that stays true between redraws.
  */
-export function alertFingerprint(alert: Alert, lastAction: CardContext['lastAction']): string {
+export function alertFingerprint(
+  alert: Alert,
+  lastAction: CardContext['lastAction'],
+  extra: { owner?: SlackActor | null } = {},
+): string {
   const h = createHash('sha1');
   h.update(CARD_LAYOUT_REVISION);
   for (const v of [
@@ -454,6 +520,7 @@ export function alertFingerprint(alert: Alert, lastAction: CardContext['lastActi
     h.update(v ?? '\u0001');
   }
   if (lastAction) h.update(JSON.stringify(lastAction));
+  if (extra.owner) h.update(`\u0002${JSON.stringify([extra.owner.id, extra.owner.name])}`);
   return h.digest('base64url');
 }
 
