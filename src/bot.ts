@@ -6,10 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
-import { type Config, parseConfig } from './config.ts';
+import type { Config } from './config.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
+import { loadConfig } from './load-config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
@@ -79,7 +80,7 @@ export type BotOptions = {
 export { StartupError };
 
 export async function startBot(env: Record<string, string | undefined>, options: BotOptions = {}): Promise<Bot> {
-  const parsed = parseConfig(env);
+  const parsed = loadConfig(env);
   if (!parsed.ok) throw new StartupError(`configuration: ${parsed.problems.join('; ')}`);
   const config = parsed.config;
   const logger = createLogger(config.logLevel, options.logDestination);

@@ -1,13 +1,14 @@
 /**
- * Configuration from the environment, validated once at start. `parseConfig(env)` is pure: it
- * returns the config or a list of problems, each naming the variable and what is expected.
+ * Configuration from the environment, validated once at start. `parseConfig(env, files)` is pure (the
+ * files the environment names are read by src/load-config.ts): it returns the config or a list of
+ * problems, each naming the variable and what is expected.
  */
 
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { SEVERITIES, SOURCE_NAMES } from './cotool/schemas.ts';
 import { claimStaleFloorMs, slackWriteMaxMs } from './notify/claim-budget.ts';
-import { allChannels, loadRoutesFile, type Route } from './notify/routes.ts';
+import { allChannels, parseRoutes, type Route } from './notify/routes.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;
@@ -139,7 +140,12 @@ const EnvSchema = z
       .default(60),
     RETENTION_DAYS: z.coerce.number().int('a whole number of days').min(1).max(3650).default(30),
     ASK_USER_TIMEOUT_MINUTES: z.coerce.number().int('a whole number of minutes').min(1).max(10_080).default(30),
-    REMIND_AFTER_MINUTES: z.coerce.number().int('a whole number of minutes (0: no reminders)').min(0).max(10_080).default(15),
+    REMIND_AFTER_MINUTES: z.coerce
+      .number()
+      .int('a whole number of minutes (0: no reminders)')
+      .min(0)
+      .max(10_080)
+      .default(15),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -287,7 +293,13 @@ function mentionMrkdwn(ids: string[]): string | null {
     .join(' ');
 }
 
-export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+/**
+ * The files the environment names, already read by the caller (src/load-config.ts reads them): the
+ * routes file's text, or why it could not be read.
+ */
+export type ConfigFiles = { routes?: { text: string } | { unreadable: string } };
+
+export function parseConfig(env: Record<string, string | undefined>, files: ConfigFiles = {}): ConfigResult {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const byVar = new Map<string, string>();
@@ -307,7 +319,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const database = parseDatabaseUrl(e.DATABASE_URL) as DatabaseConfig;
   let routes: Route[] = [];
   if (e.COTOOL_SLACK_ROUTES) {
-    const loaded = loadRoutesFile(e.COTOOL_SLACK_ROUTES);
+    const file = files.routes;
+    const loaded = !file
+      ? { ok: false as const, problem: `${e.COTOOL_SLACK_ROUTES} was not read` }
+      : 'unreadable' in file
+        ? { ok: false as const, problem: `cannot read ${e.COTOOL_SLACK_ROUTES} (${file.unreadable})` }
+        : parseRoutes(file.text, e.COTOOL_SLACK_ROUTES);
     if (!loaded.ok) return { ok: false, problems: [`COTOOL_SLACK_ROUTES is invalid: ${loaded.problem}`] };
     routes = loaded.routes;
   }

@@ -226,7 +226,11 @@ describe('retention', () => {
 describe('the next moves', () => {
   it('ASK_USER_TIMEOUT_MINUTES (30) and REMIND_AFTER_MINUTES (15, 0 turns reminders off); on-call defaults to ESCALATION_MENTION', () => {
     const d = parseConfig(base);
-    expect(d.ok && d.config.nextMove).toEqual({ askUserTimeoutMs: 30 * 60_000, remindAfterMs: 15 * 60_000, oncall: [] });
+    expect(d.ok && d.config.nextMove).toEqual({
+      askUserTimeoutMs: 30 * 60_000,
+      remindAfterMs: 15 * 60_000,
+      oncall: [],
+    });
     const r = parseConfig({
       ...base,
       ASK_USER_TIMEOUT_MINUTES: '5',
@@ -240,7 +244,9 @@ describe('the next moves', () => {
       ]);
     }
     for (const bad of ['-1', '1.5', 'never']) {
-      expect(problems({ ...base, REMIND_AFTER_MINUTES: bad })).toEqual([expect.stringMatching(/^REMIND_AFTER_MINUTES is invalid/)]);
+      expect(problems({ ...base, REMIND_AFTER_MINUTES: bad })).toEqual([
+        expect.stringMatching(/^REMIND_AFTER_MINUTES is invalid/),
+      ]);
     }
   });
 });

@@ -1,11 +1,16 @@
 /**
- * The one error type the Cotool client throws for a failed API call.
+ * The one error type the Cotool client throws for a failed API call, how a transport failure
+ * becomes one, and the one classification of it every caller uses (`classifyCotoolError`).
  *
  * It carries what a caller needs to decide (status, the body's `error`, `missingPerms`, `issues`)
  * and what an operator needs to read a log line (method and path), and nothing that could leak:
  * no URL query, no headers, no request body. Its message is always a single line.
  */
 import { STATUS_CODES } from 'node:http';
+import { isHTTPError, isNetworkError, isTimeoutError } from 'ky';
+import type { z } from 'zod';
+import { scrubSecrets } from '../log.ts';
+import { ErrorBodySchema } from './schemas.ts';
 
 export type CotoolErrorKind = 'http' | 'network' | 'timeout' | 'schema';
 
@@ -139,6 +144,154 @@ export class CotoolError extends Error {
 
 export function isCotoolError(err: unknown): err is CotoolError {
   return err instanceof CotoolError;
+}
+
+/** What a failed Cotool call means to a caller: the one classification of Cotool errors. */
+export type CotoolFailureKind =
+  | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'invalid'
+  | 'rate_limited'
+  | 'upstream'
+  | 'timeout'
+  | 'network'
+  | 'schema';
+
+export function classifyCotoolError(err: CotoolError): CotoolFailureKind {
+  if (err.kind !== 'http') return err.kind;
+  if (err.isNotFound()) return 'not_found';
+  if (err.status === 401) return 'unauthorized';
+  if (err.status === 403) return 'forbidden';
+  if (err.status === 400 || err.status === 422) return 'invalid';
+  if (err.status === 429) return 'rate_limited';
+  return 'upstream';
+}
+
+/** Whether a thrown value is a Cotool "no such alert (or run)"; false for anything else. */
+export function isCotoolNotFound(err: unknown): boolean {
+  return isCotoolError(err) && classifyCotoolError(err) === 'not_found';
+}
+
+// ---------------------------------------------------------------------------------------------
+// From a transport failure to a CotoolError. Everything that came from outside is scrubbed.
+
+/** Removes secrets from text that came from outside. */
+export type Scrub = (text: string) => string;
+
+/** The API key (and any bearer token) removed from a text: the one scrubber of the client. */
+export function secretScrubber(apiKey: string): Scrub {
+  return (text) => scrubSecrets(text, [apiKey]).replace(/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
+}
+
+/** What an error names about the call that failed. */
+export type FailedCall = { method: string; path: string; byId?: boolean };
+
+/** A ky (or fetch) failure as a CotoolError. */
+export function fromTransportError(
+  err: unknown,
+  call: FailedCall,
+  ctx: { attempts: number; timeoutMs: number; scrub: Scrub },
+): CotoolError {
+  const base = { method: call.method, path: call.path, attempts: ctx.attempts, byId: call.byId ?? false };
+  if (isHTTPError(err)) {
+    const body = readErrorBody(err.data, ctx.scrub);
+    return new CotoolError({ ...base, kind: 'http', status: err.response.status, ...body });
+  }
+  if (isTimeoutError(err)) return new CotoolError({ ...base, kind: 'timeout', detail: `after ${ctx.timeoutMs} ms` });
+  if (isNetworkError(err)) {
+    const code = findErrorCode(err.cause);
+    const detail = code ? undefined : causeText(err.cause, ctx.scrub);
+    return new CotoolError({ ...base, kind: 'network', ...(code ? { code } : {}), ...(detail ? { detail } : {}) });
+  }
+  // The runtime's fetch failed in a way ky does not recognise; treat it as a transport failure.
+  return new CotoolError({ ...base, kind: 'network', detail: causeText(err, ctx.scrub) ?? 'request failed' });
+}
+
+/** A 2xx whose body is not what the API documents. */
+export function schemaError(call: FailedCall, detail: string, scrub: Scrub, issues?: ZodIssue[]): CotoolError {
+  // A bad body after a write still means the server answered 2xx: the write went through.
+  const note = call.method === 'GET' ? '' : ' (the server accepted the request)';
+  return new CotoolError({
+    kind: 'schema',
+    method: call.method,
+    path: call.path,
+    detail: `${scrub(detail)}${note}`,
+    byId: call.byId ?? false,
+    ...(issues ? { issues: issues.map(issueSummary) } : {}),
+  });
+}
+
+type ZodIssue = z.ZodError['issues'][number];
+
+export function issueSummary(issue: ZodIssue): { path: string; code: string; message: string } {
+  return { path: issue.path.map(String).join('.') || '(root)', code: issue.code, message: oneLine(issue.message, 120) };
+}
+
+export function describeIssues(error: z.ZodError): string {
+  const [first] = error.issues;
+  if (!first) return 'invalid body';
+  const where = first.path.map(String).join('.') || 'body';
+  const more = error.issues.length > 1 ? ` (+${error.issues.length - 1} more)` : '';
+  return `${where}: ${first.message}${more}`;
+}
+
+/** The first `code` string down an error's cause chain (ECONNREFUSED, UND_ERR_SOCKET, ...). */
+export function findErrorCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Why a request is being retried, for the debug log. */
+export function retryReason(error: Error): string {
+  if (isHTTPError(error)) return `HTTP ${error.response.status}`;
+  if (isTimeoutError(error)) return 'timeout';
+  if (isNetworkError(error)) return findErrorCode(error.cause) ?? 'network error';
+  return error.name;
+}
+
+function readErrorBody(data: unknown, scrub: Scrub): Pick<CotoolErrorInit, 'apiMessage' | 'missingPerms' | 'issues'> {
+  let body = data;
+  if (typeof body === 'string') {
+    // Some proxies label JSON as text; anything else (an HTML error page) is not used.
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return {};
+  const raw = body as Record<string, unknown>;
+  const { shape } = ErrorBodySchema;
+  const out: Pick<CotoolErrorInit, 'apiMessage' | 'missingPerms' | 'issues'> = {};
+  // Field by field, so one malformed field does not hide the others.
+  const error = shape.error.safeParse(raw.error).data;
+  const missingPerms = shape.missingPerms.safeParse(raw.missingPerms).data;
+  const issues = shape.issues.safeParse(raw.issues).data;
+  if (error !== undefined) out.apiMessage = oneLine(scrub(error));
+  if (missingPerms !== undefined) out.missingPerms = missingPerms.slice(0, 20).map((p) => oneLine(scrub(p), 100));
+  if (issues !== undefined) out.issues = issues.slice(0, 20).map((v) => scrubValue(v, scrub));
+  return out;
+}
+
+function scrubValue(value: unknown, scrub: Scrub): unknown {
+  try {
+    return JSON.parse(scrub(JSON.stringify(value) ?? 'null'));
+  } catch {
+    return null;
+  }
+}
+
+function causeText(cause: unknown, scrub: Scrub): string | undefined {
+  if (!(cause instanceof Error)) return cause === undefined ? undefined : oneLine(scrub(String(cause)), 120);
+  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+  // A message may quote the URL (query included); keep the words, drop the URL.
+  return oneLine(scrub(`${cause.message}${inner}`).replace(/https?:\/\/\S+/g, '<url>'), 160);
 }
 
 function buildMessage(init: CotoolErrorInit): string {

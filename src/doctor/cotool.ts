@@ -5,7 +5,7 @@
  * permissions it lacks.
  */
 import type { CotoolClient } from '../cotool/client.ts';
-import { isCotoolError } from '../cotool/errors.ts';
+import { classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type CheckResult, fail, ok, warn } from './checklist.ts';
 
 /** An alert id no alert has: the nil UUID. */
@@ -27,7 +27,7 @@ function explain(err: unknown, apiUrl: string): { detail: string; fix: string; a
       auth: false,
     };
   }
-  switch (err.kind) {
+  switch (classifyCotoolError(err)) {
     case 'network':
       return {
         detail: `could not reach ${apiUrl}${err.code ? ` (${err.code})` : ''}`,
@@ -46,23 +46,23 @@ function explain(err: unknown, apiUrl: string): { detail: string; fix: string; a
         fix: 'COTOOL_API_URL must be the Cotool API base URL, e.g. https://app.cotool.ai (no path)',
         auth: false,
       };
-    case 'http':
-      if (err.status === 401) return { detail: 'Cotool rejected COTOOL_API_KEY (401)', fix: KEY_FIX, auth: true };
-      if (err.status === 403) {
-        const missing = err.missingPerms?.length ? err.missingPerms.join(', ') : 'a permission it did not name';
-        return {
-          detail: `the key lacks ${missing} (403)`,
-          fix: `ask a Cotool admin to grant ${missing} to the API key's user, or use a key of a user who has it`,
-          auth: true,
-        };
-      }
-      if (err.status === 404) {
-        return {
-          detail: `no Cotool API at ${apiUrl} (404 on ${err.path})`,
-          fix: 'COTOOL_API_URL must be the Cotool API base URL, e.g. https://app.cotool.ai (no path)',
-          auth: false,
-        };
-      }
+    case 'unauthorized':
+      return { detail: 'Cotool rejected COTOOL_API_KEY (401)', fix: KEY_FIX, auth: true };
+    case 'forbidden': {
+      const missing = err.missingPerms?.length ? err.missingPerms.join(', ') : 'a permission it did not name';
+      return {
+        detail: `the key lacks ${missing} (403)`,
+        fix: `ask a Cotool admin to grant ${missing} to the API key's user, or use a key of a user who has it`,
+        auth: true,
+      };
+    }
+    case 'not_found':
+      return {
+        detail: `no Cotool API at ${apiUrl} (${err.status} on ${err.path})`,
+        fix: 'COTOOL_API_URL must be the Cotool API base URL, e.g. https://app.cotool.ai (no path)',
+        auth: false,
+      };
+    default:
       return {
         detail: `Cotool answered HTTP ${err.status}${err.apiMessage ? `: ${err.apiMessage}` : ''}`,
         fix: 'run the doctor again in a moment; if it persists, check Cotool’s status',
@@ -103,9 +103,10 @@ export async function checkCotool(cotool: CotoolCheckPort, apiUrl: string): Prom
       // Cotool changed an alert with the nil UUID: there is nothing sensible to say but that.
       unclear.push(`${probe.what}: Cotool accepted a change to alert ${PROBE_ALERT_ID}`);
     } catch (err) {
-      if (isCotoolError(err) && err.kind === 'http' && err.status === 404) {
+      const kind = isCotoolError(err) ? classifyCotoolError(err) : null;
+      if (kind === 'not_found') {
         allowed.push(probe.what);
-      } else if (isCotoolError(err) && err.kind === 'http' && err.status === 403) {
+      } else if (isCotoolError(err) && kind === 'forbidden') {
         denied.push(probe);
         for (const p of err.missingPerms ?? []) missing.add(p);
       } else {

@@ -2,8 +2,9 @@
  * `npm run doctor`: every check in order — configuration, Slack (token, scopes, channels, Socket
  * Mode or HTTP), Cotool (reachable, permissions), store — and the secrets to keep out of the report.
  */
-import { type Config, parseConfig } from '../config.ts';
+import type { Config } from '../config.ts';
 import { createCotoolClient } from '../cotool/client.ts';
+import { loadConfig } from '../load-config.ts';
 import { createLogger } from '../log.ts';
 import { type CheckResult, fail, ok, warn } from './checklist.ts';
 import { type CotoolCheckPort, checkCotool } from './cotool.ts';
@@ -51,7 +52,7 @@ function describe(config: Config): string {
 
 export async function runDoctor(env: Record<string, string | undefined>, deps: DoctorDeps = {}): Promise<DoctorRun> {
   const secrets = secretsOf(env);
-  const parsed = parseConfig(env);
+  const parsed = loadConfig(env);
   if (!parsed.ok) {
     const results = parsed.problems.map((problem) =>
       fail('configuration', problem, 'set it in .env (see .env.example) or in the environment'),

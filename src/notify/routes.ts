@@ -3,12 +3,11 @@
  * ordered rules; the first rule that matches wins, and the default channel takes the rest.
  * Parsing is validated with zod; an error names the rule's index and field.
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
-import { type BreakThrough, DEFAULT_BREAK_THROUGH } from '../core/mutes.ts';
 
 const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD');
 const mentionId = z
@@ -52,7 +51,9 @@ const RuleSchema = z.strictObject({
   /** Who reminders mention and war rooms invite (default: `mention`, then ESCALATION_MENTION). */
   oncall: oneOrMany(mentionId).optional(),
   /** Which alerts of a muted detection still get their card (default: both). */
-  mute_break_through: z.strictObject({ escalated: z.boolean().optional(), critical: z.boolean().optional() }).optional(),
+  mute_break_through: z
+    .strictObject({ escalated: z.boolean().optional(), critical: z.boolean().optional() })
+    .optional(),
 });
 
 /** A list of rules, or `{ routes: [...] }`. */
@@ -145,17 +146,6 @@ export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
       },
     })),
   };
-}
-
-export function loadRoutesFile(path: string): RoutesResult {
-  let source: string;
-  try {
-    source = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? 'unreadable';
-    return { ok: false, problem: `cannot read ${path} (${code})` };
-  }
-  return parseRoutes(source, path);
 }
 
 function matches(route: Route, alert: Alert): boolean {

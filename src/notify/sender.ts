@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Lru } from '../core/lru.ts';
 import type { CardPayload, EscalationPayload } from '../core/plan.ts';
 import type { CotoolClient } from '../cotool/client.ts';
+import { isCotoolNotFound } from '../cotool/errors.ts';
 import { type Alert, isLive } from '../cotool/schemas.ts';
 import { clearOperatorProblems, type HealthState, noteSlackProblem } from '../http/health.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -444,8 +445,7 @@ export function createSender(deps: SenderDeps) {
     try {
       return await cotool.getAlert(alertId);
     } catch (err) {
-      const e = err as { isNotFound?: () => boolean };
-      if (typeof e.isNotFound === 'function' && e.isNotFound()) return 'gone';
+      if (isCotoolNotFound(err)) return 'gone';
       log.warn({ alertId, err }, 'could not read the alert from Cotool; will retry');
       return null;
     }
@@ -733,8 +733,7 @@ export function createSender(deps: SenderDeps) {
     try {
       timeline = await cotool.listTimeline(payload.alertId, { pageSize: 200, maxPages: TIMELINE_MAX_PAGES });
     } catch (err) {
-      const e = err as { isNotFound?: () => boolean };
-      if (typeof e.isNotFound === 'function' && e.isNotFound()) return complete(item);
+      if (isCotoolNotFound(err)) return complete(item);
       log.warn({ alertId: payload.alertId, err }, 'could not read the alert timeline from Cotool; will retry');
       return retry(item, backoff(item.attempts), item.unknown);
     }
@@ -1072,8 +1071,7 @@ export function createSender(deps: SenderDeps) {
       try {
         listing = await cotool.listTimeline(alertId, { pageSize: 200, maxPages: TIMELINE_MAX_PAGES });
       } catch (err) {
-        const e = err as { isNotFound?: () => boolean };
-        if (typeof e.isNotFound === 'function' && e.isNotFound()) return null;
+        if (isCotoolNotFound(err)) return null;
         log.warn({ alertId, err }, 'could not read the alert timeline from Cotool; will retry');
         return 'retry';
       }

@@ -20,7 +20,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CotoolClient } from '../cotool/client.ts';
-import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
+import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, isLive, type KnownAlertStatus } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -96,23 +96,29 @@ type Outcome =
 
 /** A short why for the tally; the full error is in the log. */
 export function whyFailed(err: CotoolError): string {
-  if (err.kind === 'http') {
-    const s = err.status ?? 0;
-    if (s === 403) {
+  const s = err.status ?? 0;
+  switch (classifyCotoolError(err)) {
+    case 'forbidden':
       return err.missingPerms?.length
         ? `the API key lacks ${err.missingPerms.slice(0, 3).join(', ')} (403)`
         : 'Cotool refused the API key (403)';
-    }
-    if (s === 401) return 'Cotool rejected the API key (401)';
-    if (err.isNotFound() || s === 404) return 'not found in Cotool (404)';
-    if (s === 400 || s === 422)
+    case 'unauthorized':
+      return 'Cotool rejected the API key (401)';
+    case 'not_found':
+      return 'not found in Cotool (404)';
+    case 'invalid':
       return `Cotool refused it${err.apiMessage ? `: ${err.apiMessage.slice(0, 160)}` : ''} (${s})`;
-    if (s === 429) return 'Cotool kept rate-limiting (429)';
-    return `Cotool failed (HTTP ${s})`;
+    case 'rate_limited':
+      return 'Cotool kept rate-limiting (429)';
+    case 'upstream':
+      return `Cotool failed (HTTP ${s})`;
+    case 'timeout':
+      return 'Cotool did not answer (timeout)';
+    case 'network':
+      return `network error${err.code ? ` (${err.code})` : ''}`;
+    case 'schema':
+      return 'unexpected answer from Cotool';
   }
-  if (err.kind === 'timeout') return 'Cotool did not answer (timeout)';
-  if (err.kind === 'network') return `network error${err.code ? ` (${err.code})` : ''}`;
-  return 'unexpected answer from Cotool';
 }
 
 /** Whether an alert changed since the digest recorded it in a way an analyst should look at. */

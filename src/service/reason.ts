@@ -11,20 +11,12 @@
  * are never cut.
  */
 import { truncate } from '../core/text.ts';
+import { statusDone } from '../core/verdict.ts';
 
 export const REASON_MAX = 2_000;
 /** What the reason modal accepts: always fits after the longest fixed part. */
 export const REASON_WORDS_MAX = 1_800;
 const NAME_MAX = 80;
-
-const VERBS: Record<string, string> = {
-  open: 'Reopened',
-  in_progress: 'Marked in progress',
-  escalated: 'Escalated',
-  closed_false_positive: 'Closed as false positive',
-  closed_true_positive_benign: 'Closed as benign',
-  closed_true_positive: 'Closed as true positive',
-};
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
@@ -55,7 +47,8 @@ export type Reason = {
 };
 
 export function buildReason(status: string, actor: { id: string; name: string }, words?: string | null): Reason {
-  const verb = VERBS[status] ?? `Set to ${status.slice(0, 40)}`;
+  const done = statusDone(status);
+  const verb = done ? `${done[0]?.toUpperCase()}${done.slice(1)}` : `Set to ${status.slice(0, 40)}`;
   const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
   const head = `${verb} from Slack by ${cleanName(actor.name)}${id}`;
   const said = cleanTyped(words ?? '');

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { escalatedFromSlack } from '../core/last-action.ts';
 import { newRef } from '../core/text.ts';
 import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
-import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
+import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -109,13 +109,19 @@ export function withoutTimeline(a: AlertWithTimeline): Alert {
   return alert;
 }
 
+/** The failure codes of a change, from the one classification of Cotool errors. */
 export function classifyCotool(err: CotoolError): CotoolFailureCode {
-  if (err.kind === 'http') {
-    if (err.isNotFound() || err.status === 404) return 'not_found';
-    if (err.status === 401 || err.status === 403) return 'forbidden';
-    if (err.status === 400 || err.status === 422) return 'invalid';
+  switch (classifyCotoolError(err)) {
+    case 'not_found':
+      return 'not_found';
+    case 'unauthorized':
+    case 'forbidden':
+      return 'forbidden';
+    case 'invalid':
+      return 'invalid';
+    default:
+      return 'upstream';
   }
-  return 'upstream';
 }
 
 /** A Cotool failure as a result, logged once with the reference the user is shown. */

@@ -2,6 +2,7 @@
  * The one vocabulary of Slack ids: views render them, listeners register on them. Stable and
  * namespaced — changing a value strands the buttons on every card already posted.
  */
+import { OP_STATUS as STATUS_OF_OP } from '../core/verdict.ts';
 import type { KnownAlertStatus } from '../cotool/schemas.ts';
 
 /** `action_id`s of card elements. */
@@ -119,14 +120,7 @@ export type CardOp = (typeof OPS)[keyof typeof OPS];
 export const CARD_OPS = Object.values(OPS) as [CardOp, ...CardOp[]];
 
 /** The status each one-click op sets in Cotool (the others open a modal or post a message). */
-export const OP_STATUS = {
-  close_fp: 'closed_false_positive',
-  close_benign: 'closed_true_positive_benign',
-  close_tp: 'closed_true_positive',
-  escalate: 'escalated',
-  reopen: 'open',
-  in_progress: 'in_progress',
-} as const satisfies Partial<Record<CardOp, KnownAlertStatus>>;
+export const OP_STATUS = STATUS_OF_OP satisfies Partial<Record<CardOp, KnownAlertStatus>>;
 
 /**
  * Look-ups (/cotool answers, list pages, App Home). List rows carry `lookup.view.<row>` so each

@@ -3,10 +3,11 @@
  * values are escaped here; the text returned is mrkdwn ready for an ephemeral message.
  */
 import { newRef } from '../core/text.ts';
-import type { CotoolError } from '../cotool/errors.ts';
+import { statusDone } from '../core/verdict.ts';
+import { type CotoolError, classifyCotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { literal, mrkdwn, oneLine } from './text.ts';
-import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
+import { STATUS_LABEL } from './views/labels.ts';
 
 export { newRef };
 
@@ -33,20 +34,18 @@ export function cotoolFailed(
 ): string {
   const subject = opts.alertRef ? mrkdwn(oneLine(opts.alertRef), 100) : 'The alert';
   const nothing = opts.changing ? ' Nothing was changed.' : '';
-  if (err.kind === 'http') {
-    if (err.status === 404 || (err.status === 400 && err.isNotFound())) {
+  switch (classifyCotoolError(err)) {
+    case 'not_found':
       return `:grey_question: ${subject} was not found in Cotool (it may have been deleted).`;
-    }
-    if (err.status === 403) {
+    case 'forbidden': {
       const perms = err.missingPerms?.length ? err.missingPerms.map((p) => `\`${mrkdwn(p, 60)}\``).join(', ') : null;
       return perms
         ? `:lock: The Cotool API key lacks ${perms}. Ask a Cotool admin to grant it.${nothing}`
         : `:lock: Cotool refused the bot's API key for this (403).${nothing} (ref \`${ref}\`)`;
     }
-    if (err.status === 401) {
+    case 'unauthorized':
       return `:lock: Cotool rejected the bot's API key (401): an admin must check COTOOL_API_KEY.${nothing} (ref \`${ref}\`)`;
-    }
-    if (err.status === 400) {
+    case 'invalid': {
       const why = err.apiMessage ? mrkdwn(oneLine(err.apiMessage), 500) : 'the request was not valid';
       return `:warning: Cotool did not accept that: ${why}.${nothing}`;
     }
@@ -63,16 +62,9 @@ export function unexpectedError(ref: string): string {
 // ---------------------------------------------------------------------------------------------
 // Triage from the card: buttons, the reason modal and the edit modal.
 
-const STATUS_PHRASE: Record<string, string> = {
-  open: 'reopened',
-  in_progress: 'marked in progress',
-  escalated: 'escalated',
-  ...Object.fromEntries(Object.entries(CLOSED_AS).map(([status, as]) => [status, `closed as ${as}`])),
-};
-
 /** "closed as false positive", "escalated"… for a status; an unknown status is named as sent. */
 export function statusPhrase(status: string): string {
-  return STATUS_PHRASE[status] ?? `set to ${mrkdwn(oneLine(status), 40)}`;
+  return statusDone(status) ?? `set to ${mrkdwn(oneLine(status), 40)}`;
 }
 
 /** The card's status labels, looked up by any status string. */

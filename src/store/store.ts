@@ -311,7 +311,8 @@ export type Change = {
   /** The alert's incident channel, recorded once: conflicts when the alert has one. */
   warRoom?: WarRoom;
   /**
-   * Reminder `n` of the card of `cardKey` (its alertId): sets `remindersSent` to n only where it is
+   * Reminder `n` of the card whose record key is `cardKey` (CardRecord.alertId: the alert id, or a
+   * mirror's key, src/notify/routes.ts cardKey): sets `remindersSent` to n only where it is
    * n - 1, else the change conflicts (so each reminder is queued once, whoever plans it). Neither the
    * card's version nor its changed time moves: a reminder changes nothing the card shows.
    */
@@ -578,7 +579,8 @@ export interface Store {
   /**
    * Claims the right to change an alert from Slack: true when no other change of this alert is in
    * flight (or the one in flight is older than `ttlMs` on the database's clock, its process
-   * presumably gone). Two fast clicks, or two analysts, get one true between them.
+   * presumably gone). Two fast clicks, or two analysts, get one true between them. The key may be
+   * namespaced (`war_room:<alertId>`) to claim one kind of action apart from status changes.
    */
   claimAction(alertId: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseAction(alertId: string, owner: string): Promise<void>;

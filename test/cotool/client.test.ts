@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CotoolClientOptions, createCotoolClient } from '../../src/cotool/client.ts';
+import {
+  type AlertPageOf,
+  type CotoolClient,
+  type CotoolClientOptions,
+  createCotoolClient,
+  type RawAlertPage,
+} from '../../src/cotool/client.ts';
 import { CotoolError } from '../../src/cotool/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import error400 from '../fixtures/cotool/error-400.json' with { type: 'json' };
@@ -217,14 +223,26 @@ describe('transport', () => {
   });
 });
 
-describe('listAllAlerts', () => {
-  it('pages by offset, dedupes overlapping pages and stops on a short page', async () => {
+/** Every page of the listing, read through the public page-by-page entry point. */
+async function listAll(client: CotoolClient, params: Parameters<CotoolClient['listAlertPages']>[0] = {}, opts = {}) {
+  const pages: AlertPageOf[] = [];
+  for await (const page of client.listAlertPages(params, opts)) pages.push(page);
+  return {
+    pages,
+    alerts: pages.flatMap((p) => p.alerts),
+    skipped: pages.reduce((n, p) => n + p.skipped, 0),
+    truncated: pages.at(-1)?.truncated,
+  };
+}
+
+describe('listAlertPages', () => {
+  it('pages by offset, hands overlapping pages over as they came and stops on a short page', async () => {
     const [a, b, c, d] = [alertN(1), alertN(2), alertN(3), alertN(4)];
     const scope = nock(BASE)
       .get('/api/alerts')
       .query({ limit: '2', offset: '0', status: 'open,escalated' })
       .reply(200, { alerts: [a, b], totalCount: 5 })
-      // An alert closed between requests shifts the list: b shows up again.
+      // An alert closed between requests shifts the list: b shows up again (callers dedupe by id).
       .get('/api/alerts')
       .query({ limit: '2', offset: '2', status: 'open,escalated' })
       .reply(200, { alerts: [b, c], totalCount: 5 })
@@ -232,9 +250,18 @@ describe('listAllAlerts', () => {
       .query({ limit: '2', offset: '4', status: 'open,escalated' })
       .reply(200, { alerts: [d], totalCount: 5 });
     const { client } = makeClient();
-    const all = await client.listAllAlerts({ status: ['open', 'escalated'] }, { pageSize: 2 });
-    expect(all.alerts.map((x) => x.displayId)).toEqual(['COT-1', 'COT-2', 'COT-3', 'COT-4']);
-    expect(all).toMatchObject({ totalCount: 5, skipped: 0, pages: 3, truncated: false });
+    const all = await listAll(client, { status: ['open', 'escalated'] }, { pageSize: 2 });
+    expect(all.pages.map((p) => p.alerts.map((x) => x.displayId))).toEqual([
+      ['COT-1', 'COT-2'],
+      ['COT-2', 'COT-3'],
+      ['COT-4'],
+    ]);
+    expect(all.pages.map((p) => [p.pages, p.last, p.truncated])).toEqual([
+      [1, false, false],
+      [2, false, false],
+      [3, true, false],
+    ]);
+    expect(all.skipped).toBe(0);
     scope.done();
   });
 
@@ -247,17 +274,18 @@ describe('listAllAlerts', () => {
       .query({ limit: '2', offset: '2' })
       .reply(200, { alerts: [alertN(3), alertN(4)], totalCount: 4 });
     const { client } = makeClient();
-    const all = await client.listAllAlerts({}, { pageSize: 2 });
+    const all = await listAll(client, {}, { pageSize: 2 });
     expect(all.alerts).toHaveLength(4);
-    expect(all.pages).toBe(2);
+    expect(all.pages).toHaveLength(2);
+    expect(all.pages.at(-1)).toMatchObject({ last: true, truncated: false });
   });
 
   it('asks for 200 per page by default and clamps larger sizes', async () => {
     nock(BASE).get('/api/alerts').query({ limit: '200', offset: '0' }).reply(200, listFixture);
     nock(BASE).get('/api/alerts').query({ limit: '200', offset: '0' }).reply(200, listFixture);
     const { client } = makeClient();
-    expect((await client.listAllAlerts()).alerts).toHaveLength(3);
-    expect((await client.listAllAlerts({}, { pageSize: 5000 })).pages).toBe(1);
+    expect((await listAll(client)).alerts).toHaveLength(3);
+    expect((await listAll(client, {}, { pageSize: 5000 })).pages).toHaveLength(1);
   });
 
   it('throws when any page fails: no partial list', async () => {
@@ -269,7 +297,7 @@ describe('listAllAlerts', () => {
       .query({ limit: '2', offset: '2' })
       .reply(500, error500);
     const { client } = makeClient({ retryLimit: 0 });
-    const err = await failure(client.listAllAlerts({}, { pageSize: 2 }));
+    const err = await failure(listAll(client, {}, { pageSize: 2 }));
     expect(err.kind).toBe('http');
     expect(err.status).toBe(500);
   });
@@ -283,10 +311,26 @@ describe('listAllAlerts', () => {
       .query({ limit: '1', offset: '1' })
       .reply(200, { alerts: [alertN(2)], totalCount: 10 });
     const { client, logs } = makeClient();
-    const all = await client.listAllAlerts({}, { pageSize: 1, maxPages: 2 });
-    expect(all).toMatchObject({ pages: 2, truncated: true, totalCount: 10 });
+    const all = await listAll(client, {}, { pageSize: 1, maxPages: 2 });
+    expect(all.pages.at(-1)).toMatchObject({ pages: 2, last: true, truncated: true });
     expect(all.alerts).toHaveLength(2);
-    expect(warnings(logs).some((l) => /maxPages/.test(l.msg))).toBe(true);
+    const warning = warnings(logs).find((l) => /maxPages/.test(l.msg));
+    expect(warning).toMatchObject({ pages: 2, pageSize: 1, seen: 2, totalCount: 10 });
+  });
+
+  it('keeps paging without a totalCount until a short page, and notes the missing field once', async () => {
+    nock(BASE)
+      .get('/api/alerts')
+      .query({ limit: '2', offset: '0' })
+      .reply(200, { alerts: [alertN(1), alertN(2)] })
+      .get('/api/alerts')
+      .query({ limit: '2', offset: '2' })
+      .reply(200, { alerts: [alertN(3)] });
+    const { client, logs } = makeClient();
+    const all = await listAll(client, {}, { pageSize: 2 });
+    expect(all.alerts.map((x) => x.displayId)).toEqual(['COT-1', 'COT-2', 'COT-3']);
+    const notes = warnings(logs).filter((l) => (l.drift as Json | undefined)?.path === 'GET /api/alerts totalCount');
+    expect(notes).toHaveLength(1);
   });
 
   it('counts skipped items across pages', async () => {
@@ -298,9 +342,36 @@ describe('listAllAlerts', () => {
       .query({ limit: '2', offset: '2' })
       .reply(200, { alerts: [alertN(3)], totalCount: 3 });
     const { client } = makeClient();
-    const all = await client.listAllAlerts({}, { pageSize: 2 });
+    const all = await listAll(client, {}, { pageSize: 2 });
     expect(all.alerts.map((x) => x.displayId)).toEqual(['COT-1', 'COT-3']);
     expect(all.skipped).toBe(1);
+  });
+});
+
+describe('listRawAlertPages', () => {
+  it('peeks at each item (id, updatedAt, status, offset) and validates only on demand', async () => {
+    nock(BASE)
+      .get('/api/alerts')
+      .query({ limit: '2', offset: '0' })
+      .reply(200, { alerts: [alertN(1), { id: 'broken-1', status: 'open' }], totalCount: 3 })
+      .get('/api/alerts')
+      .query({ limit: '2', offset: '2' })
+      .reply(200, { alerts: [alertN(3)], totalCount: 3 });
+    const { client, logs } = makeClient();
+    const pages: RawAlertPage[] = [];
+    for await (const page of client.listRawAlertPages({}, { pageSize: 2 })) pages.push(page);
+    const items = pages.flatMap((p) => p.items);
+    expect(items.map((i) => [i.id, i.status, i.offset])).toEqual([
+      [alertN(1).id, ALERT_A.status, 0],
+      ['broken-1', 'open', 1],
+      [alertN(3).id, ALERT_A.status, 2],
+    ]);
+    expect(items[0]?.updatedAt).toBe(alertN(1).updatedAt);
+    // Nothing was validated yet, so nothing was skipped.
+    expect(logs.some((l) => /skipping/.test(l.msg))).toBe(false);
+    expect(items.map((i) => client.parseListedAlert(i)?.displayId ?? null)).toEqual(['COT-1', null, 'COT-3']);
+    expect(warnings(logs).filter((l) => /skipping a Cotool alert/.test(l.msg))).toHaveLength(1);
+    expect(pages.map((p) => p.last)).toEqual([false, true]);
   });
 });
 
@@ -850,7 +921,9 @@ describe('onRequest', () => {
     const r = recording();
     const { client } = makeClient({ onRequest: r.onRequest, timeoutMs: 50, retryLimit: 1 });
     await client.listAlerts();
-    const err = await failure(client.getAlert('COT-1'));
+    // A refused connection must read as network even on a busy machine: a timeout long enough.
+    const { client: patient } = makeClient({ onRequest: r.onRequest, timeoutMs: 2_000, retryLimit: 1 });
+    const err = await failure(patient.getAlert('COT-1'));
     expect(err.kind).toBe('network');
     expect(brief(r.attempts)).toEqual([
       'GET /api/alerts timeout',

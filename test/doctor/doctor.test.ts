@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { botScopesOf } from '../../src/doctor/manifest.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { type FakeCotool, startFakeCotool } from '../e2e/fakes/cotool.ts';
 import { type FakeSlack, startFakeSlack } from '../e2e/fakes/slack.ts';
@@ -162,7 +163,7 @@ describe('npm run doctor', () => {
       routesFile,
       'routes:\n  - name: email\n    match: { source: email }\n    channels: [C0PHISH, C0MISSING]\n',
     );
-    const withRoutes = parseConfig(env({ COTOOL_SLACK_ROUTES: routesFile }));
+    const withRoutes = loadConfig(env({ COTOOL_SLACK_ROUTES: routesFile }));
     if (!withRoutes.ok || !('channels' in withRoutes.config)) ctx.skip();
     slack.addChannel('C0PHISH', { name: 'phishing', member: false });
     const r = await doctor(env({ COTOOL_SLACK_ROUTES: routesFile }));

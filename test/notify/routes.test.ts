@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { alertIdOfKey, allChannels, cardKey, parseRoutes, routeAlert } from '../../src/notify/routes.ts';
 import { alert } from '../support/alerts.ts';
 
@@ -83,16 +83,16 @@ describe('routes', () => {
       SLACK_APP_TOKEN: 'xapp-1',
       SLACK_ALERT_CHANNEL: 'C0ALERTS',
     };
-    const r = parseConfig({ ...env, COTOOL_SLACK_ROUTES: bad });
+    const r = loadConfig({ ...env, COTOOL_SLACK_ROUTES: bad });
     expect(r).toMatchObject({ ok: false });
     if (!r.ok)
       expect(r.problems).toEqual([expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 0 field channels: /)]);
-    const missing = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'none.yaml') });
+    const missing = loadConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'none.yaml') });
     if (!missing.ok)
       expect(missing.problems[0]).toMatch(/^COTOOL_SLACK_ROUTES is invalid: cannot read .*none\.yaml \(ENOENT\)/);
     else throw new Error('expected a problem');
     writeFileSync(join(dir, 'good.yaml'), EXAMPLE);
-    const good = parseConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'good.yaml') });
+    const good = loadConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'good.yaml') });
     expect(good.ok && good.config.channels).toEqual(['C0ALERTS', 'C0SOCCRIT', 'C0APPSEC']);
   });
 
@@ -109,7 +109,11 @@ describe('routes', () => {
   oncall: [U0ALICE, S0SOC]
   remind_after_minutes: 0
 `);
-    const ident = routeAlert(alert({ detection: { id: null, agentId: null, name: 'Impossible travel', kind: null } }), routes, 'C0D');
+    const ident = routeAlert(
+      alert({ detection: { id: null, agentId: null, name: 'Impossible travel', kind: null } }),
+      routes,
+      'C0D',
+    );
     expect(ident).toMatchObject({
       askUser: true,
       remindAfterMs: 5 * 60_000,

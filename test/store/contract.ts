@@ -1550,6 +1550,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.getWarRoom('a2')).toBeNull();
       });
 
+      it('a war room is claimed with the action claims, under a key of its own: apart from status changes', async () => {
+        const a = await fresh();
+        const b = await twin(a);
+        expect(await a.claimAction('a1', 'p1', 60_000)).toBe(true); // a status change in flight
+        const claims = await Promise.all([
+          a.claimAction('war_room:a1', 'p1', 60_000),
+          b.claimAction('war_room:a1', 'p2', 60_000),
+        ]);
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        await a.releaseAction('war_room:a1', claims[0] ? 'p1' : 'p2');
+        expect(await b.claimAction('war_room:a1', 'p2', 60_000)).toBe(true);
+      });
+
       it('reminders: each number once, in order, with its item; the card version does not move', async () => {
         const s = await fresh();
         await posted(s, 'a1', '1.1');

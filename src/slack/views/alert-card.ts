@@ -23,7 +23,7 @@ import { detectionKeyOf } from '../../core/mutes.ts';
 import { openFor } from '../../core/reminders.ts';
 import type { Verdict } from '../../core/verdict.ts';
 import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
-import { ACTIONS, BLOCKS, type CardOp, OPS } from '../ids.ts';
+import { ACTIONS, BLOCKS, type CardOp, OP_STATUS, OPS } from '../ids.ts';
 import { encodeAction } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, plain, quote, richText, safeUrl, slackDate, truncate } from '../text.ts';
 import {
@@ -74,9 +74,9 @@ export type CardContext = {
 const ESCALATED_MARK = ':rotating_light:';
 
 const CLOSE_BUTTONS = [
-  { op: OPS.closeFp, action_id: ACTIONS.closeFp, status: 'closed_false_positive', style: 'primary' },
-  { op: OPS.closeBenign, action_id: ACTIONS.closeBenign, status: 'closed_true_positive_benign' },
-  { op: OPS.closeTp, action_id: ACTIONS.closeTp, status: 'closed_true_positive', style: 'danger' },
+  { op: OPS.closeFp, action_id: ACTIONS.closeFp, status: OP_STATUS[OPS.closeFp], style: 'primary' },
+  { op: OPS.closeBenign, action_id: ACTIONS.closeBenign, status: OP_STATUS[OPS.closeBenign] },
+  { op: OPS.closeTp, action_id: ACTIONS.closeTp, status: OP_STATUS[OPS.closeTp], style: 'danger' },
 ] as const satisfies readonly { op: CardOp; action_id: string; status: ClosedStatus; style?: 'primary' | 'danger' }[];
 
 const PROVIDERS = new Map([

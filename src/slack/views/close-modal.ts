@@ -4,6 +4,7 @@
  * with their disposition chosen. `readCloseForm` checks a submission; its errors are shown inline.
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
+import { CLOSE_CHOICES, statusOfDisposition } from '../../core/verdict.ts';
 import type { Alert, KnownAlertStatus } from '../../cotool/schemas.ts';
 import { REASON_WORDS_MAX } from '../../service/reason.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
@@ -12,17 +13,9 @@ import { type Disposition, encodeModalMeta, type ModalMeta } from '../payloads.t
 import { literal, mrkdwn, oneLine } from '../text.ts';
 import { type FormValues, modalTitle, noticeBlock, pt } from './triage-modal.ts';
 
-const CHOICES: readonly { d: Disposition; label: string }[] = [
-  { d: 'false_positive', label: 'False positive' },
-  { d: 'true_positive_benign', label: 'Benign (true positive, expected)' },
-  { d: 'true_positive', label: 'True positive' },
-];
+const CHOICES: readonly { d: Disposition; label: string }[] = CLOSE_CHOICES;
 
 export const CLOSE_VERB = 'Close';
-
-export function statusOfDisposition(d: Disposition): KnownAlertStatus {
-  return `closed_${d}`;
-}
 
 export type CloseModalOptions = {
   /** A note above the form (mrkdwn from src/slack/messages.ts), e.g. why it is shown again. */

@@ -3,7 +3,6 @@
  * Home and the messages. Unknown values from a newer server are shown as sent, escaped.
  */
 import {
-  type CLOSED_STATUSES,
   isClosed,
   isKnownStatus,
   type KnownAlertStatus,
@@ -21,14 +20,8 @@ export const STATUS_LABEL: Record<KnownAlertStatus, string> = {
   closed_true_positive_benign: 'Closed · Benign',
 };
 
-export type ClosedStatus = (typeof CLOSED_STATUSES)[number];
-
-/** How a closed alert was closed, as in "Closed as false positive". */
-export const CLOSED_AS: Record<ClosedStatus, string> = {
-  closed_false_positive: 'false positive',
-  closed_true_positive_benign: 'benign',
-  closed_true_positive: 'true positive',
-};
+/** How a closed alert was closed, as in "Closed as false positive": from the one status table. */
+export { CLOSED_AS, type ClosedStatus } from '../../core/verdict.ts';
 
 export const SEVERITY_LABEL: Record<KnownSeverity, string> = {
   critical: 'Critical',

@@ -5,6 +5,7 @@
  * or open a modal. The use-cases do the rest; this file only maps their results to a note.
  */
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { OP_DISPOSITION } from '../../../core/verdict.ts';
 import { ACTIONS, type ActionId, type CardOp, OP_STATUS, OPS } from '../../ids.ts';
 import { cardOutOfDate, newRef, unexpectedError } from '../../messages.ts';
 import { type Disposition, decodeAction } from '../../payloads.ts';
@@ -29,11 +30,7 @@ const OPS_OF: Partial<Record<ActionId, readonly CardOp[]>> = {
 const STATUS_OPS = Object.keys(OP_STATUS) as (keyof typeof OP_STATUS)[];
 const isStatusOp = (op: CardOp): op is keyof typeof OP_STATUS => (STATUS_OPS as string[]).includes(op);
 
-const DISPOSITION_OF: Partial<Record<CardOp, Disposition>> = {
-  [OPS.closeFp]: 'false_positive',
-  [OPS.closeBenign]: 'true_positive_benign',
-  [OPS.closeTp]: 'true_positive',
-};
+const DISPOSITION_OF: Partial<Record<CardOp, Disposition>> = OP_DISPOSITION;
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   const triage = createTriage(deps);
