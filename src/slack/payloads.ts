@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { DISPOSITIONS } from '../cotool/schemas.ts';
 import { CARD_OPS } from './ids.ts';
-import { LIMITS } from './text.ts';
+import { LIMITS, oneLine, truncate } from './text.ts';
 
 export const PAYLOAD_VERSION = 1;
 
@@ -124,6 +124,8 @@ function encodeAscii<T>(schema: z.ZodType<T>, value: T, max: number): string {
 const refId = token(64);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
 const NO_CONTROLS = /^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** The longest detection name carried in a mute modal's metadata (the store keeps the whole name). */
 export const MUTE_NAME_MAX = 100;
@@ -151,12 +153,23 @@ const MuteMetaSchema = z.strictObject({
   alertId: alertId.nullable(),
   /** The channel the mute holds in. */
   channel,
-  detectionKey: z.string().min(1).max(MUTE_KEY_MAX).regex(NO_CONTROLS),
+  /** Exactly as src/core/mutes.ts makes it (a name-keyed detection keeps its name's characters). */
+  detectionKey: z.string().min(1).max(MUTE_KEY_MAX),
+  /** For the modal's wording only (see muteName): one line, no control characters. */
   detectionName: z.string().min(1).max(MUTE_NAME_MAX).regex(NO_CONTROLS),
   /** The storm whose digest group the mute was made from; null from a card. */
   stormId: token(100).nullable(),
 });
 export type MuteMeta = z.infer<typeof MuteMetaSchema>;
+
+/** A detection's name as a mute modal carries it: one line, no control characters, at most MUTE_NAME_MAX. */
+export function muteName(name: string | null | undefined): string {
+  const one = oneLine((name ?? '').toWellFormed().replace(CONTROL_CHARS, ' '));
+  return truncate(one, MUTE_NAME_MAX) || 'Unnamed detection';
+}
+
+/** Whether a detection key (src/core/mutes.ts detectionKeyOf) fits in a mute modal's metadata. */
+export const muteKeyFits = (key: string | null): key is string => key !== null && key.length <= MUTE_KEY_MAX;
 
 const MuteRefSchema = z.strictObject({ v: z.literal(PAYLOAD_VERSION), muteId: refId });
 /** The Unmute button of a mute in the list. */

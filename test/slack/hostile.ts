@@ -277,3 +277,20 @@ export function assertSafeView(
   // Wherever a url sits (not only in the buttons checked above), it is http(s).
   expect(JSON.stringify(json)).not.toMatch(/"url":"(?!https?:)/i);
 }
+
+/**
+ * Asserts a modal (or any surface with input blocks) is safe: every mrkdwn and plain text holds only
+ * `allowed` tokens, no string carries a control character, a broadcast word or a lone surrogate, the
+ * title fits Slack's 24 characters and there are at most 100 blocks. Block Kit validity itself is
+ * the fake Slack's `validateView`, which callers run too.
+ */
+export function assertSafeModalTexts(
+  view: { title?: { text: string }; blocks: unknown[] },
+  opts: { allowed?: readonly string[] } = {},
+): void {
+  const json = JSON.parse(JSON.stringify(view)) as Obj;
+  walk('', json as Json, opts.allowed ?? []);
+  if (view.title && view.title.text.length > LIMITS.modalTitle) fail('title', 'too long', view.title.text);
+  if (view.blocks.length < 1 || view.blocks.length > LIMITS.surfaceBlocks)
+    fail('blocks', `${view.blocks.length} blocks`, '');
+}

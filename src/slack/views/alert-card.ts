@@ -24,7 +24,7 @@ import { openFor } from '../../core/reminders.ts';
 import type { Verdict } from '../../core/verdict.ts';
 import { type Alert, isClosed, isKnownStatus, isLive } from '../../cotool/schemas.ts';
 import { ACTIONS, BLOCKS, type CardOp, OP_STATUS, OPS } from '../ids.ts';
-import { encodeAction } from '../payloads.ts';
+import { encodeAction, muteKeyFits } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, plain, quote, richText, safeUrl, slackDate, truncate } from '../text.ts';
 import {
   alertMark,
@@ -312,7 +312,7 @@ function nextMoves(alert: Alert, encode: (op: CardOp) => string): ActionsBlock |
   const live = isLive(alert.status);
   const elements = [
     live && button('Ask the user…', ACTIONS.askUser, { value: encode(OPS.askUser) }),
-    detectionKeyOf(alert) !== null && button('Mute detection…', ACTIONS.mute, { value: encode(OPS.mute) }),
+    muteKeyFits(detectionKeyOf(alert)) && button('Mute detection…', ACTIONS.mute, { value: encode(OPS.mute) }),
     live && button('Open incident channel', ACTIONS.warRoom, { value: encode(OPS.warRoom) }),
   ].filter(present);
   return elements.length ? { type: 'actions', block_id: BLOCKS.cardMoves, elements } : null;

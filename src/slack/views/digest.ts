@@ -10,7 +10,7 @@
  *   e.g. Token reuse · Impossible travel · …
  *   COT-1001–COT-1009, COT-1042, COT-1077                             (context: ids, then the tally
  *   ✅ Closed as false positive by Jane: Closed 57 · already closed 2 …   once a bulk close ran)
- *   [Show alerts] [Close all as false positive…]                      (actions; no close once closed)
+ *   [Show alerts] [Mute detection…] [Close all as false positive…]    (actions; no close once closed)
  *   …
  *   +7 more detections: 120 alerts · 80 live        [Show alerts]      (the rest, in one line)
  *
@@ -41,7 +41,8 @@ import {
 import type { SlackView } from '../../notify/ports.ts';
 import type { Storm } from '../../store/store.ts';
 import { encodeDigestButton } from '../digest-payloads.ts';
-import { DIGEST_ACTIONS, DIGEST_BLOCKS } from '../ids.ts';
+import { ACTIONS, DIGEST_ACTIONS, DIGEST_BLOCKS } from '../ids.ts';
+import { encodeDigestMute } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, plain, slackDate } from '../text.ts';
 import { NO_SEVERITY_MARK, SEVERITY_MARK } from './labels.ts';
 
@@ -211,6 +212,9 @@ function button(text: string, actionId: string, value: string, style?: 'danger')
   };
 }
 
+/** A group that is one detection (not the escalated group, not a source's alerts): it can be muted. */
+const isDetectionGroup = (g: DigestGroup) => g.key !== ESCALATED_GROUP && !g.key.startsWith('source:');
+
 function groupButtons(storm: Storm, g: DigestGroup, tally: BulkTally | undefined): Button[] {
   try {
     const show = button(
@@ -218,14 +222,17 @@ function groupButtons(storm: Storm, g: DigestGroup, tally: BulkTally | undefined
       DIGEST_ACTIONS.showAlerts,
       encodeDigestButton({ v: 1, k: 'show', s: storm.id, g: g.key, p: 0 }),
     );
-    if (g.live === 0 || tally) return [show];
+    const mute = isDetectionGroup(g)
+      ? [button('Mute detection…', ACTIONS.digestMute, encodeDigestMute({ v: 1, s: storm.id, g: g.key }))]
+      : [];
+    if (g.live === 0 || tally) return [show, ...mute];
     const close = button(
       'Close all as false positive…',
       DIGEST_ACTIONS.closeAll,
       encodeDigestButton({ v: 1, k: 'close', s: storm.id, g: g.key }),
       'danger',
     );
-    return [show, close];
+    return [show, ...mute, close];
   } catch {
     return []; // a key or storm id that cannot travel in a button: the group is shown without them
   }
@@ -426,8 +433,21 @@ export function idListFits(ids: readonly string[], budget = ID_LIST_BUDGET): num
  * two ids (the message text, for notifications, says which members the reply lists).
  */
 export function renderIdList(ids: readonly string[], from: number): SlackView {
-  const head = idListHead(from, ids.length);
-  const sections: string[] = [head.trimEnd()];
+  return renderIdSections(ids, idListHead(from, ids.length).trimEnd(), DIGEST_BLOCKS.ids);
+}
+
+/**
+ * `head`, then `ids` (untrusted, escaped) each as a code span, in sections of at most ID_CHUNK
+ * characters cut between two ids, block ids `<blockPrefix><n>`. Shared by the storm's id lists and
+ * the muted-alert lists (src/slack/views/mute.ts); a head no longer than the storm's keeps
+ * `idListFits` right for both.
+ */
+export function renderIdSections(
+  ids: readonly string[],
+  head: string,
+  blockPrefix: string,
+): { text: string; blocks: SectionBlock[] } {
+  const sections: string[] = [head];
   for (const id of ids.map(idText)) {
     const last = sections.length - 1;
     const cur = sections[last] ?? '';
@@ -436,8 +456,8 @@ export function renderIdList(ids: readonly string[], from: number): SlackView {
   }
   const blocks: SectionBlock[] = sections.map((text, i) => ({
     type: 'section',
-    block_id: `${DIGEST_BLOCKS.ids}${i}`,
+    block_id: `${blockPrefix}${i}`,
     text: md(text),
   }));
-  return { text: head.trimEnd(), blocks };
+  return { text: head, blocks };
 }

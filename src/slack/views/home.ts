@@ -12,6 +12,7 @@ import { BLOCKS, LOOKUP_ACTIONS, LOOKUP_BLOCKS } from '../ids.ts';
 import { LIMITS, mrkdwn, oneLine, slackDate } from '../text.ts';
 import { renderAlertCard } from './alert-card.ts';
 import { SEVERITY_LABEL, STATUS_LABEL } from './labels.ts';
+import { type MuteView, muteList } from './mute.ts';
 import { linkToken } from './unfurl.ts';
 
 export const HOME_MAX_ESCALATED = 10;
@@ -24,7 +25,15 @@ export type HomeContext = {
   errorText?: string | null;
   /** CLOSE_REASON_REQUIRED: the cards' close buttons open the reason form (no confirm dialog of their own). */
   closeOpensForm: boolean;
+  /**
+   * The mutes holding now (src/slack/views/mute.ts), for the "Muted detections" section with
+   * Unmute on each; no section when not given.
+   */
+  mutes?: readonly MuteView[] | null;
 };
+
+/** Mutes the home lists one by one (the rest are counted; `/cotool mutes` lists them all). */
+export const HOME_MAX_MUTES = 10;
 
 const md = (text: string) => ({ type: 'mrkdwn' as const, text, verbatim: true });
 const section = (block_id: string, text: string): SectionBlock => ({ type: 'section', block_id, text: md(text) });
@@ -181,7 +190,10 @@ export function renderHome(data: HomeData, ctx: HomeContext): HomeView {
       context(LOOKUP_BLOCKS.homeError, [ctx.errorText ?? ':warning: Some numbers could not be read from Cotool.']),
     );
   }
-  const bottom: KnownBlock[] = [...healthBlocks(data.health, data.now), actions()];
+  const mutes = ctx.mutes
+    ? muteList(ctx.mutes, data.now, { blockPrefix: `${LOOKUP_BLOCKS.homeMutes}.`, max: HOME_MAX_MUTES }).blocks
+    : [];
+  const bottom: KnownBlock[] = [...mutes, ...healthBlocks(data.health, data.now), actions()];
   const room = LIMITS.surfaceBlocks - top.length - bottom.length;
   const middle = escalatedSection(data, ctx, room);
   return { type: 'home', blocks: [...top, ...middle, ...bottom] };

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type BulkTally, digestOf, ESCALATED_GROUP, MAX_GROUPS_SHOWN } from '../../../src/notify/digest.ts';
 import type { StormAlertsPage } from '../../../src/service/storm-alerts.ts';
 import { decodeDigestButton } from '../../../src/slack/digest-payloads.ts';
-import { DIGEST_ACTIONS } from '../../../src/slack/ids.ts';
+import { ACTIONS, DIGEST_ACTIONS } from '../../../src/slack/ids.ts';
 import { decodeView } from '../../../src/slack/lookup-payloads.ts';
+import { decodeDigestMute } from '../../../src/slack/payloads.ts';
 import { LIMITS } from '../../../src/slack/text.ts';
 import {
   blocksTextLength,
@@ -55,7 +56,7 @@ function member(over: Partial<StormMember> = {}): StormMember {
 /** A digest or list button value decodes; a View value is the look-up list's. */
 function checkValue(path: string, value: unknown, max: number): void {
   if (typeof value !== 'string' || value.length > max) throw new Error(`${path}: bad value`);
-  if (!decodeDigestButton(value).ok && !decodeView(value).ok)
+  if (!decodeDigestButton(value).ok && !decodeView(value).ok && !decodeDigestMute(value).ok)
     throw new Error(`${path}: value does not decode: ${value}`);
 }
 
@@ -102,6 +103,12 @@ describe('renderDigest', () => {
     const clicks = buttons(view);
     expect(clicks.filter((b) => b.action_id === DIGEST_ACTIONS.showAlerts)).toHaveLength(3);
     expect(clicks.filter((b) => b.action_id === DIGEST_ACTIONS.closeAll)).toHaveLength(3);
+    // Detection groups can be muted; the escalated group is no detection.
+    const mutes = clicks.filter((b) => b.action_id === ACTIONS.digestMute).map((b) => decodeDigestMute(b.value));
+    expect(mutes).toHaveLength(2);
+    expect(mutes.every((d) => d.ok && d.value.s === 'storm-C0ALERTS-1795000000' && d.value.g !== ESCALATED_GROUP)).toBe(
+      true,
+    );
     const close = clicks.find((b) => b.action_id === DIGEST_ACTIONS.closeAll);
     expect(decodeDigestButton(close?.value)).toEqual({
       ok: true,
@@ -115,7 +122,7 @@ describe('renderDigest', () => {
     assertSendable(view);
     expect(json(view.blocks)).toContain('⛈ Storm over: 5 alerts');
     expect(json(view.blocks)).toContain('none live');
-    expect(buttons(view).map((b) => b.action_id)).toEqual([DIGEST_ACTIONS.showAlerts]);
+    expect(buttons(view).map((b) => b.action_id)).toEqual([DIGEST_ACTIONS.showAlerts, ACTIONS.digestMute]);
   });
 
   it('shows a running bulk close as progress, and a finished one as its tally with failed ids and why', () => {

@@ -5,15 +5,17 @@ import { createHealth, type HealthState } from '../../../src/http/health.ts';
 import type { HomeData } from '../../../src/service/lookup.ts';
 import { ACTIONS, LOOKUP_ACTIONS } from '../../../src/slack/ids.ts';
 import { accessRefused } from '../../../src/slack/messages.ts';
-import { decodeAction } from '../../../src/slack/payloads.ts';
+import { decodeAction, decodeMuteRef } from '../../../src/slack/payloads.ts';
 import {
   HOME_MAX_ESCALATED,
+  HOME_MAX_MUTES,
   humanDuration,
   renderErrorHome,
   renderHome,
   renderRefusedHome,
 } from '../../../src/slack/views/home.ts';
 import { linkToken } from '../../../src/slack/views/unfurl.ts';
+import { validateView } from '../../e2e/fakes/slack.ts';
 import { alert } from '../../support/alerts.ts';
 import { assertSafeView, HOSTILE } from '../hostile.ts';
 import { hostileAlert } from './fixtures.ts';
@@ -217,5 +219,68 @@ describe('renderHome', () => {
       alerts.map((a) => a.id),
       link ? [link] : [],
     );
+  });
+});
+
+describe('renderHome: muted detections', () => {
+  const m = (i: number, over: Record<string, unknown> = {}) => ({
+    id: `0b7e6f1c-2d3a-4b5c-8d9e-0f1a2b3c4d${String(i).padStart(2, '0')}`,
+    channel: 'C0ALERTS',
+    detectionName: `Noisy rule ${i}`,
+    by: { id: 'U0ANA', name: 'Ana' },
+    reason: 'tuning',
+    createdAt: NOW - 60_000 * i,
+    until: NOW + 3_600_000,
+    endedAt: null,
+    endedBy: null,
+    muted: i,
+    escalated: 0,
+    ...over,
+  });
+  const muteValues = (ids: string[]) => (path: string, value: unknown) => {
+    const d = decodeMuteRef(value);
+    if (d.ok) return;
+    homeValues(ids)(path, value);
+  };
+
+  it('lists the mutes holding now, each with Unmute, without crowding out the rest', () => {
+    const d = data({}, HOME_MAX_ESCALATED);
+    const view = renderHome(d, { ...ctx, mutes: Array.from({ length: 15 }, (_, i) => m(i)) });
+    const ids = d.escalated?.alerts.map((a) => a.alert.id) ?? [];
+    assertSafeView(
+      { text: 'home', blocks: view.blocks },
+      {
+        alertId: '',
+        maxBlocks: 100,
+        actionIdScope: 'block',
+        checkValue: muteValues(ids),
+        allowed: [OPEN_COTOOL, '<#C0ALERTS>'],
+      },
+    );
+    expect(validateView(view)).toEqual([]);
+    const rows = view.blocks.filter((b) => b.block_id?.startsWith('home.mutes.mute.list.row.'));
+    expect(rows).toHaveLength(HOME_MAX_MUTES);
+    expect(json(view)).toContain('*Muted detections* — 15');
+    expect(json(view)).toContain('+5 more not shown.');
+    expect(json(view)).toContain(ACTIONS.unmute);
+    expect(view.blocks.at(-1)?.block_id).toBe('home.actions');
+  });
+
+  it('says when nothing is muted; shows no section when not given', () => {
+    expect(json(renderHome(data(), { ...ctx, mutes: [] }))).toContain('*Muted detections* — none.');
+    expect(json(renderHome(data(), ctx))).not.toContain('Muted detections');
+  });
+
+  it.each(HOSTILE.map((h, i) => [i, h] as const))('hostile mute #%i', (_, h) => {
+    const view = renderHome(data(), {
+      ...ctx,
+      mutes: [m(1, { detectionName: h, reason: h, by: { id: h, name: h }, channel: h })],
+    });
+    const ids = data().escalated?.alerts.map((a) => a.alert.id) ?? [];
+    assertSafeView(
+      { text: 'home', blocks: view.blocks },
+      { alertId: '', maxBlocks: 100, actionIdScope: 'block', checkValue: muteValues(ids), allowed: [OPEN_COTOOL] },
+    );
+    expect(validateView(view)).toEqual([]);
   });
 });
