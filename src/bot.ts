@@ -18,18 +18,20 @@ import { createRetention, type Retention } from './notify/retention.ts';
 import { createSender, type Sender } from './notify/sender.ts';
 import { createAccessPolicy } from './service/access.ts';
 import { createAskUser } from './service/ask-user.ts';
-import { createStatsService } from './service/stats.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
+import { createUseCases } from './service/use-cases.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import { registerAskUserListeners } from './slack/listeners/actions/ask-user.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
+import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
 import { answeredNote, askedNote, timedOutNote } from './slack/views/next-move-notes.ts';
+import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { createSlackWorkspace } from './slack/workspace.ts';
 import { openStore, StartupError } from './store/open.ts';
@@ -53,8 +55,8 @@ export type Bot = {
   stop(): Promise<void>;
 };
 
-/** A poll cycle's report with what the sender did until it was idle again. */
-export type Settled = CycleReport & { notices: number; failed: number };
+/** A poll cycle's report with what the sender did until it was idle again (cards posted and updated, …). */
+export type Settled = CycleReport & { posted: number; updated: number; notices: number; failed: number };
 
 export type BotOptions = {
   logDestination?: DestinationStream;
@@ -96,7 +98,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger: logger.child({ module: 'cotool' }),
     onRequest: metrics.observeCotoolRequest,
   });
-  const app = createSlackApp(config, logger, health, options.slack, metrics);
+  const app = createSlackApp(config, logger, health, options.slack ?? {}, metrics);
   const render = createCardRenderer(config, { interactive: true });
   const countError = (err: unknown) => metrics.slackErrors.inc({ code: classifySlackError(err).code });
   const slack = createSlackPort(app.client, countError, createPostingClient(config, logger, options.slack));
@@ -184,11 +186,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const events: ListenerEvents = new EventEmitter();
   // A change made from Slack may have queued a thread reply: the sender looks at once.
   events.on('alert-changed', () => void activeSender.wake());
-  events.on('queued', () => void activeSender.wake());
-  // The noise report (/cotool stats), shared with its optional weekly post (STATS_POST_SCHEDULE).
-  const stats = createStatsService({ cotool, store, logger, clock: Date.now });
-  registerListeners(app, {
-    config,
+  // Every use-case, built once; the listeners only call them.
+  const useCases = createUseCases({
     cotool,
     store,
     render,
@@ -197,11 +196,18 @@ export async function startBot(env: Record<string, string | undefined>, options:
     health,
     logger,
     clock: Date.now,
-    events,
     metrics,
-    stats,
+    fourEyes: { severities: config.fourEyes.severities, alertChannel: config.slack.alertChannel },
+    onChanged: (change) => {
+      events.emit('alert-changed', change);
+    },
+    // A use-case queued a Slack message (a thread reply, a four-eyes request): the sender looks at once.
+    onQueued: () => void activeSender.wake(),
+    renderNoteReply,
+    threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
+  registerListeners(app, { config, useCases, access, store, slack, logger, clock: Date.now, events, metrics });
   // "Was this you?": asking the person an alert names (the leader times unanswered questions out).
   let botUser: Promise<{ id: string; name: string } | null> | null = null;
   const askUser = createAskUser({
@@ -263,7 +269,15 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const statsSchedule = options.schedule === false ? null : config.stats.postSchedule;
   const statsTask = statsSchedule
     ? scheduleStatsPost(
-        { stats, store, slack, channel: config.slack.alertChannel, render: renderStats, logger, clock: Date.now },
+        {
+          stats: useCases.stats,
+          store,
+          slack,
+          channel: config.slack.alertChannel,
+          render: renderStats,
+          logger,
+          clock: Date.now,
+        },
         statsSchedule,
       )
     : null;

@@ -284,10 +284,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'cotool_slack_last_successful_poll_timestamp_seconds',
       help: 'Unix time of the last successful poll (0: none yet).',
     }),
-    cardsPosted: r.counter({ name: 'cotool_slack_cards_posted_total', help: 'Alert cards posted by the poller.' }),
+    cardsPosted: r.counter({ name: 'cotool_slack_cards_posted_total', help: 'Alert cards posted (by the sender).' }),
     cardsUpdated: r.counter({
       name: 'cotool_slack_cards_updated_total',
-      help: 'Alert cards updated by the poller (changes, escalations, final states, recovered cards).',
+      help: 'Alert cards updated by the sender (changes, escalations, final states, recovered cards).',
     }),
     escalationsAnnounced: r.counter({
       name: 'cotool_slack_escalations_announced_total',
@@ -375,18 +375,13 @@ export function createMetrics(options: MetricsOptions = {}) {
   };
   return {
     ...m,
-    /** One poll cycle's result. */
-    observePoll(
-      report: { ok: boolean; live: number; posted: number; updated: number; durationMs: number },
-      nowMs: number,
-    ) {
+    /** One poll cycle's result (the cards it queued are counted by the sender as it sends them). */
+    observePoll(report: { ok: boolean; live: number; durationMs: number }, nowMs: number) {
       m.polls.inc({ outcome: report.ok ? 'ok' : 'failed' });
       m.pollDuration.observe(report.durationMs / 1000);
       if (!report.ok) return;
       m.liveAlerts.set(report.live);
       m.lastSuccessfulPoll.set(Math.floor(nowMs / 1000));
-      m.cardsPosted.inc(report.posted);
-      m.cardsUpdated.inc(report.updated);
     },
     /** One Cotool HTTP attempt (the client's `onRequest` hook). */
     observeCotoolRequest(o: CotoolRequestObservation) {

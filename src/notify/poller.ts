@@ -42,8 +42,6 @@ export type PollerDeps = {
   isLeader?: () => boolean;
   /** Told after a cycle wrote outbox items (the sender looks at once). */
   onEnqueued?: () => void;
-  /** Pages of 200 before a listing is cut short (default 1000: 200,000 live alerts). */
-  maxPages?: number;
   /** How often a complete poll marks quiet records of gone alerts final (default QUIET_CHECK_MS). */
   quietCheckMs?: number;
 };
@@ -63,9 +61,6 @@ export type CycleReport = {
   durationMs: number;
   /** CPU time of the process while the cycle ran. */
   cpuMs: number;
-  /** Kept for the metrics of the first release: the poller no longer posts itself. */
-  posted: number;
-  updated: number;
 };
 
 function emptyReport(): CycleReport {
@@ -81,10 +76,11 @@ function emptyReport(): CycleReport {
     digested: 0,
     durationMs: 0,
     cpuMs: 0,
-    posted: 0,
-    updated: 0,
   };
 }
+
+/** Pages of 200 before a listing is cut short: 200,000 live alerts. */
+const MAX_PAGES = 1000;
 
 /** How often a complete poll looks for quiet records whose alert left the live set (see finaliseQuiet). */
 export const QUIET_CHECK_MS = 3_600_000;
@@ -184,7 +180,7 @@ export function createPoller(deps: PollerDeps) {
     const candidates = new Map<string, ReturnType<typeof candidateBuffer>>();
     let complete = false;
     try {
-      const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: deps.maxPages ?? 1000 });
+      const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: MAX_PAGES });
       for await (const page of pages) {
         report.pages = page.pages;
         if (stopping) break;

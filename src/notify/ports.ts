@@ -29,8 +29,6 @@ export const EVENT_TYPES = {
   /** A four-eyes close request in a card's thread. */
   closeRequest: 'cotool_close_request',
 } as const;
-/** Kept for callers of the first release's name. */
-export const CARD_EVENT_TYPE = EVENT_TYPES.card;
 
 /**
  * What a Slack error means, one word per code (the table in src/slack/errors.ts): `done` (already

@@ -1,7 +1,8 @@
 /**
  * Routing: which channels an alert's card goes to. An optional routes file (YAML or JSON) holds
  * ordered rules; the first rule that matches wins, and the default channel takes the rest.
- * Parsing is validated with zod; an error names the rule's index and field.
+ * Parsing is validated with zod; an error names the rule (its place in the file, counted from 1, and
+ * its name and channels when it has them) and the field.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -104,7 +105,35 @@ export function mentionMrkdwn(ids: readonly string[]): string | null {
 
 export type RoutesResult = { ok: true; routes: Route[] } | { ok: false; problem: string };
 
-/** Parses a routes document (already read); errors name the rule's index and field. */
+/** A value from the file as an error shows it: one line, at most 40 characters. */
+function shown(value: string): string {
+  const line = value.replace(/\s+/g, ' ').trim();
+  return line.length > 40 ? `${line.slice(0, 39)}…` : line;
+}
+
+/**
+ * How an error names a rule: "rule 2", counted from 1 as people count the rules in the file, with its
+ * name and channels when it has them ('rule 2 ("bug bounties", C0APPSEC)').
+ */
+function ruleLabel(doc: unknown, index: number): string {
+  const rules =
+    doc && typeof doc === 'object' && !Array.isArray(doc) && 'routes' in doc
+      ? (doc as { routes: unknown }).routes
+      : doc;
+  const rule: unknown = Array.isArray(rules) ? rules[index] : undefined;
+  const parts: string[] = [];
+  if (rule && typeof rule === 'object') {
+    const { name, channels } = rule as { name?: unknown; channels?: unknown };
+    if (typeof name === 'string' && name.trim() !== '') parts.push(JSON.stringify(shown(name)));
+    const list = (Array.isArray(channels) ? channels : [channels]).filter(
+      (c): c is string => typeof c === 'string' && c.trim() !== '',
+    );
+    if (list.length > 0) parts.push(shown(list.join(', ')));
+  }
+  return `rule ${index + 1}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** Parses a routes document (already read); errors name the rule and the field. */
 export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
   let doc: unknown;
   try {
@@ -116,11 +145,10 @@ export function parseRoutes(source: string, fileName = 'routes'): RoutesResult {
   const parsed = RoutesSchema.safeParse(doc ?? []);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = issue?.path ?? [];
-    const at = path;
+    const at = issue?.path ?? [];
     const where =
       typeof at[0] === 'number'
-        ? `rule ${at[0]}${at.length > 1 ? ` field ${at.slice(1).join('.')}` : ''}`
+        ? `${ruleLabel(doc, at[0])}${at.length > 1 ? ` field ${at.slice(1).join('.')}` : ''}`
         : 'the top level (a list of rules, or {routes: [...]})';
     return { ok: false, problem: `${where}: ${issue?.message ?? 'invalid'}` };
   }

@@ -16,7 +16,10 @@
  * - `reject`: any allowed user (the requester withdraws it); pending → rejected.
  * Every outcome redraws the request message through the outbox (no buttons once decided).
  *
- * Headless: Slack through the SlackPort, Cotool through its client, the views injected.
+ * Headless: Cotool through its client; the request message and its redraws are outbox items (the
+ * sender renders and sends them). Built in two parts, with no binding after construction: the gate
+ * (`createFourEyesGate`), which the status change is built with, and the decisions (`createFourEyes`),
+ * built with that status change.
  */
 import { randomUUID } from 'node:crypto';
 import { newRef, truncate } from '../core/text.ts';
@@ -24,7 +27,6 @@ import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isClosed, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
 import { closeRequestItem, closeRequestUpdateItem } from '../notify/outbox-items.ts';
-import type { SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import type { ApprovalAsked, ChangeStatusInput, ChangeStatusResult, FourEyesGate } from './change-status.ts';
@@ -125,23 +127,30 @@ export type RequestView = {
   now: number;
 };
 
-export type FourEyesDeps = {
-  cotool: Pick<CotoolClient, 'getAlert' | 'listTimeline'>;
+/** What the gate needs: it records a request and queues its message; it asks nothing of Cotool. */
+export type FourEyesGateDeps = {
   store: Store;
-  slack: Pick<SlackPort, 'post' | 'update' | 'classify'>;
-  access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   clock: () => number;
   /** Severities whose false-positive and benign closes need a second person (FOUR_EYES_SEVERITIES). */
   severities: readonly string[];
   /** Where a request goes when the alert has no card (SLACK_ALERT_CHANNEL). */
   alertChannel: string;
-  /** The request message, pending or decided. */
-  renderRequest: (v: RequestView) => SlackView;
-  /** The status change, as the buttons make it (bound to the same gate). */
-  changeStatus: (input: ChangeStatusInput) => Promise<ChangeStatusResult>;
   ttlMs?: number;
-  /** Told when a request's message (or its redraw) was queued (the sender looks at once). */
+  /** Told when a request's message was queued (the sender looks at once). */
+  onQueued?: () => void;
+};
+
+/** What the decisions need: the approved change is made by the status change (built with the gate). */
+export type FourEyesDeps = {
+  cotool: Pick<CotoolClient, 'getAlert' | 'listTimeline'>;
+  store: Store;
+  access: Pick<AccessPolicy, 'check'>;
+  logger: Logger;
+  clock: () => number;
+  /** The status change, as the buttons make it (built with this feature's gate). */
+  changeStatus: (input: ChangeStatusInput) => Promise<ChangeStatusResult>;
+  /** Told when a request's redraw was queued (the sender looks at once). */
   onQueued?: () => void;
 };
 
@@ -170,53 +179,22 @@ export type ApproveResult =
 export type RejectResult = { ok: true; request: CloseRequest; withdrawn: boolean } | DecisionFailure;
 
 export type FourEyes = {
-  gate: FourEyesGate;
   /** `clickId`: the approval's interaction id (names the status change's thread note). */
   approve(requestId: string, userId: string, clickId?: string | null): Promise<ApproveResult>;
   reject(requestId: string, userId: string): Promise<RejectResult>;
 };
 
 /**
- * The gate and the decisions. `changeStatus` is late-bound (`bind`), because the status change is
- * built with this gate.
+ * The gate the status change asks (src/service/change-status.ts): whether a close needs a second
+ * person, and the request that asks for one. Built first; the decisions below are built with the
+ * status change that holds it, so nothing is bound after construction.
  */
-export function createFourEyes(
-  deps: Omit<FourEyesDeps, 'changeStatus'>,
-): FourEyes & { bind(changeStatus: FourEyesDeps['changeStatus']): void } {
+export function createFourEyesGate(deps: FourEyesGateDeps): FourEyesGate {
   const log = deps.logger.child({ module: 'four-eyes' });
   const ttl = deps.ttlMs ?? REQUEST_TTL_MS;
   const severities = new Set(deps.severities);
-  let changeStatus: FourEyesDeps['changeStatus'] | null = null;
-
   const placeOf = (record: CardRecord | null): Place | null =>
     record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;
-
-  /**
-   * Redraws the request message as the request is now, through the outbox (coalesced per request;
-   * the sender waits for the message when it is not posted yet). A failure is logged, never thrown
-   * (the decision stands; a later click on the old buttons redraws it again).
-   */
-  async function redraw(request: CloseRequest): Promise<void> {
-    if (!request.channel) return;
-    try {
-      await deps.store.apply([
-        {
-          enqueue: [
-            closeRequestUpdateItem(
-              { id: request.id, alertId: request.alertId, channel: request.channel },
-              deps.clock(),
-            ),
-          ],
-        },
-      ]);
-      deps.onQueued?.();
-    } catch (err) {
-      log.warn({ requestId: request.id, err: String(err) }, 'could not queue the redraw of a four-eyes request');
-    }
-  }
-
-  /** The request as stored now (after a move), falling back to the copy in hand. */
-  const reload = async (request: CloseRequest) => (await deps.store.getCloseRequest(request.id)) ?? request;
 
   async function ask(q: {
     alert: Alert;
@@ -333,6 +311,45 @@ export function createFourEyes(
     };
   }
 
+  return {
+    applies: (alert, status) =>
+      FOUR_EYES_STATUSES.includes(status) && alert.severity !== null && severities.has(alert.severity),
+    ask,
+    reason: buildApprovedReason,
+  };
+}
+
+/** Approve and reject, making an approved change through `deps.changeStatus`. */
+export function createFourEyes(deps: FourEyesDeps): FourEyes {
+  const log = deps.logger.child({ module: 'four-eyes' });
+
+  /**
+   * Redraws the request message as the request is now, through the outbox (coalesced per request;
+   * the sender waits for the message when it is not posted yet). A failure is logged, never thrown
+   * (the decision stands; a later click on the old buttons redraws it again).
+   */
+  async function redraw(request: CloseRequest): Promise<void> {
+    if (!request.channel) return;
+    try {
+      await deps.store.apply([
+        {
+          enqueue: [
+            closeRequestUpdateItem(
+              { id: request.id, alertId: request.alertId, channel: request.channel },
+              deps.clock(),
+            ),
+          ],
+        },
+      ]);
+      deps.onQueued?.();
+    } catch (err) {
+      log.warn({ requestId: request.id, err: String(err) }, 'could not queue the redraw of a four-eyes request');
+    }
+  }
+
+  /** The request as stored now (after a move), falling back to the copy in hand. */
+  const reload = async (request: CloseRequest) => (await deps.store.getCloseRequest(request.id)) ?? request;
+
   /** Access, the request, still pending, not expired. */
   async function open(
     requestId: string,
@@ -412,8 +429,7 @@ export function createFourEyes(
     if (!(await deps.store.moveCloseRequest(request.id, 'pending', 'approved', { by: actor, at }))) {
       return { ok: false, code: 'decided', request: await reload(request) };
     }
-    if (!changeStatus) throw new Error('four eyes: changeStatus not bound');
-    const result = await changeStatus({
+    const result = await deps.changeStatus({
       alertId: request.alertId,
       expectedUpdatedAt: alert.updatedAt,
       userId,
@@ -472,19 +488,5 @@ export function createFourEyes(
     return { ok: true, request: done, withdrawn };
   }
 
-  const gate: FourEyesGate = {
-    applies: (alert, status) =>
-      FOUR_EYES_STATUSES.includes(status) && alert.severity !== null && severities.has(alert.severity),
-    ask,
-    reason: buildApprovedReason,
-  };
-
-  return {
-    gate,
-    approve,
-    reject,
-    bind(fn) {
-      changeStatus = fn;
-    },
-  };
+  return { approve, reject };
 }

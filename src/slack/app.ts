@@ -8,7 +8,7 @@ import { App, type Logger as BoltLogger, type CustomRoute, LogLevel, SocketModeR
 import { type RetryOptions, WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import { type HealthState, healthBody, readiness } from '../http/health.ts';
-import { createMetrics, METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
+import { METRICS_CONTENT_TYPE, type Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { SENDER_SLACK_CLIENT } from '../notify/claim-budget.ts';
 import { answerLost, outcomeUnknown } from './errors.ts';
@@ -139,8 +139,8 @@ export function createSlackApp(
   config: Config,
   logger: Logger,
   health: HealthState,
-  options: SlackAppOptions = {},
-  metrics: Pick<Metrics, 'render'> = createMetrics(),
+  options: SlackAppOptions,
+  metrics: Pick<Metrics, 'render'>,
 ): App {
   const routes: CustomRoute[] = [
     {

@@ -7,7 +7,7 @@ import { statusDone } from '../core/verdict.ts';
 import { type CotoolError, classifyCotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { literal, mrkdwn, oneLine } from './text.ts';
-import { STATUS_LABEL } from './views/labels.ts';
+import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
 
 export { newRef };
 
@@ -343,6 +343,30 @@ export function askRefused(
       const until = opts.deadline !== undefined ? `; they have until ${when(opts.deadline)} to answer` : '';
       return `:hourglass_flowing_sand: ${who} was already asked about ${id}${by}${until}. Their answer will appear in the card's thread.`;
     }
+  }
+}
+
+/**
+ * What a Slack error on looking the person up or opening the DM means for the analyst (null: not
+ * about the person — a transient or operator error, told as such by the caller).
+ */
+export function askRefusalOf(slackError: string): AskRefusal | null {
+  switch (slackError) {
+    case 'users_not_found':
+    case 'user_not_found':
+      return 'not_found';
+    case 'user_disabled':
+    case 'account_inactive':
+      return 'deactivated';
+    case 'cannot_dm_bot':
+      return 'bot';
+    case 'cannot_dm_user':
+    case 'messages_tab_disabled':
+    case 'not_allowed':
+    case 'user_not_visible':
+      return 'dm_closed';
+    default:
+      return null;
   }
 }
 

@@ -164,17 +164,17 @@ describe('the bot metrics', () => {
     expect(text).toContain('# TYPE nodejs_heap_size_used_bytes gauge');
   });
 
-  it('a poll adds its cards and sets the gauges; a failed one only counts', async () => {
+  it('a poll sets the gauges; a failed one only counts; cards are counted by the sender, not the poll', async () => {
     const m = createMetrics();
-    m.observePoll({ ok: true, live: 7, posted: 2, updated: 1, durationMs: 120 }, 1_700_000_000_500);
-    m.observePoll({ ok: false, live: 0, posted: 0, updated: 0, durationMs: 30 }, 1_700_000_060_000);
+    m.observePoll({ ok: true, live: 7, durationMs: 120 }, 1_700_000_000_500);
+    m.observePoll({ ok: false, live: 0, durationMs: 30 }, 1_700_000_060_000);
     const text = await m.render();
     expect(samples(text, 'cotool_slack_polls_total')).toEqual([
       'cotool_slack_polls_total{outcome="ok"} 1',
       'cotool_slack_polls_total{outcome="failed"} 1',
     ]);
-    expect(text).toContain('\ncotool_slack_cards_posted_total 2\n');
-    expect(text).toContain('\ncotool_slack_cards_updated_total 1\n');
+    expect(text).toContain('\ncotool_slack_cards_posted_total 0\n');
+    expect(text).toContain('\ncotool_slack_cards_updated_total 0\n');
     expect(text).toContain('\ncotool_slack_live_alerts 7\n');
     expect(text).toContain('\ncotool_slack_last_successful_poll_timestamp_seconds 1700000000\n');
     expect(text).toContain('\ncotool_slack_poll_duration_seconds_bucket{le="0.05"} 1\n');

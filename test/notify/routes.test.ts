@@ -61,14 +61,30 @@ describe('routes', () => {
   });
 
   it.each([
-    ['- channels: general', 'rule 0 field channels'],
-    ['- match: { severity: { min: urgent } }\n  channels: C0A', 'rule 0 field match.severity'],
-    ['- channels: C0A\n- channels: C0B\n  mention: "@here"', 'rule 1 field mention'],
-    ['- channels: C0A\n  colour: red', 'rule 0'],
-    ['- channels: C0A\n  storm_threshold: 0', 'rule 0 field storm_threshold'],
+    ['- channels: general', 'rule 1 (general) field channels: '],
+    ['- match: { severity: { min: urgent } }\n  channels: C0A', 'rule 1 (C0A) field match.severity: '],
+    ['- channels: C0A\n- channels: C0B\n  mention: "@here"', 'rule 2 (C0B) field mention: '],
+    ['- channels: C0A\n  colour: red', 'rule 1 (C0A): '],
+    ['- channels: C0A\n  storm_threshold: 0', 'rule 1 (C0A) field storm_threshold: '],
+    ['- mention: here', 'rule 1 field channels: '],
     ['routes: 3', 'the top level'],
-  ])('an error names the rule and the field: %s', (src, where) => {
+  ])('an error names the rule (counted from 1, with its channels) and the field: %s', (src, where) => {
     expect(problem(src)).toContain(where);
+  });
+
+  it('an error names the rule by its name too, in either form of the file', () => {
+    const yaml = [
+      '- name: critical to the SOC',
+      '  channels: C0SOC',
+      '- name: bug bounties',
+      '  channels: [C0APPSEC, C0BOUNTY]',
+      '  storm_threshold: -1',
+    ].join('\n');
+    expect(problem(yaml)).toMatch(/^rule 2 \("bug bounties", C0APPSEC, C0BOUNTY\) field storm_threshold: /);
+    const json = JSON.stringify({
+      routes: [{ channels: 'C0A' }, { name: 'x'.repeat(60), channels: 'C0B', colour: 1 }],
+    });
+    expect(problem(json, 'routes.json')).toMatch(new RegExp(`^rule 2 \\("${'x'.repeat(39)}…", C0B\\): `));
   });
 
   it('a file that does not parse, or cannot be read, is one clear line naming COTOOL_SLACK_ROUTES', () => {
@@ -86,7 +102,9 @@ describe('routes', () => {
     const r = loadConfig({ ...env, COTOOL_SLACK_ROUTES: bad });
     expect(r).toMatchObject({ ok: false });
     if (!r.ok)
-      expect(r.problems).toEqual([expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 0 field channels: /)]);
+      expect(r.problems).toEqual([
+        expect.stringMatching(/^COTOOL_SLACK_ROUTES is invalid: rule 1 \(nope\) field channels: /),
+      ]);
     const missing = loadConfig({ ...env, COTOOL_SLACK_ROUTES: join(dir, 'none.yaml') });
     if (!missing.ok)
       expect(missing.problems[0]).toMatch(/^COTOOL_SLACK_ROUTES is invalid: cannot read .*none\.yaml \(ENOENT\)/);

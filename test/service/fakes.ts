@@ -9,14 +9,18 @@ import type { CotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
 import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createHealth } from '../../src/http/health.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
 import { createSender } from '../../src/notify/sender.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
 import type { TriageDeps } from '../../src/service/triage.ts';
+import { createUseCases, type UseCaseDeps } from '../../src/service/use-cases.ts';
+import { threadReplySlack } from '../../src/slack/listeners/events/thread-sync.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
+import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedPostedCard } from '../store/seed.ts';
@@ -272,6 +276,37 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
       now += ms;
     },
   };
+}
+
+/**
+ * Every use-case built the way bot.ts builds them (createUseCases), over the harness's fakes, with a
+ * fresh metrics registry (returned too). `over` replaces any ingredient.
+ */
+export function harnessUseCases(h: Harness, over: Partial<UseCaseDeps> = {}) {
+  const metrics = createMetrics();
+  const useCases = createUseCases({
+    cotool: h.cotool.client as UseCaseDeps['cotool'],
+    store: h.store,
+    render: h.deps.render,
+    slack: h.slack.port,
+    access: {
+      check: (id) => h.access.policy.check(id),
+      user: async () => null,
+      describe: () => 'members of the channel',
+    },
+    health: createHealth('socket'),
+    logger: h.deps.logger,
+    clock: h.deps.clock,
+    metrics,
+    fourEyes: { severities: config.fourEyes.severities, alertChannel: CHANNEL },
+    onChanged: (c) => h.changed.push(c),
+    onQueued: () => undefined,
+    renderNoteReply,
+    // No thread reply is synced through these: a call would throw (no Slack client).
+    threadReplies: threadReplySlack({} as never, h.deps.logger),
+    ...over,
+  });
+  return { useCases, metrics };
 }
 
 /** All the text of a rendered view, for `toContain` checks. */

@@ -2,9 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
-import { buildApprovedReason, createFourEyes, driftOf, REQUEST_TTL_MS } from '../../src/service/four-eyes.ts';
+import {
+  buildApprovedReason,
+  createFourEyes,
+  createFourEyesGate,
+  driftOf,
+  REQUEST_TTL_MS,
+} from '../../src/service/four-eyes.ts';
 import { FOUR_EYES_ACTIONS } from '../../src/slack/ids.ts';
-import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { CARD_TS, CHANNEL, drainOutbox, httpError, JANE, json, triageHarness, user } from './fakes.ts';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -30,19 +35,22 @@ async function setup(severity = 'critical') {
       return { entries: a.timeline, totalCount: a.timeline.length, skipped: 0, pages: 1, truncated: false };
     },
   } as Pick<CotoolClient, 'getAlert' | 'listTimeline'>;
-  const fourEyes = createFourEyes({
-    cotool,
+  const gate = createFourEyesGate({
     store: h.store,
-    slack: h.slack.port,
-    access: h.access.policy,
     logger: h.deps.logger,
     clock: h.deps.clock,
     severities: ['critical'],
     alertChannel: CHANNEL,
-    renderRequest: renderCloseRequest,
   });
-  const change = createChangeStatus(h.deps, { fourEyes: fourEyes.gate });
-  fourEyes.bind(change);
+  const change = createChangeStatus(h.deps, { fourEyes: gate });
+  const fourEyes = createFourEyes({
+    cotool,
+    store: h.store,
+    access: h.access.policy,
+    logger: h.deps.logger,
+    clock: h.deps.clock,
+    changeStatus: change,
+  });
   /** The request's message and its redraws go through the outbox: the sender posts them. */
   const drain = () => drainOutbox(h);
   const click = async (
@@ -84,7 +92,7 @@ async function setup(severity = 'critical') {
   };
   const statusCalls = () => h.cotool.calls.filter((c) => c.method === 'updateStatus');
   const requestId = async () => (await h.store.pendingCloseRequest(h.alert.id))?.id as string;
-  return { h, fourEyes, click, comment, statusCalls, requestId, drain };
+  return { h, gate, fourEyes, click, comment, statusCalls, requestId, drain };
 }
 
 describe('four eyes: the first click', () => {
@@ -118,7 +126,7 @@ describe('four eyes: the first click', () => {
     const high = await setup('high');
     expect(await high.click(JANE.id)).toMatchObject({ ok: true, statusChanged: true });
     const crit = await setup();
-    const tp = await createChangeStatus(crit.h.deps, { fourEyes: crit.fourEyes.gate })({
+    const tp = await createChangeStatus(crit.h.deps, { fourEyes: crit.gate })({
       alertId: crit.h.alert.id,
       expectedUpdatedAt: START,
       status: 'closed_true_positive',

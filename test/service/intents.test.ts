@@ -10,9 +10,8 @@ import type { TimelineEntry } from '../../src/cotool/schemas.ts';
 import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/notify/outbox-items.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import { createEditDetails } from '../../src/service/edit-details.ts';
-import { createFourEyes } from '../../src/service/four-eyes.ts';
+import { createFourEyes, createFourEyesGate } from '../../src/service/four-eyes.ts';
 import { CLAIM_TTL_MS } from '../../src/service/triage.ts';
-import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import type { Change, Store } from '../../src/store/store.ts';
 import {
@@ -386,19 +385,22 @@ async function fourEyesSetup(opts: { store?: (s: Store) => Store } = {}) {
   } as Pick<CotoolClient, 'getAlert' | 'listTimeline' | 'updateStatus' | 'updateDetails'>;
   /** One process: its gate, its status change. */
   const process = () => {
-    const fourEyes = createFourEyes({
-      cotool,
+    const gate = createFourEyesGate({
       store,
-      slack: h.slack.port,
-      access: h.access.policy,
       logger: h.deps.logger,
       clock: h.deps.clock,
       severities: ['critical'],
       alertChannel: CHANNEL,
-      renderRequest: renderCloseRequest,
     });
-    const change = createChangeStatus({ ...h.deps, store, cotool }, { fourEyes: fourEyes.gate });
-    fourEyes.bind(change);
+    const change = createChangeStatus({ ...h.deps, store, cotool }, { fourEyes: gate });
+    const fourEyes = createFourEyes({
+      cotool,
+      store,
+      access: h.access.policy,
+      logger: h.deps.logger,
+      clock: h.deps.clock,
+      changeStatus: change,
+    });
     const click = (userId = JANE.id) =>
       change({
         alertId: h.alert.id,

@@ -347,6 +347,8 @@ function hostileCtx(h: string, interactive: boolean, status: string): CardContex
     lastAction: { by: { id: h, name: h }, kind: 'status', status, at: h },
     escalation: { by: h, reason: h, at: h },
     notice: h,
+    owner: { id: h, name: h },
+    now: Date.parse('2026-11-23T10:23:00.000Z'),
   };
 }
 

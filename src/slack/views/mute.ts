@@ -83,6 +83,7 @@ export function muteModal(
     `:mute: Mute ${detection(meta.detectionName)} in ${where}.`,
     'New alerts of it get no card of their own: one quiet message counts them and lists every id in its thread.',
     breakThroughWords(opts.breakThrough ?? DEFAULT_BREAK_THROUGH),
+    `A mute lasts at most ${MAX_MUTE_MS / 86_400_000} days (until ${when(opts.now + MAX_MUTE_MS)} at the latest).`,
   ].join('\n');
   const blocks: KnownBlock[] = [
     ...noticeBlock(opts.notice),

@@ -3,16 +3,13 @@
  * acknowledges before anything else, refuses values that are not ours, ignores redeliveries, and
  * turns an unexpected failure into a note with a reference that is also in the log.
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { createHealth } from '../../../src/http/health.ts';
 import { ACTIONS } from '../../../src/slack/ids.ts';
 import { clickHandler } from '../../../src/slack/listeners/actions/index.ts';
-import { createTriage } from '../../../src/slack/listeners/actions/triage-context.ts';
-import type { ListenerDeps, ListenerEvents } from '../../../src/slack/listeners/deps.ts';
 import { encodeAction } from '../../../src/slack/payloads.ts';
 import { blockActionsPayload } from '../../e2e/fakes/payloads.ts';
-import { CARD_TS, CHANNEL, config, JANE, triageHarness } from '../../service/fakes.ts';
+import { CARD_TS, CHANNEL, JANE, triageHarness } from '../../service/fakes.ts';
+import { listenerDeps } from './harness.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -28,27 +25,15 @@ async function setup() {
       code: 'slack_webapi_platform_error',
       data: { error },
     });
-  const events: ListenerEvents = new EventEmitter();
-  const deps: ListenerDeps = {
-    config,
-    cotool: h.cotool.client as ListenerDeps['cotool'],
-    store: h.store,
-    render: h.deps.render,
-    slack: { ...h.slack.port, findMessage: async () => 'absent' as const },
+  const deps = listenerDeps(h, {
     access: {
       check: async (id) => {
         order.push('access');
         return h.deps.access.check(id);
       },
-      user: async () => null,
-      describe: () => 'members of the channel',
     },
-    health: createHealth('socket'),
-    logger: h.deps.logger,
-    clock: h.deps.clock,
-    events,
-  };
-  const handler = clickHandler(deps, createTriage(deps));
+  });
+  const handler = clickHandler(deps);
   const client = {
     chat: {
       postEphemeral: async (a: Obj) => {

@@ -4,16 +4,14 @@
  * it does while the bot shuts down) is still acknowledged — with a view carrying a reference that
  * is also in the error log — so Slack never shows its own generic error.
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { createHealth } from '../../../src/http/health.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../../../src/slack/ids.ts';
-import type { ListenerDeps, ListenerEvents } from '../../../src/slack/listeners/deps.ts';
 import { registerViews } from '../../../src/slack/listeners/views/index.ts';
 import { encodeModalMeta } from '../../../src/slack/payloads.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { selectValue, viewSubmissionPayload } from '../../e2e/fakes/payloads.ts';
-import { CARD_TS, CHANNEL, config, JANE, triageHarness } from '../../service/fakes.ts';
+import { CARD_TS, CHANNEL, JANE, triageHarness } from '../../service/fakes.ts';
+import { listenerDeps } from './harness.ts';
 
 type Obj = Record<string, unknown>;
 type Handler = (args: unknown) => Promise<void>;
@@ -33,19 +31,7 @@ async function setup() {
       return typeof v === 'function' ? v.bind(target) : v;
     },
   }) as Store;
-  const events: ListenerEvents = new EventEmitter();
-  const deps: ListenerDeps = {
-    config,
-    cotool: h.cotool.client as ListenerDeps['cotool'],
-    store,
-    render: h.deps.render,
-    slack: { ...h.slack.port, findMessage: async () => 'absent' as const },
-    access: { check: h.deps.access.check, user: async () => null, describe: () => 'members of the channel' },
-    health: createHealth('socket'),
-    logger: h.deps.logger,
-    clock: h.deps.clock,
-    events,
-  };
+  const deps = listenerDeps(h, { store });
   const handlers = new Map<string, Handler>();
   const app = { view: (c: { callback_id: string }, fn: Handler) => void handlers.set(c.callback_id, fn) };
   registerViews(app as never, deps);

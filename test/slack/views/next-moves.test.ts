@@ -10,6 +10,7 @@ import {
   alreadyMuted,
   alreadyTaken,
   answerRefused,
+  askRefusalOf,
   askRefused,
   askSent,
   MUTE_ERRORS,
@@ -185,6 +186,9 @@ describe('mute modal', () => {
     expect(input(BLOCKS.muteReason)).toMatchObject({ element: { max_length: MUTE_REASON_MAX } });
     expect(input(BLOCKS.muteReason)).not.toHaveProperty('optional');
     expect(text(view)).toContain('Escalated and critical alerts still get their card.');
+    expect(text(view)).toContain(
+      `(until <!date^${(NOW + MAX_MUTE_MS) / 1000}^{date_short_pretty} at {time}|2026-11-30 10:00 UTC> at the latest)`,
+    );
     const strict = muteModal(META, { now: NOW, breakThrough: { escalated: true, critical: false } });
     expect(text(strict)).toContain('Escalated alerts still get their card.');
   });
@@ -363,6 +367,14 @@ describe('refusals and notes to the analyst', () => {
     expect(warRoomRefused('name_taken', { tries: 5 })).toContain('(5 tries)');
     expect(warRoomRefused('exists', { channel: 'C0INC' })).toContain('<#C0INC>');
     expect(warRoomRefused('exists', { channel: '<!here>' })).toContain('its channel');
+  });
+
+  it('Slack errors on the person map to what the analyst is told; others are not about the person', () => {
+    expect(
+      ['users_not_found', 'user_disabled', 'cannot_dm_bot', 'cannot_dm_user', 'ratelimited', 'internal_error'].map(
+        askRefusalOf,
+      ),
+    ).toEqual(['not_found', 'deactivated', 'bot', 'dm_closed', null, null]);
   });
 
   it.each(HOSTILE.map((h, i) => [i, h] as const))('hostile corpus #%i cannot ping or link', (_, h) => {

@@ -9,8 +9,6 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { createBulkClosePreview } from '../../../service/bulk-close.ts';
-import { createStormAlerts } from '../../../service/storm-alerts.ts';
 import { type DigestButton, decodeDigestButton } from '../../digest-payloads.ts';
 import { classifySlackError } from '../../errors.ts';
 import { DIGEST_ACTIONS } from '../../ids.ts';
@@ -27,15 +25,15 @@ import { renderStormAlerts } from '../../views/digest-alerts.ts';
 import { closeAllLoading, closeAllNotice, renderCloseAllModal } from '../../views/digest-close-modal.ts';
 import { guarded, tellPrivately } from '../commands/boundary.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { REDELIVERY_WINDOW_MS } from './triage-context.ts';
+import { firstDelivery } from '../redelivery.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['open']>[0]['view'];
 
 export function registerDigestActions(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'digest-actions' });
-  const showAlerts = createStormAlerts({ store: deps.store, access: deps.access });
-  const preview = createBulkClosePreview({ store: deps.store, access: deps.access, clock: deps.clock });
+  const showAlerts = deps.useCases.stormAlerts;
+  const preview = deps.useCases.bulkClosePreview;
 
   /** The click's value, when it decodes to the kind this button carries; else the user is told. */
   async function decoded(args: ClickArgs, kind: DigestButton['k']): Promise<DigestButton | null> {
@@ -104,7 +102,7 @@ export function registerDigestActions(app: App, deps: ListenerDeps): void {
           const p = await decoded(args, 'close');
           if (!p || p.g === undefined) return;
           const key = `interaction:${userId}:${action.action_ts}:${action.action_id}`;
-          if (!(await deps.store.firstTime(key, deps.clock(), REDELIVERY_WINDOW_MS))) {
+          if (!(await firstDelivery(deps, key))) {
             log.info({ userId, stormId: p.s }, 'ignored a redelivered close-all click');
             return;
           }

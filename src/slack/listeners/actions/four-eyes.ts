@@ -12,13 +12,14 @@ import { FOUR_EYES_ACTIONS } from '../../ids.ts';
 import { accessRefused, cardOutOfDate, newRef, unexpectedError } from '../../messages.ts';
 import { decisionFailedText } from '../../views/four-eyes.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
+import { failureText, statusNotes } from './change-answers.ts';
 import { surfaceOf } from './surface.ts';
-import { createTriage, type Triage } from './triage-context.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
 export function registerFourEyesActions(app: App, deps: ListenerDeps): void {
-  const triage = createTriage(deps);
+  const fourEyes = deps.useCases.fourEyes;
   const log = deps.logger.child({ module: 'four-eyes-actions' });
   for (const [op, actionId] of [
     ['approve', FOUR_EYES_ACTIONS.approve],
@@ -32,23 +33,23 @@ export function registerFourEyesActions(app: App, deps: ListenerDeps): void {
         const surface = surfaceOf(body, { client, respond, logger: log });
         try {
           const decoded = decodeFourEyesButton(action.type === 'button' ? action.value : undefined);
-          if (!decoded.ok || decoded.value.op !== op || !triage.fourEyes) {
+          if (!decoded.ok || decoded.value.op !== op || !fourEyes) {
             log.warn(
-              { userId, actionId, enabled: !!triage.fourEyes },
+              { userId, actionId, enabled: !!fourEyes },
               'a four-eyes button that does not decode (or four eyes is off)',
             );
             await surface.tell(cardOutOfDate());
             return;
           }
           const clickId = `interaction:${userId}:${action.action_ts}:${actionId}`;
-          if (!(await triage.firstDelivery(clickId))) return;
+          if (!(await firstDelivery(deps, clickId))) return;
           const requestId = decoded.value.r;
           const result =
             op === 'approve'
-              ? await triage.fourEyes.approve(requestId, userId, clickId)
-              : await triage.fourEyes.reject(requestId, userId);
+              ? await fourEyes.approve(requestId, userId, clickId)
+              : await fourEyes.reject(requestId, userId);
           log.info({ userId, requestId, op, outcome: result.ok ? 'ok' : result.code }, 'four-eyes click handled');
-          const text = answer(result, triage, deps);
+          const text = answer(result, deps.access.describe());
           if (text) await surface.tell(text);
         } catch (err) {
           const ref = newRef();
@@ -61,16 +62,16 @@ export function registerFourEyesActions(app: App, deps: ListenerDeps): void {
 }
 
 /** The private note for the person who clicked; '' when the redrawn request says it all. */
-function answer(result: ApproveResult | RejectResult, triage: Triage, deps: ListenerDeps): string {
+function answer(result: ApproveResult | RejectResult, who: string): string {
   if (result.ok) {
-    if ('change' in result) return triage.statusNotes(result.change);
+    if ('change' in result) return statusNotes(result.change);
     return '';
   }
   switch (result.code) {
     case 'denied':
-      return accessRefused(result.reason, deps.access.describe());
+      return accessRefused(result.reason, who);
     case 'change_failed':
-      return triage.failureText(result.failure, result.request.status);
+      return failureText(result.failure, who, result.request.status);
     default:
       return decisionFailedText(result);
   }

@@ -10,10 +10,11 @@ import { ACTIONS, type ActionId, type CardOp, OP_STATUS, OPS } from '../../ids.t
 import { cardOutOfDate, newRef, unexpectedError } from '../../messages.ts';
 import { type Disposition, decodeAction } from '../../payloads.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
+import { failureText, statusNotes, statusText } from './change-answers.ts';
 import { registerDigestActions } from './digest.ts';
 import { openForm } from './open-form.ts';
 import { surfaceOf } from './surface.ts';
-import { createTriage, type Triage } from './triage-context.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -33,8 +34,7 @@ const isStatusOp = (op: CardOp): op is keyof typeof OP_STATUS => (STATUS_OPS as 
 const DISPOSITION_OF: Partial<Record<CardOp, Disposition>> = OP_DISPOSITION;
 
 export function registerActions(app: App, deps: ListenerDeps): void {
-  const triage = createTriage(deps);
-  const onClick = clickHandler(deps, triage);
+  const onClick = clickHandler(deps);
   registerDigestActions(app, deps);
   for (const actionId of Object.keys(OPS_OF)) app.action({ type: 'block_actions', action_id: actionId }, onClick);
   // Link buttons open their URL in the browser, but Slack still sends the click: acknowledge it.
@@ -51,7 +51,7 @@ function clickedValue(action: BlockAction['actions'][number]): string | undefine
   return undefined;
 }
 
-export function clickHandler(deps: ListenerDeps, triage: Triage) {
+export function clickHandler(deps: ListenerDeps) {
   const log = deps.logger.child({ module: 'card-actions' });
 
   return async ({ ack, body, action, client, respond, context }: ClickArgs): Promise<void> => {
@@ -73,11 +73,11 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
       const p = decoded.value;
       const retry = typeof context.retryNum === 'number' && context.retryNum > 0 ? context.retryNum : undefined;
       const clickId = `interaction:${userId}:${action.action_ts}:${action.action_id}`;
-      if (!(await triage.firstDelivery(clickId))) {
+      if (!(await firstDelivery(deps, clickId))) {
         log.info({ userId, alertId: p.id, op: p.op, retry }, 'ignored a redelivered click');
         return;
       }
-      const tools = { triage, client, triggerId: body.trigger_id, userId, surface, logger: log };
+      const tools = { deps, client, triggerId: body.trigger_id, userId, surface, logger: log };
       if (p.op === OPS.closeReason) return await openForm('close', p, tools);
       if (p.op === OPS.edit) return await openForm('edit', p, tools);
       if (!isStatusOp(p.op)) {
@@ -89,7 +89,7 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
       if (disposition && deps.config.slack.closeReasonRequired) {
         return await openForm('close', p, { ...tools, disposition });
       }
-      const result = await triage.changeStatus({
+      const result = await deps.useCases.changeStatus({
         alertId: p.id,
         expectedUpdatedAt: p.u,
         status,
@@ -110,13 +110,13 @@ export function clickHandler(deps: ListenerDeps, triage: Triage) {
       );
       if (!result.ok) {
         if (result.code === 'stale') await surface.show(result.view);
-        await surface.tell(triage.failureText(result, status));
+        await surface.tell(failureText(result, deps.access.describe(), status));
         return;
       }
       await surface.show(result.view);
       // On a channel card the card and its thread say what happened; elsewhere, say it.
       const onCard = surface.kind === 'message' || surface.kind === 'ephemeral';
-      const text = onCard ? triage.statusNotes(result) : triage.statusText(result);
+      const text = onCard ? statusNotes(result) : statusText(result);
       if (text) await surface.tell(text);
     } catch (err) {
       const ref = newRef();

@@ -7,7 +7,7 @@
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { latestVerdict } from '../../../core/verdict.ts';
-import { loadForForm, type Place } from '../../../service/triage.ts';
+import type { Place } from '../../../service/triage.ts';
 import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, type CardOp, OPS, VIEWS } from '../../ids.ts';
 import { cardOutOfDate, formNotOpened, newRef, unexpectedError } from '../../messages.ts';
@@ -15,8 +15,9 @@ import { decodeAction, type ModalMeta } from '../../payloads.ts';
 import { DISAGREE_VERB, NOTE_VERB, renderNoteModal } from '../../views/note-modal.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
+import { failureText } from './change-answers.ts';
 import { surfaceOf } from './surface.ts';
-import { createTriage } from './triage-context.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['open']>[0]['view'];
@@ -33,7 +34,6 @@ const FORMS = [
 ] as const satisfies readonly { actionId: string; op: CardOp; kind: string; callbackId: string; verb: string }[];
 
 export function registerNoteActions(app: App, deps: ListenerDeps): void {
-  const triage = createTriage(deps);
   const log = deps.logger.child({ module: 'note-actions' });
   for (const form of FORMS) {
     app.action({ type: 'block_actions', action_id: form.actionId }, async (args: ClickArgs) => {
@@ -49,7 +49,7 @@ export function registerNoteActions(app: App, deps: ListenerDeps): void {
           return;
         }
         const p = decoded.value;
-        if (!(await triage.firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+        if (!(await firstDelivery(deps, `interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
         const record = await deps.store.get(p.id);
         let viewId: string | undefined;
         try {
@@ -77,7 +77,7 @@ export function registerNoteActions(app: App, deps: ListenerDeps): void {
             );
           }
         };
-        const loaded = await loadForForm(triage.deps, {
+        const loaded = await deps.useCases.loadForm({
           alertId: p.id,
           expectedUpdatedAt: p.u,
           userId,
@@ -85,7 +85,7 @@ export function registerNoteActions(app: App, deps: ListenerDeps): void {
           what: `opening the ${form.kind} form`,
         });
         if (!loaded.ok) {
-          const text = triage.failureText(loaded);
+          const text = failureText(loaded, deps.access.describe());
           return await show(noticeModal(form.callbackId, form.verb, record?.displayId ?? null, text));
         }
         const place: Place | null =

@@ -6,7 +6,7 @@
 import type { WebClient } from '@slack/web-api';
 import { isClosed, isLive } from '../../../cotool/schemas.ts';
 import type { Logger } from '../../../log.ts';
-import { loadForForm, type Place, whoSet } from '../../../service/triage.ts';
+import { type Place, whoSet } from '../../../service/triage.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { alreadyClosed, formNotOpened, statusName } from '../../messages.ts';
@@ -14,8 +14,9 @@ import type { ActionPayload, Disposition, ModalMeta } from '../../payloads.ts';
 import { CLOSE_VERB, renderCloseModal } from '../../views/close-modal.ts';
 import { EDIT_VERB, renderEditModal } from '../../views/edit-modal.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { failureText } from './change-answers.ts';
 import type { Surface } from './surface.ts';
-import type { Triage } from './triage-context.ts';
 
 type View = Parameters<WebClient['views']['open']>[0]['view'];
 
@@ -25,7 +26,7 @@ export async function openForm(
   kind: FormKind,
   p: ActionPayload,
   ctx: {
-    triage: Triage;
+    deps: Pick<ListenerDeps, 'useCases' | 'access' | 'store'>;
     client: WebClient;
     triggerId: string;
     userId: string;
@@ -34,10 +35,10 @@ export async function openForm(
     disposition?: Disposition;
   },
 ): Promise<void> {
-  const { triage, client, userId, surface, logger } = ctx;
+  const { deps, client, userId, surface, logger } = ctx;
   const callbackId = kind === 'close' ? VIEWS.closeModal : VIEWS.editModal;
   const verb = kind === 'close' ? CLOSE_VERB : EDIT_VERB;
-  const record = await triage.deps.store.get(p.id);
+  const record = await deps.store.get(p.id);
   let displayId = record?.displayId ?? null;
 
   let viewId: string | undefined;
@@ -67,7 +68,7 @@ export async function openForm(
     }
   };
 
-  const loaded = await loadForForm(triage.deps, {
+  const loaded = await deps.useCases.loadForm({
     alertId: p.id,
     expectedUpdatedAt: p.u,
     userId,
@@ -76,8 +77,8 @@ export async function openForm(
   });
   if (!loaded.ok) {
     if (loaded.code === 'denied')
-      logger.info({ userId, alertId: p.id, reason: loaded.reason }, 'refused a triage form');
-    return show(noticeModal(callbackId, verb, displayId, triage.failureText(loaded)));
+      logger.info({ userId, alertId: p.id, reason: loaded.reason }, `refused to open the ${kind} form`);
+    return show(noticeModal(callbackId, verb, displayId, failureText(loaded, deps.access.describe())));
   }
   const { alert } = loaded;
   displayId = alert.displayId;

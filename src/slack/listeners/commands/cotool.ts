@@ -8,7 +8,6 @@ import type { App, RespondArguments } from '@slack/bolt';
 import { alertUrl } from '../../../config.ts';
 import { type Command, parseCommand } from '../../../core/command.ts';
 import { isCotoolError } from '../../../cotool/errors.ts';
-import { createMetrics } from '../../../http/metrics.ts';
 import { LIST_PAGE_SIZE, type LookupFailure, type LookupService } from '../../../service/lookup.ts';
 import type { StatsService } from '../../../service/stats.ts';
 import { accessRefused } from '../../messages.ts';
@@ -51,7 +50,7 @@ export async function answerCommand(
   userId: string,
   deps: Pick<ListenerDeps, 'config' | 'access' | 'logger'>,
   lookups: LookupService,
-  stats?: StatsService,
+  stats: StatsService,
 ): Promise<CardView & { outcome: CommandOutcome }> {
   const log = deps.logger.child({ module: 'command' });
   const who = deps.access.describe();
@@ -88,7 +87,6 @@ export async function answerCommand(
     case 'stats': {
       const decision = await deps.access.check(userId);
       if (!decision.ok) return { ...textAnswer(accessRefused(decision.reason, who)), outcome: 'denied' };
-      if (!stats) throw new Error('the noise report is not wired');
       try {
         return { ...renderStats(await stats.report(cmd.days)), outcome: 'ok' };
       } catch (err) {
@@ -114,14 +112,10 @@ export async function answerCommand(
   }
 }
 
-export function registerCotoolCommand(
-  app: App,
-  deps: ListenerDeps,
-  lookups: LookupService,
-  stats?: StatsService,
-): void {
+export function registerCotoolCommand(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'command' });
-  const metrics = deps.metrics ?? createMetrics();
+  const { metrics } = deps;
+  const { lookups, stats } = deps.useCases;
   app.command(COMMAND, async ({ command, ack, respond }) => {
     const userId = command.user_id;
     let cmd: Command;

@@ -4,7 +4,6 @@
  * before these run.
  */
 import type { App } from '@slack/bolt';
-import { createLookupService } from '../../../service/lookup.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { registerExpand } from './expand.ts';
 import { registerHome } from './home.ts';
@@ -12,7 +11,7 @@ import { registerThreadSync } from './thread-sync.ts';
 import { registerUnfurls } from './unfurl.ts';
 
 export function registerEvents(app: App, deps: ListenerDeps): void {
-  const lookups = createLookupService(deps);
+  const { lookups } = deps.useCases;
   registerHome(app, deps, lookups);
   registerUnfurls(app, deps, lookups);
   if (deps.config.slack.expandAlertIds) registerExpand(app, deps, lookups);

@@ -3,14 +3,15 @@
  * (src/service/thread-sync.ts) and marked ✅ once saved. Only new messages by people: bots' messages
  * (bot_id, the bot's own user), edits (message_changed), deletions and other subtypes are left alone;
  * a reply also sent to the channel (thread_broadcast) and a reply with files (file_share) count.
- * Bolt acknowledges events before this runs.
+ * Bolt acknowledges events before this runs. `threadReplySlack` is how the use-case marks a saved
+ * reply and tells a person why theirs was not saved.
  */
 import type { App } from '@slack/bolt';
-import { createAddNote } from '../../../service/notes.ts';
-import { createThreadSync, type ThreadReply } from '../../../service/thread-sync.ts';
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../../../log.ts';
+import type { ThreadReply, ThreadSyncDeps } from '../../../service/thread-sync.ts';
 import { classifySlackError } from '../../errors.ts';
 import { accessRefused, newRef, noteFailed } from '../../messages.ts';
-import { renderNoteReply } from '../../views/note-modal.ts';
 import type { ListenerDeps } from '../deps.ts';
 
 /** The reaction that marks a reply saved in Cotool. */
@@ -32,25 +33,16 @@ type MessageEvent = {
   files?: { name?: string | null; title?: string | null }[];
 };
 
-export function registerThreadSync(app: App, deps: ListenerDeps): void {
-  const log = deps.logger.child({ module: 'thread-sync' });
-  const addNote = createAddNote({
-    cotool: deps.cotool,
-    store: deps.store,
-    onQueued: () => deps.events.emit('queued'),
-    access: deps.access,
-    logger: deps.logger,
-    renderReply: renderNoteReply,
-  });
-  const sync = createThreadSync({
-    store: deps.store,
-    access: deps.access,
-    addNote,
-    logger: deps.logger,
-    clock: deps.clock,
+/**
+ * How a synced reply is marked and a person told, for the thread-sync use-case (built in bot.ts):
+ * the reaction and an ephemeral note in the thread, through the app's Slack client.
+ */
+export function threadReplySlack(client: WebClient, logger: Logger): Pick<ThreadSyncDeps, 'react' | 'tell' | 'words'> {
+  const log = logger.child({ module: 'thread-sync' });
+  return {
     async react(channel, ts) {
       try {
-        await app.client.reactions.add({ channel, timestamp: ts, name: SAVED_REACTION });
+        await client.reactions.add({ channel, timestamp: ts, name: SAVED_REACTION });
       } catch (err) {
         if (classifySlackError(err, channel).code === 'already_reacted') return;
         throw err;
@@ -58,7 +50,7 @@ export function registerThreadSync(app: App, deps: ListenerDeps): void {
     },
     async tell(reply: ThreadReply, text: string) {
       try {
-        await app.client.chat.postEphemeral({
+        await client.chat.postEphemeral({
           channel: reply.channel,
           user: reply.user,
           thread_ts: reply.threadTs,
@@ -79,7 +71,12 @@ export function registerThreadSync(app: App, deps: ListenerDeps): void {
           .replace('Your note was not saved.', 'Your thread reply was not saved to Cotool.')
           .replace('your note', 'your thread reply'),
     },
-  });
+  };
+}
+
+export function registerThreadSync(app: App, deps: ListenerDeps): void {
+  const log = deps.logger.child({ module: 'thread-sync' });
+  const sync = deps.useCases.syncThreadReply;
 
   app.event('message', async ({ event, context }) => {
     const m = event as unknown as MessageEvent;

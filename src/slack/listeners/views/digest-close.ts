@@ -8,7 +8,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { type BulkCloseResult, createBulkClose } from '../../../service/bulk-close.ts';
+import type { BulkCloseResult } from '../../../service/bulk-close.ts';
 import { decodeCloseAllMeta } from '../../digest-payloads.ts';
 import { classifySlackError } from '../../errors.ts';
 import { DIGEST_VIEWS } from '../../ids.ts';
@@ -27,8 +27,8 @@ import {
   yourWords,
 } from '../../messages.ts';
 import { closeAllNotice, readCloseAllForm } from '../../views/digest-close-modal.ts';
-import { REDELIVERY_WINDOW_MS } from '../actions/triage-context.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['update']>[0]['view'];
@@ -41,16 +41,7 @@ function workspaceUrl(body: ViewSubmitAction): string | null {
 
 export function registerDigestViews(app: App, deps: ListenerDeps): void {
   const log = deps.logger.child({ module: 'digest-close' });
-  const bulkClose = createBulkClose({
-    cotool: deps.cotool,
-    store: deps.store,
-    access: deps.access,
-    logger: deps.logger,
-    clock: deps.clock,
-    onChanged: (change) => {
-      deps.events.emit('alert-changed', change);
-    },
-  });
+  const bulkClose = deps.useCases.bulkClose;
 
   function words(r: BulkCloseResult, groupKey: string, typed: string): string {
     if (r.ok) {
@@ -88,7 +79,7 @@ export function registerDigestViews(app: App, deps: ListenerDeps): void {
         await ack({ response_action: 'errors', errors: form.errors });
         return;
       }
-      if (!(await deps.store.firstTime(`submission:${view.id}:${view.hash}`, deps.clock(), REDELIVERY_WINDOW_MS))) {
+      if (!(await firstDelivery(deps, `submission:${view.id}:${view.hash}`))) {
         log.info({ userId, stormId: meta.value.s }, 'ignored a redelivered close-all form');
         await ack();
         return;

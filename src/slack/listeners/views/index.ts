@@ -17,7 +17,7 @@ import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction 
 import type { WebClient } from '@slack/web-api';
 import { isLive } from '../../../cotool/schemas.ts';
 import type { Logger } from '../../../log.ts';
-import { knownDisplayId, type Place } from '../../../service/triage.ts';
+import type { Place } from '../../../service/triage.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { cardOutOfDate, newRef, staleForm, statusPhrase, unexpectedError, yourWords } from '../../messages.ts';
@@ -26,8 +26,9 @@ import { mrkdwn, oneLine } from '../../text.ts';
 import { CLOSE_VERB, readCloseForm, renderCloseModal } from '../../views/close-modal.ts';
 import { EDIT_VERB, readEditForm, renderEditModal } from '../../views/edit-modal.ts';
 import { type FormValues, noticeModal, workingModal } from '../../views/triage-modal.ts';
-import { createTriage, type Triage } from '../actions/triage-context.ts';
+import { detailsText, failureText, statusText } from '../actions/change-answers.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
 import { registerDigestViews } from './digest-close.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -35,9 +36,8 @@ type View = Parameters<WebClient['views']['update']>[0]['view'];
 type AckResponse = Parameters<SubmitArgs['ack']>[0];
 
 export function registerViews(app: App, deps: ListenerDeps): void {
-  const triage = createTriage(deps);
-  app.view({ type: 'view_submission', callback_id: VIEWS.closeModal }, closeSubmitted(deps, triage));
-  app.view({ type: 'view_submission', callback_id: VIEWS.editModal }, editSubmitted(deps, triage));
+  app.view({ type: 'view_submission', callback_id: VIEWS.closeModal }, closeSubmitted(deps));
+  app.view({ type: 'view_submission', callback_id: VIEWS.editModal }, editSubmitted(deps));
   registerDigestViews(app, deps);
 }
 
@@ -100,7 +100,7 @@ type Checked<F> = { done: true; response?: AckResponse } | { done: false; meta: 
  * ignored, the modal updated to a working view, the change made, and the outcome answered. Whatever
  * fails before the ack is acknowledged with a notice carrying a reference (and what was typed).
  */
-function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triage, spec: FormSpec<F>) {
+function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, spec: FormSpec<F>) {
   const log = deps.logger.child({ module: spec.module });
 
   /** Everything before the ack. `typed` collects what the analyst typed, once the form is read. */
@@ -117,11 +117,11 @@ function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triag
     const form = spec.read(view.state.values);
     if (!form.ok) return { done: true, response: { response_action: 'errors', errors: form.errors } };
     typed.text = spec.typed(form);
-    if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
+    if (!(await firstDelivery(deps, `submission:${view.id}:${view.hash}`))) {
       log.info({ userId, alertId: meta.id }, 'ignored a redelivered form');
       return { done: true };
     }
-    return { done: false, meta, form, displayId: await knownDisplayId(triage.deps, meta.id) };
+    return { done: false, meta, form, displayId: await deps.useCases.displayIdOf(meta.id) };
   }
 
   return async (args: SubmitArgs): Promise<void> => {
@@ -162,8 +162,8 @@ function formSubmitted<F extends { ok: true }>(deps: ListenerDeps, triage: Triag
   };
 }
 
-function closeSubmitted(deps: ListenerDeps, triage: Triage) {
-  return formSubmitted(deps, triage, {
+function closeSubmitted(deps: ListenerDeps) {
+  return formSubmitted(deps, {
     callbackId: VIEWS.closeModal,
     verb: CLOSE_VERB,
     module: 'close-form',
@@ -173,7 +173,7 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
       `Closing ${idMd(displayId)} as ${statusPhrase(form.status).replace(/^closed as /, '')}…`,
     typed: (form) => yourWords('Your reason', form.words),
     submit: async ({ form, meta, userId, typed, log, clickId }) => {
-      const result = await triage.changeStatus({
+      const result = await deps.useCases.changeStatus({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
         status: form.status,
@@ -186,7 +186,7 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
         { userId, alertId: meta.id, status: form.status, outcome: result.ok ? 'ok' : result.code },
         'close form handled',
       );
-      if (result.ok) return { text: triage.statusText(result) };
+      if (result.ok) return { text: statusText(result) };
       if (result.code === 'stale' && isLive(result.alert.status)) {
         const text = staleForm(result.displayId, { now: result.alert.status, by: result.by });
         const again = renderCloseModal(
@@ -196,13 +196,13 @@ function closeSubmitted(deps: ListenerDeps, triage: Triage) {
         );
         return { text: text + typed, view: again };
       }
-      return { text: triage.failureText(result, form.status) + typed };
+      return { text: failureText(result, deps.access.describe(), form.status) + typed };
     },
   });
 }
 
-function editSubmitted(deps: ListenerDeps, triage: Triage) {
-  return formSubmitted(deps, triage, {
+function editSubmitted(deps: ListenerDeps) {
+  return formSubmitted(deps, {
     callbackId: VIEWS.editModal,
     verb: EDIT_VERB,
     module: 'edit-form',
@@ -211,7 +211,7 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
     working: (displayId) => `Saving ${idMd(displayId)}…`,
     typed: (form) => yourWords('Your title', form.title ?? '') + yourWords('Your description', form.description ?? ''),
     submit: async ({ form, meta, userId, typed, log, clickId }) => {
-      const result = await triage.editDetails({
+      const result = await deps.useCases.editDetails({
         alertId: meta.id,
         expectedUpdatedAt: meta.u,
         userId,
@@ -228,7 +228,7 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
         },
         'edit form handled',
       );
-      if (result.ok) return { text: triage.detailsText(result) };
+      if (result.ok) return { text: detailsText(result) };
       if (result.code === 'stale') {
         const text = staleForm(result.displayId, { now: result.alert.status, by: result.by });
         // Shown as the alert is now; what was typed is quoted, not prefilled: an untouched field
@@ -236,7 +236,7 @@ function editSubmitted(deps: ListenerDeps, triage: Triage) {
         const again = renderEditModal(result.alert, { ...meta, u: result.alert.updatedAt }, { notice: text + typed });
         return { text: text + typed, view: again };
       }
-      return { text: triage.failureText(result) + typed };
+      return { text: failureText(result, deps.access.describe()) + typed };
     },
   });
 }

@@ -6,8 +6,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { intentGraceMs } from '../../../notify/outbox-items.ts';
-import { createAddNote, type NoteKind } from '../../../service/notes.ts';
+import type { NoteKind } from '../../../service/notes.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import {
@@ -21,10 +20,10 @@ import {
 } from '../../messages.ts';
 import { decodeModalMeta } from '../../payloads.ts';
 import { mrkdwn, oneLine } from '../../text.ts';
-import { DISAGREE_VERB, NOTE_VERB, readNoteForm, renderNoteReply } from '../../views/note-modal.ts';
+import { DISAGREE_VERB, NOTE_VERB, readNoteForm } from '../../views/note-modal.ts';
 import { noticeModal, workingModal } from '../../views/triage-modal.ts';
-import { createTriage } from '../actions/triage-context.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { firstDelivery } from '../redelivery.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 type View = Parameters<WebClient['views']['update']>[0]['view'];
@@ -36,17 +35,7 @@ export function registerNoteViews(app: App, deps: ListenerDeps): void {
 
 function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
   const log = deps.logger.child({ module: 'note-form' });
-  const triage = createTriage(deps);
-  const addNote = createAddNote({
-    cotool: deps.cotool,
-    store: deps.store,
-    onQueued: () => deps.events.emit('queued'),
-    access: deps.access,
-    logger: deps.logger,
-    renderReply: renderNoteReply,
-    clock: deps.clock,
-    ...(deps.claimTtlMs !== undefined ? { intentGraceMs: intentGraceMs(deps.claimTtlMs) } : {}),
-  });
+  const addNote = deps.useCases.addNote;
   const callbackId = kind === 'note' ? VIEWS.noteModal : VIEWS.disagreeModal;
   const verb = kind === 'note' ? NOTE_VERB : DISAGREE_VERB;
 
@@ -68,7 +57,7 @@ function noteSubmitted(deps: ListenerDeps, kind: Exclude<NoteKind, 'reply'>) {
         return;
       }
       words = form.words;
-      if (!(await triage.firstDelivery(`submission:${view.id}:${view.hash}`))) {
+      if (!(await firstDelivery(deps, `submission:${view.id}:${view.hash}`))) {
         await ack();
         return;
       }
