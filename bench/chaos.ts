@@ -42,7 +42,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { INTENT_GRACE_MS } from '../src/notify/outbox-items.ts';
+import { INTENT_GRACE_MS } from '../src/core/outbox.ts';
 import { ACTIONS } from '../src/slack/ids.ts';
 import { COTOOL_TEST_API_KEY, type FailureResponse, startFakeCotool } from '../test/e2e/fakes/cotool.ts';
 import { blockActionsPayload, interactionBody, slackSignature } from '../test/e2e/fakes/payloads.ts';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
-import type { Config } from './config.ts';
+import { alertUrl, type Config } from './config.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { createHealth, type HealthState } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -15,22 +15,26 @@ import { createLogger, type Logger } from './log.ts';
 import { createLeadership, type Leadership } from './notify/leader.ts';
 import { type CycleReport, createPoller, cronIntervalMs, type Poller, schedulePoller } from './notify/poller.ts';
 import { createRetention, type Retention } from './notify/retention.ts';
-import { createSender, type Sender } from './notify/sender.ts';
+import { routeAlert } from './notify/routes.ts';
+import { createSender, type Sender } from './notify/sender/loop.ts';
+import { signalling } from './notify/sender/signal.ts';
 import { createAccessPolicy } from './service/access.ts';
-import { createAskUser } from './service/ask-user.ts';
+import { type AskUserService, createAskUser } from './service/ask-user.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createUseCases } from './service/use-cases.ts';
+import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { classifySlackError } from './slack/errors.ts';
 import { registerAskUserListeners } from './slack/listeners/actions/ask-user.ts';
+import { questionRenderer } from './slack/listeners/actions/ask-user-views.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
-import { answeredNote, askedNote, timedOutNote } from './slack/views/next-move-notes.ts';
+import { answeredNote, askedNote, timedOutNote, warRoomOpenedNote } from './slack/views/next-move-notes.ts';
 import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { createSlackWorkspace } from './slack/workspace.ts';
@@ -117,6 +121,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   let sender: Sender | null = null;
   let poller: Poller | null = null;
   let retention: Retention | null = null;
+  let askUser: AskUserService | null = null;
   const leadership = createLeadership({
     store,
     owner,
@@ -158,10 +163,15 @@ export async function startBot(env: Record<string, string | undefined>, options:
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
     renderRequest: renderCloseRequest,
+    renderQuestion: questionRenderer,
+    onCardPosted: (e) => void askUser?.cardPosted(e),
   });
   const activeSender = sender;
+  // One signal wakes the sender: every writer of outbox items (the poller, the use-cases) writes
+  // them through this store, whose apply wakes it once they are committed.
+  const writes = signalling(store, () => void activeSender.wake());
   poller = createPoller({
-    store,
+    store: writes,
     cotool,
     render,
     defaultChannel: config.slack.alertChannel,
@@ -178,18 +188,15 @@ export async function startBot(env: Record<string, string | undefined>, options:
     logger,
     metrics,
     isLeader: leadership.isLeader,
-    onEnqueued: () => void activeSender.wake(),
     ...(options.quietCheckMs !== undefined ? { quietCheckMs: options.quietCheckMs } : {}),
   });
   const activePoller = poller;
 
   const events: ListenerEvents = new EventEmitter();
-  // A change made from Slack may have queued a thread reply: the sender looks at once.
-  events.on('alert-changed', () => void activeSender.wake());
   // Every use-case, built once; the listeners only call them.
   const useCases = createUseCases({
     cotool,
-    store,
+    store: writes,
     render,
     slack,
     access,
@@ -201,19 +208,45 @@ export async function startBot(env: Record<string, string | undefined>, options:
     onChanged: (change) => {
       events.emit('alert-changed', change);
     },
-    // A use-case queued a Slack message (a thread reply, a four-eyes request): the sender looks at once.
-    onQueued: () => void activeSender.wake(),
     renderNoteReply,
     threadReplies: threadReplySlack(app.client, logger),
     ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
   });
-  registerListeners(app, { config, useCases, access, store, slack, logger, clock: Date.now, events, metrics });
+  // Open incident channel (issue 14): built once, like the use-cases above.
+  const openWarRoom = createOpenWarRoom({
+    cotool,
+    store: writes,
+    workspace: createSlackWorkspace(app.client),
+    slack,
+    access,
+    render,
+    routes: config.routes,
+    defaultChannel: config.slack.alertChannel,
+    oncall: config.nextMove.oncall,
+    alertUrl: (alert) => alertUrl(config.cotool, alert),
+    renderOpenedNote: warRoomOpenedNote,
+    logger,
+    clock: Date.now,
+    onOpened: () => metrics.warRoomsOpened.inc(),
+  });
+  registerListeners(app, {
+    config,
+    useCases,
+    access,
+    store,
+    slack,
+    logger,
+    clock: Date.now,
+    events,
+    metrics,
+    openWarRoom,
+  });
   // "Was this you?": asking the person an alert names (the leader times unanswered questions out).
   let botUser: Promise<{ id: string; name: string } | null> | null = null;
-  const askUser = createAskUser({
+  const asking = createAskUser({
     triage: {
       cotool,
-      store,
+      store: writes,
       render,
       slack,
       access,
@@ -233,12 +266,13 @@ export async function startBot(env: Record<string, string | undefined>, options:
         () => (botUser = null),
       )),
     onOutcome: (outcome) => metrics.questions.inc({ outcome }),
-    wake: () => void activeSender.wake(),
+    asksAutomatically: (alert) => routeAlert(alert, config.routes, config.slack.alertChannel).askUser,
   });
-  registerAskUserListeners(app, { askUser, store, access, logger, clock: Date.now });
+  askUser = asking;
+  registerAskUserListeners(app, { askUser: asking, store: writes, access, logger, clock: Date.now });
   const timeOutQuestions = async () => {
     if (!leadership.isLeader()) return;
-    await askUser.timeOutQuestions().catch((err: unknown) => logger.warn({ err }, 'could not time questions out'));
+    await asking.timeOutQuestions().catch((err: unknown) => logger.warn({ err }, 'could not time questions out'));
   };
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');

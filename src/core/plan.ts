@@ -11,10 +11,21 @@
 import type { Alert } from '../cotool/schemas.ts';
 import { SEVERITIES } from '../cotool/schemas.ts';
 import { groupOf } from '../notify/digest.ts';
-import { cardPriority, digestUpdateItem, outboxKey, PRIORITY, threadNoteItem } from '../notify/outbox-items.ts';
 import { alertIdOfKey, cardKey, type Route, routeAlert } from '../notify/routes.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from '../store/store.ts';
 import { currentLastAction, escalatedFromSlack } from './last-action.ts';
+import {
+  cardItem,
+  cardPriority,
+  cardUpdateItem,
+  digestItem,
+  digestUpdateItem,
+  escalationItem,
+  outboxKey,
+  PRIORITY,
+  refreshedCardItem,
+  threadNoteItem,
+} from './outbox.ts';
 
 export type PlanPolicy = {
   /** Cards for new alerts only from this severity up (escalations always card). */
@@ -27,9 +38,6 @@ export type PlanPolicy = {
   /** THREAD_TIMELINE: whether a change of a posted card's alert also asks for a thread note (default off). */
   threadTimeline?: 'all' | 'comments' | 'off';
 };
-
-export type CardPayload = { alertId: string; alert?: Alert; refresh?: boolean };
-export type EscalationPayload = { alertId: string; alert: Alert; mention: string | null };
 
 /** A new alert for a channel, waiting for `decideNew`. */
 export type Candidate = {
@@ -62,6 +70,8 @@ export type PageInput = {
   policy: PlanPolicy;
   /** Compact fingerprint of the card this alert would show, given its record. */
   fingerprint: (alert: Alert, record: CardRecord | null) => string;
+  /** The incident channel of each alert that has one (alert id → channel): a further copy of its card. */
+  warRooms?: ReadonlyMap<string, string>;
 };
 
 export type PagePlan = { changes: Change[]; candidates: Candidate[]; keys: string[] };
@@ -92,55 +102,6 @@ export function orderOf(alert: Alert, now: number): number {
   return Number.isNaN(t) ? now : t;
 }
 
-export function cardItem(key: string, channel: string, alert: Alert, priority: number, orderAt: number): NewOutboxItem {
-  const payload: CardPayload = { alertId: alert.id, alert };
-  return {
-    key: outboxKey.card(key),
-    kind: 'card',
-    lane: 'post',
-    channel,
-    alertId: key,
-    priority,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
-}
-
-function cardUpdateItem(
-  key: string,
-  channel: string,
-  alertId: string,
-  alert: Alert | null,
-  now: number,
-): NewOutboxItem {
-  const payload: CardPayload = alert ? { alertId, alert } : { alertId, refresh: true };
-  return {
-    key: outboxKey.cardUpdate(key),
-    kind: 'card_update',
-    lane: 'update',
-    channel,
-    alertId: key,
-    priority: PRIORITY.escalation,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-function escalationItem(key: string, channel: string, alert: Alert, mention: string | null, orderAt: number) {
-  const payload: EscalationPayload = { alertId: alert.id, alert, mention };
-  const item: NewOutboxItem = {
-    key: outboxKey.escalation(key, alert.updatedAt),
-    kind: 'escalation',
-    lane: 'post',
-    channel,
-    alertId: key,
-    priority: PRIORITY.escalation,
-    orderAt,
-    payload: JSON.stringify(payload),
-  };
-  return item;
-}
-
 /**
  * A listed alert its record already reflects: nothing to plan, and no need even to validate it. The
  * steady state of every poll, decided by comparing two strings.
@@ -157,6 +118,22 @@ export function unchanged(
   return record.updatedAt === item.updatedAt && record.status === item.status && !record.final;
 }
 
+/**
+ * The channels an alert's card is in: its route's (the first holds the primary card), then its war
+ * room's, if it has one — a further copy, kept in sync like any routed copy (never the primary).
+ */
+export function cardChannels(
+  alert: Alert,
+  routes: readonly Route[],
+  defaultChannel: string,
+  warRooms?: ReadonlyMap<string, string>,
+): { dest: ReturnType<typeof routeAlert>; channels: string[] } {
+  const dest = routeAlert(alert, routes, defaultChannel);
+  const room = warRooms?.get(alert.id);
+  const channels = room && !dest.channels.includes(room) ? [...dest.channels, room] : dest.channels;
+  return { dest, channels };
+}
+
 export function planPage(input: PageInput): PagePlan {
   const { records, firstRun, now, policy } = input;
   const changes: Change[] = [];
@@ -164,9 +141,9 @@ export function planPage(input: PageInput): PagePlan {
   const keys: string[] = [];
 
   for (const alert of input.alerts) {
-    const dest = routeAlert(alert, input.routes, input.defaultChannel);
+    const { dest, channels } = cardChannels(alert, input.routes, input.defaultChannel, input.warRooms);
     const escalated = alert.status === 'escalated';
-    dest.channels.forEach((channel, i) => {
+    channels.forEach((channel, i) => {
       const key = cardKey(alert.id, channel, i === 0);
       keys.push(key);
       const record = records.get(key) ?? null;
@@ -224,11 +201,18 @@ export function planPage(input: PageInput): PagePlan {
       // steady case, decided without hashing anything).
       if (alert.updatedAt === record.updatedAt && alert.status === record.status && !record.final) return;
       const becameEscalated = escalated && record.status !== 'escalated';
-      const fp = input.fingerprint(alert, record);
+      // A further copy (another routed channel, a war room) credits what the primary card credits: a
+      // change made from Slack is recorded on the primary card, and reaches the copies here.
+      const credited = i > 0 ? currentLastAction(alert.status, records.get(alert.id)?.lastAction) : record.lastAction;
+      const shown = credited === record.lastAction ? record : { ...record, lastAction: credited };
+      const fp = input.fingerprint(alert, shown);
       const liveAgain = record.final;
       if (!becameEscalated && fp === record.fingerprint && !liveAgain) return;
 
-      const settle = record.lastAction && !currentLastAction(alert.status, record.lastAction);
+      const settle =
+        i > 0
+          ? credited !== record.lastAction
+          : record.lastAction && !currentLastAction(alert.status, record.lastAction);
       const change: Change = {
         card: {
           op: 'update',
@@ -239,7 +223,7 @@ export function planPage(input: PageInput): PagePlan {
             updatedAt: alert.updatedAt,
             fingerprint: fp,
             final: false,
-            ...(settle ? { lastAction: null } : {}),
+            ...(settle ? { lastAction: i > 0 ? credited : null } : {}),
           },
         },
         enqueue: [],
@@ -255,14 +239,32 @@ export function planPage(input: PageInput): PagePlan {
           enqueue.push(threadNoteItem(key, channel, alert, record.updatedAt, now));
         }
       }
-      // Escalated from Slack: the analyst's thread note says so already; on-call is not paged for it.
-      if (becameEscalated && !escalatedFromSlack(alert.status, record.lastAction)) {
+      // Escalated from Slack (on the primary card, for a copy): the analyst's thread note says so
+      // already; on-call is not paged for it.
+      if (becameEscalated && !escalatedFromSlack(alert.status, credited)) {
         enqueue.push(escalationItem(key, channel, alert, dest.mention, now));
       }
       changes.push(change);
     });
   }
   return { changes, candidates, keys };
+}
+
+/**
+ * The status a redraw outside the poll (a click's, or the sender's) may record for a card: the
+ * alert's — except an escalation made elsewhere that the poller has not announced yet (null: keep
+ * the record's), so that the next poll still sees "became escalated" (above) and pages on-call.
+ * Escalated from Slack: the analyst's thread note says so, nothing to page.
+ */
+export function statusToRecord(
+  alert: Pick<Alert, 'status'>,
+  record: Pick<CardRecord, 'status' | 'lastAction'> | null,
+): string | null {
+  const unannounced =
+    alert.status === 'escalated' &&
+    record?.status !== 'escalated' &&
+    !escalatedFromSlack(alert.status, record?.lastAction);
+  return unannounced ? null : alert.status;
 }
 
 /** Cards whose alert left the live set (closed or deleted in Cotool): fetch them by id and redraw. */
@@ -277,21 +279,9 @@ export function planGone(records: readonly CardRecord[], now: number): Change[] 
       });
     } else if (r.state === 'queued' && !r.final) {
       // Closed before its card was posted: the card is posted as the alert is then (closed).
-      const payload: CardPayload = { alertId: alertIdOfRecord(r), refresh: true };
       out.push({
         card: { op: 'update', alertId: r.alertId, expectVersion: r.version, set: { final: true } },
-        enqueue: [
-          {
-            key: outboxKey.card(r.alertId),
-            kind: 'card',
-            lane: 'post',
-            channel: r.channel,
-            alertId: r.alertId,
-            priority: PRIORITY.none,
-            orderAt: now,
-            payload: JSON.stringify(payload),
-          },
-        ],
+        enqueue: [refreshedCardItem(r.alertId, r.channel, alertIdOfRecord(r), now)],
       });
     }
   }
@@ -435,18 +425,7 @@ export function decideNew(
     out.stormStarted = storm.id;
     out.changes.push({
       storm: { op: 'open', id: storm.id, channel, at: now },
-      enqueue: [
-        {
-          key: outboxKey.digest(storm.id),
-          kind: 'digest',
-          lane: 'post',
-          channel,
-          alertId: null,
-          priority: PRIORITY.digest,
-          orderAt: now,
-          payload: JSON.stringify({ stormId: storm.id }),
-        },
-      ],
+      enqueue: [digestItem({ id: storm.id, channel }, now)],
     });
   }
   const stormId = storm.id;

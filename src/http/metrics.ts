@@ -363,6 +363,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       help: 'Rows deleted by the retention job (RETENTION_DAYS), by table.',
       labels: { table: oneOf(PRUNED_TABLES) },
     }),
+    warRoomsOpened: r.counter({
+      name: 'cotool_slack_war_rooms_opened_total',
+      help: 'Incident channels opened from a card ("Open incident channel"): one per alert, ever.',
+    }),
     lastPrune: r.gauge({
       name: 'cotool_slack_last_prune_timestamp_seconds',
       help: 'When the retention job last finished a complete run (Unix time, seconds).',

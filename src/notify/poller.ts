@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createTask, type ScheduledTask, setLogger } from 'node-cron';
+import { decodeItem } from '../core/outbox.ts';
 import {
-  type CardPayload,
   candidateBuffer,
+  cardChannels,
   decideNew,
   type PendingCard,
   type PlanPolicy,
@@ -24,7 +25,7 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Change, Store, Storm } from '../store/store.ts';
 import type { CardRenderer } from './ports.ts';
-import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
+import { alertIdOfKey, cardKey, type Route } from './routes.ts';
 
 export type PollerDeps = {
   store: Store;
@@ -40,8 +41,6 @@ export type PollerDeps = {
   clock?: () => number;
   /** Only the leader polls. */
   isLeader?: () => boolean;
-  /** Told after a cycle wrote outbox items (the sender looks at once). */
-  onEnqueued?: () => void;
   /** How often a complete poll marks quiet records of gone alerts final (default QUIET_CHECK_MS). */
   quietCheckMs?: number;
 };
@@ -116,9 +115,9 @@ export function createPoller(deps: PollerDeps) {
     return r.applied === 1;
   }
 
-  const keysOf = (alerts: readonly Alert[]) =>
+  const keysOf = (alerts: readonly Alert[], warRooms: ReadonlyMap<string, string>) =>
     alerts.flatMap((a) =>
-      routeAlert(a, deps.routes, deps.defaultChannel).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
+      cardChannels(a, deps.routes, deps.defaultChannel, warRooms).channels.map((ch, i) => cardKey(a.id, ch, i === 0)),
     );
 
   async function pendingCards(): Promise<Map<string, PendingCard[]>> {
@@ -133,7 +132,10 @@ export function createPoller(deps: PollerDeps) {
     for (const i of items) {
       const record = records.get(i.alertId as string);
       if (record?.state !== 'queued') continue;
-      const payload = JSON.parse(i.payload) as CardPayload;
+      const decoded = decodeItem(i);
+      // Unreadable (the sender drops it): left out of the storm's planning.
+      if (!decoded.ok || decoded.item.kind !== 'card') continue;
+      const payload = decoded.item.data;
       const list = out.get(i.channel) ?? [];
       list.push({
         key: record.alertId,
@@ -186,10 +188,24 @@ export function createPoller(deps: PollerDeps) {
         if (stopping) break;
         // Offset paging over a changing set can repeat an alert: the first copy counts.
         const items = page.items.filter((i) => i.id === null || (!seenIds.has(i.id) && seenIds.add(i.id)));
-        const peeks = await store.peekMany(items.flatMap((i) => (i.id === null ? [] : [i.id])));
+        const ids = items.flatMap((i) => (i.id === null ? [] : [i.id]));
+        const peeks = await store.peekMany(ids);
+        // An alert with an incident channel has a further copy of its card there, compared too: a
+        // change made from Slack redraws the primary card at once (its record then matches the
+        // listing), and the copy only here.
+        const warRooms = new Map([...(await store.warRoomsOf(ids))].map(([id, w]) => [id, w.channel]));
+        const copyKey = (id: string, room: string) => cardKey(id, room, false);
+        const copies =
+          warRooms.size > 0 ? await store.peekMany([...warRooms].map(([id, room]) => copyKey(id, room))) : null;
         const alerts: Alert[] = [];
         for (const item of items) {
-          if (item.id !== null && unchanged(item, peeks.get(item.id))) continue;
+          const room = item.id === null ? undefined : warRooms.get(item.id);
+          if (
+            item.id !== null &&
+            unchanged(item, peeks.get(item.id)) &&
+            (room === undefined || unchanged(item, copies?.get(copyKey(item.id, room))))
+          )
+            continue;
           const alert = cotool.parseListedAlert(item);
           if (alert) alerts.push(alert);
           else report.skippedMalformed++;
@@ -198,8 +214,9 @@ export function createPoller(deps: PollerDeps) {
           if (page.last) complete = !page.truncated;
           continue;
         }
-        // Full records only for what changed (and the further channels of routed alerts).
-        const records = await store.getMany(keysOf(alerts));
+        // Full records only for what changed (and the further channels of routed alerts and of
+        // incident channels).
+        const records = await store.getMany(keysOf(alerts, warRooms));
         const planned = planPage({
           alerts,
           records,
@@ -209,6 +226,7 @@ export function createPoller(deps: PollerDeps) {
           now: clock(),
           policy,
           fingerprint,
+          warRooms,
         });
         await apply(planned.changes, report);
         for (const c of planned.candidates) {
@@ -230,7 +248,6 @@ export function createPoller(deps: PollerDeps) {
       log.warn({ err, consecutiveFailures: health.consecutiveFailures }, 'poll failed: Cotool did not answer');
       report.durationMs = clock() - started;
       // Changes already recorded stand (they are each correct on their own); new alerts wait.
-      if (report.changes > 0) deps.onEnqueued?.();
       return report;
     }
     report.live = seenIds.size;
@@ -290,7 +307,6 @@ export function createPoller(deps: PollerDeps) {
       }
     }
     if (firstRun && complete) await store.setMeta('bootstrapped_at', new Date(clock()).toISOString());
-    if (report.changes > 0) deps.onEnqueued?.();
 
     report.ok = true;
     report.durationMs = clock() - started;

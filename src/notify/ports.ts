@@ -28,6 +28,8 @@ export const EVENT_TYPES = {
   note: 'cotool_note',
   /** A four-eyes close request in a card's thread. */
   closeRequest: 'cotool_close_request',
+  /** A "was this you?" question's DM. */
+  question: 'cotool_question',
 } as const;
 
 /**

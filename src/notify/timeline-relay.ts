@@ -11,6 +11,7 @@
  * carry the API key's user as actor and, for notes and status changes, a body naming the Slack user;
  * an edit carries no words, so it is recognised by that actor, or by the card's last Slack action.
  */
+import { z } from 'zod';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import { isSlackNote } from '../service/notes.ts';
 import { nameInReason } from '../service/reason.ts';
@@ -29,20 +30,22 @@ export function encodeCursor(c: TimelineCursor): string {
   return JSON.stringify({ id: c.id, createdAt: c.createdAt });
 }
 
+const CursorSchema = z.object({
+  id: z.string(),
+  createdAt: z.string().refine((t) => Number.isFinite(Date.parse(t))),
+});
+
+/** The saved cursor; null when absent or not ours (telling then starts over from the card). */
 export function decodeCursor(raw: string | null): TimelineCursor | null {
   if (!raw) return null;
+  let json: unknown;
   try {
-    const v = JSON.parse(raw) as unknown;
-    if (v && typeof v === 'object') {
-      const { id, createdAt } = v as Record<string, unknown>;
-      if (typeof id === 'string' && typeof createdAt === 'string' && Number.isFinite(Date.parse(createdAt))) {
-        return { id, createdAt };
-      }
-    }
+    json = JSON.parse(raw);
   } catch {
-    // not ours: start over from the card
+    return null;
   }
-  return null;
+  const c = CursorSchema.safeParse(json);
+  return c.success ? { id: c.data.id, createdAt: c.data.createdAt } : null;
 }
 
 /** Where telling starts for a card that has had no note yet: its post time (else what it last showed). */

@@ -22,16 +22,21 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AnswerCheck, emailsIn, mayAnswer, type NotAskable, whyNotAskable } from '../core/ask-user.ts';
+import {
+  outboxKey,
+  type QuestionFacts,
+  questionDmItem,
+  questionFacts,
+  questionUpdateItem,
+  threadReplyItem,
+} from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { isCotoolError } from '../cotool/errors.ts';
 import { type Alert, isLive } from '../cotool/schemas.ts';
-import { threadReplyItem } from '../notify/outbox-items.ts';
 import type { SlackPerson, SlackView, SlackWorkspace } from '../notify/ports.ts';
 import type { NewOutboxItem, NewQuestion, Question } from '../store/store.ts';
 import type { AccessRefusal } from './access.ts';
-import { noteBody } from './notes.ts';
-import { buildReason, cleanTyped } from './reason.ts';
 import {
   type Actor,
   afterWrite,
@@ -48,9 +53,12 @@ import {
   type TriageFailure,
   withClaim,
   writeOrReread,
-} from './triage.ts';
+} from './card-sync.ts';
+import { noteBody } from './notes.ts';
+import { buildReason, cleanTyped } from './reason.ts';
 
 export type Answer = 'yes' | 'no';
+export type { QuestionFacts };
 /** How a question ended, as counted (cotool_slack_questions_total{outcome}). */
 export type QuestionOutcome = 'asked' | 'yes' | 'no' | 'timed_out' | 'unreachable';
 
@@ -61,16 +69,6 @@ export type Candidate = {
   userId: string | null;
   name: string | null;
   problem: CandidateProblem | null;
-};
-
-/** What the DM shows of the alert: the facts the card shows, drawn when the question is asked. */
-export type QuestionFacts = {
-  displayId: string;
-  title: string;
-  severity: string | null;
-  createdAt: string;
-  facts: { label: string; value: string }[];
-  description: string | null;
 };
 
 /** The thread notes of a question (src/slack/views/next-move-notes.ts and the listener's bundle). */
@@ -93,8 +91,8 @@ export type AskUserDeps = {
   botUser: () => Promise<Actor | null>;
   /** Counts each question's steps. */
   onOutcome?: (outcome: QuestionOutcome) => void;
-  /** Tells the sender there is work (items were queued). */
-  wake?: () => void;
+  /** Whether the route of an alert asks its user automatically (`ask_user: true`). */
+  asksAutomatically?: (alert: Alert) => boolean;
   /** Pause between tries when an analyst's change holds the alert as No escalates it (default 500 ms). */
   busyRetryMs?: number;
 };
@@ -159,21 +157,9 @@ export type EscalationOutcome =
   | { ok: true; escalated: boolean; status: string }
   | { ok: false; code: TriageFailure['code']; ref?: string };
 
-/** Slack's refusals of a DM that mean "this person cannot be reached" (not a failure of ours). */
-export const DM_REFUSALS: ReadonlySet<string> = new Set([
-  'messages_tab_disabled',
-  'cannot_dm_bot',
-  'user_disabled',
-  'user_not_found',
-  'user_not_visible',
-  'account_inactive',
-  'channel_not_found',
-  'is_archived',
-  'not_allowed_token_type',
-  'restricted_action',
-]);
-
 const NAME_MAX = 80;
+/** How long "this alert's user was asked automatically" is remembered. */
+const AUTO_ASK_MEMORY_MS = 30 * 24 * 3_600_000;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 /** The analyst's words shown in the DM, at most. */
 export const ASK_MESSAGE_MAX = 1_000;
@@ -190,77 +176,6 @@ export function personInText(p: { id: string; name: string }): string {
     ) || 'a Slack user';
   return SLACK_USER_ID.test(p.id) ? `${name} (<@${p.id}>)` : name;
 }
-
-/** The facts the DM shows: what the card shows of the alert (detection, source), and the analyst's words. */
-export function questionFacts(alert: Alert, message?: string | null): QuestionFacts {
-  const facts: { label: string; value: string }[] = [];
-  const words = cleanTyped(message ?? '');
-  if (words) facts.push({ label: 'From the security team', value: truncate(words, ASK_MESSAGE_MAX) });
-  if (alert.detection?.name) facts.push({ label: 'Detection', value: alert.detection.name });
-  const source = [alert.source?.category, alert.source?.name].filter((p): p is string => !!p?.trim());
-  if (source.length) facts.push({ label: 'Source', value: [...new Set(source)].join(' · ') });
-  return {
-    displayId: alert.displayId,
-    title: alert.title,
-    severity: alert.severity,
-    createdAt: alert.createdAt,
-    facts,
-    description: alert.description,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Outbox items
-
-export const questionKey = {
-  dm: (questionId: string) => `question_dm:${questionId}`,
-  update: (questionId: string) => `question_update:${questionId}`,
-  note: (questionId: string, what: 'asked' | 'answered' | 'timed_out' | 'unreachable') =>
-    `question:${questionId}:${what}`,
-};
-
-/** What a question_dm item carries: the question, and what the DM shows of the alert. */
-export type QuestionDmPayload = { questionId: string; facts: QuestionFacts };
-/** What a question_update item carries: the question (the DM is redrawn from its state when it goes). */
-export type QuestionUpdatePayload = { questionId: string };
-
-/** The question's DM, posted in the person's DM channel (its place saved as it completes). */
-export function questionDmItem(
-  q: { id: string; alertId: string },
-  dmChannel: string,
-  facts: QuestionFacts,
-  now: number,
-): NewOutboxItem {
-  const payload: QuestionDmPayload = { questionId: q.id, facts };
-  return {
-    key: questionKey.dm(q.id),
-    kind: 'question_dm',
-    lane: 'post',
-    channel: dmChannel,
-    alertId: q.alertId,
-    // Someone is waiting (the analyst who asked): ahead of new cards.
-    priority: 0,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-/** Redraw the question's DM from its state (answered, timed out: no buttons). Coalesced per question. */
-export function questionUpdateItem(q: { id: string; alertId: string }, dmChannel: string, now: number): NewOutboxItem {
-  const payload: QuestionUpdatePayload = { questionId: q.id };
-  return {
-    key: questionKey.update(q.id),
-    kind: 'question_update',
-    lane: 'update',
-    channel: dmChannel,
-    alertId: q.alertId,
-    priority: 0,
-    orderAt: now,
-    payload: JSON.stringify(payload),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export type AskUserService = ReturnType<typeof createAskUser>;
 
@@ -402,11 +317,18 @@ export function createAskUser(deps: AskUserDeps) {
       askedAt: now,
       deadline: now + deps.timeoutMs,
     };
-    const enqueue: NewOutboxItem[] = [questionDmItem(q, dmChannel, questionFacts(alert, opts.message), now)];
+    const enqueue: NewOutboxItem[] = [
+      questionDmItem(
+        q,
+        dmChannel,
+        questionFacts(alert, truncate(cleanTyped(opts.message ?? ''), ASK_MESSAGE_MAX) || null),
+        now,
+      ),
+    ];
     if (thread) {
       enqueue.push(
         threadReplyItem({
-          key: questionKey.note(q.id, 'asked'),
+          key: outboxKey.questionNote(q.id, 'asked'),
           channel: thread.channel,
           threadTs: thread.ts,
           alertId: alert.id,
@@ -423,7 +345,6 @@ export function createAskUser(deps: AskUserDeps) {
       log.info({ alertId: alert.id, asked: target.id, pending: pending?.id }, 'already asked; not asking again');
       return { ok: false, code: 'already_asked', question: pending ?? null, person: target };
     }
-    deps.wake?.();
     count('asked');
     log.info(
       { alertId: alert.id, questionId: q.id, askedBy: askedBy.id, asked: target.id, deadline: q.deadline },
@@ -462,6 +383,23 @@ export function createAskUser(deps: AskUserDeps) {
     return record(alert, prepared, { place });
   }
 
+  /**
+   * A card was posted (the sender's word): when its route asks automatically and this is the alert's
+   * primary card, its user is asked once (a key remembered in the store: a card posted again, or a
+   * routed copy, does not ask twice). Never throws.
+   */
+  async function cardPosted(e: { cardKey: string; alert: Alert; channel: string; ts: string }): Promise<void> {
+    const { alert } = e;
+    if (e.cardKey !== alert.id || !isLive(alert.status) || !deps.asksAutomatically?.(alert)) return;
+    try {
+      if (!(await t.store.firstTime(`auto-ask:${alert.id}`, clock(), AUTO_ASK_MEMORY_MS))) return;
+      const r = await askAutomatically(alert, { channel: e.channel, ts: e.ts });
+      log.info({ alertId: alert.id, outcome: r.ok ? 'asked' : r.code }, 'route asks its user automatically');
+    } catch (err) {
+      log.warn({ alertId: alert.id, err }, 'could not ask the user automatically');
+    }
+  }
+
   /** Whether `userId` may answer the question now (for the Yes / No buttons, before the note modal). */
   async function answerable(
     questionId: string,
@@ -488,7 +426,7 @@ export function createAskUser(deps: AskUserDeps) {
     if (q.channel && q.threadTs) {
       enqueue.push(
         threadReplyItem({
-          key: questionKey.note(q.id, 'answered'),
+          key: outboxKey.questionNote(q.id, 'answered'),
           channel: q.channel,
           threadTs: q.threadTs,
           alertId: q.alertId,
@@ -506,7 +444,6 @@ export function createAskUser(deps: AskUserDeps) {
       log.info({ questionId: q.id, userId: input.userId, state: again.state }, 'an answer lost the race');
       return { ok: false, code: recheck.ok ? 'already_answered' : recheck.code, question: again };
     }
-    deps.wake?.();
     count(input.answer);
     log.info({ questionId: q.id, alertId: q.alertId, userId: input.userId, answer: input.answer }, 'question answered');
     const answered: Question = { ...q, state: input.answer, note, answeredAt: now };
@@ -595,7 +532,7 @@ export function createAskUser(deps: AskUserDeps) {
       if (q.channel && q.threadTs) {
         enqueue.push(
           threadReplyItem({
-            key: questionKey.note(q.id, 'timed_out'),
+            key: outboxKey.questionNote(q.id, 'timed_out'),
             channel: q.channel,
             threadTs: q.threadTs,
             alertId: q.alertId,
@@ -614,7 +551,6 @@ export function createAskUser(deps: AskUserDeps) {
       count('timed_out');
       log.info({ questionId: q.id, alertId: q.alertId, asked: q.askedUserId }, 'a question timed out');
     }
-    if (done) deps.wake?.();
     return done;
   }
 
@@ -643,6 +579,7 @@ export function createAskUser(deps: AskUserDeps) {
     askPrepared,
     askUser,
     askAutomatically,
+    cardPosted,
     answerable,
     answerQuestion,
     timeOutQuestions,

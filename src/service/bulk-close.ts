@@ -19,6 +19,7 @@
  * Headless: Cotool through a narrow Pick of its client, the store, the access policy. No Slack.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { digestUpdateItem } from '../core/outbox.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
 import { type Alert, isLive, type KnownAlertStatus } from '../cotool/schemas.ts';
@@ -31,7 +32,6 @@ import {
   parseTallies,
   serializeTallies,
 } from '../notify/digest.ts';
-import { digestUpdateItem } from '../notify/outbox-items.ts';
 import type { Change, Store, Storm, StormMember } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { buildReason, cleanTyped, REASON_MAX } from './reason.ts';

@@ -15,7 +15,6 @@
  */
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../cotool/schemas.ts';
 import type { CardRecord } from '../store/store.ts';
-import { buildReason, type Reason } from './reason.ts';
 import {
   type Actor,
   afterWrite,
@@ -33,7 +32,8 @@ import {
   type TriageFailure,
   whoSet,
   writeOrReread,
-} from './triage.ts';
+} from './card-sync.ts';
+import { buildReason, type Reason } from './reason.ts';
 
 export type ChangeStatusInput = ChangeInput & {
   status: KnownAlertStatus;

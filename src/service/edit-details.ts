@@ -21,7 +21,7 @@ import {
   type TriageDeps,
   type TriageFailure,
   writeOrReread,
-} from './triage.ts';
+} from './card-sync.ts';
 
 export type EditDetailsInput = ChangeInput & {
   /** The submitted title; undefined when the form had no title input. */

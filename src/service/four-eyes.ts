@@ -22,16 +22,17 @@
  * built with that status change.
  */
 import { randomUUID } from 'node:crypto';
+import { closeRequestItem, closeRequestUpdateItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type Alert, isClosed, type TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { closeRequestItem, closeRequestUpdateItem } from '../notify/outbox-items.ts';
+import type { SlackPort, SlackView } from '../notify/ports.ts';
 import type { CardRecord, CloseRequest, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './card-sync.ts';
 import type { ApprovalAsked, ChangeStatusInput, ChangeStatusResult, FourEyesGate } from './change-status.ts';
 import { buildReason, cleanTyped, REASON_MAX, type Reason } from './reason.ts';
-import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './triage.ts';
 
 /** A request not decided within this long is expired. */
 export const REQUEST_TTL_MS = 24 * 60 * 60_000;
@@ -137,8 +138,6 @@ export type FourEyesGateDeps = {
   /** Where a request goes when the alert has no card (SLACK_ALERT_CHANNEL). */
   alertChannel: string;
   ttlMs?: number;
-  /** Told when a request's message was queued (the sender looks at once). */
-  onQueued?: () => void;
 };
 
 /** What the decisions need: the approved change is made by the status change (built with the gate). */
@@ -150,8 +149,6 @@ export type FourEyesDeps = {
   clock: () => number;
   /** The status change, as the buttons make it (built with this feature's gate). */
   changeStatus: (input: ChangeStatusInput) => Promise<ChangeStatusResult>;
-  /** Told when a request's redraw was queued (the sender looks at once). */
-  onQueued?: () => void;
 };
 
 export type DecisionFailure =
@@ -274,7 +271,6 @@ export function createFourEyesGate(deps: FourEyesGateDeps): FourEyesGate {
       log.error({ ref, alertId: q.alert.id }, 'the four-eyes request was neither recorded nor found');
       return { ok: false, code: 'unknown_outcome', displayId: q.alert.displayId, ref };
     }
-    deps.onQueued?.();
     log.info(
       { requestId: request.id, alertId: q.alert.id, userId: q.actor.id, status: q.status },
       'four eyes: close request recorded; its message is queued',
@@ -341,7 +337,6 @@ export function createFourEyes(deps: FourEyesDeps): FourEyes {
           ],
         },
       ]);
-      deps.onQueued?.();
     } catch (err) {
       log.warn({ requestId: request.id, err: String(err) }, 'could not queue the redraw of a four-eyes request');
     }

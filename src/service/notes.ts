@@ -13,17 +13,17 @@
  * Headless: Slack through a narrow port, Cotool through its client.
  */
 import { randomUUID } from 'node:crypto';
+import { intentItem, settleItem } from '../core/outbox.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { TimelineEntry } from '../cotool/schemas.ts';
 import type { Logger } from '../log.ts';
-import { intentItem, settleItem } from '../notify/outbox-items.ts';
 import type { SlackView } from '../notify/ports.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
+import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './card-sync.ts';
 import { cleanTyped } from './reason.ts';
-import { type Actor, type CotoolFailureCode, classifyCotool, type Place } from './triage.ts';
 
 export type NoteKind = 'note' | 'disagree' | 'reply';
 
@@ -67,8 +67,6 @@ export function isSlackNote(body: string | null | undefined): boolean {
 export type NotesDeps = {
   cotool: Pick<CotoolClient, 'addComment'>;
   store: Pick<Store, 'get' | 'apply'>;
-  /** Told when a thread reply was queued (the sender looks at once). */
-  onQueued?: () => void;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   /** The thread reply confirming a note (src/slack/views/note-modal.ts renderNoteReply). */
@@ -188,7 +186,6 @@ export function createAddNote(deps: NotesDeps): (input: AddNoteInput) => Promise
           },
         ]);
         replied = true;
-        deps.onQueued?.();
       } catch (err) {
         replied = false;
         log.warn(

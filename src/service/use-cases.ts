@@ -6,15 +6,17 @@
  *
  * Changes asked from Slack are counted here, by op and outcome; an exception counts as `error`.
  */
+
+import { intentGraceMs } from '../core/outbox.ts';
 import type { CotoolClient } from '../cotool/client.ts';
 import type { Alert } from '../cotool/schemas.ts';
 import type { HealthState } from '../http/health.ts';
 import type { Logger } from '../log.ts';
-import { intentGraceMs } from '../notify/outbox-items.ts';
 import type { CardRenderer, SlackPort } from '../notify/ports.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessPolicy } from './access.ts';
 import { createBulkClose, createBulkClosePreview } from './bulk-close.ts';
+import { knownDisplayId, loadForForm, type TriageDeps, type TriageFailure } from './card-sync.ts';
 import { type ChangeStatusInput, type ChangeStatusResult, createChangeStatus } from './change-status.ts';
 import { createEditDetails, type EditDetailsResult } from './edit-details.ts';
 import { createFourEyes, createFourEyesGate } from './four-eyes.ts';
@@ -23,7 +25,6 @@ import { createAddNote, type NotesDeps } from './notes.ts';
 import { createStatsService } from './stats.ts';
 import { createStormAlerts } from './storm-alerts.ts';
 import { createThreadSync, type ThreadSyncDeps } from './thread-sync.ts';
-import { knownDisplayId, loadForForm, type TriageDeps, type TriageFailure } from './triage.ts';
 
 /** The counters the use-cases feed (src/http/metrics.ts provides them). */
 export type UseCaseMetrics = {
@@ -56,8 +57,6 @@ export type UseCaseDeps = {
   fourEyes: { severities: readonly string[]; alertChannel: string };
   /** Told after every change a Slack user made (App Home refreshes on it). */
   onChanged: (change: { alert: Alert; userId: string }) => void;
-  /** Told when a use-case queued a Slack message in the outbox (the sender looks at once). */
-  onQueued: () => void;
   /** The thread reply confirming a note (src/slack/views/note-modal.ts). */
   renderNoteReply: NotesDeps['renderReply'];
   /** SYNC_THREAD_REPLIES: how a saved reply is marked and a person told (src/slack/listeners/events/thread-sync.ts). */
@@ -106,7 +105,7 @@ function counted<I, R>(
 export type UseCases = ReturnType<typeof createUseCases>;
 
 export function createUseCases(deps: UseCaseDeps) {
-  const { cotool, store, access, logger, clock, metrics, onChanged, onQueued } = deps;
+  const { cotool, store, access, logger, clock, metrics, onChanged } = deps;
   const changeDeps: TriageDeps = {
     cotool,
     store,
@@ -127,7 +126,6 @@ export function createUseCases(deps: UseCaseDeps) {
           clock,
           severities: deps.fourEyes.severities,
           alertChannel: deps.fourEyes.alertChannel,
-          onQueued,
         })
       : null;
   const changeStatus = counted(
@@ -139,7 +137,6 @@ export function createUseCases(deps: UseCaseDeps) {
   const addNote = createAddNote({
     cotool,
     store,
-    onQueued,
     access,
     logger,
     renderReply: deps.renderNoteReply,
@@ -155,7 +152,7 @@ export function createUseCases(deps: UseCaseDeps) {
       createEditDetails(changeDeps),
     ),
     /** Four eyes (null when FOUR_EYES_SEVERITIES is empty). */
-    fourEyes: gate ? createFourEyes({ cotool, store, access, logger, clock, changeStatus, onQueued }) : null,
+    fourEyes: gate ? createFourEyes({ cotool, store, access, logger, clock, changeStatus }) : null,
     /** Access checked and the alert read, for a form about to be shown (a stale card is redrawn). */
     loadForm: (input: Parameters<typeof loadForForm>[1]) => loadForForm(changeDeps, input),
     /** The display id to name an alert by before it has been read. */

@@ -454,3 +454,28 @@ export function muteAlreadyEnded(detectionName: string): string {
 export function detectionLabel(name: string): string {
   return literal(name, 100) || 'this detection';
 }
+
+/** Someone or a user group that could not be invited into an incident channel, and Slack's reason. */
+function refusedText(r: { id: string; code: string }): string {
+  const who = /^S[A-Z0-9]{2,20}$/.test(r.id) ? `<!subteam^${r.id}>` : personText({ id: r.id });
+  return `${who} (\`${mrkdwn(oneLine(r.code), 60)}\`)`;
+}
+
+/** The incident channel this click opened, and who could not be invited into it. */
+export function warRoomOpened(channel: string, refused: readonly { id: string; code: string }[] = []): string {
+  const head = `:fire_engine: Incident channel opened: ${channelText(channel)}. The card is posted there and kept up to date; on-call is invited, and the channel is linked in the card's thread and in Cotool.`;
+  if (refused.length === 0) return head;
+  const shown = refused.slice(0, 10).map(refusedText).join(', ');
+  const more = refused.length > 10 ? ` and ${count(refused.length - 10)} more` : '';
+  return `${head}\n:warning: Could not invite ${shown}${more}: invite them by hand.`;
+}
+
+/** Another click (here or on another replica) is opening the alert's incident channel right now. */
+export function warRoomBusy(displayId: string): string {
+  return `:hourglass_flowing_sand: The incident channel for ${idText(displayId)} is being opened by someone else right now. It will be linked in the card's thread in a moment.`;
+}
+
+/** Slack refused or failed to create the channel for another reason than the two above. */
+export function warRoomFailed(slackCode: string, ref: string): string {
+  return `:warning: Slack did not create the incident channel (\`${mrkdwn(oneLine(slackCode), 60)}\`), so nothing was opened. Try again in a moment, or ask an admin to check the bot's \`channels:manage\` scope. (ref \`${ref}\`)`;
+}

@@ -18,15 +18,18 @@ import { renderGoneCard } from './views/gone-card.ts';
 import { minimalCard, minimalDigest } from './views/minimal.ts';
 import { renderTimelineNote } from './views/timeline-note.ts';
 
-export type RenderOptions = { interactive: boolean };
+export type RenderOptions = { interactive: boolean; clock?: () => number };
 
 export function createCardRenderer(config: Config, options: RenderOptions = { interactive: false }): CardRenderer {
+  const clock = options.clock ?? Date.now;
   const card = (alert: Alert, record: CardRecord | null) =>
     renderAlertCard(alert, {
       alertUrl: alertUrl(config.cotool, alert),
       interactive: options.interactive,
       closeOpensForm: config.slack.closeReasonRequired,
       lastAction: currentLastAction(alert.status, record?.lastAction),
+      owner: record?.owner ?? null,
+      now: clock(),
     });
   return {
     card,
@@ -44,7 +47,8 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
         reason: who.reason,
         mention: who.mention ?? config.slack.escalationMention,
       }),
-    fingerprint: (alert, record) => alertFingerprint(alert, currentLastAction(alert.status, record?.lastAction)),
+    fingerprint: (alert, record) =>
+      alertFingerprint(alert, currentLastAction(alert.status, record?.lastAction), { owner: record?.owner ?? null }),
     viewFingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
     statusReply: (alert, ctx) => renderStatusReply(alert, { ...ctx, from: 'slack' }),
     editReply: (alert, ctx) => renderEditReply(alert, ctx),

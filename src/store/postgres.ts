@@ -32,9 +32,11 @@ import type {
   CardState,
   Change,
   NewOutboxItem,
+  OutboxItem,
   PruneKind,
   Store,
   StormDigestGroup,
+  WarRoom,
 } from './store.ts';
 
 /**
@@ -232,6 +234,11 @@ const MIGRATIONS: readonly string[] = [
      by_name   TEXT NOT NULL,
      at        BIGINT NOT NULL
    );`,
+  // The interactive lane (a click's redraws, served at once). claimNext without a channel (the update
+  // and interactive lanes) is served in order by outbox_lane_next.
+  `ALTER TABLE outbox DROP CONSTRAINT outbox_lane_check;
+   ALTER TABLE outbox ADD CONSTRAINT outbox_lane_check CHECK (lane IN ('post', 'update', 'interactive'));
+   CREATE INDEX outbox_lane_next ON outbox (lane, priority, order_at, key);`,
 ];
 
 /** The schema version this release migrates to (also read by the doctor). */
@@ -308,7 +315,8 @@ const SQL = {
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
-                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1`,
+                   order_at = LEAST(outbox.order_at, EXCLUDED.order_at), rev = outbox.rev + 1,
+                   lane = CASE WHEN EXCLUDED.lane = 'interactive' THEN EXCLUDED.lane ELSE outbox.lane END`,
   dequeue: "DELETE FROM outbox WHERE key = $1 AND state = 'pending' AND NOT unknown",
   settle: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before,
                               unknown)
@@ -468,6 +476,7 @@ const SQL = {
   warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (alert_id) DO NOTHING`,
   getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
+  warRoomsOf: 'SELECT * FROM war_rooms WHERE alert_id = ANY($1::text[])',
   reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
@@ -969,7 +978,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async outboxDepth() {
       return (await query(SQL.depth)).map((r) => ({
         channel: String(r.channel),
-        lane: String(r.lane) as 'post' | 'update',
+        lane: String(r.lane) as OutboxItem['lane'],
         count: Number(r.n),
       }));
     },
@@ -1111,6 +1120,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async getWarRoom(alertId) {
       const [r] = await query(SQL.getWarRoom, [alertId]);
       return r ? toWarRoom(r) : null;
+    },
+    async warRoomsOf(alertIds) {
+      const out = new Map<string, WarRoom>();
+      for (let i = 0; i < alertIds.length; i += 5000) {
+        for (const r of await query(SQL.warRoomsOf, [alertIds.slice(i, i + 5000)])) {
+          const w = toWarRoom(r);
+          out.set(w.alertId, w);
+        }
+      }
+      return out;
     },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       if (kind !== 'cards') {

@@ -27,9 +27,11 @@ import type {
   CardState,
   Change,
   NewOutboxItem,
+  OutboxItem,
   PruneKind,
   PruneResult,
   Store,
+  WarRoom,
 } from './store.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -286,6 +288,38 @@ const MIGRATIONS: readonly string[] = [
      by_name   TEXT NOT NULL,
      at        INTEGER NOT NULL
    );`,
+  // The interactive lane (a click's redraws, served at once). SQLite cannot alter a CHECK: the table
+  // is rebuilt. claimNext without a channel (the update and interactive lanes) is served in order by
+  // outbox_lane_next.
+  `CREATE TABLE outbox_v8 (
+     key         TEXT PRIMARY KEY,
+     kind        TEXT NOT NULL,
+     lane        TEXT NOT NULL CHECK (lane IN ('post', 'update', 'interactive')),
+     channel     TEXT NOT NULL,
+     alert_id    TEXT,
+     priority    INTEGER NOT NULL,
+     order_at    INTEGER NOT NULL,
+     payload     TEXT NOT NULL,
+     rev         INTEGER NOT NULL DEFAULT 1,
+     state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed')),
+     owner       TEXT,
+     claimed_at  INTEGER,
+     unknown     INTEGER NOT NULL DEFAULT 0,
+     attempts    INTEGER NOT NULL DEFAULT 0,
+     not_before  INTEGER NOT NULL DEFAULT 0,
+     created_at  INTEGER NOT NULL,
+     fence       INTEGER
+   );
+   INSERT INTO outbox_v8 (key, kind, lane, channel, alert_id, priority, order_at, payload, rev, state, owner,
+                          claimed_at, unknown, attempts, not_before, created_at, fence)
+     SELECT key, kind, lane, channel, alert_id, priority, order_at, payload, rev, state, owner,
+            claimed_at, unknown, attempts, not_before, created_at, fence
+     FROM outbox;
+   DROP TABLE outbox;
+   ALTER TABLE outbox_v8 RENAME TO outbox;
+   CREATE INDEX outbox_next ON outbox (lane, channel, state, priority, order_at);
+   CREATE INDEX outbox_lane_next ON outbox (lane, priority, order_at);
+   CREATE INDEX outbox_alert ON outbox (alert_id);`,
 ];
 
 /**
@@ -401,6 +435,8 @@ function nextMoveStatements(db: DatabaseSync) {
        ON CONFLICT (alert_id) DO NOTHING`,
     ),
     getWarRoom: db.prepare('SELECT * FROM war_rooms WHERE alert_id = ?'),
+    // One JSON array bound instead of hundreds of placeholders (as the poller's peek).
+    warRoomsOf: db.prepare('SELECT w.* FROM json_each(?) AS j JOIN war_rooms AS w ON w.alert_id = j.value'),
     reminder: db.prepare('UPDATE cards SET reminders_sent = ? WHERE alert_id = ? AND reminders_sent = ?'),
   };
 }
@@ -456,7 +492,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(${NOW} + ?, ?))
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
-              order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1`,
+              order_at = MIN(outbox.order_at, excluded.order_at), rev = outbox.rev + 1,
+              lane = CASE WHEN excluded.lane = 'interactive' THEN excluded.lane ELSE outbox.lane END`,
     ),
     dequeue: db.prepare("DELETE FROM outbox WHERE key = ? AND state = 'pending' AND unknown = 0"),
     settle: db.prepare(
@@ -1010,7 +1047,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     async outboxDepth() {
       return (q.depth.all() as Row[]).map((r) => ({
         channel: String(r.channel),
-        lane: String(r.lane) as 'post' | 'update',
+        lane: String(r.lane) as OutboxItem['lane'],
         count: Number(r.n),
       }));
     },
@@ -1149,6 +1186,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
       const r = q.getWarRoom.get(alertId) as Row | undefined;
       return r ? toWarRoom(r) : null;
     },
+    async warRoomsOf(alertIds) {
+      const out = new Map<string, WarRoom>();
+      for (let i = 0; i < alertIds.length; i += 500) {
+        for (const r of q.warRoomsOf.all(JSON.stringify(alertIds.slice(i, i + 500))) as Row[]) {
+          const w = toWarRoom(r);
+          out.set(w.alertId, w);
+        }
+      }
+      return out;
+    },
     async prune({ kind, before, limit, metaPrefixes = [] }) {
       return transaction((): PruneResult => {
         if (kind !== 'cards') {
@@ -1220,3 +1267,5 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export const FENCING_VERSION = 7;
 /** The version of the next move's migration (questions, mutes, war rooms; cards muted, owned, reminded). */
 export const NEXT_MOVE_VERSION = 8;
+/** The migration that added the interactive lane. */
+export const INTERACTIVE_LANE_VERSION = 9;

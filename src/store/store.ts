@@ -70,12 +70,19 @@ export type RenderedState = {
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
-/** post: chat.postMessage, paced per channel. update: chat.update, paced per workspace, coalesced. */
-export type OutboxLane = 'post' | 'update';
+/**
+ * post: chat.postMessage, paced per channel. update: chat.update, paced per workspace, coalesced.
+ * interactive: a click's redraws (chat.update), served at once, ahead of the update lane's backlog
+ * and from the same budget. An item enqueued on the interactive lane moves a pending item of its key
+ * there (and it stays there until sent).
+ */
+export type OutboxLane = 'post' | 'update' | 'interactive';
 export type OutboxKind =
   | 'card'
   | 'escalation'
   | 'card_update'
+  /** A copy of a card that is not the stored card (a routed copy, a lookup answer) redrawn after a click. */
+  | 'card_copy'
   | 'digest'
   | 'digest_update'
   | 'digest_ids'
@@ -636,6 +643,8 @@ export interface Store {
     limit: number,
   ): Promise<{ alertId: string; displayId: string }[]>;
   getWarRoom(alertId: string): Promise<WarRoom | null>;
+  /** The war rooms of these alerts, by alert id (alerts without one are absent): the poller's page of changed alerts. */
+  warRoomsOf(alertIds: readonly string[]): Promise<Map<string, WarRoom>>;
 
   // ---- retention
   /** Deletes one bounded batch of rows past retention (see PruneKind for exactly which). */

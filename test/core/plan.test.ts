@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PRIORITY } from '../../src/core/outbox.ts';
 import {
   type Candidate,
   type ChannelInput,
@@ -12,7 +13,6 @@ import {
   unchanged,
 } from '../../src/core/plan.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
-import { PRIORITY } from '../../src/notify/outbox-items.ts';
 import { parseRoutes } from '../../src/notify/routes.ts';
 import type { CardRecord, Change, Storm } from '../../src/store/store.ts';
 import { alert } from '../support/alerts.ts';
@@ -241,6 +241,51 @@ describe('planPage', () => {
       [plain.id, CH, plain.id],
     ]);
     expect(p.candidates[0]?.mention).toBe('<!subteam^S0ONCALL>');
+  });
+
+  it('an incident channel holds a further copy of the card, updated with the others (never the primary)', () => {
+    const a = alert();
+    const room = 'C0INC1042';
+    const copy = `${a.id}\u001f${room}`;
+    const warRooms = new Map([[a.id, room]]);
+    const changed = { ...a, title: 'New title', updatedAt: '2026-11-23T11:00:00.000Z' };
+    const p = page([changed], [record(a), record(a, { alertId: copy, channel: room, ts: '2.2' })], { warRooms });
+    expect(p.keys).toEqual([a.id, copy]);
+    const updates = p.changes.flatMap((c) => (c.enqueue ?? []).filter((i) => i.kind === 'card_update'));
+    expect(updates.map((i) => [i.channel, i.alertId])).toEqual([
+      [CH, a.id],
+      [room, copy],
+    ]);
+    // Without its war room, the alert has one card.
+    expect(page([changed], [record(a)]).keys).toEqual([a.id]);
+    // A war room that is (oddly) one of the route's channels is not a second copy there.
+    expect(page([changed], [record(a)], { warRooms: new Map([[a.id, CH]]) }).keys).toEqual([a.id]);
+  });
+
+  it('a copy catches up with a change made from Slack: credited like the primary card, on-call not paged again', () => {
+    const a = alert();
+    const room = 'C0INC1042';
+    const copy = `${a.id}\u001f${room}`;
+    const warRooms = new Map([[a.id, room]]);
+    const by = { id: 'U0JANE', name: 'Jane Doe' };
+    const escalated = { ...a, status: 'escalated', updatedAt: '2026-11-23T11:00:00.000Z' };
+    // The click recorded the primary card (its record matches the listing); the copy is behind.
+    const primary = record(escalated, {
+      lastAction: { by, kind: 'status', status: 'escalated', at: escalated.updatedAt },
+    });
+    const behind = record(a, { alertId: copy, channel: room, ts: '2.2' });
+    const p = page([escalated], [primary, behind], { warRooms });
+    expect(p.changes).toHaveLength(1);
+    expect(p.changes[0]?.card).toMatchObject({
+      alertId: copy,
+      set: { status: 'escalated', lastAction: primary.lastAction },
+    });
+    expect(kinds(p.changes)).toEqual(['card_update']);
+    // Escalated in Cotool (nobody in Slack): the copy's thread hears it like any card's.
+    const elsewhere = page([escalated], [record(escalated), behind], { warRooms });
+    expect(kinds(elsewhere.changes)).toEqual(['card_update', 'escalation']);
+    expect(elsewhere.changes[0]?.card).toMatchObject({ alertId: copy, set: { status: 'escalated' } });
+    expect(elsewhere.changes[0]?.card).not.toMatchObject({ set: { lastAction: expect.anything() } });
   });
 });
 

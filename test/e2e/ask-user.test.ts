@@ -4,6 +4,9 @@
  * (Bob) asks the person an identity alert names (Jane) from the card; Jane answers in her DM; the
  * card's thread, Cotool's timeline and the alert's status show it.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS, BLOCKS, INPUTS, VIEWS } from '../../src/slack/ids.ts';
 import { HOSTILE } from '../slack/hostile.ts';
@@ -216,6 +219,28 @@ describe.each(['socket', 'http'] as const)('was this you? (%s mode)', (mode) => 
     expect(stack.slack.views().filter((v) => v.callback_id === VIEWS.answerModal)).toHaveLength(0);
   });
 
+  it('an alert naming nobody, or several people: the modal says so and pre-selects nobody', async () => {
+    const b = await boot(mode, { title: 'Brute force on the VPN', description: 'no address here' });
+    const none = await openAsk(b);
+    expect(textOf(none.blocks)).toContain('No e-mail address in this alert');
+    expect(textOf(none.blocks)).not.toContain('initial_user');
+    stack.slack.addUser({ id: 'U0SAM', name: 'sam', real_name: 'Sam', email: 'sam@acme.io' });
+    stack.cotool.updateAlert(b.a.id, { title: 'Shared account: jane@acme.io and sam@acme.io' });
+    await b.bot.settle();
+    await eventually(() => textOf(b.card().blocks).includes('Shared account'));
+    await b.c.click(ANALYST.id, b.card().ts, ACTIONS.askUser, valueFor(b.card(), ACTIONS.askUser));
+    const several = (await eventually(() =>
+      stack.slack
+        .views()
+        .find(
+          (v) =>
+            v.id !== none.id && v.callback_id === VIEWS.askUserModal && textOf(v.blocks).includes('"type":"input"'),
+        ),
+    )) as SlackView;
+    expect(textOf(several.blocks)).toContain('Several people are named');
+    expect(textOf(several.blocks)).not.toContain('initial_user');
+  });
+
   it('a person who cannot be asked is a field error in the modal; DMs closed → the analyst is told', async () => {
     const b = await boot(mode, { jane: { dmsClosed: true } });
     stack.slack.addUser({ id: 'U0GUEST', name: 'gus', real_name: 'Gus Guest', is_restricted: true, email: 'gus@x.io' });
@@ -233,9 +258,38 @@ describe.each(['socket', 'http'] as const)('was this you? (%s mode)', (mode) => 
     }
     // Jane's DMs are closed: Slack refuses the DM when it is posted; the card's thread says so.
     await b.c.submit(ANALYST.id, view, { [BLOCKS.askUserPerson]: { [INPUTS.askUserPerson]: person(JANE.id) } });
-    await eventually(() => replies().some((r) => textOf(r).includes('could not reach')));
+    await eventually(() => replies().some((r) => textOf(r).includes('Could not reach <@U0JANE>')));
+    expect(textOf(replies())).toContain('messages_tab_disabled');
     expect(dms()).toHaveLength(0);
     expect(replies().filter((r) => textOf(r).includes('did not answer'))).toHaveLength(0);
+  });
+});
+
+describe('was this you? asked by a route (ask_user: true)', () => {
+  it('asks the one person an alert names as soon as its card is posted, once; an alert naming two people is not asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cotool-routes-'));
+    const routes = join(dir, 'routes.json');
+    writeFileSync(routes, JSON.stringify([{ match: { severity: 'high' }, channels: [CHANNEL], ask_user: true }]));
+    stack.slack.addUser(ANALYST);
+    stack.slack.addUser({ ...JANE });
+    stack.slack.addUser({ id: 'U0SAM', name: 'sam', real_name: 'Sam', email: 'sam@acme.io' });
+    const one = stack.cotool.addAlert({ title: TITLE, severity: 'high' });
+    stack.cotool.addAlert({ title: 'Shared account: jane@acme.io and sam@acme.io', severity: 'high' });
+    const bot = await stack.start('socket', { COTOOL_SLACK_ROUTES: routes });
+    await bot.settle();
+    await eventually(() => dms().length === 1);
+    expect(textOf(dms()[0]?.blocks)).toContain('Impossible travel');
+    const card = stack.slack.messages(CHANNEL).find((m) => textOf(m.blocks).includes(one.displayId));
+    await eventually(() => (card?.replies ?? []).some((r) => textOf(r).includes('asked <@U0JANE>')));
+    // Polled again (and restarted): not asked twice.
+    await bot.settle();
+    await bot.stop();
+    const again = await stack.start('socket', { COTOOL_SLACK_ROUTES: routes });
+    await again.settle();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dms()).toHaveLength(1);
+    expect(stack.slack.messages('D0SAM')).toHaveLength(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -243,7 +297,11 @@ describe('was this you? with hostile alert text', () => {
   it('the hostile corpus in the title and description goes through the DM inert: no mention, no disguised link', async () => {
     const hostile = HOSTILE.slice(0, 20).join(' ');
     const b = await boot('socket', { title: `jane@acme.io ${hostile}`.slice(0, 2_000), description: hostile });
-    await askJane(b, '<!here> <https://evil.example|Cotool> <@U0BOB>');
+    const { view } = await askJane(b, '<!here> <https://evil.example|Cotool> <@U0BOB>');
+    // The ask modal shows the title inert too (its address list as code spans).
+    expect(textOf(view.blocks).replace(/<!date\^[^>]+>/g, '')).not.toMatch(
+      /<!(channel|here|everyone)|<@[UW]|<#C|<!subteam|<https?:|<mailto:/,
+    );
     await eventually(() => dms().length === 1);
     const dm = dms()[0] as SlackMessage;
     const blocks = (dm.blocks ?? []) as { type?: string }[];

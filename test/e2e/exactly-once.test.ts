@@ -4,7 +4,7 @@
  * the poller racing a click, and two processes on one database.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outboxKey, PRIORITY, statusIntentItem } from '../../src/notify/outbox-items.ts';
+import { outboxKey, PRIORITY, statusIntentItem } from '../../src/core/outbox.ts';
 import { createClicker, JANE, valueFor } from './actions-helpers.ts';
 import type { SlackThread } from './fakes/slack.ts';
 import { CHANNEL, eventually, type Stack, startStack } from './harness.ts';

@@ -14,7 +14,7 @@ import { createHealth } from '../../src/http/health.ts';
 import { createLogger } from '../../src/log.ts';
 import { createLeadership } from '../../src/notify/leader.ts';
 import type { CardRenderer, OutgoingMessage, SlackPort } from '../../src/notify/ports.ts';
-import { createSender } from '../../src/notify/sender.ts';
+import { createSender } from '../../src/notify/sender/loop.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { NewOutboxItem, Store } from '../../src/store/store.ts';

@@ -3,11 +3,12 @@
  * memory), the real SQLite store in memory. What a cycle writes is read back from the store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { outboxKey } from '../../src/core/outbox.ts';
 import { createCotoolClient } from '../../src/cotool/client.ts';
 import { createHealth, type HealthState } from '../../src/http/health.ts';
 import { createLogger } from '../../src/log.ts';
-import { outboxKey } from '../../src/notify/outbox-items.ts';
 import { createPoller } from '../../src/notify/poller.ts';
+import { signalling } from '../../src/notify/sender/signal.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { type CotoolAlert, makeAlert } from '../e2e/fakes/cotool.ts';
@@ -48,9 +49,10 @@ function world() {
     fetch: fetchFake,
     retryLimit: 0,
   });
-  const store: Store = openSqliteStore(':memory:');
-  const health: HealthState = createHealth('socket');
   let enqueued = 0;
+  // The sender is woken through the store the poller writes with (one signal).
+  const store: Store = signalling(openSqliteStore(':memory:'), () => enqueued++);
+  const health: HealthState = createHealth('socket');
   let leader = true;
   const poller = createPoller({
     store,
@@ -64,7 +66,6 @@ function world() {
     logger,
     clock: () => now,
     isLeader: () => leader,
-    onEnqueued: () => enqueued++,
   });
   return {
     store,

@@ -4,26 +4,26 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cardItem } from '../../src/core/plan.ts';
+import { cardCopyItem, cardItem, cardUpdateItem, outboxKey, PRIORITY } from '../../src/core/outbox.ts';
 import type { Alert } from '../../src/cotool/schemas.ts';
 import { createHealth, readiness } from '../../src/http/health.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
-import { outboxKey, PRIORITY } from '../../src/notify/outbox-items.ts';
 import type { FoundMessage, OutgoingMessage, SlackPort, SlackView } from '../../src/notify/ports.ts';
-import { createSender, type Sender } from '../../src/notify/sender.ts';
+import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { config } from '../service/fakes.ts';
+import { seedPostedCard } from '../store/seed.ts';
 import { alert as makeAlert } from '../support/alerts.ts';
 
 const CHANNEL = 'C0ALERTS';
 const platform = (error: string) =>
   Object.assign(new Error(`An API error occurred: ${error}`), { code: 'slack_webapi_platform_error', data: { error } });
 
-type Step = { error: string; afterCommit?: boolean };
+type Step = { error: string; afterCommit?: boolean; err?: Error };
 
 /** A Slack that records what it stores and answers from a script of failures, per method. */
 function recordingSlack() {
@@ -47,7 +47,7 @@ function recordingSlack() {
     async update(m) {
       calls.push('update');
       const step = script.update.shift();
-      if (step) throw platform(step.error);
+      if (step) throw step.err ?? platform(step.error);
       updates.push(m);
     },
     async findMessage(q) {
@@ -70,7 +70,7 @@ afterEach(async () => {
   sender = undefined;
 });
 
-async function setup(opts: { retryBaseMs?: number } = {}) {
+async function setup(opts: { retryBaseMs?: number; start?: boolean; updatesPerMinute?: number } = {}) {
   let now = Date.parse('2026-12-06T06:00:00.000Z');
   // The store's ownership clock is the test's (claims, holds and retries on the same fake time).
   const store: Store = openSqliteStore(':memory:', { dbClock: () => now });
@@ -108,7 +108,7 @@ async function setup(opts: { retryBaseMs?: number } = {}) {
     logger,
     metrics,
     owner: 'test',
-    pace: { postRatePerSec: 1_000, postBurst: 1_000, updatesPerMinute: 60_000 },
+    pace: { postRatePerSec: 1_000, postBurst: 1_000, updatesPerMinute: opts.updatesPerMinute ?? 60_000 },
     channels: [CHANNEL],
     claimStaleMs: 60_000,
     isLeader: () => true,
@@ -117,9 +117,10 @@ async function setup(opts: { retryBaseMs?: number } = {}) {
     retryBaseMs: opts.retryBaseMs ?? 1_000,
     unknownSettleMs: 5_000,
   });
-  sender.start();
+  if (opts.start !== false) sender.start();
   const s = sender;
   return {
+    sender: s,
     store,
     slack,
     health,
@@ -371,5 +372,134 @@ describe('the sender reads Slack’s answers', () => {
     await t.drain();
     expect(cardsOf(t.slack.messages, a.id)).toHaveLength(1);
     expect(t.health.slackProblems).toEqual([]);
+  });
+});
+
+/**
+ * The interactive lane, played step by step on the fake clock (the sender's loops not started: each
+ * `drain(lane)` sends what that lane may send now).
+ */
+describe('the interactive lane (a click’s redraws)', () => {
+  const at = (min: number) => `2026-12-06T05:${String(min).padStart(2, '0')}:00.000Z`;
+  async function posted(t: Awaited<ReturnType<typeof setup>>, n: number, updatedAt = at(0)) {
+    const a = makeAlert({ updatedAt });
+    await seedPostedCard(t.store, {
+      alertId: a.id,
+      displayId: a.displayId,
+      channel: CHANNEL,
+      ts: `1795000000.${String(n).padStart(6, '0')}`,
+      status: a.status,
+      updatedAt,
+      fingerprint: 'old',
+    });
+    return a;
+  }
+  const tsOf = (n: number) => `1795000000.${String(n).padStart(6, '0')}`;
+
+  it('a redraw jumps the update backlog, and takes its turn from the same chat.update budget', async () => {
+    // 60 updates a minute (one a second), a burst of 3.
+    const t = await setup({ start: false, updatesPerMinute: 60 });
+    const backlog: Alert[] = [];
+    for (let i = 1; i <= 6; i++) backlog.push(await posted(t, i));
+    await t.store.apply([
+      { enqueue: backlog.map((a, i) => cardUpdateItem(a.id, CHANNEL, a.id, { ...a, title: `v${i}` }, t.now())) },
+    ]);
+    expect(await t.sender.drain('update')).toBe(3); // the burst; three left behind the pacer
+    const clicked = await posted(t, 7);
+    await t.store.apply([
+      {
+        enqueue: [
+          cardUpdateItem(clicked.id, CHANNEL, clicked.id, { ...clicked, status: 'in_progress' }, t.now(), {
+            interactive: true,
+          }),
+        ],
+      },
+    ]);
+    expect(await t.sender.drain('update')).toBe(0);
+    // The click's redraw goes at once, though the budget is spent…
+    expect(await t.sender.drain('interactive')).toBe(1);
+    expect(t.slack.updates.map((u) => u.ts)).toEqual([tsOf(1), tsOf(2), tsOf(3), tsOf(7)]);
+    expect(await t.store.get(clicked.id)).toMatchObject({ status: 'in_progress' });
+    // …and the update lane pays for it: a second brings its token back only to zero, two to one.
+    t.advance(1_000);
+    expect(await t.sender.drain('update')).toBe(0);
+    t.advance(1_000);
+    expect(await t.sender.drain('update')).toBe(1);
+    expect((await t.store.listOutbox({ kind: 'card_update' })).map((i) => i.lane)).toEqual(['update', 'update']);
+  });
+
+  it('a redraw queued from an older version of the alert than the card’s record is dropped as stale', async () => {
+    const t = await setup({ start: false });
+    const a = await posted(t, 1, at(0));
+    const old = cardUpdateItem(a.id, CHANNEL, a.id, { ...a, status: 'in_progress' }, t.now(), { interactive: true });
+    await t.store.apply([{ enqueue: [old] }]);
+    // A later click recorded a newer version meanwhile (syncCard records before it queues).
+    await t.store.apply([
+      {
+        card: {
+          op: 'update',
+          alertId: a.id,
+          expectState: 'posted',
+          set: { status: 'closed_false_positive', updatedAt: at(5) },
+        },
+      },
+    ]);
+    expect(await t.sender.drain('interactive')).toBe(1);
+    expect(t.slack.updates).toEqual([]);
+    expect(await t.store.listOutbox()).toEqual([]);
+    expect(await t.store.get(a.id)).toMatchObject({ status: 'closed_false_positive', fingerprint: 'old' });
+  });
+
+  it('a 429 on a redraw: retried after Retry-After (both update lanes pause), then drawn and recorded once', async () => {
+    const t = await setup({ start: false });
+    const a = await posted(t, 1);
+    const limited = Object.assign(new Error('rate limited'), {
+      code: 'slack_webapi_rate_limited_error',
+      retryAfter: 30,
+    });
+    t.slack.script.update.push({ error: 'ratelimited', err: limited });
+    const next = { ...a, status: 'in_progress', updatedAt: at(1) };
+    await t.store.apply([{ enqueue: [cardUpdateItem(a.id, CHANNEL, a.id, next, t.now(), { interactive: true })] }]);
+    const other = await posted(t, 2);
+    await t.store.apply([{ enqueue: [cardUpdateItem(other.id, CHANNEL, other.id, other, t.now())] }]);
+    expect(await t.sender.drain('interactive')).toBe(1);
+    expect(t.slack.updates).toEqual([]);
+    expect(await t.store.get(a.id)).toMatchObject({ fingerprint: 'old' });
+    const [held] = await t.store.listOutbox({ kind: 'card_update' });
+    expect(held).toMatchObject({ lane: 'interactive', notBefore: t.now() + 30_000, attempts: 1, unknown: false });
+    t.advance(29_000);
+    expect(await t.sender.drain('interactive')).toBe(0);
+    expect(await t.sender.drain('update')).toBe(0); // the pause holds the whole chat.update budget
+    t.advance(1_000);
+    expect(await t.sender.drain('interactive')).toBe(1);
+    expect(t.slack.updates.map((u) => u.ts)).toEqual([tsOf(1)]);
+    expect(t.slack.calls).toEqual(['update', 'update']);
+    const rec = await t.store.get(a.id);
+    expect(rec).toMatchObject({ status: 'in_progress', updatedAt: at(1) });
+    expect(rec?.fingerprint).not.toBe('old');
+    // The update lane's turn comes once the budget (1,000 a second here) is back above zero.
+    expect(await t.sender.drain('update')).toBe(0);
+    t.advance(10);
+    expect(await t.sender.drain('update')).toBe(1);
+  });
+
+  it('a copy of the card elsewhere is redrawn by its place; an unreadable item is dropped and counted', async () => {
+    const t = await setup({ start: false });
+    const view = { text: 'card', blocks: [] };
+    await t.store.apply([
+      {
+        enqueue: [
+          cardCopyItem({ channel: 'C0OTHER', ts: '1795000009.000001' }, 'a1', view, t.now()),
+          {
+            ...cardCopyItem({ channel: 'C0OTHER', ts: '1795000009.000002' }, 'a1', view, t.now()),
+            payload: '{"ts":1}',
+          },
+        ],
+      },
+    ]);
+    expect(await t.sender.drain('interactive')).toBe(2);
+    expect(t.slack.updates).toEqual([{ ...view, channel: 'C0OTHER', ts: '1795000009.000001' }]);
+    expect(t.sender.stats.dropped).toBe(1);
+    expect(await t.store.listOutbox()).toEqual([]);
   });
 });

@@ -68,7 +68,6 @@ async function setup(title = 'Impossible travel: jane@acme.io signed in from two
   const comments: { alertId: string; body: string }[] = [];
   const ws = fakeWorkspace();
   const outcomes: QuestionOutcome[] = [];
-  let woken = 0;
   const service = createAskUser({
     triage: h.deps,
     cotool: {
@@ -82,7 +81,6 @@ async function setup(title = 'Impossible travel: jane@acme.io signed in from two
     timeoutMs: TIMEOUT,
     botUser: async () => BOT,
     onOutcome: (o) => outcomes.push(o),
-    wake: () => void woken++,
     busyRetryMs: 1,
   });
   const items = async (kind: 'question_dm' | 'question_update' | 'reply') => h.store.listOutbox({ kind });
@@ -94,7 +92,7 @@ async function setup(title = 'Impossible travel: jane@acme.io signed in from two
       message: 'Did you just sign in from Lisbon?',
       place: { channel: CHANNEL, ts: CARD_TS },
     });
-  return { h, service, comments, ws, outcomes, items, ask, woken: () => woken };
+  return { h, service, comments, ws, outcomes, items, ask };
 }
 
 describe('candidates for the modal', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CLAIM_TTL_MS } from '../../src/service/card-sync.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
-import { CLAIM_TTL_MS } from '../../src/service/triage.ts';
 import { CARD_TS, CHANNEL, httpError, JANE, json, timeoutError, triageHarness } from './fakes.ts';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -80,15 +80,20 @@ describe('changeStatus: success', () => {
     ]);
   });
 
-  it('Slack refusing the card update still reports the change, flagged, and leaves the poller to redraw', async () => {
+  it('Slack refusing the card redraw (429) still reports the change; the redraw waits in the outbox, nothing recorded as shown', async () => {
     const h = await triageHarness();
     h.slack.failUpdate.push(
       Object.assign(new Error('x'), { code: 'slack_webapi_platform_error', data: { error: 'ratelimited' } }),
     );
     const before = await h.store.get(h.alert.id);
     const r = await run(h);
-    expect(r).toMatchObject({ ok: true, statusChanged: true, cardUpdated: false });
+    // The redraw was queued (the sender's to send): the use-case is done with it.
+    expect(r).toMatchObject({ ok: true, statusChanged: true, cardUpdated: true });
+    expect(h.slack.updates).toHaveLength(0);
     expect((await h.store.get(h.alert.id))?.fingerprint).toBe(before?.fingerprint);
+    // Kept for a later attempt, on the interactive lane, not due before Slack's Retry-After.
+    const [redraw] = await h.store.listOutbox({ kind: 'card_update' });
+    expect(redraw).toMatchObject({ lane: 'interactive', state: 'pending', attempts: 1 });
   });
 });
 
@@ -163,7 +168,8 @@ describe('changeStatus: Cotool failures', () => {
 
   it('404 when reading the alert → not_found, and its card is marked gone', async () => {
     const h = await triageHarness();
-    h.cotool.fail.get.push(httpError(404, {}, 'GET'));
+    // Deleted: every read says 404 (the use-case's, then the sender's as it redraws the card).
+    h.cotool.fail.get.push(httpError(404, {}, 'GET'), httpError(404, {}, 'GET'));
     expect(await run(h)).toMatchObject({ ok: false, code: 'not_found' });
     expect(h.cotool.count('updateStatus')).toBe(0);
     expect(json(h.slack.updates[0])).toContain('no longer exists in Cotool');
@@ -208,17 +214,19 @@ describe('changeStatus: Cotool failures', () => {
 });
 
 describe('changeStatus: what the poller learns from a Slack change', () => {
-  it('the card update failed: the store still records the new status (the poller redraws, never re-announces)', async () => {
+  it('the card redraw failed: the store still records the new status (the sender sends it again; the poller never re-announces)', async () => {
     const h = await triageHarness();
     h.slack.failUpdate.push(
       Object.assign(new Error('internal_error'), { code: 'slack_webapi_http_error', statusCode: 500 }),
     );
     const before = await h.store.get(h.alert.id);
     const r = await run(h, { status: 'escalated' });
-    expect(r).toMatchObject({ ok: true, cardUpdated: false });
+    expect(r).toMatchObject({ ok: true, cardUpdated: true });
     const record = await h.store.get(h.alert.id);
     expect(record).toMatchObject({ status: 'escalated', updatedAt: h.cotool.alert.updatedAt });
     expect(record?.fingerprint).toBe(before?.fingerprint);
+    // The redraw's outcome is unknown (a 5xx): kept, to be sent again by the sender.
+    expect((await h.store.listOutbox({ kind: 'card_update' }))[0]).toMatchObject({ lane: 'interactive', attempts: 1 });
     expect(record?.lastAction).toMatchObject({ kind: 'status', status: 'escalated', by: JANE });
   });
 

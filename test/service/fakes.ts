@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config.ts';
+import { decodeItem } from '../../src/core/outbox.ts';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import { CotoolError, type CotoolErrorInit } from '../../src/cotool/errors.ts';
 import type { Alert, DetailsPatch, TimelineEntry } from '../../src/cotool/schemas.ts';
@@ -12,9 +13,9 @@ import { createHealth } from '../../src/http/health.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import type { OutgoingMessage, SlackView } from '../../src/notify/ports.ts';
-import { createSender } from '../../src/notify/sender.ts';
+import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
 import type { AccessDecision } from '../../src/service/access.ts';
-import type { TriageDeps } from '../../src/service/triage.ts';
+import type { TriageDeps } from '../../src/service/card-sync.ts';
 import { createUseCases, type UseCaseDeps } from '../../src/service/use-cases.ts';
 import { threadReplySlack } from '../../src/slack/listeners/events/thread-sync.ts';
 import { createSlackPort } from '../../src/slack/port.ts';
@@ -22,7 +23,7 @@ import { createCardRenderer } from '../../src/slack/render.ts';
 import { renderCloseRequest } from '../../src/slack/views/four-eyes.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Change, Store } from '../../src/store/store.ts';
 import { seedPostedCard } from '../store/seed.ts';
 import { alert as makeAlert } from '../support/alerts.ts';
 
@@ -223,7 +224,22 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
   const access = fakeAccess();
   let now = Date.parse('2026-11-23T12:00:00.000Z');
   // The store's ownership clock is the harness's (claims, holds and retries on the same fake time).
-  const store: Store = openSqliteStore(':memory:', { dbClock: () => now });
+  const raw: Store = openSqliteStore(':memory:', { dbClock: () => now });
+  // The card's one writer is the sender: a click's redraws (the interactive lane) are sent by the
+  // real sender as soon as they are queued — here inline, within the use-case's `apply`, so that a
+  // test reads Slack's state right after the use-case returns. Other items stay queued (drainOutbox).
+  let redraw: Sender | null = null;
+  const store: Store = new Proxy(raw, {
+    get: (target, prop) =>
+      prop === 'apply'
+        ? async (changes: readonly Change[]) => {
+            const r = await raw.apply(changes);
+            if (changes.some((c) => c.enqueue?.some((i) => i.lane === 'interactive')))
+              await redraw?.drain('interactive');
+            return r;
+          }
+        : Reflect.get(target, prop),
+  });
   const logs: string[] = [];
   const logger = createLogger(
     'debug',
@@ -246,6 +262,26 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
       fingerprint: render.fingerprint(a, null),
     });
   }
+  const grant = await raw.tryLease('poller', 'test-sender', 3_600_000);
+  redraw = createSender({
+    store: raw,
+    fence: () => ({ lease: 'poller', token: grant.token }),
+    slack: { ...slack.port, findMessage: async () => 'absent' },
+    render,
+    cotool: {
+      getAlert: cotool.client.getAlert,
+      listTimeline: async () => ({ entries: [], totalCount: 0, skipped: 0, pages: 1, truncated: false }),
+    },
+    health: createHealth('socket'),
+    logger,
+    owner: 'test-sender',
+    pace: { postRatePerSec: 1_000, postBurst: 1_000, updatesPerMinute: 60_000 },
+    channels: [CHANNEL],
+    claimStaleMs: 60_000,
+    isLeader: () => true,
+    clock: () => now,
+    retryBaseMs: 1,
+  });
   const changed: { alert: Alert; userId: string }[] = [];
   const deps: TriageDeps = {
     cotool: cotool.client,
@@ -268,9 +304,12 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
     changed,
     /** Thread replies the service queued in the outbox (the sender posts them), as messages. */
     replies: async (): Promise<OutgoingMessage[]> =>
-      (await store.listOutbox({ kind: 'reply' })).map((i) => {
-        const p = JSON.parse(i.payload) as { threadTs: string; view: SlackView };
-        return { ...p.view, channel: i.channel, thread_ts: p.threadTs, reply_broadcast: false };
+      (await store.listOutbox({ kind: 'reply' })).flatMap((i) => {
+        const d = decodeItem(i);
+        if (!d.ok || d.item.kind !== 'reply') throw new Error(`unreadable reply ${i.key}`);
+        const p = d.item.data;
+        // An intent not yet settled carries no view: listed all the same (as before it was typed).
+        return [{ text: '', blocks: [], ...p.view, channel: i.channel, thread_ts: p.threadTs, reply_broadcast: false }];
       }),
     advance: (ms: number) => {
       now += ms;
@@ -300,7 +339,6 @@ export function harnessUseCases(h: Harness, over: Partial<UseCaseDeps> = {}) {
     metrics,
     fourEyes: { severities: config.fourEyes.severities, alertChannel: CHANNEL },
     onChanged: (c) => h.changed.push(c),
-    onQueued: () => undefined,
     renderNoteReply,
     // No thread reply is synced through these: a call would throw (no Slack client).
     threadReplies: threadReplySlack({} as never, h.deps.logger),

@@ -5,13 +5,13 @@
  * the sender posts that message exactly once. The real sender drains the outbox (drainOutbox).
  */
 import { describe, expect, it } from 'vitest';
+import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/core/outbox.ts';
 import type { CotoolClient } from '../../src/cotool/client.ts';
 import type { TimelineEntry } from '../../src/cotool/schemas.ts';
-import { INTENT_GRACE_MS, intentGraceMs, intentItem, intentKey } from '../../src/notify/outbox-items.ts';
+import { CLAIM_TTL_MS } from '../../src/service/card-sync.ts';
 import { createChangeStatus } from '../../src/service/change-status.ts';
 import { createEditDetails } from '../../src/service/edit-details.ts';
 import { createFourEyes, createFourEyesGate } from '../../src/service/four-eyes.ts';
-import { CLAIM_TTL_MS } from '../../src/service/triage.ts';
 import { renderNoteReply } from '../../src/slack/views/note-modal.ts';
 import type { Change, Store } from '../../src/store/store.ts';
 import {

@@ -89,7 +89,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     const claim = async (
       s: Store,
       owner = 'p1',
-      over: { lane?: 'post' | 'update'; channel?: string; staleMs?: number } = {},
+      over: { lane?: 'post' | 'update' | 'interactive'; channel?: string; staleMs?: number } = {},
     ) => s.claimNext({ lane: over.lane ?? 'post', owner, staleMs: 30_000, fence: await fenceOf(s, owner), ...over });
     const complete = async (s: Store, key: string, owner: string, rev: number, changes?: Change[]) =>
       s.completeOutbox(key, owner, await fenceOf(s, owner), rev, changes);
@@ -474,6 +474,30 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
     // ---------------------------------------------------------------------------------------------
     describe('outbox', () => {
+      it('the interactive lane: claimed on its own, and an interactive enqueue moves a pending item of its key there', async () => {
+        const s = await fresh();
+        await s.apply([
+          {
+            enqueue: [
+              item('card_update:a1', { kind: 'card_update', lane: 'update', priority: 0 }),
+              item('card_update:a2', { kind: 'card_update', lane: 'update', priority: 0 }),
+            ],
+          },
+        ]);
+        expect(await claim(s, 'p1', { lane: 'interactive' })).toBeNull();
+        // A click's redraw of a1: the pending update-lane item becomes the click's (payload and lane).
+        await s.apply([
+          { enqueue: [item('card_update:a1', { kind: 'card_update', lane: 'interactive', payload: '{"click":1}' })] },
+        ]);
+        const got = await claim(s, 'p1', { lane: 'interactive' });
+        expect(got).toMatchObject({ key: 'card_update:a1', lane: 'interactive', payload: '{"click":1}' });
+        // A later poll's enqueue of the same key does not move it back.
+        await s.apply([{ enqueue: [item('card_update:a1', { kind: 'card_update', lane: 'update' })] }]);
+        expect((await s.listOutbox()).find((i) => i.key === 'card_update:a1')?.lane).toBe('interactive');
+        expect((await claim(s, 'p1', { lane: 'update' }))?.key).toBe('card_update:a2');
+        expect(await claim(s, 'p1', { lane: 'update' })).toBeNull();
+      });
+
       it('an item may be held until a time (the database clock): not claimed before it, and a re-enqueue keeps its own', async () => {
         const s = await fresh();
         await s.apply([{ enqueue: [{ ...item('held'), notBefore: Date.now() + 60_000 }] }]);
@@ -1548,6 +1572,19 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         expect(await s.getWarRoom('a1')).toEqual(room('a1'));
         expect(await keys(s)).toEqual(['war_room:a1:CINCa1']);
         expect(await s.getWarRoom('a2')).toBeNull();
+      });
+
+      it('war rooms of a page of alerts: those that have one, by alert id', async () => {
+        const s = await fresh();
+        await s.apply([{ warRoom: room('a1') }, { warRoom: room('a3', { by: sam }) }]);
+        const found = await s.warRoomsOf(['a1', 'a2', 'a3', 'a4']);
+        expect([...found.keys()].sort()).toEqual(['a1', 'a3']);
+        expect(found.get('a3')).toEqual(room('a3', { by: sam }));
+        expect((await s.warRoomsOf([])).size).toBe(0);
+        // More ids than one statement takes.
+        const many = Array.from({ length: 1_200 }, (_, i) => `x${i}`);
+        await s.apply(many.filter((_, i) => i % 400 === 399).map((id) => ({ warRoom: room(id) })));
+        expect([...(await s.warRoomsOf(many)).keys()].sort()).toEqual(['x1199', 'x399', 'x799']);
       });
 
       it('a war room is claimed with the action claims, under a key of its own: apart from status changes', async () => {

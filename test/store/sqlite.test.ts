@@ -9,6 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FENCING_VERSION,
+  INTERACTIVE_LANE_VERSION,
   migrateSqlite,
   NEXT_MOVE_VERSION,
   openSqliteStore,
@@ -278,5 +279,48 @@ describe('sqlite store: the next move migration', () => {
     check.close();
     expect(indexes).toEqual(['cards_message', 'cards_posted', 'cards_retention', 'cards_unfinished']);
     expect(versions.map((r) => Number(r.version))).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+  });
+});
+
+describe('sqlite store: the interactive lane migration', () => {
+  it('keeps every outbox row as it was, and then takes interactive items', async () => {
+    // The schema as the release before the interactive lane left it (its CHECK knew two lanes).
+    const { path, db } = olderDatabase(INTERACTIVE_LANE_VERSION - 1);
+    db.exec(`INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, rev, state, owner,
+                                 claimed_at, unknown, attempts, not_before, created_at, fence)
+               VALUES ('card_update:A1', 'card_update', 'update', 'C1', 'A1', 0, 10, '{"alertId":"A1","refresh":true}',
+                       3, 'claimed', 'old', 50, 1, 2, 0, 5, 4);`);
+    db.close();
+    const s = openSqliteStore(path);
+    const [kept] = await s.listOutbox();
+    expect(kept).toMatchObject({
+      key: 'card_update:A1',
+      lane: 'update',
+      rev: 3,
+      state: 'claimed',
+      owner: 'old',
+      claimedAt: 50,
+      unknown: true,
+      attempts: 2,
+      fence: 4,
+    });
+    await s.apply([
+      {
+        enqueue: [
+          {
+            key: 'card_copy:C2:1.1',
+            kind: 'card_copy',
+            lane: 'interactive',
+            channel: 'C2',
+            alertId: null,
+            priority: 0,
+            orderAt: 1,
+            payload: '{}',
+          },
+        ],
+      },
+    ]);
+    expect((await s.listOutbox({ kind: 'card_copy' }))[0]?.lane).toBe('interactive');
+    await s.close();
   });
 });

@@ -6,6 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { SlackPort } from '../../notify/ports.ts';
 import type { AccessPolicy } from '../../service/access.ts';
 import type { UseCases } from '../../service/use-cases.ts';
+import type { OpenWarRoom } from '../../service/war-room.ts';
 import type { Store } from '../../store/store.ts';
 
 /** Raised after a Slack user changed an alert (status or details), for surfaces that show it. */
@@ -30,4 +31,6 @@ export type ListenerDeps = {
   events: ListenerEvents;
   /** Where /cotool commands are counted. */
   metrics: Pick<Metrics, 'commands'>;
+  /** "Open incident channel" (built once in bot.ts; without it the button is not answered). */
+  openWarRoom?: OpenWarRoom;
 };

@@ -6,8 +6,8 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { Verdict } from '../../core/verdict.ts';
 import type { Alert } from '../../cotool/schemas.ts';
+import type { Actor } from '../../service/card-sync.ts';
 import { NOTE_WORDS_MAX, type NoteKind } from '../../service/notes.ts';
-import type { Actor } from '../../service/triage.ts';
 import { BLOCKS, INPUTS, VIEWS } from '../ids.ts';
 import { encodeModalMeta, type ModalMeta } from '../payloads.ts';
 import { LIMITS, literal, mrkdwn, oneLine, quote } from '../text.ts';

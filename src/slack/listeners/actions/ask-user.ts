@@ -20,7 +20,7 @@ import { isLive } from '../../../cotool/schemas.ts';
 import type { Logger } from '../../../log.ts';
 import type { AccessPolicy } from '../../../service/access.ts';
 import type { AnswerResult, AskResult, AskUserService, PreparedAsk } from '../../../service/ask-user.ts';
-import type { TriageFailure } from '../../../service/triage.ts';
+import type { TriageFailure } from '../../../service/card-sync.ts';
 import type { Store } from '../../../store/store.ts';
 import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, BLOCKS, OPS, VIEWS } from '../../ids.ts';

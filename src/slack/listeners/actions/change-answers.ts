@@ -3,9 +3,10 @@
  * loaded) to the words the person who asked for it reads. Used by the card buttons, the four-eyes
  * buttons and the modal submissions.
  */
+
+import type { TriageFailure } from '../../../service/card-sync.ts';
 import type { ChangeStatusSuccess } from '../../../service/change-status.ts';
 import type { EditDetailsSuccess } from '../../../service/edit-details.ts';
-import type { TriageFailure } from '../../../service/triage.ts';
 import {
   accessRefused,
   alertBusy,

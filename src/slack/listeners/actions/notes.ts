@@ -7,7 +7,7 @@
 import type { AllMiddlewareArgs, App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { latestVerdict } from '../../../core/verdict.ts';
-import type { Place } from '../../../service/triage.ts';
+import type { Place } from '../../../service/card-sync.ts';
 import { classifySlackError } from '../../errors.ts';
 import { ACTIONS, type CardOp, OPS, VIEWS } from '../../ids.ts';
 import { cardOutOfDate, formNotOpened, newRef, unexpectedError } from '../../messages.ts';

@@ -6,7 +6,7 @@
 import type { WebClient } from '@slack/web-api';
 import { isClosed, isLive } from '../../../cotool/schemas.ts';
 import type { Logger } from '../../../log.ts';
-import { type Place, whoSet } from '../../../service/triage.ts';
+import { type Place, whoSet } from '../../../service/card-sync.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { alreadyClosed, formNotOpened, statusName } from '../../messages.ts';

@@ -16,7 +16,7 @@ import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../../log.ts';
 import type { SlackView } from '../../../notify/ports.ts';
-import type { Place } from '../../../service/triage.ts';
+import type { Place } from '../../../service/card-sync.ts';
 import { classifySlackError } from '../../errors.ts';
 
 export type SurfaceKind = 'message' | 'ephemeral' | 'home' | 'other';

@@ -17,7 +17,7 @@ import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction 
 import type { WebClient } from '@slack/web-api';
 import { isLive } from '../../../cotool/schemas.ts';
 import type { Logger } from '../../../log.ts';
-import type { Place } from '../../../service/triage.ts';
+import type { Place } from '../../../service/card-sync.ts';
 import { classifySlackError } from '../../errors.ts';
 import { VIEWS } from '../../ids.ts';
 import { cardOutOfDate, newRef, staleForm, statusPhrase, unexpectedError, yourWords } from '../../messages.ts';

@@ -1,29 +1,32 @@
 /**
- * What the triage use-cases (change-status.ts, edit-details.ts, and opening their forms) share: who
- * may act, one change per alert at a time, reading the alert, refusing a change drawn from an older
- * version, writing with a re-read when the answer is lost, keeping the channel card true, and the
- * result codes every surface maps to words (src/slack/messages.ts).
+ * What every change made from a card shares (change-status.ts, edit-details.ts, four-eyes.ts, notes,
+ * and opening their forms): who may act, one change per alert at a time, reading the alert, refusing
+ * a change drawn from an older version, writing with a re-read when the answer is lost, keeping the
+ * channel card true (`syncCard`: the card's new state recorded and its redraw queued for the sender,
+ * the card's one writer), and the result codes every surface maps to words (src/slack/messages.ts).
  *
- * Headless: Slack is reached only through the `SlackPort` (update the card, post in its thread) and
- * Cotool through its client, so every flow runs in tests against recording fakes.
+ * Headless: Slack is reached only through the outbox (redraws, thread notes) and Cotool through its
+ * client, so every flow runs in tests against recording fakes.
  */
 import { randomUUID } from 'node:crypto';
-import { escalatedFromSlack } from '../core/last-action.ts';
-import { newRef } from '../core/text.ts';
-import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
-import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
-import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
-import type { Logger } from '../log.ts';
 import {
   ACTION_CLAIM_TTL_MS,
+  cardCopyItem,
+  cardUpdateItem,
   intentGraceMs,
   intentItem,
   type ReplyIntent,
   settleItem,
   threadReplyItem,
-} from '../notify/outbox-items.ts';
+} from '../core/outbox.ts';
+import { statusToRecord } from '../core/plan.ts';
+import { newRef } from '../core/text.ts';
+import type { CotoolClient, WriteMeta } from '../cotool/client.ts';
+import { type CotoolError, classifyCotoolError, isCotoolError } from '../cotool/errors.ts';
+import { type Alert, type AlertWithTimeline, isClosed, isLive, type TimelineEntry } from '../cotool/schemas.ts';
+import type { Logger } from '../log.ts';
 import type { CardRenderer, SlackPort, SlackView } from '../notify/ports.ts';
-import type { CardRecord, LastAction, Store } from '../store/store.ts';
+import type { CardRecord, Change, LastAction, Store } from '../store/store.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { nameInReason } from './reason.ts';
 
@@ -36,7 +39,8 @@ export type TriageDeps = {
   store: Store;
   /** The interactive card renderer shared with the poller. */
   render: CardRenderer;
-  slack: Pick<SlackPort, 'post' | 'update' | 'classify'>;
+  /** Not used to write cards: every card write goes through the outbox (the sender is its one writer). */
+  slack: Pick<SlackPort, 'classify'>;
   access: Pick<AccessPolicy, 'check'>;
   logger: Logger;
   clock: () => number;
@@ -90,7 +94,7 @@ export type CardSync = {
   view: SlackView;
   /** The stored channel card, if the alert has one. */
   place: Place | null;
-  /** null: no channel card; false: Slack refused the update (the poller will catch up). */
+  /** null: no channel card; true: its redraw is queued (the sender draws it at once); false: it could not be queued (the poller will catch up). */
   cardUpdated: boolean | null;
   /** null: no reply asked for, or no card to reply under. */
   replied: boolean | null;
@@ -195,17 +199,12 @@ export async function fetchAlert(
 async function markGone(deps: TriageDeps, alertId: string): Promise<void> {
   const record = await deps.store.get(alertId);
   if (record?.state !== 'posted' || !record.channel || !record.ts) return;
-  const view = deps.render.gone(record);
+  // Redrawn by the sender, which reads the alert, finds it gone, and draws the card as such.
+  const redraw = cardUpdateItem(alertId, record.channel, alertId, null, deps.clock(), { interactive: true });
   try {
-    await deps.slack.update({ ...view, channel: record.channel, ts: record.ts });
-    await deps.store.saveRender(alertId, {
-      status: 'deleted',
-      updatedAt: record.updatedAt ?? '',
-      fingerprint: deps.render.viewFingerprint(view),
-      final: true,
-    });
+    await deps.store.apply([{ enqueue: [redraw] }]);
   } catch (err) {
-    deps.logger.warn({ alertId, slackError: deps.slack.classify(err).code }, 'could not mark a card as gone');
+    deps.logger.warn({ alertId, err }, 'could not queue marking a card as gone');
   }
 }
 
@@ -273,17 +272,19 @@ const samePlace = (a: Place | null | undefined, b: Place | null | undefined) =>
   !!a && !!b && a.channel === b.channel && a.ts === b.ts;
 
 /**
- * Re-renders the alert's channel card from `alert` (and the clicked message, when that is another
- * message of ours), records what it shows so the poller does not redo it, and posts `reply` in the
- * card's thread (never broadcast). Slack failures are logged and reported, never thrown: the
- * change in Cotool has been made by then, and the poller brings the card up to date.
+ * Redraws the alert's channel card from `alert` (and the clicked message, when that is another
+ * message of ours) through the sender, like every other card write: records what the alert is now
+ * (the card's fingerprint only once Slack took the redraw) and queues the redraw on the interactive
+ * lane, served at once with the same pacing, failure policy and version checks as every update.
+ * Then queues `reply` in the card's thread (never broadcast). Store failures are logged and reported,
+ * never thrown: the change in Cotool has been made by then, and the poller brings the card up to date.
  */
 export async function syncCard(
   deps: TriageDeps,
   alert: Alert,
   opts: { clicked?: Place | null; lastAction?: LastAction; reply?: SlackView | null; replaces?: string | null } = {},
 ): Promise<CardSync> {
-  const { store, render, slack } = deps;
+  const { store, render } = deps;
   const log = deps.logger;
   if (opts.lastAction?.status === 'escalated' && !(await store.get(alert.id))) {
     // No card yet: remember that this escalation came from Slack, so the poller cards it without
@@ -301,7 +302,6 @@ export async function syncCard(
   const place =
     record?.state === 'posted' && record.channel && record.ts ? { channel: record.channel, ts: record.ts } : null;
   const view = render.card(alert, record ?? recordFor(alert, opts.lastAction ?? null));
-  let cardUpdated: boolean | null = null;
   if (!place && record?.state === 'seen') {
     await store.saveRender(alert.id, {
       status: alert.status,
@@ -310,52 +310,35 @@ export async function syncCard(
       final: false,
     });
   }
+  const now = deps.clock();
+  const redraws: Change[] = [];
   if (place) {
-    const fingerprint = render.fingerprint(alert, record);
-    // An escalation made elsewhere that the poller has not announced yet (a stale card redrawn):
-    // keep the status the record had, so the next poll still sees "became escalated" and pages.
-    const unannounced =
-      alert.status === 'escalated' &&
-      record?.status !== 'escalated' &&
-      !escalatedFromSlack(alert.status, record?.lastAction);
-    // Written without touching the status then (not even with the one read above: the poller may
-    // have recorded the escalation meanwhile, and writing the old status back would page twice).
-    const save = (patch: { fingerprint: string; final: boolean }) =>
-      store.apply([
-        {
-          card: {
-            op: 'update',
-            alertId: alert.id,
-            expectState: 'posted',
-            set: { ...(unannounced ? {} : { status: alert.status }), updatedAt: alert.updatedAt, ...patch },
-          },
-        },
-      ]);
-    const final = !isLive(alert.status);
-    // Record what the alert is now before drawing it (but not yet the card it is given): an update the
-    // sender has queued from an older version is then dropped as stale, and one already on its way is
-    // redrawn (the record's version moved under it). If Slack refuses, the poller redraws the card.
-    await save({ fingerprint: record?.fingerprint ?? '', final });
-    try {
-      await slack.update({ ...view, ...place });
-      await save({ fingerprint, final });
-      cardUpdated = true;
-    } catch (err) {
-      cardUpdated = false;
-      const f = slack.classify(err, place.channel);
-      if (f.code === 'message_not_found' || f.code === 'cant_update_message') {
-        await save({ fingerprint, final: true });
-        log.warn({ alertId: alert.id }, 'the card was deleted in Slack; it will no longer be updated');
-      } else {
-        log.warn({ alertId: alert.id, slackError: f.code }, f.hint ?? 'could not update the card; the poller will');
-      }
-    }
+    // What the alert is now, recorded before the redraw is queued: a redraw queued from an older
+    // version is then dropped as stale, and one already on its way is redrawn (the record's version
+    // moved under it). The status as statusToRecord says (an escalation made elsewhere is left for
+    // the poller to announce).
+    const status = statusToRecord(alert, record);
+    redraws.push({
+      card: {
+        op: 'update',
+        alertId: alert.id,
+        expectState: 'posted',
+        set: { ...(status === null ? {} : { status }), updatedAt: alert.updatedAt, final: !isLive(alert.status) },
+      },
+      enqueue: [cardUpdateItem(alert.id, place.channel, alert.id, alert, now, { interactive: true })],
+    });
   }
   if (opts.clicked && !samePlace(opts.clicked, place)) {
+    redraws.push({ enqueue: [cardCopyItem(opts.clicked, alert.id, view, now)] });
+  }
+  let cardUpdated: boolean | null = null;
+  if (redraws.length > 0) {
     try {
-      await slack.update({ ...view, ...opts.clicked });
+      await store.apply(redraws);
+      if (place) cardUpdated = true;
     } catch (err) {
-      log.info({ alertId: alert.id, slackError: slack.classify(err).code }, 'could not update the clicked message');
+      if (place) cardUpdated = false;
+      log.warn({ alertId: alert.id, err }, 'could not queue the card redraw; the poller will redraw it');
     }
   }
   let replied: boolean | null = null;
@@ -369,7 +352,7 @@ export async function syncCard(
         threadTs: thread.ts,
         alertId: alert.id,
         view: opts.reply,
-        now: deps.clock(),
+        now,
       };
       await store.apply([
         // The change's note settles its intent (written before the change was sent, same key), in
