@@ -158,6 +158,13 @@ export type EscalationOutcome =
   | { ok: false; code: TriageFailure['code']; ref?: string };
 
 const NAME_MAX = 80;
+/** What Slack's refusal to open a DM says of the person (anything else: their DMs are closed to the bot). */
+const DM_REFUSED: Partial<Record<string, AskRefusalCode>> = {
+  cannot_dm_bot: 'bot',
+  user_disabled: 'deactivated',
+  account_inactive: 'deactivated',
+  user_not_found: 'not_found',
+};
 /** How long "this alert's user was asked automatically" is remembered. */
 const AUTO_ASK_MEMORY_MS = 30 * 24 * 3_600_000;
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
@@ -269,7 +276,7 @@ export function createAskUser(deps: AskUserDeps) {
     }
     if (!dm.ok) {
       log.info({ asked: target.id, slackError: dm.code }, 'Slack refused a DM with the person to ask');
-      return { ok: false, code: 'dm_closed', person: target, detail: dm.code };
+      return { ok: false, code: DM_REFUSED[dm.code] ?? 'dm_closed', person: target, detail: dm.code };
     }
     return { ok: true, asker: askedBy, target, dmChannel: dm.channel };
   }

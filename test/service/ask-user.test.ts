@@ -11,7 +11,7 @@ import { CARD_TS, CHANNEL, json, triageHarness } from './fakes.ts';
 
 const ANA = { id: 'U0ANA', name: 'Ana Analyst' };
 const BOT = { id: 'U0BOT', name: 'Cotool' };
-type Person = SlackPerson & { email?: string; dmsClosed?: boolean };
+type Person = SlackPerson & { email?: string; dmsClosed?: boolean; dmRefusal?: string };
 const person = (id: string, name: string, extra: Partial<Person> = {}): Person => ({
   id,
   name,
@@ -27,7 +27,9 @@ const GONE = person('U0GONE', 'Gone Person', { email: 'gone@acme.io', deleted: t
 const ROBOT = person('U0ROBOT', 'Deploy Bot', { email: 'robot@acme.io', isBot: true });
 const GUEST = person('U0GUEST', 'Gus Guest', { email: 'gus@acme.io', isRestricted: true });
 const CLOSED = person('U0CLOSED', 'Closed Dms', { email: 'closed@acme.io', dmsClosed: true });
-const PEOPLE = [JANE, BOB, GONE, ROBOT, GUEST, CLOSED];
+/** Slack's profile said active, but opening the DM says otherwise (deactivated since). */
+const STALE = person('U0STALE', 'Stale Profile', { dmRefusal: 'user_disabled' });
+const PEOPLE = [JANE, BOB, GONE, ROBOT, GUEST, CLOSED, STALE];
 
 function fakeWorkspace(people: readonly Person[] = PEOPLE) {
   const calls: string[] = [];
@@ -47,6 +49,7 @@ function fakeWorkspace(people: readonly Person[] = PEOPLE) {
       if (p.isBot) return { ok: false, code: 'cannot_dm_bot' };
       if (p.deleted) return { ok: false, code: 'user_disabled' };
       if (p.dmsClosed) return { ok: false, code: 'messages_tab_disabled' };
+      if (p.dmRefusal) return { ok: false, code: p.dmRefusal };
       return { ok: true, channel: `D${id.slice(1)}` };
     },
   };
@@ -179,6 +182,7 @@ describe('asking', () => {
     [ROBOT.id, 'bot'],
     [GUEST.id, 'guest'],
     [CLOSED.id, 'dm_closed'],
+    [STALE.id, 'deactivated'],
     ['U0NOBODY', 'not_found'],
   ])('refuses to ask %s (%s): nothing recorded, nothing sent', async (id, code) => {
     const { h, ask, items, comments } = await setup();
