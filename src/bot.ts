@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import { alertUrl, type Config } from './config.ts';
+import { routeAlert } from './core/routes.ts';
 import { classifySlackError } from './core/slack-errors.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { loadConfig } from './load-config.ts';
@@ -19,18 +20,21 @@ import { signalling } from './notify/sender/signal.ts';
 import type { Store } from './ports.ts';
 import { cronIntervalMs, schedulePoller } from './schedule.ts';
 import { createAccessPolicy } from './service/access.ts';
+import { type AskUserService, createAskUser } from './service/ask-user.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createUseCases } from './service/use-cases.ts';
 import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
+import { registerAskUserListeners } from './slack/listeners/actions/ask-user.ts';
+import { questionRenderer } from './slack/listeners/actions/ask-user-views.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
-import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
+import { answeredNote, askedNote, timedOutNote, warRoomOpenedNote } from './slack/views/next-move-notes.ts';
 import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { createSlackWorkspace } from './slack/workspace.ts';
@@ -76,6 +80,8 @@ export type BotOptions = {
   actionClaimTtlMs?: number;
   /** How often a complete poll marks records of gone alerts without a card final (default hourly). */
   quietCheckMs?: number;
+  /** How long an asked person has to answer (default ASK_USER_TIMEOUT_MINUTES; tests use less than its 1-minute floor). */
+  askUserTimeoutMs?: number;
 };
 
 export { StartupError };
@@ -116,6 +122,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   let sender: Sender | null = null;
   let poller: Poller | null = null;
   let retention: Retention | null = null;
+  let askUser: AskUserService | null = null;
   const leadership = createLeadership({
     store,
     owner,
@@ -157,6 +164,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
     renderRequest: renderCloseRequest,
+    renderQuestion: questionRenderer,
+    onCardPosted: (e) => void askUser?.cardPosted(e),
   });
   const activeSender = sender;
   // One signal wakes the sender: every writer of outbox items (the poller, the use-cases) writes
@@ -233,6 +242,39 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     openWarRoom,
   });
+  // "Was this you?": asking the person an alert names (the leader times unanswered questions out).
+  let botUser: Promise<{ id: string; name: string } | null> | null = null;
+  const asking = createAskUser({
+    triage: {
+      cotool,
+      store: writes,
+      render,
+      slack,
+      access,
+      logger,
+      clock: Date.now,
+      onChanged: (change) => events.emit('alert-changed', change),
+      onFirstAction: (seconds) => metrics.timeToFirstAction.observe(seconds),
+      ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
+    },
+    cotool,
+    workspace: createSlackWorkspace(app.client),
+    views: { askedNote, answeredNote, timedOutNote },
+    timeoutMs: options.askUserTimeoutMs ?? config.nextMove.askUserTimeoutMs,
+    botUser: () =>
+      (botUser ??= app.client.auth.test().then(
+        (a) => (a.user_id ? { id: a.user_id, name: a.user ?? 'Cotool' } : null),
+        () => (botUser = null),
+      )),
+    onOutcome: (outcome) => metrics.questions.inc({ outcome }),
+    asksAutomatically: (alert) => routeAlert(alert, config.routes, config.slack.alertChannel).askUser,
+  });
+  askUser = asking;
+  registerAskUserListeners(app, { askUser: asking, store: writes, access, logger, clock: Date.now });
+  const timeOutQuestions = async () => {
+    if (!leadership.isLeader()) return;
+    await asking.timeOutQuestions().catch((err: unknown) => logger.warn({ err }, 'could not time questions out'));
+  };
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -277,6 +319,10 @@ export async function startBot(env: Record<string, string | undefined>, options:
   if (statsTask) await statsTask.start();
   // Hourly while leader (and once shortly after each election: see onElected).
   if (options.schedule !== false) activeRetention.start();
+  // Unanswered questions past their deadline, once per poll interval while leader.
+  const questionTimer =
+    options.schedule === false ? null : setInterval(() => void timeOutQuestions(), health.pollIntervalMs);
+  questionTimer?.unref();
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -284,6 +330,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
       health.stopping = true;
       if (task) await task.stop();
       if (statsTask) await statsTask.stop();
+      if (questionTimer) clearInterval(questionTimer);
       await activeRetention.stop();
       await activePoller.stop(5_000);
       await activeSender.stop(3_000);
@@ -297,6 +344,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const settle = async (timeoutMs = 15_000): Promise<Settled> => {
     const before = { ...activeSender.stats };
     const report = await activePoller.runOnce();
+    await timeOutQuestions();
     await activeSender.whenIdle(timeoutMs);
     const after = activeSender.stats;
     return {

@@ -15,6 +15,7 @@ import type {
   TimelineEntry,
   TimelinePage,
 } from './core/alert.ts';
+import type { QuestionFacts } from './core/outbox.ts';
 import type {
   ApplyResult,
   CardPeek,
@@ -66,6 +67,8 @@ export const EVENT_TYPES = {
   note: 'cotool_note',
   /** A four-eyes close request in a card's thread. */
   closeRequest: 'cotool_close_request',
+  /** A "was this you?" question's DM. */
+  question: 'cotool_question',
 } as const;
 
 /** A Slack failure classified once, by code (see src/core/slack-errors.ts). */
@@ -173,6 +176,14 @@ export type RequestView = {
   /** For a decided request: why it ended that way, in a few words (mrkdwn-safe is the view's job). */
   note?: string | null;
   now: number;
+};
+
+/** How a question's messages are drawn (src/slack/listeners/actions/ask-user-views.ts). */
+export type QuestionRenderer = {
+  /** The DM as the question is now: asking (two buttons), answered, timed out. */
+  dm(q: Question, facts: QuestionFacts): SlackView;
+  /** The card-thread note when Slack refused the DM (`code`: Slack's refusal). */
+  unreachable(q: Question, code: string): SlackView;
 };
 
 /** Someone in the workspace, as far as asking them or inviting them goes. */

@@ -58,6 +58,11 @@ export const outboxKey = {
   note: (cardKey: string, entryKey: string) => `note:${cardKey}:${entryKey}`,
   closeRequest: (requestId: string) => `close_request:${requestId}`,
   closeRequestUpdate: (requestId: string) => `close_request_update:${requestId}`,
+  questionDm: (questionId: string) => `question_dm:${questionId}`,
+  questionUpdate: (questionId: string) => `question_update:${questionId}`,
+  /** A question's note in the card's thread (as a `reply` item's change key: `reply:question:…`). */
+  questionNote: (questionId: string, what: 'asked' | 'answered' | 'timed_out' | 'unreachable') =>
+    `question:${questionId}:${what}`,
 };
 
 /** How long a click holds its claim on an alert (card-sync.ts CLAIM_TTL_MS): longer than its writes can take. */
@@ -176,6 +181,47 @@ export const CardCopyPayloadSchema = z.object({
 });
 export type CardCopyPayload = z.infer<typeof CardCopyPayloadSchema>;
 
+/**
+ * What a question's DM shows of the alert, drawn when the question was asked (the DM is posted from
+ * it; its redraws read the alert again): untrusted strings, escaped by the view.
+ */
+export const QuestionFactsSchema = z.object({
+  displayId: z.string(),
+  title: z.string(),
+  severity: z.string().nullable(),
+  createdAt: z.string(),
+  facts: z.array(z.object({ label: z.string(), value: z.string() })),
+  description: z.string().nullable(),
+});
+export type QuestionFacts = z.infer<typeof QuestionFactsSchema>;
+
+/**
+ * What a question's DM shows of an alert: what the card shows (title, severity, when, detection,
+ * source, description) and the asker's words (already cleaned), if any.
+ */
+export function questionFacts(alert: Alert, words: string | null): QuestionFacts {
+  const facts: { label: string; value: string }[] = [];
+  if (words) facts.push({ label: 'From the security team', value: words });
+  if (alert.detection?.name) facts.push({ label: 'Detection', value: alert.detection.name });
+  const source = [alert.source?.category, alert.source?.name].filter((p): p is string => !!p?.trim());
+  if (source.length) facts.push({ label: 'Source', value: [...new Set(source)].join(' · ') });
+  return {
+    displayId: alert.displayId,
+    title: alert.title,
+    severity: alert.severity,
+    createdAt: alert.createdAt,
+    facts,
+    description: alert.description,
+  };
+}
+
+/** question_dm: the question (its state and people are the store's) and what its DM shows. */
+export const QuestionDmPayloadSchema = z.object({ questionId: z.string().min(1), facts: QuestionFactsSchema });
+export type QuestionDmPayload = z.infer<typeof QuestionDmPayloadSchema>;
+/** question_update: the question; its DM is redrawn from its state when the item goes. */
+export const QuestionUpdatePayloadSchema = z.object({ questionId: z.string().min(1) });
+export type QuestionUpdatePayload = z.infer<typeof QuestionUpdatePayloadSchema>;
+
 const SCHEMAS = {
   card: CardPayloadSchema,
   card_update: CardPayloadSchema,
@@ -188,6 +234,8 @@ const SCHEMAS = {
   reply: ReplyPayloadSchema,
   close_request: CloseRequestPayloadSchema,
   close_request_update: CloseRequestPayloadSchema,
+  question_dm: QuestionDmPayloadSchema,
+  question_update: QuestionUpdatePayloadSchema,
 } as const satisfies Record<OutboxKind, z.ZodType>;
 
 type PayloadOf = { [K in OutboxKind]: z.infer<(typeof SCHEMAS)[K]> };
@@ -305,15 +353,12 @@ export function cardUpdateItem(
   );
 }
 
-/**
- * A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a
- * click. Filed under the alert's own card key, so that retention treats it as the alert's.
- */
+/** A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a click. */
 export function cardCopyItem(place: Place, alertId: string, view: SlackView, now: number): NewOutboxItem {
   const at = {
     key: outboxKey.cardCopy(place.channel, place.ts),
     channel: place.channel,
-    cardKey: alertId,
+    cardKey: null,
     priority: PRIORITY.escalation,
     orderAt: now,
   };
@@ -486,4 +531,37 @@ export function closeRequestUpdateItem(
     orderAt: now,
   };
   return build('close_request_update', 'update', at, { requestId: r.id, alertId: r.alertId });
+}
+
+/**
+ * A "was this you?" question's DM, posted in the asked person's DM channel by the sender (its place
+ * saved with the question's 'dm' write as it completes); written in the same transaction that records
+ * the question asked (Change.question). Someone is waiting: ahead of new cards.
+ */
+export function questionDmItem(
+  q: { id: string; alertId: string },
+  dmChannel: string,
+  facts: QuestionFacts,
+  now: number,
+): NewOutboxItem {
+  const at = {
+    key: outboxKey.questionDm(q.id),
+    channel: dmChannel,
+    cardKey: q.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+  };
+  return build('question_dm', 'post', at, { questionId: q.id, facts });
+}
+
+/** Redraw a question's DM as the question is now (answered, timed out: no buttons). Coalesced per question. */
+export function questionUpdateItem(q: { id: string; alertId: string }, dmChannel: string, now: number): NewOutboxItem {
+  const at = {
+    key: outboxKey.questionUpdate(q.id),
+    channel: dmChannel,
+    cardKey: q.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+  };
+  return build('question_update', 'update', at, { questionId: q.id });
 }

@@ -90,7 +90,10 @@ export type OutboxKind =
   | 'reply'
   /** A four-eyes request's message (posted in the card's thread), and its redraw once decided. */
   | 'close_request'
-  | 'close_request_update';
+  | 'close_request_update'
+  /** A "was this you?" question's DM (posted in the asked person's DM), and its redraw once answered or timed out. */
+  | 'question_dm'
+  | 'question_update';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */

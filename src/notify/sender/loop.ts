@@ -22,6 +22,7 @@ import { sendCard, sendCardCopy, sendCardUpdate } from './card.ts';
 import { sendCloseRequest, sendCloseRequestUpdate } from './close-request.ts';
 import { sendDigest, sendDigestIds, sendDigestUpdate } from './digest.ts';
 import { sendEscalation } from './escalation.ts';
+import { sendQuestionDm, sendQuestionUpdate } from './question.ts';
 import { createShared, type Outcome, type SenderDeps, type Shared } from './shared.ts';
 import { sendReply, sendThreadNote } from './thread.ts';
 
@@ -54,6 +55,10 @@ function handle(s: Shared, item: TypedItem, pacer: Pacer): Promise<Outcome> {
       return sendCloseRequest(s, item, pacer);
     case 'close_request_update':
       return sendCloseRequestUpdate(s, item, pacer);
+    case 'question_dm':
+      return sendQuestionDm(s, item, pacer);
+    case 'question_update':
+      return sendQuestionUpdate(s, item, pacer);
   }
 }
 

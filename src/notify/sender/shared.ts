@@ -15,6 +15,7 @@ import type {
   CardRenderer,
   CotoolClient,
   FoundMessage,
+  QuestionRenderer,
   RequestView,
   SlackPort,
   SlackView,
@@ -67,6 +68,13 @@ export type SenderDeps = {
   unknownSettleMs?: number;
   /** A four-eyes request's message, pending or decided (src/slack/views/four-eyes.ts renderCloseRequest). */
   renderRequest?: (v: RequestView) => SlackView;
+  /** A "was this you?" question's DM and its card-thread notes (src/notify/sender/question.ts). */
+  renderQuestion?: QuestionRenderer;
+  /**
+   * Told once a new card is recorded posted (not awaited: it must not hold the channel's lane). A
+   * route with `ask_user: true` asks the person its alert names from here.
+   */
+  onCardPosted?: (e: { cardKey: string; alert: Alert; channel: string; ts: string }) => void;
 };
 
 /** What the sender has done since it started. */
