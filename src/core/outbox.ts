@@ -58,6 +58,8 @@ export const outboxKey = {
   note: (cardKey: string, entryKey: string) => `note:${cardKey}:${entryKey}`,
   closeRequest: (requestId: string) => `close_request:${requestId}`,
   closeRequestUpdate: (requestId: string) => `close_request_update:${requestId}`,
+  /** The `n`th reminder of a card (1 or 2): each is sent once. */
+  reminder: (cardKey: string, n: number) => `reminder:${cardKey}:${n}`,
 };
 
 /** How long a click holds its claim on an alert (card-sync.ts CLAIM_TTL_MS): longer than its writes can take. */
@@ -176,6 +178,19 @@ export const CardCopyPayloadSchema = z.object({
 });
 export type CardCopyPayload = z.infer<typeof CardCopyPayloadSchema>;
 
+/**
+ * A reminder: which one (1 or 2), the wait it follows (the route's REMIND_AFTER_MINUTES, in ms), and
+ * who it mentions (validated ids: U…/W… people, S… user groups).
+ */
+export const ReminderPayloadSchema = z.object({
+  alertId: z.string().min(1),
+  displayId: z.string(),
+  n: z.number().int().min(1),
+  afterMs: z.number().int().positive(),
+  oncall: z.array(z.string().regex(/^([UW]|S)[A-Z0-9]{2,}$/)),
+});
+export type ReminderPayload = z.infer<typeof ReminderPayloadSchema>;
+
 const SCHEMAS = {
   card: CardPayloadSchema,
   card_update: CardPayloadSchema,
@@ -188,6 +203,7 @@ const SCHEMAS = {
   reply: ReplyPayloadSchema,
   close_request: CloseRequestPayloadSchema,
   close_request_update: CloseRequestPayloadSchema,
+  reminder: ReminderPayloadSchema,
 } as const satisfies Record<OutboxKind, z.ZodType>;
 
 type PayloadOf = { [K in OutboxKind]: z.infer<(typeof SCHEMAS)[K]> };
@@ -486,4 +502,18 @@ export function closeRequestUpdateItem(
     orderAt: now,
   };
   return build('close_request_update', 'update', at, { requestId: r.id, alertId: r.alertId });
+}
+
+/**
+ * The `n`th reminder of a card, held `afterMs` from now on the database's clock (the card was just
+ * posted, or the previous reminder just sent). Sent once: its key names the card and the number.
+ */
+export function reminderItem(
+  cardKey: string,
+  channel: string,
+  payload: ReminderPayload,
+  now: number,
+): NewOutboxItem & { notBefore: number } {
+  const at = { key: outboxKey.reminder(cardKey, payload.n), channel, cardKey, priority: PRIORITY.note, orderAt: now };
+  return { ...build('reminder', 'post', at, payload), notBefore: now + payload.afterMs, holdMs: payload.afterMs };
 }

@@ -90,7 +90,9 @@ export type OutboxKind =
   | 'reply'
   /** A four-eyes request's message (posted in the card's thread), and its redraw once decided. */
   | 'close_request'
-  | 'close_request_update';
+  | 'close_request_update'
+  /** A reminder in the thread of a critical or high alert nobody has acted on (the nth, once each). */
+  | 'reminder';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */

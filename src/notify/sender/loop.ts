@@ -23,6 +23,7 @@ import { sendCloseRequest, sendCloseRequestUpdate } from './close-request.ts';
 import { sendDigest, sendDigestIds, sendDigestUpdate } from './digest.ts';
 import { sendEscalation } from './escalation.ts';
 import { createShared, type Outcome, type SenderDeps, type Shared } from './shared.ts';
+import { sendReminder } from './reminder.ts';
 import { sendReply, sendThreadNote } from './thread.ts';
 
 export type { SenderDeps, SenderStats } from './shared.ts';
@@ -54,6 +55,8 @@ function handle(s: Shared, item: TypedItem, pacer: Pacer): Promise<Outcome> {
       return sendCloseRequest(s, item, pacer);
     case 'close_request_update':
       return sendCloseRequestUpdate(s, item, pacer);
+    case 'reminder':
+      return sendReminder(s, item, pacer);
   }
 }
 
