@@ -72,6 +72,8 @@ export type BotOptions = {
   claimStaleMs?: number;
   /** The leader lease; default about one poll interval. */
   leaseTtlMs?: number;
+  /** Reminders' wait in ms, overriding REMIND_AFTER_MINUTES (tests: a minute is the smallest setting). */
+  remindAfterMs?: number;
   /** The sender's first retry delay after a failure (default 1 s). */
   retryBaseMs?: number;
   /** How long the sender waits before looking up a post whose answer was not definite (default 5 s). */
@@ -183,6 +185,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
       backlog: config.poll.backlog,
       backlogMaxAgeMs: config.poll.backlogMaxAgeMs,
       threadTimeline: config.thread.timeline,
+      remindAfterMs: options.remindAfterMs ?? config.nextMove.remindAfterMs,
+      oncall: config.nextMove.oncall,
     },
     storm: config.storm,
     health,

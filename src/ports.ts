@@ -166,6 +166,16 @@ export type CardRenderer = {
     ctx: { by: { id: string; name: string }; title?: { from: string; to: string } | null; descriptionChanged: boolean },
   ): SlackView;
   /** What the edit form's inputs start with (null: not editable in Slack), and how a submission compares. */
+  /** "@ana took COT-1": the thread note of "I'll take it". */
+  taken(n: { displayId: string; by: { id: string; name: string } }): SlackView;
+  /** A reminder in the thread of a critical or high alert nobody has acted on (src/slack/views/next-move-notes.ts). */
+  reminder(n: {
+    displayId: string;
+    severity: string | null;
+    n: number;
+    waitedMs: number;
+    oncall: readonly string[];
+  }): SlackView;
   editPrefill(alert: Alert): { title: string | null; description: string | null; descriptionChars: number };
   sameEditText(a: string | null | undefined, b: string | null | undefined): boolean;
 };

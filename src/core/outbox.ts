@@ -63,6 +63,8 @@ export const outboxKey = {
   /** A question's note in the card's thread (as a `reply` item's change key: `reply:question:…`). */
   questionNote: (questionId: string, what: 'asked' | 'answered' | 'timed_out' | 'unreachable') =>
     `question:${questionId}:${what}`,
+  /** The `n`th reminder of a card (1 or 2): each is sent once. */
+  reminder: (cardKey: string, n: number) => `reminder:${cardKey}:${n}`,
 };
 
 /** How long a click holds its claim on an alert (card-sync.ts CLAIM_TTL_MS): longer than its writes can take. */
@@ -222,6 +224,19 @@ export type QuestionDmPayload = z.infer<typeof QuestionDmPayloadSchema>;
 export const QuestionUpdatePayloadSchema = z.object({ questionId: z.string().min(1) });
 export type QuestionUpdatePayload = z.infer<typeof QuestionUpdatePayloadSchema>;
 
+/**
+ * A reminder: which one (1 or 2), the wait it follows (the route's REMIND_AFTER_MINUTES, in ms), and
+ * who it mentions (validated ids: U…/W… people, S… user groups).
+ */
+export const ReminderPayloadSchema = z.object({
+  alertId: z.string().min(1),
+  displayId: z.string(),
+  n: z.number().int().min(1),
+  afterMs: z.number().int().positive(),
+  oncall: z.array(z.string().regex(/^([UW]|S)[A-Z0-9]{2,}$/)),
+});
+export type ReminderPayload = z.infer<typeof ReminderPayloadSchema>;
+
 const SCHEMAS = {
   card: CardPayloadSchema,
   card_update: CardPayloadSchema,
@@ -236,6 +251,7 @@ const SCHEMAS = {
   close_request_update: CloseRequestPayloadSchema,
   question_dm: QuestionDmPayloadSchema,
   question_update: QuestionUpdatePayloadSchema,
+  reminder: ReminderPayloadSchema,
 } as const satisfies Record<OutboxKind, z.ZodType>;
 
 type PayloadOf = { [K in OutboxKind]: z.infer<(typeof SCHEMAS)[K]> };
@@ -564,4 +580,18 @@ export function questionUpdateItem(q: { id: string; alertId: string }, dmChannel
     orderAt: now,
   };
   return build('question_update', 'update', at, { questionId: q.id });
+}
+
+/**
+ * The `n`th reminder of a card, held `afterMs` from now on the database's clock (the card was just
+ * posted, or the previous reminder just sent). Sent once: its key names the card and the number.
+ */
+export function reminderItem(
+  cardKey: string,
+  channel: string,
+  payload: ReminderPayload,
+  now: number,
+): NewOutboxItem & { notBefore: number } {
+  const at = { key: outboxKey.reminder(cardKey, payload.n), channel, cardKey, priority: PRIORITY.note, orderAt: now };
+  return { ...build('reminder', 'post', at, payload), notBefore: now + payload.afterMs, holdMs: payload.afterMs };
 }

@@ -93,7 +93,9 @@ export type OutboxKind =
   | 'close_request_update'
   /** A "was this you?" question's DM (posted in the asked person's DM), and its redraw once answered or timed out. */
   | 'question_dm'
-  | 'question_update';
+  | 'question_update'
+  /** A reminder in the thread of a critical or high alert nobody has acted on (the nth, once each). */
+  | 'reminder';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */

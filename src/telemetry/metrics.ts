@@ -367,6 +367,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'cotool_slack_war_rooms_opened_total',
       help: 'Incident channels opened from a card ("Open incident channel"): one per alert, ever.',
     }),
+    remindersSent: r.counter({
+      name: 'cotool_slack_reminders_sent_total',
+      help: 'Reminders said in the thread of a critical or high alert nobody had acted on (at most two per card).',
+    }),
     lastPrune: r.gauge({
       name: 'cotool_slack_last_prune_timestamp_seconds',
       help: 'When the retention job last finished a complete run (Unix time, seconds).',

@@ -23,6 +23,7 @@ import { sendCloseRequest, sendCloseRequestUpdate } from './close-request.ts';
 import { sendDigest, sendDigestIds, sendDigestUpdate } from './digest.ts';
 import { sendEscalation } from './escalation.ts';
 import { sendQuestionDm, sendQuestionUpdate } from './question.ts';
+import { sendReminder } from './reminder.ts';
 import { createShared, type Outcome, type SenderDeps, type Shared } from './shared.ts';
 import { sendReply, sendThreadNote } from './thread.ts';
 
@@ -59,6 +60,8 @@ function handle(s: Shared, item: TypedItem, pacer: Pacer): Promise<Outcome> {
       return sendQuestionDm(s, item, pacer);
     case 'question_update':
       return sendQuestionUpdate(s, item, pacer);
+    case 'reminder':
+      return sendReminder(s, item, pacer);
   }
 }
 
