@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { App } from '@slack/bolt';
 import type { DestinationStream } from 'pino';
 import { alertUrl, type Config } from './config.ts';
+import { routeAlert } from './core/routes.ts';
 import { classifySlackError } from './core/slack-errors.ts';
 import { createCotoolClient } from './cotool/client.ts';
 import { loadConfig } from './load-config.ts';
@@ -19,11 +20,14 @@ import { signalling } from './notify/sender/signal.ts';
 import type { Store } from './ports.ts';
 import { cronIntervalMs, schedulePoller } from './schedule.ts';
 import { createAccessPolicy } from './service/access.ts';
+import { type AskUserService, createAskUser } from './service/ask-user.ts';
 import { scheduleStatsPost } from './service/stats-post.ts';
 import { createUseCases } from './service/use-cases.ts';
 import { createOpenWarRoom } from './service/war-room.ts';
 import { createPostingClient, createSenderClient, createSlackApp, type SlackAppOptions } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
+import { registerAskUserListeners } from './slack/listeners/actions/ask-user.ts';
+import { questionRenderer } from './slack/listeners/actions/ask-user-views.ts';
 import type { ListenerEvents } from './slack/listeners/deps.ts';
 import { threadReplySlack } from './slack/listeners/events/thread-sync.ts';
 import { registerListeners } from './slack/listeners/index.ts';
@@ -31,7 +35,7 @@ import { createMuteRenderer } from './slack/mute-render.ts';
 import { createSlackPort } from './slack/port.ts';
 import { createCardRenderer } from './slack/render.ts';
 import { renderCloseRequest } from './slack/views/four-eyes.ts';
-import { warRoomOpenedNote } from './slack/views/next-move-notes.ts';
+import { answeredNote, askedNote, timedOutNote, warRoomOpenedNote } from './slack/views/next-move-notes.ts';
 import { renderNoteReply } from './slack/views/note-modal.ts';
 import { renderStats } from './slack/views/stats.ts';
 import { createSlackWorkspace } from './slack/workspace.ts';
@@ -69,6 +73,8 @@ export type BotOptions = {
   claimStaleMs?: number;
   /** The leader lease; default about one poll interval. */
   leaseTtlMs?: number;
+  /** Reminders' wait in ms, overriding REMIND_AFTER_MINUTES (tests: a minute is the smallest setting). */
+  remindAfterMs?: number;
   /** The sender's first retry delay after a failure (default 1 s). */
   retryBaseMs?: number;
   /** How long the sender waits before looking up a post whose answer was not definite (default 5 s). */
@@ -77,6 +83,8 @@ export type BotOptions = {
   actionClaimTtlMs?: number;
   /** How often a complete poll marks records of gone alerts without a card final (default hourly). */
   quietCheckMs?: number;
+  /** How long an asked person has to answer (default ASK_USER_TIMEOUT_MINUTES; tests use less than its 1-minute floor). */
+  askUserTimeoutMs?: number;
 };
 
 export { StartupError };
@@ -117,6 +125,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   let sender: Sender | null = null;
   let poller: Poller | null = null;
   let retention: Retention | null = null;
+  let askUser: AskUserService | null = null;
   const leadership = createLeadership({
     store,
     owner,
@@ -159,6 +168,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
     ...(options.unknownSettleMs !== undefined ? { unknownSettleMs: options.unknownSettleMs } : {}),
     renderRequest: renderCloseRequest,
     renderMute: createMuteRenderer(config),
+    renderQuestion: questionRenderer,
+    onCardPosted: (e) => void askUser?.cardPosted(e),
   });
   const activeSender = sender;
   // One signal wakes the sender: every writer of outbox items (the poller, the use-cases) writes
@@ -176,6 +187,8 @@ export async function startBot(env: Record<string, string | undefined>, options:
       backlog: config.poll.backlog,
       backlogMaxAgeMs: config.poll.backlogMaxAgeMs,
       threadTimeline: config.thread.timeline,
+      remindAfterMs: options.remindAfterMs ?? config.nextMove.remindAfterMs,
+      oncall: config.nextMove.oncall,
     },
     storm: config.storm,
     health,
@@ -237,6 +250,39 @@ export async function startBot(env: Record<string, string | undefined>, options:
     metrics,
     openWarRoom,
   });
+  // "Was this you?": asking the person an alert names (the leader times unanswered questions out).
+  let botUser: Promise<{ id: string; name: string } | null> | null = null;
+  const asking = createAskUser({
+    triage: {
+      cotool,
+      store: writes,
+      render,
+      slack,
+      access,
+      logger,
+      clock: Date.now,
+      onChanged: (change) => events.emit('alert-changed', change),
+      onFirstAction: (seconds) => metrics.timeToFirstAction.observe(seconds),
+      ...(options.actionClaimTtlMs !== undefined ? { claimTtlMs: options.actionClaimTtlMs } : {}),
+    },
+    cotool,
+    workspace: createSlackWorkspace(app.client),
+    views: { askedNote, answeredNote, timedOutNote },
+    timeoutMs: options.askUserTimeoutMs ?? config.nextMove.askUserTimeoutMs,
+    botUser: () =>
+      (botUser ??= app.client.auth.test().then(
+        (a) => (a.user_id ? { id: a.user_id, name: a.user ?? 'Cotool' } : null),
+        () => (botUser = null),
+      )),
+    onOutcome: (outcome) => metrics.questions.inc({ outcome }),
+    asksAutomatically: (alert) => routeAlert(alert, config.routes, config.slack.alertChannel).askUser,
+  });
+  askUser = asking;
+  registerAskUserListeners(app, { askUser: asking, store: writes, access, logger, clock: Date.now });
+  const timeOutQuestions = async () => {
+    if (!leadership.isLeader()) return;
+    await asking.timeOutQuestions().catch((err: unknown) => logger.warn({ err }, 'could not time questions out'));
+  };
   app.error(async (err) => {
     logger.error({ err }, 'unhandled error in a Slack listener');
   });
@@ -281,6 +327,10 @@ export async function startBot(env: Record<string, string | undefined>, options:
   if (statsTask) await statsTask.start();
   // Hourly while leader (and once shortly after each election: see onElected).
   if (options.schedule !== false) activeRetention.start();
+  // Unanswered questions past their deadline, once per poll interval while leader.
+  const questionTimer =
+    options.schedule === false ? null : setInterval(() => void timeOutQuestions(), health.pollIntervalMs);
+  questionTimer?.unref();
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -288,6 +338,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
       health.stopping = true;
       if (task) await task.stop();
       if (statsTask) await statsTask.stop();
+      if (questionTimer) clearInterval(questionTimer);
       await activeRetention.stop();
       await activePoller.stop(5_000);
       await activeSender.stop(3_000);
@@ -301,6 +352,7 @@ export async function startBot(env: Record<string, string | undefined>, options:
   const settle = async (timeoutMs = 15_000): Promise<Settled> => {
     const before = { ...activeSender.stats };
     const report = await activePoller.runOnce();
+    await timeOutQuestions();
     await activeSender.whenIdle(timeoutMs);
     const after = activeSender.stats;
     return {

@@ -15,6 +15,7 @@ import type {
   TimelineEntry,
   TimelinePage,
 } from './core/alert.ts';
+import type { QuestionFacts } from './core/outbox.ts';
 import type {
   ApplyResult,
   CardPeek,
@@ -70,6 +71,8 @@ export const EVENT_TYPES = {
   mute: 'cotool_mute',
   muteIds: 'cotool_mute_ids',
   muteEnd: 'cotool_mute_end',
+  /** A "was this you?" question's DM. */
+  question: 'cotool_question',
 } as const;
 
 /** A Slack failure classified once, by code (see src/core/slack-errors.ts). */
@@ -167,6 +170,16 @@ export type CardRenderer = {
     ctx: { by: { id: string; name: string }; title?: { from: string; to: string } | null; descriptionChanged: boolean },
   ): SlackView;
   /** What the edit form's inputs start with (null: not editable in Slack), and how a submission compares. */
+  /** "@ana took COT-1": the thread note of "I'll take it". */
+  taken(n: { displayId: string; by: { id: string; name: string } }): SlackView;
+  /** A reminder in the thread of a critical or high alert nobody has acted on (src/slack/views/next-move-notes.ts). */
+  reminder(n: {
+    displayId: string;
+    severity: string | null;
+    n: number;
+    waitedMs: number;
+    oncall: readonly string[];
+  }): SlackView;
   editPrefill(alert: Alert): { title: string | null; description: string | null; descriptionChars: number };
   sameEditText(a: string | null | undefined, b: string | null | undefined): boolean;
 };
@@ -177,6 +190,14 @@ export type RequestView = {
   /** For a decided request: why it ended that way, in a few words (mrkdwn-safe is the view's job). */
   note?: string | null;
   now: number;
+};
+
+/** How a question's messages are drawn (src/slack/listeners/actions/ask-user-views.ts). */
+export type QuestionRenderer = {
+  /** The DM as the question is now: asking (two buttons), answered, timed out. */
+  dm(q: Question, facts: QuestionFacts): SlackView;
+  /** The card-thread note when Slack refused the DM (`code`: Slack's refusal). */
+  unreachable(q: Question, code: string): SlackView;
 };
 
 /** Someone in the workspace, as far as asking them or inviting them goes. */

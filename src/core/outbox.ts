@@ -66,6 +66,13 @@ export const outboxKey = {
   muteIds: (muteId: string, firstDisplayId: string) => `mute_ids:${muteId}:${firstDisplayId}`,
   /** The announcement that a mute ended, with its tally. */
   muteEnd: (muteId: string) => `mute_end:${muteId}`,
+  questionDm: (questionId: string) => `question_dm:${questionId}`,
+  questionUpdate: (questionId: string) => `question_update:${questionId}`,
+  /** A question's note in the card's thread (as a `reply` item's change key: `reply:question:…`). */
+  questionNote: (questionId: string, what: 'asked' | 'answered' | 'timed_out' | 'unreachable') =>
+    `question:${questionId}:${what}`,
+  /** The `n`th reminder of a card (1 or 2): each is sent once. */
+  reminder: (cardKey: string, n: number) => `reminder:${cardKey}:${n}`,
 };
 
 /** How long a click holds its claim on an alert (card-sync.ts CLAIM_TTL_MS): longer than its writes can take. */
@@ -194,6 +201,59 @@ export const MuteIdsPayloadSchema = z.object({
   from: z.number().int().min(1),
 });
 export type MuteIdsPayload = z.infer<typeof MuteIdsPayloadSchema>;
+/**
+ * What a question's DM shows of the alert, drawn when the question was asked (the DM is posted from
+ * it; its redraws read the alert again): untrusted strings, escaped by the view.
+ */
+export const QuestionFactsSchema = z.object({
+  displayId: z.string(),
+  title: z.string(),
+  severity: z.string().nullable(),
+  createdAt: z.string(),
+  facts: z.array(z.object({ label: z.string(), value: z.string() })),
+  description: z.string().nullable(),
+});
+export type QuestionFacts = z.infer<typeof QuestionFactsSchema>;
+
+/**
+ * What a question's DM shows of an alert: what the card shows (title, severity, when, detection,
+ * source, description) and the asker's words (already cleaned), if any.
+ */
+export function questionFacts(alert: Alert, words: string | null): QuestionFacts {
+  const facts: { label: string; value: string }[] = [];
+  if (words) facts.push({ label: 'From the security team', value: words });
+  if (alert.detection?.name) facts.push({ label: 'Detection', value: alert.detection.name });
+  const source = [alert.source?.category, alert.source?.name].filter((p): p is string => !!p?.trim());
+  if (source.length) facts.push({ label: 'Source', value: [...new Set(source)].join(' · ') });
+  return {
+    displayId: alert.displayId,
+    title: alert.title,
+    severity: alert.severity,
+    createdAt: alert.createdAt,
+    facts,
+    description: alert.description,
+  };
+}
+
+/** question_dm: the question (its state and people are the store's) and what its DM shows. */
+export const QuestionDmPayloadSchema = z.object({ questionId: z.string().min(1), facts: QuestionFactsSchema });
+export type QuestionDmPayload = z.infer<typeof QuestionDmPayloadSchema>;
+/** question_update: the question; its DM is redrawn from its state when the item goes. */
+export const QuestionUpdatePayloadSchema = z.object({ questionId: z.string().min(1) });
+export type QuestionUpdatePayload = z.infer<typeof QuestionUpdatePayloadSchema>;
+
+/**
+ * A reminder: which one (1 or 2), the wait it follows (the route's REMIND_AFTER_MINUTES, in ms), and
+ * who it mentions (validated ids: U…/W… people, S… user groups).
+ */
+export const ReminderPayloadSchema = z.object({
+  alertId: z.string().min(1),
+  displayId: z.string(),
+  n: z.number().int().min(1),
+  afterMs: z.number().int().positive(),
+  oncall: z.array(z.string().regex(/^([UW]|S)[A-Z0-9]{2,}$/)),
+});
+export type ReminderPayload = z.infer<typeof ReminderPayloadSchema>;
 
 const SCHEMAS = {
   card: CardPayloadSchema,
@@ -210,6 +270,9 @@ const SCHEMAS = {
   mute_message: MuteMessagePayloadSchema,
   mute_update: MuteUpdatePayloadSchema,
   mute_ids: MuteIdsPayloadSchema,
+  question_dm: QuestionDmPayloadSchema,
+  question_update: QuestionUpdatePayloadSchema,
+  reminder: ReminderPayloadSchema,
 } as const satisfies Record<OutboxKind, z.ZodType>;
 
 type PayloadOf = { [K in OutboxKind]: z.infer<(typeof SCHEMAS)[K]> };
@@ -327,15 +390,12 @@ export function cardUpdateItem(
   );
 }
 
-/**
- * A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a
- * click. Filed under the alert's own card key, so that retention treats it as the alert's.
- */
+/** A copy of a card that is not the stored card (a routed copy, a lookup answer), redrawn after a click. */
 export function cardCopyItem(place: Place, alertId: string, view: SlackView, now: number): NewOutboxItem {
   const at = {
     key: outboxKey.cardCopy(place.channel, place.ts),
     channel: place.channel,
-    cardKey: alertId,
+    cardKey: null,
     priority: PRIORITY.escalation,
     orderAt: now,
   };
@@ -561,4 +621,51 @@ export function muteIdsItem(mute: MutePlace, ids: readonly string[], from: numbe
     orderAt: now + from,
   };
   return build('mute_ids', 'post', at, { muteId: mute.id, ids: [...ids], from });
+}
+
+/**
+ * A "was this you?" question's DM, posted in the asked person's DM channel by the sender (its place
+ * saved with the question's 'dm' write as it completes); written in the same transaction that records
+ * the question asked (Change.question). Someone is waiting: ahead of new cards.
+ */
+export function questionDmItem(
+  q: { id: string; alertId: string },
+  dmChannel: string,
+  facts: QuestionFacts,
+  now: number,
+): NewOutboxItem {
+  const at = {
+    key: outboxKey.questionDm(q.id),
+    channel: dmChannel,
+    cardKey: q.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+  };
+  return build('question_dm', 'post', at, { questionId: q.id, facts });
+}
+
+/** Redraw a question's DM as the question is now (answered, timed out: no buttons). Coalesced per question. */
+export function questionUpdateItem(q: { id: string; alertId: string }, dmChannel: string, now: number): NewOutboxItem {
+  const at = {
+    key: outboxKey.questionUpdate(q.id),
+    channel: dmChannel,
+    cardKey: q.alertId,
+    priority: PRIORITY.escalation,
+    orderAt: now,
+  };
+  return build('question_update', 'update', at, { questionId: q.id });
+}
+
+/**
+ * The `n`th reminder of a card, held `afterMs` from now on the database's clock (the card was just
+ * posted, or the previous reminder just sent). Sent once: its key names the card and the number.
+ */
+export function reminderItem(
+  cardKey: string,
+  channel: string,
+  payload: ReminderPayload,
+  now: number,
+): NewOutboxItem & { notBefore: number } {
+  const at = { key: outboxKey.reminder(cardKey, payload.n), channel, cardKey, priority: PRIORITY.note, orderAt: now };
+  return { ...build('reminder', 'post', at, payload), notBefore: now + payload.afterMs, holdMs: payload.afterMs };
 }

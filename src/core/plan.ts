@@ -23,9 +23,11 @@ import {
   outboxKey,
   PRIORITY,
   refreshedCardItem,
+  reminderItem,
   threadNoteItem,
 } from './outbox.ts';
 import type { CardRecord, Change, NewOutboxItem, Storm, StormMember } from './records.ts';
+import { REMINDED_SEVERITIES } from './reminders.ts';
 import { alertIdOfKey, cardKey, type Route, routeAlert } from './routes.ts';
 
 export type PlanPolicy = {
@@ -38,6 +40,9 @@ export type PlanPolicy = {
   backlogMaxAgeMs: number;
   /** THREAD_TIMELINE: whether a change of a posted card's alert also asks for a thread note (default off). */
   threadTimeline?: 'all' | 'comments' | 'off';
+  /** REMIND_AFTER_MINUTES in ms (0: none; a route may set its own), and who reminders mention by default. */
+  remindAfterMs?: number;
+  oncall?: readonly string[];
 };
 
 /** A new alert for a channel, waiting for `decideNew`. */
@@ -52,6 +57,10 @@ export type Candidate = {
   forced: boolean;
   mention: string | null;
   stormThreshold: number | null;
+  /** The alert's primary card of a critical or high alert gets reminders: after this wait, mentioning these. */
+  remind?: { afterMs: number; oncall: string[] } | null;
+  /** When the poll planned it (the reminder's hold starts then). */
+  plannedAt?: number;
   /**
    * Only what a digest entry needs is kept of the alert (a big backlog: it can no longer get a card
    * of its own). See candidateBuffer.
@@ -162,6 +171,8 @@ export function planPage(input: PageInput): PagePlan {
         forced,
         mention: dest.mention,
         stormThreshold: dest.stormThreshold,
+        remind: i === 0 ? remindOf(dest, policy) : null,
+        plannedAt: now,
       });
 
       if (!record) {
@@ -366,10 +377,27 @@ function member(stormId: string, alert: Alert): StormMember {
 const byUrgency = (a: { priority: number; orderAt: number }, b: { priority: number; orderAt: number }) =>
   a.priority - b.priority || a.orderAt - b.orderAt;
 
+/** Who a reminder may mention: people (U…/W…) and user groups (S…), never @here or @channel. */
+const REMINDER_MENTION = /^([UW]|S)[A-Z0-9]{2,}$/;
+
+function remindOf(
+  dest: { remindAfterMs: number | null; oncall: string[] | null },
+  policy: PlanPolicy,
+): Candidate['remind'] {
+  const afterMs = dest.remindAfterMs ?? policy.remindAfterMs ?? 0;
+  if (afterMs <= 0) return null;
+  return { afterMs, oncall: (dest.oncall ?? policy.oncall ?? []).filter((id) => REMINDER_MENTION.test(id)) };
+}
+
 function cardChange(c: Candidate, stormId: string | null, fingerprint: string): Change {
   const { alert } = c;
   const escalated = alert.status === 'escalated';
   const enqueue = [cardItem(c.key, c.channel, alert, c.priority, c.orderAt)];
+  // Reminder 1, held from now for the wait (the sender also waits for the card's own age when it is due).
+  if (c.remind && c.record?.firstActionAt == null && REMINDED_SEVERITIES.includes(alert.severity ?? '')) {
+    const payload = { alertId: alert.id, displayId: alert.displayId, n: 1, ...c.remind };
+    enqueue.push(reminderItem(c.key, c.channel, payload, c.plannedAt ?? c.orderAt));
+  }
   if (escalated && !escalatedFromSlack(alert.status, c.record?.lastAction)) {
     enqueue.push(escalationItem(c.key, c.channel, alert, c.mention, c.orderAt + 1));
   }

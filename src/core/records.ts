@@ -97,7 +97,12 @@ export type OutboxKind =
    */
   | 'mute_message'
   | 'mute_update'
-  | 'mute_ids';
+  | 'mute_ids'
+  /** A "was this you?" question's DM (posted in the asked person's DM), and its redraw once answered or timed out. */
+  | 'question_dm'
+  | 'question_update'
+  /** A reminder in the thread of a critical or high alert nobody has acted on (the nth, once each). */
+  | 'reminder';
 
 export type NewOutboxItem = {
   /** Unique: enqueueing an existing key replaces its payload (coalescing) and bumps its rev. */

@@ -281,7 +281,14 @@ const samePlace = (a: Place | null | undefined, b: Place | null | undefined) =>
 export async function syncCard(
   deps: TriageDeps,
   alert: Alert,
-  opts: { clicked?: Place | null; lastAction?: LastAction; reply?: SlackView | null; replaces?: string | null } = {},
+  opts: {
+    clicked?: Place | null;
+    lastAction?: LastAction;
+    reply?: SlackView | null;
+    replaces?: string | null;
+    /** The card's new owner ("I'll take it"), recorded before it is redrawn. */
+    owner?: Actor;
+  } = {},
 ): Promise<CardSync> {
   const { store, render } = deps;
   const log = deps.logger;
@@ -296,6 +303,13 @@ export async function syncCard(
     if (before?.postedAt && before.firstActionAt === null) {
       deps.onFirstAction?.(Math.max(0, (deps.clock() - before.postedAt) / 1000));
     }
+  }
+  if (opts.owner) {
+    const r = await store.get(alert.id);
+    if (r)
+      await store.apply([
+        { card: { op: 'update', alertId: alert.id, expectVersion: r.version, set: { owner: opts.owner } } },
+      ]);
   }
   const record = await store.get(alert.id);
   const place =
@@ -560,11 +574,14 @@ export async function finishChange(
     logDone: () => void;
     /** The note intent this change's note replaces. */
     replaces?: string | null;
+    /** "I'll take it": who now owns the alert's card. */
+    owner?: Actor;
   },
 ): Promise<CardSync> {
   const at = new Date(deps.clock()).toISOString();
   const sync = await syncCard(deps, after, {
     clicked: opts.clicked,
+    ...(opts.owner ? { owner: opts.owner } : {}),
     lastAction: { by: actor, ...opts.action, at },
     reply: opts.reply,
     replaces: opts.replaces ?? null,

@@ -44,6 +44,8 @@ export type ChangeStatusInput = ChangeInput & {
    * ("… by Jane Doe (<@U1>), approved by Sam Roe (<@U2>): words") and the gate is not asked again.
    */
   approvalOf?: { requester: Actor };
+  /** "I'll take it": the user becomes the card's owner, and the thread says they took it. */
+  take?: boolean;
 };
 
 /** A close that waits for a second person: the request in the card's thread. */
@@ -171,7 +173,7 @@ export function createChangeStatus(
     const after = await afterWrite(deps, log, before, written, {}, what);
     if (!written.statusChanged) {
       await dropIntent(deps, intent);
-      const sync = await syncCard(deps, after, { clicked });
+      const sync = await syncCard(deps, after, { clicked, ...(input.take ? { owner: actor } : {}) });
       log.info({ alertId: after.id, userId: actor.id, status: input.status }, 'status already set; nothing changed');
       return {
         ok: true,
@@ -188,9 +190,12 @@ export function createChangeStatus(
       };
     }
 
-    const reply = deps.render.statusReply(after, { by: actor, status: input.status, reason: replyWords });
+    const reply = input.take
+      ? deps.render.taken({ displayId: after.displayId, by: actor })
+      : deps.render.statusReply(after, { by: actor, status: input.status, reason: replyWords });
     const sync = await finishChange(deps, after, actor, {
       clicked,
+      ...(input.take ? { owner: actor } : {}),
       replaces: intent,
       action: { kind: 'status', status: input.status },
       reply,

@@ -16,6 +16,7 @@ import { idListFits, renderDigest, renderIdList } from './views/digest.ts';
 import { editPrefill, renderEditReply, sameText } from './views/edit-modal.ts';
 import { renderGoneCard } from './views/gone-card.ts';
 import { minimalCard, minimalDigest } from './views/minimal.ts';
+import { reminderNote, takenNote } from './views/next-move-notes.ts';
 import { renderTimelineNote } from './views/timeline-note.ts';
 
 export type RenderOptions = { interactive: boolean; clock?: () => number };
@@ -52,6 +53,8 @@ export function createCardRenderer(config: Config, options: RenderOptions = { in
     viewFingerprint: (view) => cardFingerprint(view as Parameters<typeof cardFingerprint>[0]),
     statusReply: (alert, ctx) => renderStatusReply(alert, { ...ctx, from: 'slack' }),
     editReply: (alert, ctx) => renderEditReply(alert, ctx),
+    reminder: (n) => reminderNote(n),
+    taken: (n) => takenNote(n),
     editPrefill,
     sameEditText: sameText,
   };

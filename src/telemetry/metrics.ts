@@ -245,6 +245,9 @@ export type MetricsOptions = {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** How a "was this you?" question went (src/service/ask-user.ts QuestionOutcome). */
+export const QUESTION_OUTCOMES = ['asked', 'yes', 'no', 'timed_out', 'unreachable'] as const;
+
 /**
  * The bot's registry. Callers that are not given one (tests, tools) make their own, which nobody
  * reads: a no-op in effect.
@@ -372,9 +375,18 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'cotool_slack_war_rooms_opened_total',
       help: 'Incident channels opened from a card ("Open incident channel"): one per alert, ever.',
     }),
+    remindersSent: r.counter({
+      name: 'cotool_slack_reminders_sent_total',
+      help: 'Reminders said in the thread of a critical or high alert nobody had acted on (at most two per card).',
+    }),
     lastPrune: r.gauge({
       name: 'cotool_slack_last_prune_timestamp_seconds',
       help: 'When the retention job last finished a complete run (Unix time, seconds).',
+    }),
+    questions: r.counter({
+      name: 'cotool_slack_questions_total',
+      help: '"Was this you?" questions: asked, answered yes or no, timed out, or the person could not be reached.',
+      labels: { outcome: oneOf(QUESTION_OUTCOMES) },
     }),
   };
   return {

@@ -53,6 +53,11 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
       set: { state: 'posted', channel, ts, postedAt: clock(), ...rendered },
     },
   });
+  /** Once the card is recorded posted, whoever waits for it hears (a route that asks its user). */
+  const announced = (outcome: Outcome, channel: string, ts: string): Outcome => {
+    if (outcome === 'sent') s.deps.onCardPosted?.({ cardKey: key, alert: a, channel, ts });
+    return outcome;
+  };
   if (item.unknown) {
     let ts: string | null;
     try {
@@ -75,7 +80,7 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
       log.info({ alertId, ts }, 'found the card an earlier attempt posted; not posting again');
       // What it shows may be older than the alert: redraw it.
       const redraw = { ...cardUpdateItem(key, item.channel, alertId, a, clock()), priority: item.priority };
-      return complete(item, [posted(item.channel, ts), { enqueue: [redraw] }]);
+      return announced(await complete(item, [posted(item.channel, ts), { enqueue: [redraw] }]), item.channel, ts);
     }
   }
   const cardPost = async (view: SlackView, fallback?: Fallback, refusedWith?: string): Promise<Outcome> => {
@@ -101,7 +106,7 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
     metrics?.cardsPosted.inc();
     if (refusedWith) fellBack(item, refusedWith);
     // The minimal card carries the card's metadata: found again after a crash, updated later.
-    return complete(item, [posted(place.channel, place.ts)]);
+    return announced(await complete(item, [posted(place.channel, place.ts)]), place.channel, place.ts);
   };
   return cardPost(render.card(a, rec), (code) => cardPost(render.minimalCard(a), undefined, code));
 }

@@ -23,6 +23,8 @@ import { sendCloseRequest, sendCloseRequestUpdate } from './close-request.ts';
 import { sendDigest, sendDigestIds, sendDigestUpdate } from './digest.ts';
 import { sendEscalation } from './escalation.ts';
 import { sendMuteIds, sendMuteMessage, sendMuteUpdate } from './mute.ts';
+import { sendQuestionDm, sendQuestionUpdate } from './question.ts';
+import { sendReminder } from './reminder.ts';
 import { createShared, type Outcome, type SenderDeps, type Shared } from './shared.ts';
 import { sendReply, sendThreadNote } from './thread.ts';
 
@@ -61,6 +63,12 @@ function handle(s: Shared, item: TypedItem, pacer: Pacer): Promise<Outcome> {
       return sendMuteUpdate(s, item, pacer);
     case 'mute_ids':
       return sendMuteIds(s, item, pacer);
+    case 'question_dm':
+      return sendQuestionDm(s, item, pacer);
+    case 'question_update':
+      return sendQuestionUpdate(s, item, pacer);
+    case 'reminder':
+      return sendReminder(s, item, pacer);
   }
 }
 

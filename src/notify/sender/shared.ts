@@ -16,6 +16,7 @@ import type {
   CotoolClient,
   FoundMessage,
   MuteRenderer,
+  QuestionRenderer,
   RequestView,
   SlackPort,
   SlackView,
@@ -70,6 +71,13 @@ export type SenderDeps = {
   renderRequest?: (v: RequestView) => SlackView;
   /** A mute's messages (src/slack/mute-render.ts). */
   renderMute?: MuteRenderer;
+  /** A "was this you?" question's DM and its card-thread notes (src/notify/sender/question.ts). */
+  renderQuestion?: QuestionRenderer;
+  /**
+   * Told once a new card is recorded posted (not awaited: it must not hold the channel's lane). A
+   * route with `ask_user: true` asks the person its alert names from here.
+   */
+  onCardPosted?: (e: { cardKey: string; alert: Alert; channel: string; ts: string }) => void;
 };
 
 /** What the sender has done since it started. */

@@ -15,7 +15,18 @@ import { NEXT_BLOCKS } from '../ids.ts';
 import { LIMITS, mrkdwn, oneLine, quote } from '../text.ts';
 import type { CardView } from './alert-card.ts';
 import { isKnownSeverity, SEVERITY_LABEL, SEVERITY_MARK } from './labels.ts';
-import { channelLink, groupMention, idOf, nameOf, type Person, section, span, when, who } from './next-move-parts.ts';
+import {
+  channelLink,
+  groupMention,
+  idOf,
+  nameOf,
+  type Person,
+  SLACK_USER_ID,
+  section,
+  span,
+  when,
+  who,
+} from './next-move-parts.ts';
 
 export type Answer = 'yes' | 'no';
 export const ANSWER_WORDS: Record<Answer, string> = { yes: 'Yes, it was me', no: 'No, it wasn’t me' };
@@ -81,12 +92,18 @@ export function reminderNote(n: {
   severity: string | null;
   n: number;
   waitedMs: number;
-  groupId: string | null;
+  /** Who to mention: user group ids (S…) and user ids (U…/W…); anything else is left out. */
+  oncall: readonly string[];
 }): CardView {
   const sev = n.severity && isKnownSeverity(n.severity) ? n.severity : null;
   const sevText = sev ? ` (${SEVERITY_LABEL[sev].toLowerCase()})` : '';
   const mark = sev ? SEVERITY_MARK[sev] : ':alarm_clock:';
-  const mention = groupMention(n.groupId);
+  const mention =
+    n.oncall
+      .map((id) => groupMention(id) ?? (SLACK_USER_ID.test(id) ? `<@${id}>` : null))
+      .filter((m): m is string => m !== null)
+      .slice(0, 10)
+      .join(' ') || null;
   const of = `${Math.min(Math.max(1, n.n), MAX_REMINDERS)} of ${MAX_REMINDERS}`;
   const line = (id: string) => `Reminder ${of}: ${id}${sevText} has waited ${span(n.waitedMs)} with nobody on it.`;
   const ask = n.n >= MAX_REMINDERS ? ' This is the last reminder.' : '';

@@ -120,21 +120,26 @@ describe('thread notes', () => {
       severity: 'critical',
       n: 1,
       waitedMs: 15 * 60_000,
-      groupId: 'S0ONCALL',
+      oncall: ['S0ONCALL'],
     });
     expect(text(first)).toContain('Reminder 1 of 2: *COT-1* (critical) has waited 15 min with nobody on it.');
     expect(text(first)).toContain('\\n<!subteam^S0ONCALL>');
     expect(first.text).toMatch(/^<!subteam\^S0ONCALL> Reminder 1 of 2: COT-1 \(critical\) has waited 15 min/);
     safe(first, ['<!subteam^S0ONCALL>']);
-    const last = reminderNote({ displayId: 'COT-1', severity: 'high', n: 2, waitedMs: 30 * 60_000, groupId: null });
+    const last = reminderNote({ displayId: 'COT-1', severity: 'high', n: 2, waitedMs: 30 * 60_000, oncall: [] });
     expect(text(last)).toContain('Reminder 2 of 2');
     expect(text(last)).toContain('This is the last reminder.');
     expect(text(last)).not.toContain('subteam');
-    for (const bad of ['<!channel>', 'U0ANA', 's0lower', 'S0ONCALL|x', '!here', 'S0 X']) {
-      const v = reminderNote({ displayId: 'COT-1', severity: 'high', n: 1, waitedMs: 1, groupId: bad });
+    for (const bad of ['<!channel>', 'u0ana', 's0lower', 'S0ONCALL|x', '!here', 'S0 X', 'here', 'channel']) {
+      const v = reminderNote({ displayId: 'COT-1', severity: 'high', n: 1, waitedMs: 1, oncall: [bad] });
       expect(text(v)).not.toContain('subteam');
+      expect(text(v)).not.toMatch(/<@|<!/);
       safe(v);
     }
+    // People and groups together: each mentioned by its validated id.
+    const both = reminderNote({ displayId: 'COT-1', severity: 'high', n: 1, waitedMs: 1, oncall: ['U0ANA', 'S0SOC'] });
+    expect(text(both)).toContain('<@U0ANA> <!subteam^S0SOC>');
+    safe(both, ['<@U0ANA>', '<!subteam^S0SOC>']);
   });
 
   it('war room: the channel linked only from a channel id', () => {
@@ -157,7 +162,7 @@ describe('thread notes', () => {
       answeredNote({ displayId: h, asked: p, answer: 'yes', note: h }),
       timedOutNote({ displayId: h, asked: p, waitedMs: 60_000 }),
       takenNote({ displayId: h, by: p }),
-      reminderNote({ displayId: h, severity: h, n: 1, waitedMs: 60_000, groupId: h }),
+      reminderNote({ displayId: h, severity: h, n: 1, waitedMs: 60_000, oncall: [h] }),
       warRoomOpenedNote({ displayId: h, by: p, channel: h }),
       warRoomExistsNote({ displayId: h, channel: h }),
     ]) {

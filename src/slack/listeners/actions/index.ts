@@ -26,6 +26,7 @@ const OPS_OF: Partial<Record<ActionId, readonly CardOp[]>> = {
   [ACTIONS.escalate]: [OPS.escalate],
   [ACTIONS.reopen]: [OPS.reopen],
   [ACTIONS.more]: [OPS.inProgress, OPS.closeReason, OPS.edit],
+  [ACTIONS.take]: [OPS.take],
 };
 
 const STATUS_OPS = Object.keys(OP_STATUS) as (keyof typeof OP_STATUS)[];
@@ -80,11 +81,13 @@ export function clickHandler(deps: ListenerDeps) {
       const tools = { deps, client, triggerId: body.trigger_id, userId, surface, logger: log };
       if (p.op === OPS.closeReason) return await openForm('close', p, tools);
       if (p.op === OPS.edit) return await openForm('edit', p, tools);
-      if (!isStatusOp(p.op)) {
+      // I'll take it: in progress in Cotool, and the clicker the card's owner.
+      const take = p.op === OPS.take;
+      if (!take && !isStatusOp(p.op)) {
         await surface.tell(cardOutOfDate());
         return;
       }
-      const status = OP_STATUS[p.op];
+      const status = take ? 'in_progress' : OP_STATUS[p.op as keyof typeof OP_STATUS];
       const disposition = DISPOSITION_OF[p.op];
       if (disposition && deps.config.slack.closeReasonRequired) {
         return await openForm('close', p, { ...tools, disposition });
@@ -96,6 +99,7 @@ export function clickHandler(deps: ListenerDeps) {
         userId,
         clicked: surface.clicked,
         clickId,
+        ...(take ? { take: true } : {}),
       });
       log.info(
         {
