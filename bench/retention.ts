@@ -14,6 +14,7 @@
  * The full run costs about 7 CPU-minutes (SQLite; mostly the store's own writes); `--alerts` scales it.
  * PostgreSQL defaults to 200,000 alerts (every write is a round trip).
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { encodeCursor } from '../src/notify/timeline-relay.ts';
 import type { Store } from '../src/ports.ts';
 import { openPostgresStore } from '../src/store/postgres.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -197,6 +199,7 @@ async function main(): Promise<void> {
   const engine = await openEngine();
   const { store } = engine;
   const retention = createRetention({
+    metrics: createMetrics(),
     store,
     retentionMs: RETENTION_DAYS * DAY,
     isLeader: () => true,

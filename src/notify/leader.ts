@@ -25,7 +25,7 @@ export type LeadershipDeps = {
   ttlMs: number;
   health: HealthState;
   logger: Logger;
-  metrics?: Metrics;
+  metrics: Metrics;
   /** Monotonic milliseconds (default performance.now): local deadlines only, never the wall clock. */
   monotonic?: () => number;
   /** Told when this process becomes the leader (start polling and sending now). */
@@ -48,7 +48,7 @@ export function createLeadership(deps: LeadershipDeps) {
     if (now === leader) return;
     leader = now;
     health.lease = now ? 'leader' : 'follower';
-    deps.metrics?.leader.set(now ? 1 : 0);
+    deps.metrics.leader.set(now ? 1 : 0);
     log.info({ owner }, now ? 'this replica is now the leader: polling and sending' : 'this replica is a follower');
     if (now) deps.onElected?.();
   }
@@ -95,7 +95,7 @@ export function createLeadership(deps: LeadershipDeps) {
       if (timer) clearInterval(timer);
       if (leader) await store.releaseLease(LEASE_NAME, owner).catch(() => undefined);
       leader = false;
-      deps.metrics?.leader.set(0);
+      deps.metrics.leader.set(0);
     },
   };
 }

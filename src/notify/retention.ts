@@ -49,7 +49,7 @@ export type RetentionDeps = {
   /** Only the leader prunes; checked before every batch. */
   isLeader: () => boolean;
   logger: Logger;
-  metrics?: Pick<Metrics, 'prunedRows' | 'lastPrune'>;
+  metrics: Pick<Metrics, 'prunedRows' | 'lastPrune'>;
   clock?: () => number;
   /** Rows per statement (default 1,000). */
   batchSize?: number;
@@ -109,7 +109,7 @@ export function createRetention(deps: RetentionDeps) {
           for (const [table, n] of Object.entries(r.tables) as [PruneTable, number][]) {
             if (n <= 0) continue;
             out.rows[table] = (out.rows[table] ?? 0) + n;
-            deps.metrics?.prunedRows.inc({ table }, n);
+            deps.metrics.prunedRows.inc({ table }, n);
           }
           if (r.deleted < limit) break;
           await sleep(pauseMs);
@@ -120,7 +120,7 @@ export function createRetention(deps: RetentionDeps) {
       return out;
     }
     out.complete = true;
-    deps.metrics?.lastPrune.set(clock() / 1000);
+    deps.metrics.lastPrune.set(clock() / 1000);
     const total = Object.values(out.rows).reduce((a, b) => a + b, 0);
     const summary = { rows: out.rows, batches: out.batches, ms: clock() - started };
     if (total > 0) log.info(summary, 'retention: pruned rows of alerts closed longer ago than RETENTION_DAYS');

@@ -506,3 +506,79 @@ describe('candidateBuffer', () => {
     );
   });
 });
+
+describe('reminders (the primary card of a critical or high alert)', () => {
+  const remind = (alerts: Alert[], over: Partial<PageInput> = {}, pol: Partial<PlanPolicy> = {}) => {
+    const p = page(alerts, [], {
+      policy: { ...policy, remindAfterMs: 15 * 60_000, oncall: ['S0ONCALL'], ...pol },
+      ...over,
+    });
+    const out = decideNew(
+      {
+        channel: CH,
+        candidates: p.candidates.filter((c) => c.channel === CH),
+        pending: [],
+        storm: null,
+        policy: { threshold: 20, cards: 20, quietMs: 300_000 },
+        now: NOW,
+        newStormId: () => 'storm-new',
+      },
+      fingerprint,
+    );
+    return out.changes.flatMap((c) => c.enqueue ?? []).filter((i) => i.kind === 'reminder');
+  };
+
+  it.each([
+    ['critical', 'open', 1],
+    ['high', 'escalated', 1],
+    ['medium', 'open', 0],
+    ['low', 'open', 0],
+    [null, 'open', 0],
+  ] as const)('%s, %s: %i reminder queued with the card', (severity, status, n) => {
+    expect(remind([alert({ severity, status })])).toHaveLength(n);
+  });
+
+  it('reminder 1: held the wait from the poll (on the database clock), keyed by card and number, mentioning on-call', () => {
+    const a = alert({ severity: 'critical' });
+    const [r] = remind([a]);
+    expect(r).toMatchObject({
+      key: `reminder:${a.id}:1`,
+      lane: 'post',
+      channel: CH,
+      alertId: a.id,
+      holdMs: 15 * 60_000,
+      notBefore: NOW + 15 * 60_000,
+    });
+    expect(JSON.parse(r?.payload ?? '{}')).toEqual({
+      alertId: a.id,
+      displayId: a.displayId,
+      n: 1,
+      afterMs: 15 * 60_000,
+      oncall: ['S0ONCALL'],
+    });
+  });
+
+  it('off (0), a route of its own, on-call ids only (never @here / @channel), never for a copy in another channel', () => {
+    const a = alert({ severity: 'critical' });
+    expect(remind([a], {}, { remindAfterMs: 0 })).toHaveLength(0);
+    const routes = parseRoutes(
+      JSON.stringify([
+        {
+          match: { severity: 'critical' },
+          channels: [CH, 'C0SOC'],
+          oncall: ['U0ANA', 'here'],
+          remind_after_minutes: 5,
+        },
+      ]),
+      'routes.json',
+    );
+    if (!routes.ok) throw new Error(routes.problem);
+    const [r, ...more] = remind([a], { routes: routes.routes });
+    expect(more).toHaveLength(0);
+    expect(r?.holdMs).toBe(5 * 60_000);
+    expect(JSON.parse(r?.payload ?? '{}').oncall).toEqual(['U0ANA']);
+    const quiet = parseRoutes(JSON.stringify([{ channels: CH, remind_after_minutes: 0 }]), 'routes.json');
+    if (!quiet.ok) throw new Error(quiet.problem);
+    expect(remind([a], { routes: quiet.routes })).toHaveLength(0);
+  });
+});

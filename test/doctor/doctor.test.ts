@@ -9,7 +9,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
 import { botScopesOf } from '../../src/doctor/manifest.ts';
 import { loadConfig } from '../../src/load-config.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';

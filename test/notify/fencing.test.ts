@@ -4,6 +4,7 @@
  * posted exactly once. Before fencing, the replica ahead judged the paused leader's claim stale at
  * once (its clock said two minutes had passed), and the paused leader, waking up, wrote anyway.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import type { CardRenderer, OutgoingMessage, SlackPort, Store } from '../../src/
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { createHealth } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 
 const CHANNEL = 'C0FENCE';
 const STALE_MS = 1_500;
@@ -122,7 +124,14 @@ async function replica(db: Db, owner: string, clock: () => number, slack: SlackP
   const f = freezable(raw, onFrozen);
   const health = createHealth('socket');
   const logger = createLogger('silent');
-  const leadership = createLeadership({ store: f.store, owner, ttlMs: 1_500, health, logger });
+  const leadership = createLeadership({
+    store: f.store,
+    owner,
+    ttlMs: 1_500,
+    health,
+    logger,
+    metrics: createMetrics(),
+  });
   const sender = createSender({
     store: f.store,
     slack,

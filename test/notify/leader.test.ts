@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log.ts';
 import { createLeadership, LEASE_NAME } from '../../src/notify/leader.ts';
 import type { Store } from '../../src/ports.ts';
 import { createHealth } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 
 /** A store whose tryLease answers what the test says, after the test moves the monotonic clock. */
 function harness(answer: (call: number) => LeaseGrant, elapseDuringCall = 0) {
@@ -18,6 +19,7 @@ function harness(answer: (call: number) => LeaseGrant, elapseDuringCall = 0) {
     async releaseLease() {},
   } as unknown as Store;
   const leadership = createLeadership({
+    metrics: createMetrics(),
     store,
     owner: 'me',
     ttlMs: 9_000,

@@ -121,6 +121,7 @@ describe('retention job', () => {
       if (q.kind === 'cards' && calls.length === 3) leader = false; // lost during the second cards batch
     });
     const job = createRetention({
+      metrics: createMetrics(),
       store,
       retentionMs: DAY,
       isLeader: () => leader,
@@ -155,7 +156,14 @@ describe('retention job', () => {
         return { deleted: 0, tables: {} };
       },
     };
-    const job = createRetention({ store, retentionMs: DAY, isLeader: () => true, logger, clock: () => NOW });
+    const job = createRetention({
+      store,
+      retentionMs: DAY,
+      isLeader: () => true,
+      logger,
+      metrics: createMetrics(),
+      clock: () => NOW,
+    });
     const a = job.run();
     const b = job.run();
     expect(b).toBe(a);
@@ -189,6 +197,7 @@ describe('retention job', () => {
     vi.useFakeTimers();
     const { store, calls } = fakeStore({});
     const job = createRetention({
+      metrics: createMetrics(),
       store,
       retentionMs: DAY,
       isLeader: () => true,

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.ts';
-import { cardCopyItem, cardItem, cardUpdateItem, outboxKey, PRIORITY } from '../../src/core/outbox.ts';
+import { cardCopyItem, cardItem, cardUpdateItem, outboxKey, PRIORITY, reminderItem } from '../../src/core/outbox.ts';
 import { createLogger } from '../../src/log.ts';
 import { createSender, type Sender } from '../../src/notify/sender/loop.ts';
 import type { FoundMessage, OutgoingMessage, SlackPort, SlackView, Store } from '../../src/ports.ts';
@@ -69,7 +69,9 @@ afterEach(async () => {
   sender = undefined;
 });
 
-async function setup(opts: { retryBaseMs?: number; start?: boolean; updatesPerMinute?: number } = {}) {
+async function setup(
+  opts: { retryBaseMs?: number; start?: boolean; updatesPerMinute?: number; alerts?: Map<string, Alert> } = {},
+) {
   let now = Date.parse('2026-12-06T06:00:00.000Z');
   // The store's ownership clock is the test's (claims, holds and retries on the same fake time).
   const store: Store = openSqliteStore(':memory:', { dbClock: () => now });
@@ -96,8 +98,10 @@ async function setup(opts: { retryBaseMs?: number; start?: boolean; updatesPerMi
     slack: slack.port,
     render,
     cotool: {
-      getAlert: async () => {
-        throw new Error('not used');
+      getAlert: async (id: string) => {
+        const a = opts.alerts?.get(id);
+        if (!a) throw new Error('not used');
+        return { ...a, timeline: [] };
       },
       listTimeline: async () => {
         throw new Error('not used');
@@ -500,5 +504,93 @@ describe('the interactive lane (a click’s redraws)', () => {
     expect(t.slack.updates).toEqual([{ ...view, channel: 'C0OTHER', ts: '1795000009.000001' }]);
     expect(t.sender.stats.dropped).toBe(1);
     expect(await t.store.listOutbox()).toEqual([]);
+  });
+});
+
+describe('reminders (nothing waits unseen), on a fake clock', () => {
+  const MIN = 60_000;
+  async function remindable(t: Awaited<ReturnType<typeof setup>>, a: Alert) {
+    await seedPostedCard(t.store, {
+      alertId: a.id,
+      displayId: a.displayId,
+      channel: CHANNEL,
+      ts: '1795000000.000001',
+      status: a.status,
+      updatedAt: a.updatedAt,
+      fingerprint: 'fp',
+      postedAt: t.now(),
+    });
+    const payload = { alertId: a.id, displayId: a.displayId, n: 1, afterMs: 15 * MIN, oncall: ['S0ONCALL'] };
+    await t.store.apply([{ enqueue: [reminderItem(a.id, CHANNEL, payload, t.now())] }]);
+  }
+  const threadOf = (t: Awaited<ReturnType<typeof setup>>) =>
+    t.slack.messages.filter((m) => m.thread_ts === '1795000000.000001').map((m) => m.text);
+
+  it('held the wait; then one reminder in the thread; the second after the same again; then silence', async () => {
+    const a = makeAlert({ severity: 'critical' });
+    const t = await setup({ alerts: new Map([[a.id, a]]) });
+    await remindable(t, a);
+    t.advance(15 * MIN - 1_000);
+    await t.drain();
+    expect(threadOf(t)).toEqual([]);
+    t.advance(1_000);
+    await t.drain();
+    expect(threadOf(t)).toEqual([
+      expect.stringMatching(/^<!subteam\^S0ONCALL> Reminder 1 of 2: .* \(critical\) has waited 15 min/),
+    ]);
+    expect(await t.store.get(a.id)).toMatchObject({ remindersSent: 1 });
+    t.advance(15 * MIN);
+    await t.drain();
+    expect(threadOf(t)).toHaveLength(2);
+    expect(threadOf(t)[1]).toContain('Reminder 2 of 2');
+    t.advance(60 * MIN);
+    await t.drain();
+    expect(threadOf(t)).toHaveLength(2);
+    expect(await t.store.listOutbox({ kind: 'reminder' })).toEqual([]);
+  });
+
+  const actedFromSlack = (store: Store, id: string) =>
+    store.setLastAction(id, { by: { id: 'U0ANA', name: 'Ana' }, kind: 'status', status: 'escalated', at: 'now' });
+  const owned = async (store: Store, id: string) => {
+    await store.apply([
+      { card: { op: 'update', alertId: id, expectState: 'posted', set: { owner: { id: 'U0ANA', name: 'Ana' } } } },
+    ]);
+  };
+  const nothing = async () => undefined;
+  it.each([
+    ['someone acted from Slack', actedFromSlack, {}],
+    ['someone owns it', owned, {}],
+    ['it was closed in Cotool', nothing, { status: 'closed_false_positive' }],
+    ['it was marked in progress in Cotool', nothing, { status: 'in_progress' }],
+    ['its severity went down to medium', nothing, { severity: 'medium' }],
+  ] as const)('no reminder when %s', async (_why, act, alertPatch) => {
+    const a = makeAlert({ severity: 'high' });
+    const t = await setup({ alerts: new Map([[a.id, { ...a, ...alertPatch }]]) });
+    await remindable(t, a);
+    await act(t.store, a.id);
+    t.advance(16 * MIN);
+    await t.drain();
+    expect(threadOf(t)).toEqual([]);
+    expect(await t.store.listOutbox({ kind: 'reminder' })).toEqual([]);
+  });
+
+  it('a card posted late (a storm) waits its own full time; a lost answer is looked up, not repeated', async () => {
+    const a = makeAlert({ severity: 'critical' });
+    const t = await setup({ alerts: new Map([[a.id, a]]) });
+    await remindable(t, a);
+    // The card reached Slack 10 min after the reminder was planned.
+    await t.store.apply([
+      { card: { op: 'update', alertId: a.id, expectState: 'posted', set: { postedAt: t.now() + 10 * MIN } } },
+    ]);
+    t.advance(15 * MIN);
+    await t.drain();
+    expect(threadOf(t)).toEqual([]);
+    t.slack.script.post.push({ error: 'internal_error', afterCommit: true });
+    t.advance(10 * MIN);
+    await t.drain();
+    t.advance(10_000);
+    await t.drain();
+    expect(threadOf(t)).toHaveLength(1);
+    expect(await t.store.get(a.id)).toMatchObject({ remindersSent: 1 });
   });
 });

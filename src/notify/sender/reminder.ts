@@ -18,7 +18,7 @@ export async function sendReminder(s: Shared, item: ItemOf<'reminder'>, pacer: P
   const key = item.alertId ?? '';
   const rec = await store.get(key);
   // No card, someone acted or owns it, or this one was sent already: nothing to remind of.
-  if (!rec || rec.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
+  if (rec?.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);
   if (rec.firstActionAt !== null || rec.owner !== null || rec.remindersSent >= p.n) return complete(item);
   const dueAt = (rec.postedAt ?? 0) + p.n * p.afterMs;
   if (clock() < dueAt) return retry(item, dueAt - clock(), item.unknown);
