@@ -72,92 +72,123 @@ const rows = function* (sql: string, values: readonly unknown[] = []): Steps<Row
   return (yield* exec(sql, values)).rows;
 };
 
-/** The statements both engines name alike (each in its own dialect, with the same values). */
-export type SharedSql = Record<
-  | 'get'
-  | 'byMessage'
+/** The statements both engines write alike (`$n` read as `?n` by SQLite). */
+/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
+export const LIVE_SQL = "('open', 'in_progress', 'escalated')";
+
+export const SHARED_SQL = {
+  get: 'SELECT * FROM cards WHERE alert_id = $1',
+  byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
+  seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
+         VALUES ($1, $2, 'seen', $3, $4, $4) ON CONFLICT (alert_id) DO NOTHING`,
+  render: `UPDATE cards SET status = $1, updated_at = $2, fingerprint = $3, final = $4, version = version + 1,
+                  changed_at = $5
+           WHERE alert_id = $6`,
+  cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= $1',
+  insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
+                                  created_at, changed_at, mute_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT (alert_id) DO NOTHING`,
+  stormOpen:
+    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING',
+  stormExists: 'SELECT 1 FROM storms WHERE id = $1',
+  stormEnd: 'UPDATE storms SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL',
+  stormPosted: 'UPDATE storms SET ts = $1 WHERE id = $2',
+  stormTally: 'UPDATE storms SET tally = $1 WHERE id = $2',
+  member: `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status, title,
+                                      created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (storm_id, alert_id) DO NOTHING`,
+  memberStatus: 'UPDATE storm_members SET status = $1, updated_at = $2 WHERE storm_id = $3 AND alert_id = $4',
+  deleteItem: 'DELETE FROM outbox WHERE key = $1',
+  getStorm: 'SELECT * FROM storms WHERE id = $1',
+  members: 'SELECT * FROM storm_members WHERE storm_id = $1 ORDER BY seq',
+  digestTotals: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
+                        COUNT(DISTINCT group_key) AS groups
+                 FROM storm_members WHERE storm_id = $1`,
+  groupName: 'SELECT group_name FROM storm_members WHERE storm_id = $1 AND group_key = $2 ORDER BY seq LIMIT 1',
+  idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+  leaseToken: 'SELECT token FROM leases WHERE name = $1',
+  releaseAction: 'DELETE FROM action_claims WHERE alert_id = $1 AND owner = $2',
+  pruneOnce: 'DELETE FROM once_keys WHERE expires_at < $1',
+  forgetOnce: 'DELETE FROM once_keys WHERE key = $1',
+  expireRequests: `UPDATE close_requests SET state = 'expired', decided_at = $1
+                   WHERE alert_id = $2 AND state = 'pending' AND expires_at <= $1`,
+  addRequest: `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name,
+                                           basis, channel, thread_ts, state, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) ON CONFLICT DO NOTHING`,
+  getRequest: 'SELECT * FROM close_requests WHERE id = $1',
+  pendingRequest: "SELECT * FROM close_requests WHERE alert_id = $1 AND state = 'pending'",
+  requestTs: 'UPDATE close_requests SET ts = $1 WHERE id = $2',
+  moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
+                       outcome = COALESCE($5, outcome)
+                WHERE id = $6 AND state = $7`,
+  getMeta: 'SELECT value FROM meta WHERE key = $1',
+  // ---- the next move
+  ask: `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
+                               asked_user_id, asked_at, deadline)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+  answer: `UPDATE questions SET state = $1, note = $2, answered_at = $3
+           WHERE id = $4 AND state = 'asked' AND asked_user_id = $5`,
+  timeout: "UPDATE questions SET state = 'timed_out', answered_at = $1 WHERE id = $2 AND state = 'asked'",
+  questionDm: 'UPDATE questions SET dm_channel = $1, dm_ts = $2 WHERE id = $3',
+  getQuestion: 'SELECT * FROM questions WHERE id = $1',
+  muteCreate: `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
+                                  until_at, source_alert_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+  muteEnd: 'UPDATE mutes SET ended_at = $1, ended_by_id = $2, ended_by_name = $3 WHERE id = $4 AND ended_at IS NULL',
+  muteCounted: 'UPDATE mutes SET muted = muted + 1 WHERE id = $1',
+  muteEscalated: 'UPDATE mutes SET escalated = escalated + 1 WHERE id = $1',
+  mutePosted: 'UPDATE mutes SET ts = $1 WHERE id = $2',
+  getMute: 'SELECT * FROM mutes WHERE id = $1',
+  warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (alert_id) DO NOTHING`,
+  getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
+  reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
+};
+
+/** The statements each engine writes in its own dialect (with the same values). */
+export type EngineSql = Record<
   | 'unfinishedIds'
-  | 'seen'
-  | 'render'
   | 'lastAction'
-  | 'cardTimes'
-  | 'insertCard'
   | 'enqueue'
   | 'dequeue'
   | 'settle'
-  | 'stormOpen'
-  | 'stormExists'
   | 'stormGrow'
-  | 'stormEnd'
-  | 'stormPosted'
-  | 'stormTally'
-  | 'member'
-  | 'memberStatus'
   | 'touch'
   | 'ownedRev'
-  | 'deleteItem'
   | 'requeue'
   | 'retry'
   | 'depth'
   | 'listOutbox'
   | 'activeStorms'
-  | 'getStorm'
-  | 'members'
-  | 'digestTotals'
   | 'digestGroups'
-  | 'groupName'
   | 'groupExamples'
   | 'groupIslands'
   | 'groupOtherIds'
   | 'pageCount'
   | 'page'
-  | 'idsAfter'
   | 'lease'
-  | 'leaseToken'
   | 'releaseLease'
   | 'claimAction'
-  | 'releaseAction'
   | 'once'
-  | 'pruneOnce'
-  | 'forgetOnce'
-  | 'expireRequests'
-  | 'addRequest'
-  | 'getRequest'
-  | 'pendingRequest'
-  | 'requestTs'
-  | 'moveRequest'
   | 'quietIds'
   | 'pruneMeta'
-  | 'getMeta'
   | 'setMeta'
-  | 'ask'
-  | 'answer'
-  | 'timeout'
-  | 'questionDm'
-  | 'getQuestion'
   | 'questionsOf'
   | 'dueQuestions'
-  | 'muteCreate'
-  | 'muteEnd'
   | 'muteMember'
-  | 'muteCounted'
   | 'memberEscalated'
-  | 'muteEscalated'
-  | 'mutePosted'
-  | 'getMute'
   | 'activeMutes'
   | 'dueMuteEnds'
   | 'muteMembersAfter'
-  | 'warRoom'
-  | 'getWarRoom'
-  | 'warRoomsOf'
-  | 'reminder',
+  | 'warRoomsOf',
   string
 >;
 
+type Sql = typeof SHARED_SQL & EngineSql;
+
 /** One engine: its statements, how it runs one of them, and how it runs steps in a transaction. */
 export type Engine = {
-  sql: SharedSql;
+  sql: EngineSql;
   /** One bounded DELETE per kind ($1: before, $2: limit); see PruneKind for the rules. */
   prune: Record<PruneKind, string>;
   /** How many ids one `= ANY` (or `json_each`) statement takes. */
@@ -193,7 +224,7 @@ function* one(sql: string, values: readonly unknown[]): Steps<void> {
 }
 
 /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
-function* applyOne(S: SharedSql, ch: Change, t: number): Steps<void> {
+function* applyOne(S: Sql, ch: Change, t: number): Steps<void> {
   const w = ch.card;
   if (w?.op === 'insert') {
     const { alertId, displayId, state, channel, status, updatedAt, fingerprint } = w;
@@ -266,7 +297,7 @@ function* applyOne(S: SharedSql, ch: Change, t: number): Steps<void> {
  * nothing when it does (a mute's count writes its tally only after its member went in), and they come
  * before any write of the change that cannot conflict (see applyAll).
  */
-function* nextMoveChecks(S: SharedSql, ch: Change): Steps<void> {
+function* nextMoveChecks(S: Sql, ch: Change): Steps<void> {
   const qw = ch.question;
   if (qw?.op === 'ask') yield* one(S.ask, questionParams(qw.q));
   else if (qw?.op === 'answer') yield* one(S.answer, [qw.answer, qw.note, qw.at, qw.id, qw.userId]);
@@ -283,7 +314,7 @@ function* nextMoveChecks(S: SharedSql, ch: Change): Steps<void> {
 }
 
 /** The next move's writes that never conflict: a question's DM, a member escalated, a mute's message. */
-function* nextMoveWrites(S: SharedSql, ch: Change): Steps<void> {
+function* nextMoveWrites(S: Sql, ch: Change): Steps<void> {
   const qw = ch.question;
   if (qw?.op === 'dm') yield* count(S.questionDm, [qw.channel, qw.ts, qw.id]);
   const m = ch.mute;
@@ -314,7 +345,7 @@ function conflictSteps(ch: Change): number {
  * conflict could follow another conflict-capable step that already wrote (e.g. a card write and a
  * dequeue, or two dequeues). Any other error aborts the whole batch.
  */
-export function* applyAll(S: SharedSql, changes: readonly Change[], t: number): Steps<ApplyResult> {
+export function* applyAll(S: Sql, changes: readonly Change[], t: number): Steps<ApplyResult> {
   let applied = 0;
   let conflicts = 0;
   for (const ch of changes) {
@@ -338,7 +369,7 @@ export function* applyAll(S: SharedSql, changes: readonly Change[], t: number): 
 
 /** The Store methods both engines run alike; each engine adds the few it runs its own way. */
 export function sharedStore(e: Engine): Omit<Store, 'getMany' | 'peekMany' | 'claimNext' | 'ping' | 'close'> {
-  const S = e.sql;
+  const S: Sql = { ...SHARED_SQL, ...e.sql };
   const all = async (sql: string, values: readonly unknown[] = []) => (await e.query(sql, values)).rows;
   const first = async (sql: string, values: readonly unknown[]) => (await all(sql, values))[0];
   const affected = async (sql: string, values: readonly unknown[]) => (await e.query(sql, values)).count;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { CardPeek, CardRecord, PruneKind } from '../core/records.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../ports.ts';
-import { type Done, drive, type Step, sharedStore } from './common.ts';
+import { type Done, drive, LIVE_SQL, type Step, sharedStore } from './common.ts';
 import { type Row, toItem, toRecord } from './rows.ts';
 
 /**
@@ -228,8 +228,6 @@ const TYPES = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
-const LIVE_SQL = "('open', 'in_progress', 'escalated')";
 /** Critical first, no severity last (src/core/digest.ts severityRank). */
 const SEVERITY_RANK_SQL =
   "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
@@ -247,26 +245,15 @@ const fenceHolds = (o: number, l: number, t: number) =>
   `EXISTS (SELECT 1 FROM leases WHERE name = $${l} AND owner = $${o} AND token = $${t} AND expires_at > ${NOW})`;
 
 const SQL = {
-  get: 'SELECT * FROM cards WHERE alert_id = $1',
   getMany: 'SELECT * FROM cards WHERE alert_id = ANY($1::text[])',
   peekMany: 'SELECT alert_id, state, status, updated_at, final FROM cards WHERE alert_id = ANY($1::text[])',
-  byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
   unfinishedIds:
     "SELECT alert_id FROM cards WHERE (state = 'posted' AND NOT final) OR state = 'queued' ORDER BY created_at, alert_id",
-  seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
-         VALUES ($1, $2, 'seen', $3, $4, $4) ON CONFLICT (alert_id) DO NOTHING`,
-  render: `UPDATE cards SET status = $1, updated_at = $2, fingerprint = $3, final = $4, version = version + 1,
-                  changed_at = $5
-           WHERE alert_id = $6`,
   lastAction: `UPDATE cards SET last_action = $1,
                       first_action_at = CASE WHEN $2::boolean AND first_action_at IS NULL THEN $3::bigint
                                              ELSE first_action_at END,
                       version = version + 1, changed_at = $3
                WHERE alert_id = $4`,
-  cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= $1',
-  insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
-                                  created_at, changed_at, mute_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT (alert_id) DO NOTHING`,
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
@@ -279,18 +266,8 @@ const SQL = {
            ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, not_before = EXCLUDED.not_before,
                   rev = outbox.rev + 1
            WHERE outbox.state = 'pending'`,
-  stormOpen:
-    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING',
-  stormExists: 'SELECT 1 FROM storms WHERE id = $1',
   stormGrow:
     'UPDATE storms SET last_added_at = GREATEST(last_added_at, $1), cards_used = cards_used + $2 WHERE id = $3',
-  stormEnd: 'UPDATE storms SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL',
-  stormPosted: 'UPDATE storms SET ts = $1 WHERE id = $2',
-  stormTally: 'UPDATE storms SET tally = $1 WHERE id = $2',
-  member: `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status, title,
-                                      created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (storm_id, alert_id) DO NOTHING`,
-  memberStatus: 'UPDATE storm_members SET status = $1, updated_at = $2 WHERE storm_id = $3 AND alert_id = $4',
   // One statement: the subquery locks the best due row, skipping rows another claimer holds locked,
   // and the UPDATE takes it. A claimed row taken over (its claim stale) comes back `unknown`.
   // Only while the claimer holds the lease under the token it names; stale on the server's clock.
@@ -310,7 +287,6 @@ const SQL = {
   ownedRev: `SELECT rev FROM outbox
              WHERE key = $4 AND state = 'claimed' AND owner = $1 AND fence = $3 AND ${fenceHolds(1, 2, 3)}
              FOR UPDATE`,
-  deleteItem: 'DELETE FROM outbox WHERE key = $1',
   requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL, unknown = false,
                    attempts = 0, not_before = 0
             WHERE key = $1`,
@@ -321,11 +297,6 @@ const SQL = {
   listOutbox: `SELECT * FROM outbox WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR kind = $2)
                ORDER BY lane COLLATE "C", channel COLLATE "C", priority, order_at, key`,
   activeStorms: 'SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at, id',
-  getStorm: 'SELECT * FROM storms WHERE id = $1',
-  members: 'SELECT * FROM storm_members WHERE storm_id = $1 ORDER BY seq',
-  digestTotals: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
-                        COUNT(DISTINCT group_key) AS groups
-                 FROM storm_members WHERE storm_id = $1`,
   digestGroups: `SELECT group_key AS key, COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
                         COUNT(*) FILTER (WHERE severity = 'critical') AS critical,
                         COUNT(*) FILTER (WHERE severity = 'high') AS high,
@@ -335,7 +306,6 @@ const SQL = {
                         MIN(seq) AS first_seq
                  FROM storm_members WHERE storm_id = $1 GROUP BY group_key
                  ORDER BY group_key = 'escalated' DESC, count DESC, first_seen, first_seq LIMIT $2`,
-  groupName: 'SELECT group_name FROM storm_members WHERE storm_id = $1 AND group_key = $2 ORDER BY seq LIMIT 1',
   // The first distinct titles (compared without surrounding blanks), in the order they came.
   groupExamples: `SELECT title FROM (
                     SELECT DISTINCT ON (btrim(title, ${BLANKS_SQL})) title, seq FROM storm_members
@@ -362,7 +332,6 @@ const SQL = {
   page: `SELECT * FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2
          ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at COLLATE "C", display_id COLLATE "C", seq
          LIMIT $4 OFFSET $5`,
-  idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   // A renewal (same owner, unexpired) keeps the token; any other taking moves it on.
   lease: `INSERT INTO leases (name, owner, expires_at, token) VALUES ($1, $2, ${NOW} + $3::bigint, 1)
           ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
@@ -370,55 +339,22 @@ const SQL = {
                               ELSE leases.token + 1 END
           WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < ${NOW}
           RETURNING token`,
-  leaseToken: 'SELECT token FROM leases WHERE name = $1',
   releaseLease: `UPDATE leases SET expires_at = ${NOW} - 1 WHERE name = $1 AND owner = $2`,
   claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, ${NOW})
                 ON CONFLICT (alert_id) DO UPDATE SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at
                 WHERE action_claims.claimed_at < ${NOW} - $3::bigint`,
-  releaseAction: 'DELETE FROM action_claims WHERE alert_id = $1 AND owner = $2',
   once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
-  pruneOnce: 'DELETE FROM once_keys WHERE expires_at < $1',
-  forgetOnce: 'DELETE FROM once_keys WHERE key = $1',
-  expireRequests: `UPDATE close_requests SET state = 'expired', decided_at = $1
-                   WHERE alert_id = $2 AND state = 'pending' AND expires_at <= $1`,
-  addRequest: `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name,
-                                           basis, channel, thread_ts, state, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) ON CONFLICT DO NOTHING`,
-  getRequest: 'SELECT * FROM close_requests WHERE id = $1',
-  pendingRequest: "SELECT * FROM close_requests WHERE alert_id = $1 AND state = 'pending'",
-  requestTs: 'UPDATE close_requests SET ts = $1 WHERE id = $2',
-  moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
-                       outcome = COALESCE($5, outcome)
-                WHERE id = $6 AND state = $7`,
   quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND NOT final",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p || c FROM unnest($1::text[]) AS p, unnest($2::text[]) AS c)',
-  getMeta: 'SELECT value FROM meta WHERE key = $1',
-  // ---- the next move
-  ask: `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
-                               asked_user_id, asked_at, deadline)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-  answer: `UPDATE questions SET state = $1, note = $2, answered_at = $3
-           WHERE id = $4 AND state = 'asked' AND asked_user_id = $5`,
-  timeout: "UPDATE questions SET state = 'timed_out', answered_at = $1 WHERE id = $2 AND state = 'asked'",
-  questionDm: 'UPDATE questions SET dm_channel = $1, dm_ts = $2 WHERE id = $3',
-  getQuestion: 'SELECT * FROM questions WHERE id = $1',
   questionsOf: 'SELECT * FROM questions WHERE alert_id = $1 ORDER BY asked_at DESC, id COLLATE "C" DESC',
   dueQuestions: `SELECT * FROM questions WHERE state = 'asked' AND deadline <= ${NOW}
                  ORDER BY deadline, id COLLATE "C" LIMIT $1`,
-  muteCreate: `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
-                                  until_at, source_alert_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-  muteEnd: 'UPDATE mutes SET ended_at = $1, ended_by_id = $2, ended_by_name = $3 WHERE id = $4 AND ended_at IS NULL',
   // Only into a mute that exists and is not ended (its row locked: an Unmute waits or wins); once per alert.
   muteMember: `INSERT INTO mute_members (mute_id, alert_id, display_id)
                SELECT id, $2, $3 FROM mutes WHERE id = $1 AND ended_at IS NULL FOR UPDATE
                ON CONFLICT (mute_id, alert_id) DO NOTHING`,
-  muteCounted: 'UPDATE mutes SET muted = muted + 1 WHERE id = $1',
   memberEscalated: `UPDATE mute_members SET escalated = true WHERE mute_id = $1 AND alert_id = $2 AND NOT escalated`,
-  muteEscalated: 'UPDATE mutes SET escalated = escalated + 1 WHERE id = $1',
-  mutePosted: 'UPDATE mutes SET ts = $1 WHERE id = $2',
-  getMute: 'SELECT * FROM mutes WHERE id = $1',
   activeMutes: 'SELECT * FROM mutes WHERE ended_at IS NULL ORDER BY created_at, id COLLATE "C"',
   dueMuteEnds: `SELECT * FROM mutes WHERE ended_at IS NULL AND until_at <= ${NOW}
                 ORDER BY until_at, id COLLATE "C" LIMIT $1`,
@@ -428,11 +364,7 @@ const SQL = {
                        AND ($2::text IS NULL
                             OR (length(display_id), display_id COLLATE "C") > (length($2::text), $2::text COLLATE "C"))
                      ORDER BY length(display_id), display_id COLLATE "C" LIMIT $3`,
-  warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (alert_id) DO NOTHING`,
-  getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
   warRoomsOf: 'SELECT * FROM war_rooms WHERE alert_id = ANY($1::text[])',
-  reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
 

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { CardPeek, CardRecord, PruneKind } from '../core/records.ts';
 import type { Store } from '../ports.ts';
-import { type Done, driveSync, type Step, sharedStore } from './common.ts';
+import { type Done, driveSync, LIVE_SQL, SHARED_SQL, type Step, sharedStore } from './common.ts';
 import { type Row, str, toItem, toRecord } from './rows.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -303,8 +303,6 @@ const NOW = 'cotool_now()';
 /** The fence holds: ?1 (the owner) still holds the lease named ?2 under token ?3, unexpired. */
 const FENCE_HOLDS = `EXISTS (SELECT 1 FROM leases WHERE name = ?2 AND owner = ?1 AND token = ?3 AND expires_at > ${NOW})`;
 
-/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
-const LIVE_SQL = "('open', 'in_progress', 'escalated')";
 /** Critical first, no severity last (src/core/digest.ts severityRank). */
 const SEVERITY_RANK_SQL =
   "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
@@ -328,29 +326,13 @@ export type SqliteStoreOptions = {
 
 /** The statements, in SQLite's dialect (`$1` of the shared ones is read as `?1`). */
 const SQL = {
-  ask: `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
-                              asked_user_id, asked_at, deadline)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  answer: `UPDATE questions SET state = ?, note = ?, answered_at = ?
-       WHERE id = ? AND state = 'asked' AND asked_user_id = ?`,
-  timeout: "UPDATE questions SET state = 'timed_out', answered_at = ? WHERE id = ? AND state = 'asked'",
-  questionDm: 'UPDATE questions SET dm_channel = ?, dm_ts = ? WHERE id = ?',
-  getQuestion: 'SELECT * FROM questions WHERE id = ?',
   questionsOf: 'SELECT * FROM questions WHERE alert_id = ? ORDER BY asked_at DESC, id DESC',
   dueQuestions: `SELECT * FROM questions WHERE state = 'asked' AND deadline <= ${NOW} ORDER BY deadline, id LIMIT ?`,
-  muteCreate: `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
-                          until_at, source_alert_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  muteEnd: 'UPDATE mutes SET ended_at = ?, ended_by_id = ?, ended_by_name = ? WHERE id = ? AND ended_at IS NULL',
   // Only into a mute that exists and is not ended; once per alert.
   muteMember: `INSERT INTO mute_members (mute_id, alert_id, display_id)
        SELECT id, ?2, ?3 FROM mutes WHERE id = ?1 AND ended_at IS NULL
        ON CONFLICT (mute_id, alert_id) DO NOTHING`,
-  muteCounted: 'UPDATE mutes SET muted = muted + 1 WHERE id = ?',
   memberEscalated: 'UPDATE mute_members SET escalated = 1 WHERE mute_id = ? AND alert_id = ? AND escalated = 0',
-  muteEscalated: 'UPDATE mutes SET escalated = escalated + 1 WHERE id = ?',
-  mutePosted: 'UPDATE mutes SET ts = ? WHERE id = ?',
-  getMute: 'SELECT * FROM mutes WHERE id = ?',
   activeMutes: 'SELECT * FROM mutes WHERE ended_at IS NULL ORDER BY created_at, id',
   dueMuteEnds: `SELECT * FROM mutes WHERE ended_at IS NULL AND until_at <= ${NOW} ORDER BY until_at, id LIMIT ?`,
   // ?2 null: from the first; else after it in (length, bytes) order.
@@ -358,31 +340,17 @@ const SQL = {
        WHERE mute_id = ?1 AND (?2 IS NULL OR length(display_id) > length(?2)
                                OR (length(display_id) = length(?2) AND display_id > ?2))
        ORDER BY length(display_id), display_id LIMIT ?3`,
-  warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (alert_id) DO NOTHING`,
-  getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = ?',
   // One JSON array bound instead of hundreds of placeholders (as the poller's peek).
   warRoomsOf: 'SELECT w.* FROM json_each(?) AS j JOIN war_rooms AS w ON w.alert_id = j.value',
-  reminder: 'UPDATE cards SET reminders_sent = ?1 WHERE alert_id = ?2 AND reminders_sent = ?1 - 1',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-  get: 'SELECT * FROM cards WHERE alert_id = ?',
   // One JSON array bound instead of hundreds of placeholders.
   peek: 'SELECT c.alert_id, c.state, c.status, c.updated_at, c.final FROM json_each(?) AS j JOIN cards AS c ON c.alert_id = j.value',
-  byMessage: "SELECT * FROM cards WHERE channel = ? AND ts = ? AND state = 'posted'",
   unfinishedIds:
     "SELECT alert_id FROM cards WHERE (state = 'posted' AND final = 0) OR state = 'queued' ORDER BY created_at",
-  seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
-       VALUES (?1, ?2, 'seen', ?3, ?4, ?4) ON CONFLICT (alert_id) DO NOTHING`,
-  render: `UPDATE cards SET status = ?, updated_at = ?, fingerprint = ?, final = ?, version = version + 1, changed_at = ?
-       WHERE alert_id = ?`,
   lastAction: `UPDATE cards SET last_action = ?1,
               first_action_at = CASE WHEN ?2 = 1 AND first_action_at IS NULL THEN ?3 ELSE first_action_at END,
               version = version + 1, changed_at = ?3
        WHERE alert_id = ?4`,
-  cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= ?',
-  insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
-                          created_at, changed_at, mute_id)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) ON CONFLICT (alert_id) DO NOTHING`,
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, COALESCE(${NOW} + ?11, ?10))
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, priority = excluded.priority,
@@ -393,18 +361,7 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
        ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, not_before = excluded.not_before, rev = outbox.rev + 1
        WHERE outbox.state = 'pending'`,
-  stormOpen:
-    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO NOTHING',
-  stormExists: 'SELECT 1 FROM storms WHERE id = ?',
   stormGrow: 'UPDATE storms SET last_added_at = MAX(last_added_at, ?), cards_used = cards_used + ? WHERE id = ?',
-  stormEnd: 'UPDATE storms SET ended_at = ? WHERE id = ? AND ended_at IS NULL',
-  stormPosted: 'UPDATE storms SET ts = ? WHERE id = ?',
-  stormTally: 'UPDATE storms SET tally = ? WHERE id = ?',
-  member: `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status,
-                                  title, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (storm_id, alert_id) DO NOTHING`,
-  memberStatus: 'UPDATE storm_members SET status = ?, updated_at = ? WHERE storm_id = ? AND alert_id = ?',
   nextAny: `SELECT * FROM outbox WHERE lane = :lane
          AND ((state = 'pending' AND not_before <= ${NOW}) OR (state = 'claimed' AND claimed_at < ${NOW} - :staleMs))
        ORDER BY priority, order_at LIMIT 1`,
@@ -419,7 +376,6 @@ const SQL = {
        WHERE key = ?4 AND state = 'claimed' AND owner = ?1 AND fence = ?3 AND ${FENCE_HOLDS}`,
   itemOf: 'SELECT * FROM outbox WHERE key = ?',
   ownedRev: `SELECT rev FROM outbox WHERE key = ?4 AND state = 'claimed' AND owner = ?1 AND fence = ?3 AND ${FENCE_HOLDS}`,
-  deleteItem: 'DELETE FROM outbox WHERE key = ?',
   requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL, unknown = 0, attempts = 0,
               not_before = 0
        WHERE key = ?`,
@@ -431,11 +387,6 @@ const SQL = {
   listOutbox: `SELECT * FROM outbox WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR kind = ?2)
        ORDER BY lane, channel, priority, order_at`,
   activeStorms: 'SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at',
-  getStorm: 'SELECT * FROM storms WHERE id = ?',
-  members: 'SELECT * FROM storm_members WHERE storm_id = ? ORDER BY seq',
-  digestTotals: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
-              COUNT(DISTINCT group_key) AS groups
-       FROM storm_members WHERE storm_id = ?`,
   digestGroups: `SELECT group_key AS key, COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
               COUNT(*) FILTER (WHERE severity = 'critical') AS critical,
               COUNT(*) FILTER (WHERE severity = 'high') AS high,
@@ -444,7 +395,6 @@ const SQL = {
               MIN(created_at) AS first_seen, MAX(created_at) AS last_seen, MIN(seq) AS first_seq
        FROM storm_members WHERE storm_id = ? GROUP BY group_key
        ORDER BY group_key = 'escalated' DESC, count DESC, first_seen, first_seq LIMIT ?`,
-  groupName: 'SELECT group_name FROM storm_members WHERE storm_id = ? AND group_key = ? ORDER BY seq LIMIT 1',
   // The first distinct titles (compared without surrounding blanks), in the order they came.
   groupExamples: `SELECT title, MIN(seq) AS first FROM storm_members
        WHERE storm_id = ? AND group_key = ? AND trim(title, ${BLANKS_SQL}) <> ''
@@ -470,7 +420,6 @@ const SQL = {
        FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)`,
   page: `SELECT * FROM storm_members WHERE storm_id = ?1 AND (group_key IN (SELECT value FROM json_each(?3))) = (?2 = 1)
        ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at, display_id, seq LIMIT ?4 OFFSET ?5`,
-  idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = ? AND seq > ? ORDER BY seq LIMIT ?',
   // A renewal (same owner, unexpired) keeps the token; any other taking moves it on.
   lease: `INSERT INTO leases (name, owner, expires_at, token) VALUES (?1, ?2, ${NOW} + ?3, 1)
        ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
@@ -478,30 +427,14 @@ const SQL = {
                            ELSE leases.token + 1 END
        WHERE leases.owner = excluded.owner OR leases.expires_at < ${NOW}
        RETURNING token`,
-  leaseToken: 'SELECT token FROM leases WHERE name = ?',
   releaseLease: `UPDATE leases SET expires_at = ${NOW} - 1 WHERE name = ? AND owner = ?`,
   claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (?1, ?2, ${NOW})
        ON CONFLICT (alert_id) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at
        WHERE action_claims.claimed_at < ${NOW} - ?3`,
-  releaseAction: 'DELETE FROM action_claims WHERE alert_id = ? AND owner = ?',
   once: `INSERT INTO once_keys (key, expires_at) VALUES (?, ?)
        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at < ?`,
-  pruneOnce: 'DELETE FROM once_keys WHERE expires_at < ?',
-  forgetOnce: 'DELETE FROM once_keys WHERE key = ?',
-  expireRequests:
-    "UPDATE close_requests SET state = 'expired', decided_at = ?1 WHERE alert_id = ?2 AND state = 'pending' AND expires_at <= ?1",
-  addRequest: `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name, basis,
-                                   channel, thread_ts, state, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
-  getRequest: 'SELECT * FROM close_requests WHERE id = ?',
-  pendingRequest: "SELECT * FROM close_requests WHERE alert_id = ? AND state = 'pending'",
-  requestTs: 'UPDATE close_requests SET ts = ? WHERE id = ?',
-  moveRequest: `UPDATE close_requests SET state = ?, decided_by_id = ?, decided_by_name = ?, decided_at = ?,
-              outcome = COALESCE(?, outcome)
-       WHERE id = ? AND state = ?`,
   quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND final = 0",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p.value || c.value FROM json_each(?) AS p, json_each(?) AS c)',
-  getMeta: 'SELECT value FROM meta WHERE key = ?',
 };
 
 /** One bounded DELETE per kind (parameters: before, limit); see PruneKind for the rules. */
@@ -588,7 +521,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions | (() 
     }
     return p;
   }
-  for (const sql of [...Object.values(SQL), ...Object.values(PRUNE)]) prepare(sql);
+  for (const sql of [...Object.values(SHARED_SQL), ...Object.values(SQL), ...Object.values(PRUNE)]) prepare(sql);
   /** Booleans as 0/1, lists as one JSON array (read with json_each). */
   const bind = (v: unknown): SQLInputValue =>
     typeof v === 'boolean' ? Number(v) : Array.isArray(v) ? JSON.stringify(v) : ((v ?? null) as SQLInputValue);
