@@ -5,10 +5,10 @@
  * locks the row it depends on first.
  */
 import pg from 'pg';
-import type { CardPeek, CardRecord, PruneKind } from '../core/records.ts';
+import type { CardPeek, CardRecord } from '../core/records.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../ports.ts';
-import { type Done, drive, LIVE_SQL, type Step, sharedStore } from './common.ts';
+import { type Done, drive, LIVE_SQL, pruneSql, type Step, sharedStore } from './common.ts';
 import { type Row, toItem, toRecord } from './rows.ts';
 
 /**
@@ -368,73 +368,10 @@ const SQL = {
   setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
 
-const PRUNE: Record<PruneKind, string> = {
-  outbox: `DELETE FROM outbox WHERE key IN (
-             SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
-             WHERE o.state = 'pending' AND o.attempts > 0 AND o.created_at < $1
-               AND ((c.alert_id IS NOT NULL AND c.final AND c.changed_at < $1)
-                 OR (o.alert_id IS NULL AND EXISTS (
-                       SELECT 1 FROM storms AS s
-                       WHERE s.ended_at IS NOT NULL AND s.ended_at < $1 AND strpos(o.key, s.id) > 0)))
-             ORDER BY o.created_at LIMIT $2
-             FOR UPDATE OF o SKIP LOCKED)`,
-  cards: `DELETE FROM cards WHERE alert_id IN (
-            SELECT c.alert_id FROM cards AS c
-            WHERE c.final AND c.changed_at < $1
-              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
-              AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
-              AND NOT EXISTS (SELECT 1 FROM questions AS qu WHERE qu.alert_id = c.alert_id AND qu.state = 'asked')
-              AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
-            ORDER BY c.changed_at LIMIT $2
-            FOR UPDATE SKIP LOCKED)
-          RETURNING alert_id`,
-  storm_members: `DELETE FROM storm_members WHERE (storm_id, alert_id) IN (
-                    SELECT m.storm_id, m.alert_id FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
-                    WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-                      AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
-                    LIMIT $2)`,
-  storms: `DELETE FROM storms WHERE id IN (
-             SELECT s.id FROM storms AS s
-             WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-               AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
-               AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
-             ORDER BY s.ended_at LIMIT $2
-             FOR UPDATE SKIP LOCKED)`,
-  close_requests: `DELETE FROM close_requests WHERE id IN (
-                     SELECT r.id FROM close_requests AS r
-                     WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < $1)
-                         OR (r.state = 'pending' AND r.expires_at < $1))
-                       AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
-                     LIMIT $2
-                     FOR UPDATE SKIP LOCKED)`,
-  once_keys: `DELETE FROM once_keys WHERE key IN (
-                SELECT key FROM once_keys WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  action_claims: `DELETE FROM action_claims WHERE alert_id IN (
-                    SELECT alert_id FROM action_claims WHERE claimed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  questions: `DELETE FROM questions WHERE id IN (
-                SELECT qu.id FROM questions AS qu
-                WHERE qu.state <> 'asked' AND qu.answered_at < $1
-                  AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
-                ORDER BY qu.answered_at LIMIT $2
-                FOR UPDATE SKIP LOCKED)`,
-  mute_members: `DELETE FROM mute_members WHERE (mute_id, alert_id) IN (
-                   SELECT mm.mute_id, mm.alert_id FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
-                   WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-                     AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
-                   LIMIT $2)`,
-  mutes: `DELETE FROM mutes WHERE id IN (
-            SELECT m.id FROM mutes AS m
-            WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
-              AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
-            ORDER BY m.ended_at LIMIT $2
-            FOR UPDATE SKIP LOCKED)`,
-  war_rooms: `DELETE FROM war_rooms WHERE alert_id IN (
-                SELECT w.alert_id FROM war_rooms AS w
-                WHERE w.at < $1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED)`,
-};
+const PRUNE = pruneSql(
+  (a, b) => `strpos(${a}, ${b})`,
+  (of) => `FOR UPDATE${of ? ` OF ${of}` : ''} SKIP LOCKED`,
+);
 
 export type PostgresStoreOptions = {
   clock?: () => number;

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { CardPeek, CardRecord, PruneKind } from '../core/records.ts';
+import type { CardPeek, CardRecord } from '../core/records.ts';
 import type { Store } from '../ports.ts';
-import { type Done, driveSync, LIVE_SQL, SHARED_SQL, type Step, sharedStore } from './common.ts';
+import { type Done, driveSync, LIVE_SQL, pruneSql, SHARED_SQL, type Step, sharedStore } from './common.ts';
 import { type Row, str, toItem, toRecord } from './rows.ts';
 
 /** Versioned migrations, applied in order inside a transaction each. Never edit a released one. */
@@ -437,67 +437,10 @@ const SQL = {
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p.value || c.value FROM json_each(?) AS p, json_each(?) AS c)',
 };
 
-/** One bounded DELETE per kind (parameters: before, limit); see PruneKind for the rules. */
-const PRUNE: Record<PruneKind, string> = {
-  outbox: `DELETE FROM outbox WHERE key IN (
-       SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
-       WHERE o.state = 'pending' AND o.attempts > 0 AND o.created_at < ?1
-         AND ((c.alert_id IS NOT NULL AND c.final = 1 AND c.changed_at < ?1)
-           OR (o.alert_id IS NULL AND EXISTS (
-                 SELECT 1 FROM storms AS s
-                 WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1 AND instr(o.key, s.id) > 0)))
-       ORDER BY o.created_at LIMIT ?2)`,
-  cards: `DELETE FROM cards WHERE alert_id IN (
-       SELECT c.alert_id FROM cards AS c
-       WHERE c.final = 1 AND c.changed_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
-         AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
-         AND NOT EXISTS (SELECT 1 FROM questions AS qu WHERE qu.alert_id = c.alert_id AND qu.state = 'asked')
-         AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
-       ORDER BY c.changed_at LIMIT ?2)
-     RETURNING alert_id`,
-  storm_members: `DELETE FROM storm_members WHERE seq IN (
-       SELECT m.seq FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
-       WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, s.id) > 0)
-       LIMIT ?2)`,
-  storms: `DELETE FROM storms WHERE id IN (
-       SELECT s.id FROM storms AS s
-       WHERE s.ended_at IS NOT NULL AND s.ended_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, s.id) > 0)
-         AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
-       ORDER BY s.ended_at LIMIT ?2)`,
-  close_requests: `DELETE FROM close_requests WHERE id IN (
-       SELECT r.id FROM close_requests AS r
-       WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < ?1)
-           OR (r.state = 'pending' AND r.expires_at < ?1))
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
-       LIMIT ?2)`,
-  once_keys:
-    'DELETE FROM once_keys WHERE key IN (SELECT key FROM once_keys WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)',
-  action_claims:
-    'DELETE FROM action_claims WHERE alert_id IN (SELECT alert_id FROM action_claims WHERE claimed_at < ?1 LIMIT ?2)',
-  questions: `DELETE FROM questions WHERE id IN (
-       SELECT qu.id FROM questions AS qu
-       WHERE qu.state <> 'asked' AND qu.answered_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
-       ORDER BY qu.answered_at LIMIT ?2)`,
-  mute_members: `DELETE FROM mute_members WHERE seq IN (
-       SELECT mm.seq FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
-       WHERE m.ended_at IS NOT NULL AND m.ended_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, m.id) > 0)
-       LIMIT ?2)`,
-  mutes: `DELETE FROM mutes WHERE id IN (
-       SELECT m.id FROM mutes AS m
-       WHERE m.ended_at IS NOT NULL AND m.ended_at < ?1
-         AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE instr(o.key, m.id) > 0)
-         AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
-       ORDER BY m.ended_at LIMIT ?2)`,
-  war_rooms: `DELETE FROM war_rooms WHERE alert_id IN (
-       SELECT w.alert_id FROM war_rooms AS w
-       WHERE w.at < ?1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
-       LIMIT ?2)`,
-};
+const PRUNE = pruneSql(
+  (a, b) => `instr(${a}, ${b})`,
+  () => '',
+);
 
 /** Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions | (() => number) = {}): Store {
