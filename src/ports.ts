@@ -32,7 +32,6 @@ import type {
   OutboxItem,
   OutboxKind,
   OutboxLane,
-  PruneKind,
   PruneQuery,
   PruneResult,
   Question,

@@ -36,7 +36,6 @@ import type { Logger } from '../log.ts';
 import type {
   AlertPageOf,
   CotoolClient,
-  ListedItem,
   ListingOptions,
   ListingParams,
   RawAlertPage,

@@ -9,7 +9,7 @@
 
 import ky, { isNetworkError, isTimeoutError, type Options, type RetryOptions } from 'ky';
 import pkg from '../../package.json' with { type: 'json' };
-import { COTOOL_ROUTES, type CotoolRoute } from '../core/alert.ts';
+import type { CotoolRoute } from '../core/alert.ts';
 import type { Logger } from '../log.ts';
 import {
   CotoolError,

@@ -28,7 +28,7 @@ import { closeRequestItem, closeRequestUpdateItem } from '../core/outbox.ts';
 import type { CardRecord, CloseRequest } from '../core/records.ts';
 import { newRef, truncate } from '../core/text.ts';
 import type { Logger } from '../log.ts';
-import type { CotoolClient, SlackPort, SlackView, Store } from '../ports.ts';
+import type { CotoolClient, Store } from '../ports.ts';
 import type { AccessPolicy, AccessRefusal } from './access.ts';
 import { type Actor, cotoolFailure, type Place, type TriageFailure, withoutTimeline } from './card-sync.ts';
 import type { ApprovalAsked, ChangeStatusInput, ChangeStatusResult, FourEyesGate } from './change-status.ts';

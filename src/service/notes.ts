@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { TimelineEntry } from '../core/alert.ts';
 import { cleanTyped, type NoteKind, noteBody } from '../core/attribution.ts';
 import { intentItem, settleItem } from '../core/outbox.ts';
-import { newRef, truncate } from '../core/text.ts';
+import { newRef } from '../core/text.ts';
 import { type CotoolError, isCotoolError } from '../cotool/errors.ts';
 import type { Logger } from '../log.ts';
 import type { CotoolClient, SlackView, Store } from '../ports.ts';

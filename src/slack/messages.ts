@@ -7,7 +7,7 @@ import { statusDone } from '../core/verdict.ts';
 import { type CotoolError, classifyCotoolError } from '../cotool/errors.ts';
 import type { AccessRefusal } from '../service/access.ts';
 import { literal, mrkdwn, oneLine } from './text.ts';
-import { CLOSED_AS, STATUS_LABEL } from './views/labels.ts';
+import { STATUS_LABEL } from './views/labels.ts';
 
 export { newRef };
 

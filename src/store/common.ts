@@ -77,6 +77,9 @@ const rows = function* (sql: string, values: readonly unknown[] = []): Steps<Row
 export const LIVE_SQL = "('open', 'in_progress', 'escalated')";
 
 export const SHARED_SQL = {
+  once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
+  setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
   get: 'SELECT * FROM cards WHERE alert_id = $1',
   byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
   seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
@@ -169,10 +172,8 @@ export type EngineSql = Record<
   | 'lease'
   | 'releaseLease'
   | 'claimAction'
-  | 'once'
   | 'quietIds'
   | 'pruneMeta'
-  | 'setMeta'
   | 'questionsOf'
   | 'dueQuestions'
   | 'muteMember'

@@ -343,8 +343,6 @@ const SQL = {
   claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, ${NOW})
                 ON CONFLICT (alert_id) DO UPDATE SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at
                 WHERE action_claims.claimed_at < ${NOW} - $3::bigint`,
-  once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
-         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
   quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND NOT final",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p || c FROM unnest($1::text[]) AS p, unnest($2::text[]) AS c)',
   questionsOf: 'SELECT * FROM questions WHERE alert_id = $1 ORDER BY asked_at DESC, id COLLATE "C" DESC',
@@ -365,7 +363,6 @@ const SQL = {
                             OR (length(display_id), display_id COLLATE "C") > (length($2::text), $2::text COLLATE "C"))
                      ORDER BY length(display_id), display_id COLLATE "C" LIMIT $3`,
   warRoomsOf: 'SELECT * FROM war_rooms WHERE alert_id = ANY($1::text[])',
-  setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
 
 const PRUNE = pruneSql(

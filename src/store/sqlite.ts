@@ -342,7 +342,6 @@ const SQL = {
        ORDER BY length(display_id), display_id LIMIT ?3`,
   // One JSON array bound instead of hundreds of placeholders (as the poller's peek).
   warRoomsOf: 'SELECT w.* FROM json_each(?) AS j JOIN war_rooms AS w ON w.alert_id = j.value',
-  setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   // One JSON array bound instead of hundreds of placeholders.
   peek: 'SELECT c.alert_id, c.state, c.status, c.updated_at, c.final FROM json_each(?) AS j JOIN cards AS c ON c.alert_id = j.value',
   unfinishedIds:
@@ -431,8 +430,6 @@ const SQL = {
   claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES (?1, ?2, ${NOW})
        ON CONFLICT (alert_id) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at
        WHERE action_claims.claimed_at < ${NOW} - ?3`,
-  once: `INSERT INTO once_keys (key, expires_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at < ?`,
   quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND final = 0",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p.value || c.value FROM json_each(?) AS p, json_each(?) AS c)',
 };

@@ -13,7 +13,7 @@ import {
   threadReplyItem,
 } from '../../core/outbox.ts';
 import type { Change, Question } from '../../core/records.ts';
-import { EVENT_TYPES, type QuestionRenderer } from '../../ports.ts';
+import { EVENT_TYPES } from '../../ports.ts';
 import type { Pacer } from '../pacer.ts';
 import type { Outcome, Shared } from './shared.ts';
 
