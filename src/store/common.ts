@@ -193,6 +193,20 @@ export function pruneSql(
   contains: (a: string, b: string) => string,
   lock: (of?: string) => string,
 ): Record<PruneKind, string> {
+  // Storms and mutes: the members of an ended one no outbox item names, then the ended one once memberless.
+  const unnamed = `NOT EXISTS (SELECT 1 FROM outbox AS o WHERE ${contains('o.key', 'p.id')} > 0)`;
+  const endedMembers = (parent: string, members: string, fk: string) =>
+    `DELETE FROM ${members} WHERE (${fk}, alert_id) IN (
+       SELECT m.${fk}, m.alert_id FROM ${parent} AS p JOIN ${members} AS m ON m.${fk} = p.id
+       WHERE p.ended_at IS NOT NULL AND p.ended_at < $1 AND ${unnamed}
+       LIMIT $2)`;
+  const endedParents = (parent: string, members: string, fk: string) =>
+    `DELETE FROM ${parent} WHERE id IN (
+       SELECT p.id FROM ${parent} AS p
+       WHERE p.ended_at IS NOT NULL AND p.ended_at < $1 AND ${unnamed}
+         AND NOT EXISTS (SELECT 1 FROM ${members} AS m WHERE m.${fk} = p.id)
+       ORDER BY p.ended_at LIMIT $2
+       ${lock()})`;
   return {
     outbox: `DELETE FROM outbox WHERE key IN (
              SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
@@ -213,18 +227,8 @@ export function pruneSql(
             ORDER BY c.changed_at LIMIT $2
             ${lock()})
           RETURNING alert_id`,
-    storm_members: `DELETE FROM storm_members WHERE (storm_id, alert_id) IN (
-                    SELECT m.storm_id, m.alert_id FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
-                    WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-                      AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE ${contains('o.key', 's.id')} > 0)
-                    LIMIT $2)`,
-    storms: `DELETE FROM storms WHERE id IN (
-             SELECT s.id FROM storms AS s
-             WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-               AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE ${contains('o.key', 's.id')} > 0)
-               AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
-             ORDER BY s.ended_at LIMIT $2
-             ${lock()})`,
+    storm_members: endedMembers('storms', 'storm_members', 'storm_id'),
+    storms: endedParents('storms', 'storm_members', 'storm_id'),
     close_requests: `DELETE FROM close_requests WHERE id IN (
                      SELECT r.id FROM close_requests AS r
                      WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < $1)
@@ -242,18 +246,8 @@ export function pruneSql(
                   AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
                 ORDER BY qu.answered_at LIMIT $2
                 ${lock()})`,
-    mute_members: `DELETE FROM mute_members WHERE (mute_id, alert_id) IN (
-                   SELECT mm.mute_id, mm.alert_id FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
-                   WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-                     AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE ${contains('o.key', 'm.id')} > 0)
-                   LIMIT $2)`,
-    mutes: `DELETE FROM mutes WHERE id IN (
-            SELECT m.id FROM mutes AS m
-            WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE ${contains('o.key', 'm.id')} > 0)
-              AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
-            ORDER BY m.ended_at LIMIT $2
-            ${lock()})`,
+    mute_members: endedMembers('mutes', 'mute_members', 'mute_id'),
+    mutes: endedParents('mutes', 'mute_members', 'mute_id'),
     war_rooms: `DELETE FROM war_rooms WHERE alert_id IN (
                 SELECT w.alert_id FROM war_rooms AS w
                 WHERE w.at < $1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
