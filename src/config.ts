@@ -8,7 +8,7 @@ import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { SEVERITIES, SOURCE_NAMES } from './core/alert.ts';
 import { claimStaleFloorMs, slackWriteMaxMs } from './core/claim-budget.ts';
-import { allChannels, parseRoutes, type Route } from './core/routes.ts';
+import { allChannels, mentionMrkdwn, parseRoutes, type Route } from './core/routes.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKLOG_MODES = ['recent', 'all', 'none'] as const;
@@ -281,17 +281,6 @@ function safeDecode(s: string): string {
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
-
-/** `<@U…>` / `<!subteam^S…>` / `<!here>` built from validated ids: trusted mrkdwn. */
-function mentionMrkdwn(ids: string[]): string | null {
-  if (ids.length === 0) return null;
-  return ids
-    .map((id) => {
-      if (id === 'here' || id === 'channel') return `<!${id}>`;
-      return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
-    })
-    .join(' ');
-}
 
 /**
  * The files the environment names, already read by the caller (src/load-config.ts reads them): the

@@ -42,7 +42,7 @@ import type {
   StormMember,
   WarRoom,
 } from './core/records.ts';
-import type { SlackMeaning } from './core/slack-errors.ts';
+import type { SlackFailure as ClassifiedSlackFailure } from './core/slack-errors.ts';
 
 export type SlackView = { text: string; blocks: unknown[] };
 
@@ -74,16 +74,8 @@ export const EVENT_TYPES = {
   question: 'cotool_question',
 } as const;
 
-/** A Slack failure classified once, by code (see src/core/slack-errors.ts). */
-export type SlackFailure = {
-  /** The platform error code (`not_in_channel` …) or `http_<status>`, `request_error`, `rate_limited`, `unknown`. */
-  code: string;
-  /** What the code means: the failure policy (src/notify/failure-policy.ts) acts on this alone. */
-  meaning: SlackMeaning;
-  channelProblem: boolean;
-  authProblem: boolean;
-  /** One sentence for the operator: what is wrong and what to do. */
-  hint: string | null;
+/** A Slack failure classified once, by code (see src/core/slack-errors.ts); the failure policy acts on `meaning` alone. */
+export type SlackFailure = ClassifiedSlackFailure & {
   /**
    * The request may have reached Slack and been acted on, but no definite answer came back (5xx,
    * `internal_error`, `fatal_error`, a timeout, a dropped connection): a post must be looked up

@@ -240,37 +240,15 @@ export type StormDigestLimits = { groups: number; examples: number; spans: numbe
 // ---------------------------------------------------------------------------------------------
 // Batched writes
 
-export type CardPatch = Partial<{
-  state: CardState;
-  channel: string | null;
-  ts: string | null;
-  status: string | null;
-  updatedAt: string | null;
-  fingerprint: string | null;
-  final: boolean;
-  stormId: string | null;
-  lastAction: LastAction | null;
-  postedAt: number | null;
-  muteId: string | null;
-  owner: { id: string; name: string } | null;
-  remindersSent: number;
-}>;
+export type CardPatch = Partial<Omit<CardRecord, 'alertId' | 'displayId' | 'version' | 'firstActionAt'>>;
 
 export type CardWrite =
   /** A new record; the change conflicts when one exists already. */
-  | {
-      op: 'insert';
-      alertId: string;
-      displayId: string;
-      state: CardState;
-      channel: string | null;
-      status: string | null;
-      updatedAt: string | null;
-      fingerprint: string | null;
-      stormId?: string | null;
-      /** The mute it is counted in (state muted). */
-      muteId?: string | null;
-    }
+  | ({ op: 'insert' } & Pick<
+      CardRecord,
+      'alertId' | 'displayId' | 'state' | 'channel' | 'status' | 'updatedAt' | 'fingerprint'
+    > &
+      Partial<Pick<CardRecord, 'stormId' | 'muteId'>>)
   /**
    * Compare-and-set: applies only while the record still has `expectVersion` and/or is still in
    * `expectState` (at least one of the two is given).

@@ -93,6 +93,7 @@ export type Destination = {
   breakThrough: BreakThrough;
 };
 
+/** `<@U…>` / `<!subteam^S…>` / `<!here>` built from validated ids: trusted mrkdwn. */
 export function mentionMrkdwn(ids: readonly string[]): string | null {
   if (ids.length === 0) return null;
   return ids

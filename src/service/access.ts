@@ -7,16 +7,10 @@
  */
 import { Lru } from '../core/lru.ts';
 import type { Logger } from '../log.ts';
+import type { SlackPerson } from '../ports.ts';
 
-export type SlackUserInfo = {
-  id: string;
-  /** The name people see: display name, else real name, else handle. */
-  name: string;
-  isRestricted: boolean;
-  isUltraRestricted: boolean;
-  isBot: boolean;
-  deleted: boolean;
-};
+/** `name`: the name people see (display name, else real name, else handle). */
+export type SlackUserInfo = SlackPerson;
 
 /** The directory lookups the policy needs; the real one wraps Bolt's WebClient. */
 export type SlackDirectory = {

@@ -426,20 +426,9 @@ export function createAskUser(deps: AskUserDeps) {
     const note = cleanTyped(input.note ?? '') || null;
     const who = await nameOf(input.userId);
     const answerer: Actor = { id: input.userId, name: who };
-    const enqueue: NewOutboxItem[] = [];
-    if (q.dmChannel) enqueue.push(questionUpdateItem(q, q.dmChannel, now));
-    if (q.channel && q.threadTs) {
-      enqueue.push(
-        threadReplyItem({
-          key: outboxKey.questionNote(q.id, 'answered'),
-          channel: q.channel,
-          threadTs: q.threadTs,
-          alertId: q.alertId,
-          view: deps.views.answeredNote({ displayId: q.displayId, asked: answerer, answer: input.answer, note }),
-          now,
-        }),
-      );
-    }
+    const enqueue = settledItems(q, 'answered', now, () =>
+      deps.views.answeredNote({ displayId: q.displayId, asked: answerer, answer: input.answer, note }),
+    );
     const applied = await t.store.apply([
       { question: { op: 'answer', id: q.id, userId: input.userId, answer: input.answer, note, at: now }, enqueue },
     ]);
@@ -532,24 +521,10 @@ export function createAskUser(deps: AskUserDeps) {
     let done = 0;
     for (const q of due) {
       const now = clock();
-      const enqueue: NewOutboxItem[] = [];
-      if (q.dmChannel) enqueue.push(questionUpdateItem(q, q.dmChannel, now));
-      if (q.channel && q.threadTs) {
-        enqueue.push(
-          threadReplyItem({
-            key: outboxKey.questionNote(q.id, 'timed_out'),
-            channel: q.channel,
-            threadTs: q.threadTs,
-            alertId: q.alertId,
-            view: deps.views.timedOutNote({
-              displayId: q.displayId,
-              asked: { id: q.askedUserId, name: null },
-              waitedMs: q.deadline - q.askedAt,
-            }),
-            now,
-          }),
-        );
-      }
+      const asked = { id: q.askedUserId, name: null };
+      const enqueue = settledItems(q, 'timed_out', now, () =>
+        deps.views.timedOutNote({ displayId: q.displayId, asked, waitedMs: q.deadline - q.askedAt }),
+      );
       const applied = await t.store.apply([{ question: { op: 'timeout', id: q.id, at: now }, enqueue }]);
       if (applied.conflicts > 0) continue;
       done++;
@@ -557,6 +532,17 @@ export function createAskUser(deps: AskUserDeps) {
       log.info({ questionId: q.id, alertId: q.alertId, asked: q.askedUserId }, 'a question timed out');
     }
     return done;
+  }
+
+  /** Once a question is settled: its DM redrawn, and a note in the card's thread. */
+  function settledItems(q: Question, how: 'answered' | 'timed_out', now: number, view: () => SlackView) {
+    const items: NewOutboxItem[] = q.dmChannel ? [questionUpdateItem(q, q.dmChannel, now)] : [];
+    if (!q.channel || !q.threadTs) return items;
+    const { channel, threadTs, alertId } = q;
+    return [
+      ...items,
+      threadReplyItem({ key: outboxKey.questionNote(q.id, how), channel, threadTs, alertId, view: view(), now }),
+    ];
   }
 
   async function comment(alertId: string, actor: Actor, words: string): Promise<boolean> {

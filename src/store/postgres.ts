@@ -5,39 +5,11 @@
  * locks the row it depends on first.
  */
 import pg from 'pg';
-import type {
-  ApplyResult,
-  CardPatch,
-  CardPeek,
-  CardRecord,
-  CardState,
-  Change,
-  NewOutboxItem,
-  OutboxItem,
-  PruneKind,
-  StormDigestGroup,
-  WarRoom,
-} from '../core/records.ts';
+import type { CardPeek, CardRecord } from '../core/records.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../ports.ts';
-import {
-  digestGroup,
-  idSpans,
-  muteParams,
-  num,
-  questionParams,
-  type Row,
-  requestParams,
-  toCloseRequest,
-  toItem,
-  toMember,
-  toMute,
-  toQuestion,
-  toRecord,
-  toStorm,
-  toWarRoom,
-  warRoomParams,
-} from './rows.ts';
+import { type Done, drive, LIVE_SQL, pruneSql, type Step, sharedStore } from './common.ts';
+import { type Row, toItem, toRecord } from './rows.ts';
 
 /**
  * Versioned migrations, applied in order at start in one transaction under an advisory lock (two
@@ -256,25 +228,6 @@ const TYPES = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** Column names of the patchable card fields (a fixed list: never user input), and how each value is stored. */
-const PATCH_COLUMNS: { [K in keyof CardPatch]-?: [string[], (v: CardPatch[K]) => unknown[]] } = {
-  state: [['state'], (v) => [v]],
-  channel: [['channel'], (v) => [v ?? null]],
-  ts: [['ts'], (v) => [v ?? null]],
-  status: [['status'], (v) => [v ?? null]],
-  updatedAt: [['updated_at'], (v) => [v ?? null]],
-  fingerprint: [['fingerprint'], (v) => [v ?? null]],
-  final: [['final'], (v) => [Boolean(v)]],
-  stormId: [['storm_id'], (v) => [v ?? null]],
-  lastAction: [['last_action'], (v) => [v ? JSON.stringify(v) : null]],
-  postedAt: [['posted_at'], (v) => [v ?? null]],
-  muteId: [['mute_id'], (v) => [v ?? null]],
-  owner: [['owner_id', 'owner_name'], (v) => [v?.id ?? null, v?.name ?? null]],
-  remindersSent: [['reminders_sent'], (v) => [v ?? 0]],
-};
-
-/** Statuses still live (src/core/alert.ts LIVE_STATUSES), for SQL. */
-const LIVE_SQL = "('open', 'in_progress', 'escalated')";
 /** Critical first, no severity last (src/core/digest.ts severityRank). */
 const SEVERITY_RANK_SQL =
   "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
@@ -292,26 +245,15 @@ const fenceHolds = (o: number, l: number, t: number) =>
   `EXISTS (SELECT 1 FROM leases WHERE name = $${l} AND owner = $${o} AND token = $${t} AND expires_at > ${NOW})`;
 
 const SQL = {
-  get: 'SELECT * FROM cards WHERE alert_id = $1',
   getMany: 'SELECT * FROM cards WHERE alert_id = ANY($1::text[])',
   peekMany: 'SELECT alert_id, state, status, updated_at, final FROM cards WHERE alert_id = ANY($1::text[])',
-  byMessage: "SELECT * FROM cards WHERE channel = $1 AND ts = $2 AND state = 'posted'",
   unfinishedIds:
     "SELECT alert_id FROM cards WHERE (state = 'posted' AND NOT final) OR state = 'queued' ORDER BY created_at, alert_id",
-  seen: `INSERT INTO cards (alert_id, display_id, state, status, created_at, changed_at)
-         VALUES ($1, $2, 'seen', $3, $4, $4) ON CONFLICT (alert_id) DO NOTHING`,
-  render: `UPDATE cards SET status = $1, updated_at = $2, fingerprint = $3, final = $4, version = version + 1,
-                  changed_at = $5
-           WHERE alert_id = $6`,
   lastAction: `UPDATE cards SET last_action = $1,
                       first_action_at = CASE WHEN $2::boolean AND first_action_at IS NULL THEN $3::bigint
                                              ELSE first_action_at END,
                       version = version + 1, changed_at = $3
                WHERE alert_id = $4`,
-  cardTimes: 'SELECT alert_id, posted_at, first_action_at FROM cards WHERE posted_at IS NOT NULL AND posted_at >= $1',
-  insertCard: `INSERT INTO cards (alert_id, display_id, state, channel, status, updated_at, fingerprint, storm_id,
-                                  created_at, changed_at, mute_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT (alert_id) DO NOTHING`,
   enqueue: `INSERT INTO outbox (key, kind, lane, channel, alert_id, priority, order_at, payload, created_at, not_before)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE(${NOW} + $11::bigint, $10))
             ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, priority = EXCLUDED.priority,
@@ -324,18 +266,8 @@ const SQL = {
            ON CONFLICT (key) DO UPDATE SET payload = EXCLUDED.payload, not_before = EXCLUDED.not_before,
                   rev = outbox.rev + 1
            WHERE outbox.state = 'pending'`,
-  stormOpen:
-    'INSERT INTO storms (id, channel, started_at, last_added_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING',
-  stormExists: 'SELECT 1 FROM storms WHERE id = $1',
   stormGrow:
     'UPDATE storms SET last_added_at = GREATEST(last_added_at, $1), cards_used = cards_used + $2 WHERE id = $3',
-  stormEnd: 'UPDATE storms SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL',
-  stormPosted: 'UPDATE storms SET ts = $1 WHERE id = $2',
-  stormTally: 'UPDATE storms SET tally = $1 WHERE id = $2',
-  member: `INSERT INTO storm_members (storm_id, alert_id, display_id, group_key, group_name, severity, status, title,
-                                      created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (storm_id, alert_id) DO NOTHING`,
-  memberStatus: 'UPDATE storm_members SET status = $1, updated_at = $2 WHERE storm_id = $3 AND alert_id = $4',
   // One statement: the subquery locks the best due row, skipping rows another claimer holds locked,
   // and the UPDATE takes it. A claimed row taken over (its claim stale) comes back `unknown`.
   // Only while the claimer holds the lease under the token it names; stale on the server's clock.
@@ -355,7 +287,6 @@ const SQL = {
   ownedRev: `SELECT rev FROM outbox
              WHERE key = $4 AND state = 'claimed' AND owner = $1 AND fence = $3 AND ${fenceHolds(1, 2, 3)}
              FOR UPDATE`,
-  deleteItem: 'DELETE FROM outbox WHERE key = $1',
   requeue: `UPDATE outbox SET state = 'pending', owner = NULL, claimed_at = NULL, fence = NULL, unknown = false,
                    attempts = 0, not_before = 0
             WHERE key = $1`,
@@ -366,11 +297,6 @@ const SQL = {
   listOutbox: `SELECT * FROM outbox WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR kind = $2)
                ORDER BY lane COLLATE "C", channel COLLATE "C", priority, order_at, key`,
   activeStorms: 'SELECT * FROM storms WHERE ended_at IS NULL ORDER BY started_at, id',
-  getStorm: 'SELECT * FROM storms WHERE id = $1',
-  members: 'SELECT * FROM storm_members WHERE storm_id = $1 ORDER BY seq',
-  digestTotals: `SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
-                        COUNT(DISTINCT group_key) AS groups
-                 FROM storm_members WHERE storm_id = $1`,
   digestGroups: `SELECT group_key AS key, COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ${LIVE_SQL}) AS live,
                         COUNT(*) FILTER (WHERE severity = 'critical') AS critical,
                         COUNT(*) FILTER (WHERE severity = 'high') AS high,
@@ -380,7 +306,6 @@ const SQL = {
                         MIN(seq) AS first_seq
                  FROM storm_members WHERE storm_id = $1 GROUP BY group_key
                  ORDER BY group_key = 'escalated' DESC, count DESC, first_seen, first_seq LIMIT $2`,
-  groupName: 'SELECT group_name FROM storm_members WHERE storm_id = $1 AND group_key = $2 ORDER BY seq LIMIT 1',
   // The first distinct titles (compared without surrounding blanks), in the order they came.
   groupExamples: `SELECT title FROM (
                     SELECT DISTINCT ON (btrim(title, ${BLANKS_SQL})) title, seq FROM storm_members
@@ -407,7 +332,6 @@ const SQL = {
   page: `SELECT * FROM storm_members WHERE storm_id = $1 AND (group_key = ANY($3::text[])) = $2
          ORDER BY status IN ${LIVE_SQL} DESC, ${SEVERITY_RANK_SQL}, created_at COLLATE "C", display_id COLLATE "C", seq
          LIMIT $4 OFFSET $5`,
-  idsAfter: 'SELECT seq, display_id FROM storm_members WHERE storm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   // A renewal (same owner, unexpired) keeps the token; any other taking moves it on.
   lease: `INSERT INTO leases (name, owner, expires_at, token) VALUES ($1, $2, ${NOW} + $3::bigint, 1)
           ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
@@ -415,55 +339,20 @@ const SQL = {
                               ELSE leases.token + 1 END
           WHERE leases.owner = EXCLUDED.owner OR leases.expires_at < ${NOW}
           RETURNING token`,
-  leaseToken: 'SELECT token FROM leases WHERE name = $1',
   releaseLease: `UPDATE leases SET expires_at = ${NOW} - 1 WHERE name = $1 AND owner = $2`,
   claimAction: `INSERT INTO action_claims (alert_id, owner, claimed_at) VALUES ($1, $2, ${NOW})
                 ON CONFLICT (alert_id) DO UPDATE SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at
                 WHERE action_claims.claimed_at < ${NOW} - $3::bigint`,
-  releaseAction: 'DELETE FROM action_claims WHERE alert_id = $1 AND owner = $2',
-  once: `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
-         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE once_keys.expires_at < $3`,
-  pruneOnce: 'DELETE FROM once_keys WHERE expires_at < $1',
-  forgetOnce: 'DELETE FROM once_keys WHERE key = $1',
-  expireRequests: `UPDATE close_requests SET state = 'expired', decided_at = $1
-                   WHERE alert_id = $2 AND state = 'pending' AND expires_at <= $1`,
-  addRequest: `INSERT INTO close_requests (id, alert_id, display_id, status, words, requester_id, requester_name,
-                                           basis, channel, thread_ts, state, created_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) ON CONFLICT DO NOTHING`,
-  getRequest: 'SELECT * FROM close_requests WHERE id = $1',
-  pendingRequest: "SELECT * FROM close_requests WHERE alert_id = $1 AND state = 'pending'",
-  requestTs: 'UPDATE close_requests SET ts = $1 WHERE id = $2',
-  moveRequest: `UPDATE close_requests SET state = $1, decided_by_id = $2, decided_by_name = $3, decided_at = $4,
-                       outcome = COALESCE($5, outcome)
-                WHERE id = $6 AND state = $7`,
   quietIds: "SELECT alert_id, state FROM cards WHERE state IN ('seen', 'digested', 'muted') AND NOT final",
   pruneMeta: 'DELETE FROM meta WHERE key IN (SELECT p || c FROM unnest($1::text[]) AS p, unnest($2::text[]) AS c)',
-  getMeta: 'SELECT value FROM meta WHERE key = $1',
-  // ---- the next move
-  ask: `INSERT INTO questions (id, alert_id, display_id, channel, thread_ts, asked_by_id, asked_by_name,
-                               asked_user_id, asked_at, deadline)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-  answer: `UPDATE questions SET state = $1, note = $2, answered_at = $3
-           WHERE id = $4 AND state = 'asked' AND asked_user_id = $5`,
-  timeout: "UPDATE questions SET state = 'timed_out', answered_at = $1 WHERE id = $2 AND state = 'asked'",
-  questionDm: 'UPDATE questions SET dm_channel = $1, dm_ts = $2 WHERE id = $3',
-  getQuestion: 'SELECT * FROM questions WHERE id = $1',
   questionsOf: 'SELECT * FROM questions WHERE alert_id = $1 ORDER BY asked_at DESC, id COLLATE "C" DESC',
   dueQuestions: `SELECT * FROM questions WHERE state = 'asked' AND deadline <= ${NOW}
                  ORDER BY deadline, id COLLATE "C" LIMIT $1`,
-  muteCreate: `INSERT INTO mutes (id, channel, detection_key, detection_name, by_id, by_name, reason, created_at,
-                                  until_at, source_alert_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-  muteEnd: 'UPDATE mutes SET ended_at = $1, ended_by_id = $2, ended_by_name = $3 WHERE id = $4 AND ended_at IS NULL',
   // Only into a mute that exists and is not ended (its row locked: an Unmute waits or wins); once per alert.
   muteMember: `INSERT INTO mute_members (mute_id, alert_id, display_id)
                SELECT id, $2, $3 FROM mutes WHERE id = $1 AND ended_at IS NULL FOR UPDATE
                ON CONFLICT (mute_id, alert_id) DO NOTHING`,
-  muteCounted: 'UPDATE mutes SET muted = muted + 1 WHERE id = $1',
   memberEscalated: `UPDATE mute_members SET escalated = true WHERE mute_id = $1 AND alert_id = $2 AND NOT escalated`,
-  muteEscalated: 'UPDATE mutes SET escalated = escalated + 1 WHERE id = $1',
-  mutePosted: 'UPDATE mutes SET ts = $1 WHERE id = $2',
-  getMute: 'SELECT * FROM mutes WHERE id = $1',
   activeMutes: 'SELECT * FROM mutes WHERE ended_at IS NULL ORDER BY created_at, id COLLATE "C"',
   dueMuteEnds: `SELECT * FROM mutes WHERE ended_at IS NULL AND until_at <= ${NOW}
                 ORDER BY until_at, id COLLATE "C" LIMIT $1`,
@@ -473,82 +362,13 @@ const SQL = {
                        AND ($2::text IS NULL
                             OR (length(display_id), display_id COLLATE "C") > (length($2::text), $2::text COLLATE "C"))
                      ORDER BY length(display_id), display_id COLLATE "C" LIMIT $3`,
-  warRoom: `INSERT INTO war_rooms (alert_id, channel, name, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (alert_id) DO NOTHING`,
-  getWarRoom: 'SELECT * FROM war_rooms WHERE alert_id = $1',
   warRoomsOf: 'SELECT * FROM war_rooms WHERE alert_id = ANY($1::text[])',
-  reminder: 'UPDATE cards SET reminders_sent = $1 WHERE alert_id = $2 AND reminders_sent = $1 - 1',
-  setMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
 } as const;
 
-/** One bounded DELETE per kind ($1: before, $2: limit); see PruneKind for the rules. */
-const PRUNE: Record<PruneKind, string> = {
-  outbox: `DELETE FROM outbox WHERE key IN (
-             SELECT o.key FROM outbox AS o LEFT JOIN cards AS c ON c.alert_id = o.alert_id
-             WHERE o.state = 'pending' AND o.attempts > 0 AND o.created_at < $1
-               AND ((c.alert_id IS NOT NULL AND c.final AND c.changed_at < $1)
-                 OR (o.alert_id IS NULL AND EXISTS (
-                       SELECT 1 FROM storms AS s
-                       WHERE s.ended_at IS NOT NULL AND s.ended_at < $1 AND strpos(o.key, s.id) > 0)))
-             ORDER BY o.created_at LIMIT $2
-             FOR UPDATE OF o SKIP LOCKED)`,
-  cards: `DELETE FROM cards WHERE alert_id IN (
-            SELECT c.alert_id FROM cards AS c
-            WHERE c.final AND c.changed_at < $1
-              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = c.alert_id)
-              AND NOT EXISTS (SELECT 1 FROM close_requests AS r WHERE r.alert_id = c.alert_id AND r.state = 'pending')
-              AND NOT EXISTS (SELECT 1 FROM questions AS qu WHERE qu.alert_id = c.alert_id AND qu.state = 'asked')
-              AND NOT EXISTS (SELECT 1 FROM action_claims AS a WHERE a.alert_id = c.alert_id)
-            ORDER BY c.changed_at LIMIT $2
-            FOR UPDATE SKIP LOCKED)
-          RETURNING alert_id`,
-  storm_members: `DELETE FROM storm_members WHERE (storm_id, alert_id) IN (
-                    SELECT m.storm_id, m.alert_id FROM storms AS s JOIN storm_members AS m ON m.storm_id = s.id
-                    WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-                      AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
-                    LIMIT $2)`,
-  storms: `DELETE FROM storms WHERE id IN (
-             SELECT s.id FROM storms AS s
-             WHERE s.ended_at IS NOT NULL AND s.ended_at < $1
-               AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, s.id) > 0)
-               AND NOT EXISTS (SELECT 1 FROM storm_members AS m WHERE m.storm_id = s.id)
-             ORDER BY s.ended_at LIMIT $2
-             FOR UPDATE SKIP LOCKED)`,
-  close_requests: `DELETE FROM close_requests WHERE id IN (
-                     SELECT r.id FROM close_requests AS r
-                     WHERE ((r.state <> 'pending' AND COALESCE(r.decided_at, r.expires_at) < $1)
-                         OR (r.state = 'pending' AND r.expires_at < $1))
-                       AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = r.alert_id)
-                     LIMIT $2
-                     FOR UPDATE SKIP LOCKED)`,
-  once_keys: `DELETE FROM once_keys WHERE key IN (
-                SELECT key FROM once_keys WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  action_claims: `DELETE FROM action_claims WHERE alert_id IN (
-                    SELECT alert_id FROM action_claims WHERE claimed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  questions: `DELETE FROM questions WHERE id IN (
-                SELECT qu.id FROM questions AS qu
-                WHERE qu.state <> 'asked' AND qu.answered_at < $1
-                  AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.alert_id = qu.alert_id)
-                ORDER BY qu.answered_at LIMIT $2
-                FOR UPDATE SKIP LOCKED)`,
-  mute_members: `DELETE FROM mute_members WHERE (mute_id, alert_id) IN (
-                   SELECT mm.mute_id, mm.alert_id FROM mutes AS m JOIN mute_members AS mm ON mm.mute_id = m.id
-                   WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-                     AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
-                   LIMIT $2)`,
-  mutes: `DELETE FROM mutes WHERE id IN (
-            SELECT m.id FROM mutes AS m
-            WHERE m.ended_at IS NOT NULL AND m.ended_at < $1
-              AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE strpos(o.key, m.id) > 0)
-              AND NOT EXISTS (SELECT 1 FROM mute_members AS mm WHERE mm.mute_id = m.id)
-            ORDER BY m.ended_at LIMIT $2
-            FOR UPDATE SKIP LOCKED)`,
-  war_rooms: `DELETE FROM war_rooms WHERE alert_id IN (
-                SELECT w.alert_id FROM war_rooms AS w
-                WHERE w.at < $1 AND NOT EXISTS (SELECT 1 FROM cards AS c WHERE c.alert_id = w.alert_id)
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED)`,
-};
+const PRUNE = pruneSql(
+  (a, b) => `strpos(${a}, ${b})`,
+  (of) => `FOR UPDATE${of ? ` OF ${of}` : ''} SKIP LOCKED`,
+);
 
 export type PostgresStoreOptions = {
   clock?: () => number;
@@ -563,23 +383,6 @@ export type PostgresStoreOptions = {
   /** How long a query may take before it fails (default 30 s). */
   queryTimeoutMs?: number;
 };
-
-class Conflict extends Error {}
-
-/**
- * The next move's parts that can conflict. Each is one statement that writes nothing when it
- * conflicts, except a mute's `count` (its member, then the tally): it writes after its check.
- */
-function nextMoveSteps(ch: Change): number {
-  const q = ch.question?.op;
-  const m = ch.mute?.op;
-  return (
-    (q === 'ask' || q === 'answer' || q === 'timeout' ? 1 : 0) +
-    (m === 'create' || m === 'end' || m === 'count' ? 1 : 0) +
-    (ch.warRoom ? 1 : 0) +
-    (ch.reminder ? 1 : 0)
-  );
-}
 
 /** Deadlock or serialisation failure: the whole transaction was rolled back and may be run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -668,194 +471,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
   }
 
-  const query = async (text: string, values?: unknown[]) => (await pool.query<Row>(text, values)).rows;
-  const affected = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
-
-  const enqueueOne = (c: pg.PoolClient, i: NewOutboxItem, t: number) =>
-    c.query(SQL.enqueue, [
-      i.key,
-      i.kind,
-      i.lane,
-      i.channel,
-      i.alertId,
-      i.priority,
-      i.orderAt,
-      i.payload,
-      t,
-      i.notBefore ?? 0,
-      i.holdMs ?? null,
-    ]);
-
-  /** Applies one change inside the caller's transaction; throws Conflict to roll it back. */
-  async function applyOne(c: pg.PoolClient, ch: Change, t: number): Promise<void> {
-    const w = ch.card;
-    if (w?.op === 'insert') {
-      const r = await c.query(SQL.insertCard, [
-        w.alertId,
-        w.displayId,
-        w.state,
-        w.channel,
-        w.status,
-        w.updatedAt,
-        w.fingerprint,
-        w.stormId ?? null,
-        t,
-        w.muteId ?? null,
-      ]);
-      if (r.rowCount !== 1) throw new Conflict();
-    } else if (w?.op === 'update') {
-      const keys = (Object.keys(w.set) as (keyof CardPatch)[]).filter((k) => w.set[k] !== undefined);
-      const values = keys.flatMap((k) => (PATCH_COLUMNS[k][1] as (v: unknown) => unknown[])(w.set[k]));
-      if (w.expectVersion === undefined && w.expectState === undefined) {
-        throw new Error('a card update needs expectVersion or expectState');
-      }
-      const params: unknown[] = [...values, t, w.alertId];
-      const sets = keys.flatMap((k) => PATCH_COLUMNS[k][0]).map((col, i) => `${col} = $${i + 1}`);
-      sets.push('version = version + 1', `changed_at = $${values.length + 1}`);
-      const where = [`alert_id = $${params.length}`];
-      if (w.expectVersion !== undefined) where.push(`version = $${params.push(w.expectVersion)}`);
-      if (w.expectState !== undefined) where.push(`state = $${params.push(w.expectState)}`);
-      const r = await c.query(`UPDATE cards SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, params);
-      if (r.rowCount !== 1) throw new Conflict();
-    }
-    for (const key of ch.dequeue ?? []) {
-      if ((await c.query(SQL.dequeue, [key])).rowCount !== 1) throw new Conflict();
-    }
-    if (ch.closeRequest) {
-      const r = ch.closeRequest;
-      await c.query(SQL.expireRequests, [r.createdAt, r.alertId]);
-      const res = await c.query(SQL.addRequest, requestParams(r));
-      if (res.rowCount !== 1) throw new Conflict();
-    }
-    await applyNextMoveChecks(c, ch);
-    if (ch.closeRequestTs) await c.query(SQL.requestTs, [ch.closeRequestTs.ts, ch.closeRequestTs.id]);
-    const s = ch.storm;
-    if (s?.op === 'open') {
-      // An existing id is a no-op; a second open storm in the channel (another leader's, during a
-      // hand-over) conflicts.
-      if ((await c.query(SQL.stormOpen, [s.id, s.channel, s.at])).rowCount !== 1) {
-        if ((await c.query(SQL.stormExists, [s.id])).rowCount !== 1) throw new Conflict();
-      }
-    } else if (s?.op === 'grow') await c.query(SQL.stormGrow, [s.at, s.cards, s.id]);
-    else if (s?.op === 'end') await c.query(SQL.stormEnd, [s.at, s.id]);
-    else if (s?.op === 'posted') await c.query(SQL.stormPosted, [s.ts, s.id]);
-    else if (s?.op === 'tally') await c.query(SQL.stormTally, [s.tally, s.id]);
-    for (const m of ch.members ?? []) {
-      await c.query(SQL.member, [
-        m.stormId,
-        m.alertId,
-        m.displayId,
-        m.groupKey,
-        m.groupName,
-        m.severity,
-        m.status,
-        m.title,
-        m.createdAt,
-        m.updatedAt,
-      ]);
-    }
-    for (const m of ch.memberStatus ?? []) {
-      await c.query(SQL.memberStatus, [m.status, m.updatedAt, m.stormId, m.alertId]);
-    }
-    await applyNextMoveWrites(c, ch);
-    for (const m of ch.meta ?? []) await c.query(SQL.setMeta, [m.key, m.value]);
-    for (const i of ch.enqueue ?? []) await enqueueOne(c, i, t);
-    for (const i of ch.settle ?? []) {
-      await c.query(SQL.settle, [
-        i.key,
-        i.kind,
-        i.lane,
-        i.channel,
-        i.alertId,
-        i.priority,
-        i.orderAt,
-        i.payload,
-        t,
-        i.notBefore ?? 0,
-      ]);
-    }
-  }
-
-  /**
-   * The parts of a change for questions, mutes, war rooms and reminders that can conflict: each writes
-   * nothing when it does (a mute's count writes its tally only after its member went in), and they come
-   * before any write of the change that cannot conflict (see applyAll).
-   */
-  async function applyNextMoveChecks(c: pg.PoolClient, ch: Change): Promise<void> {
-    const n = async (text: string, values: unknown[]) => (await c.query(text, values)).rowCount ?? 0;
-    const qw = ch.question;
-    if (qw?.op === 'ask') {
-      if ((await n(SQL.ask, questionParams(qw.q))) !== 1) throw new Conflict();
-    } else if (qw?.op === 'answer') {
-      if ((await n(SQL.answer, [qw.answer, qw.note, qw.at, qw.id, qw.userId])) !== 1) throw new Conflict();
-    } else if (qw?.op === 'timeout') {
-      if ((await n(SQL.timeout, [qw.at, qw.id])) !== 1) throw new Conflict();
-    }
-    const m = ch.mute;
-    if (m?.op === 'create') {
-      if ((await n(SQL.muteCreate, muteParams(m.m))) !== 1) throw new Conflict();
-    } else if (m?.op === 'end') {
-      if ((await n(SQL.muteEnd, [m.at, m.by?.id ?? null, m.by?.name ?? null, m.id])) !== 1) throw new Conflict();
-    } else if (m?.op === 'count') {
-      if ((await n(SQL.muteMember, [m.id, m.alertId, m.displayId])) !== 1) throw new Conflict();
-      await n(SQL.muteCounted, [m.id]);
-    }
-    if (ch.warRoom && (await n(SQL.warRoom, warRoomParams(ch.warRoom))) !== 1) throw new Conflict();
-    if (ch.reminder && (await n(SQL.reminder, [ch.reminder.n, ch.reminder.cardKey])) !== 1) throw new Conflict();
-  }
-
-  /** The next move's writes that never conflict: a question's DM, a member escalated, a mute's message. */
-  async function applyNextMoveWrites(c: pg.PoolClient, ch: Change): Promise<void> {
-    const qw = ch.question;
-    if (qw?.op === 'dm') await c.query(SQL.questionDm, [qw.channel, qw.ts, qw.id]);
-    const m = ch.mute;
-    if (m?.op === 'escalated') {
-      const r = await c.query(SQL.memberEscalated, [m.id, m.alertId]);
-      if (r.rowCount === 1) await c.query(SQL.muteEscalated, [m.id]);
-    } else if (m?.op === 'posted') await c.query(SQL.mutePosted, [m.ts, m.id]);
-  }
-
-  /**
-   * Each change is atomic: a conflict undoes that change alone. The steps that can conflict (the card
-   * write, then each dequeue, then a storm's opening) come first in applyOne and write nothing when
-   * they conflict, so a change needs a savepoint only when a conflict could follow another
-   * conflict-capable step that already wrote (e.g. a card write and a dequeue, or two dequeues). Any
-   * other error aborts the whole batch.
-   */
-  async function applyAll(c: pg.PoolClient, changes: readonly Change[], t: number): Promise<ApplyResult> {
-    let applied = 0;
-    let conflicts = 0;
-    for (const ch of changes) {
-      const steps =
-        (ch.card ? 1 : 0) +
-        (ch.dequeue?.length ?? 0) +
-        (ch.closeRequest ? 1 : 0) +
-        (ch.storm?.op === 'open' ? 1 : 0) +
-        nextMoveSteps(ch);
-      if (steps < 2) {
-        try {
-          await applyOne(c, ch, t);
-          applied++;
-        } catch (err) {
-          if (!(err instanceof Conflict)) throw err;
-          conflicts++;
-        }
-        continue;
-      }
-      await c.query('SAVEPOINT change');
-      try {
-        await applyOne(c, ch, t);
-        await c.query('RELEASE SAVEPOINT change');
-        applied++;
-      } catch (err) {
-        if (!(err instanceof Conflict)) throw err;
-        await c.query('ROLLBACK TO SAVEPOINT change');
-        await c.query('RELEASE SAVEPOINT change');
-        conflicts++;
-      }
-    }
-    return { applied, conflicts };
-  }
+  const run = async (c: pg.Pool | pg.PoolClient, { sql, values }: Step): Promise<Done> => {
+    const r = await c.query<Row>(sql, values as unknown[]);
+    return { rows: r.rows, count: r.rowCount ?? 0 };
+  };
+  const query = async (text: string, values?: unknown[]) => (await run(pool, { sql: text, values: values ?? [] })).rows;
 
   await migrate();
 
@@ -888,9 +508,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     });
   }
 
-  let onceWrites = 0;
   let closed: Promise<void> | null = null;
   const store: Store = {
+    ...sharedStore({
+      sql: SQL,
+      prune: PRUNE,
+      chunk: 5000,
+      clock,
+      query: (sql, values = []) => run(pool, { sql, values }),
+      tx: (make) => tx((c) => drive(make(), (step) => run(c, step))),
+    }),
     async getMany(alertIds) {
       const out = new Map<string, CardRecord>();
       for (let i = 0; i < alertIds.length; i += 5000) {
@@ -914,38 +541,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       }
       return out;
     },
-    async get(alertId) {
-      const [r] = await query(SQL.get, [alertId]);
-      return r ? toRecord(r) : null;
-    },
-    async getByMessage(channel, ts) {
-      const [r] = await query(SQL.byMessage, [channel, ts]);
-      return r ? toRecord(r) : null;
-    },
-    async listUnfinishedIds() {
-      return (await query(SQL.unfinishedIds)).map((r) => String(r.alert_id));
-    },
-    async markSeen(alertId, displayId, status) {
-      await query(SQL.seen, [alertId, displayId, status, clock()]);
-    },
-    async saveRender(alertId, r) {
-      await query(SQL.render, [r.status, r.updatedAt, r.fingerprint, r.final, clock(), alertId]);
-    },
-    async setLastAction(alertId, action) {
-      await query(SQL.lastAction, [action ? JSON.stringify(action) : null, action !== null, clock(), alertId]);
-    },
-    async cardTimes(sinceMs) {
-      return (await query(SQL.cardTimes, [sinceMs])).map((r) => ({
-        alertId: String(r.alert_id),
-        postedAt: Number(r.posted_at),
-        firstActionAt: num(r.first_action_at),
-      }));
-    },
-    async apply(changes) {
-      if (changes.length === 0) return { applied: 0, conflicts: 0 };
-      const t = clock();
-      return tx((c) => applyAll(c, changes, t));
-    },
     async claimNext({ lane, channel, owner, staleMs, fence }) {
       const [r] = await query(SQL.claimNext, [
         owner,
@@ -956,207 +551,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         Math.round(staleMs),
       ]);
       return r ? toItem(r) : null;
-    },
-    async touchClaim(key, owner, fence) {
-      return (await affected(SQL.touch, [owner, fence.lease, fence.token, key])) === 1;
-    },
-    async completeOutbox(key, owner, fence, rev, changes = []) {
-      const t = clock();
-      return tx(async (c) => {
-        const [row] = (await c.query<Row>(SQL.ownedRev, [owner, fence.lease, fence.token, key])).rows;
-        if (!row) return false;
-        await applyAll(c, changes, t);
-        if (Number(row.rev) === rev) await c.query(SQL.deleteItem, [key]);
-        else await c.query(SQL.requeue, [key]);
-        return true;
-      });
-    },
-    async retryOutbox(key, owner, fence, afterMs, unknown) {
-      const params = [owner, fence.lease, fence.token, key, Math.max(0, Math.round(afterMs)), unknown];
-      return (await affected(SQL.retry, params)) === 1;
-    },
-    async outboxDepth() {
-      return (await query(SQL.depth)).map((r) => ({
-        channel: String(r.channel),
-        lane: String(r.lane) as OutboxItem['lane'],
-        count: Number(r.n),
-      }));
-    },
-    async listOutbox(filter = {}) {
-      return (await query(SQL.listOutbox, [filter.channel ?? null, filter.kind ?? null])).map(toItem);
-    },
-    async activeStorms() {
-      return (await query(SQL.activeStorms)).map(toStorm);
-    },
-    async getStorm(id) {
-      const [r] = await query(SQL.getStorm, [id]);
-      return r ? toStorm(r) : null;
-    },
-    async stormMembers(stormId) {
-      return (await query(SQL.members, [stormId])).map(toMember);
-    },
-    async stormDigest(stormId, limits) {
-      const [totals] = await query(SQL.digestTotals, [stormId]);
-      const groups: StormDigestGroup[] = [];
-      for (const r of await query(SQL.digestGroups, [stormId, limits.groups])) {
-        const key = String(r.key);
-        const [name] = await query(SQL.groupName, [stormId, key]);
-        const examples = (await query(SQL.groupExamples, [stormId, key, limits.examples])).map((e) => String(e.title));
-        const islands = await query(SQL.groupIslands, [stormId, key, limits.spans]);
-        const others = (await query(SQL.groupOtherIds, [stormId, key, limits.spans])).map((o) => String(o.id));
-        groups.push(digestGroup(r, String(name?.group_name ?? ''), examples, idSpans(islands, others, limits.spans)));
-      }
-      const total = Number(totals?.total ?? 0);
-      const live = Number(totals?.live ?? 0);
-      const groupCount = Number(totals?.groups ?? 0);
-      return {
-        total,
-        live,
-        groupCount,
-        groups,
-        other: {
-          groups: groupCount - groups.length,
-          count: total - groups.reduce((n, g) => n + g.count, 0),
-          live: live - groups.reduce((n, g) => n + g.live, 0),
-        },
-      };
-    },
-    async stormMemberPage(stormId, which, page) {
-      const one = 'groupKey' in which;
-      const keys = 'groupKey' in which ? [which.groupKey] : [...which.exceptGroups];
-      const [c] = await query(SQL.pageCount, [stormId, one, keys]);
-      const rows = await query(SQL.page, [stormId, one, keys, page.limit, page.offset]);
-      return {
-        total: Number(c?.total ?? 0),
-        live: Number(c?.live ?? 0),
-        groupName: c?.group_name === null || c?.group_name === undefined ? null : String(c.group_name),
-        members: rows.map(toMember),
-      };
-    },
-    async stormIdsAfter(stormId, afterSeq, limit) {
-      return (await query(SQL.idsAfter, [stormId, afterSeq, limit])).map((r) => ({
-        seq: Number(r.seq),
-        displayId: String(r.display_id),
-      }));
-    },
-    async tryLease(name, owner, ttlMs) {
-      const [row] = await query(SQL.lease, [name, owner, Math.round(ttlMs)]);
-      if (row) return { held: true, token: Number(row.token) };
-      const [cur] = await query(SQL.leaseToken, [name]);
-      return { held: false, token: cur ? Number(cur.token) : 0 };
-    },
-    async releaseLease(name, owner) {
-      await query(SQL.releaseLease, [name, owner]);
-    },
-    async claimAction(alertId, owner, ttlMs) {
-      return (await affected(SQL.claimAction, [alertId, owner, Math.round(ttlMs)])) === 1;
-    },
-    async releaseAction(alertId, owner) {
-      await query(SQL.releaseAction, [alertId, owner]);
-    },
-    async firstTime(key, now, ttlMs) {
-      if (++onceWrites % 500 === 0) await query(SQL.pruneOnce, [now]);
-      return (await affected(SQL.once, [key, now + ttlMs, now])) === 1;
-    },
-    async forgetFirstTime(key) {
-      await query(SQL.forgetOnce, [key]);
-    },
-    async addCloseRequest(r, now) {
-      return tx(async (c) => {
-        await c.query(SQL.expireRequests, [now, r.alertId]);
-        const res = await c.query(SQL.addRequest, requestParams(r));
-        return res.rowCount === 1;
-      });
-    },
-    async getCloseRequest(id) {
-      const [r] = await query(SQL.getRequest, [id]);
-      return r ? toCloseRequest(r) : null;
-    },
-    async pendingCloseRequest(alertId) {
-      const [r] = await query(SQL.pendingRequest, [alertId]);
-      return r ? toCloseRequest(r) : null;
-    },
-    async setCloseRequestTs(id, ts) {
-      await query(SQL.requestTs, [ts, id]);
-    },
-    async moveCloseRequest(id, from, to, d) {
-      const n = await affected(SQL.moveRequest, [
-        to,
-        d.by?.id ?? null,
-        d.by?.name ?? null,
-        d.at,
-        d.outcome ?? null,
-        id,
-        from,
-      ]);
-      return n === 1;
-    },
-    async getQuestion(id) {
-      const [r] = await query(SQL.getQuestion, [id]);
-      return r ? toQuestion(r) : null;
-    },
-    async questionsOf(alertId) {
-      return (await query(SQL.questionsOf, [alertId])).map(toQuestion);
-    },
-    async dueQuestions(limit) {
-      return (await query(SQL.dueQuestions, [limit])).map(toQuestion);
-    },
-    async getMute(id) {
-      const [r] = await query(SQL.getMute, [id]);
-      return r ? toMute(r) : null;
-    },
-    async activeMutes() {
-      return (await query(SQL.activeMutes)).map(toMute);
-    },
-    async dueMuteEnds(limit) {
-      return (await query(SQL.dueMuteEnds, [limit])).map(toMute);
-    },
-    async muteMembersAfter(muteId, afterDisplayId, limit) {
-      return (await query(SQL.muteMembersAfter, [muteId, afterDisplayId, limit])).map((r) => ({
-        alertId: String(r.alert_id),
-        displayId: String(r.display_id),
-      }));
-    },
-    async getWarRoom(alertId) {
-      const [r] = await query(SQL.getWarRoom, [alertId]);
-      return r ? toWarRoom(r) : null;
-    },
-    async warRoomsOf(alertIds) {
-      const out = new Map<string, WarRoom>();
-      for (let i = 0; i < alertIds.length; i += 5000) {
-        for (const r of await query(SQL.warRoomsOf, [alertIds.slice(i, i + 5000)])) {
-          const w = toWarRoom(r);
-          out.set(w.alertId, w);
-        }
-      }
-      return out;
-    },
-    async prune({ kind, before, limit, metaPrefixes = [] }) {
-      if (kind !== 'cards') {
-        const deleted = await affected(PRUNE[kind], [before, limit]);
-        return { deleted, tables: { [kind]: deleted } };
-      }
-      return tx(async (c) => {
-        const ids = (await c.query<Row>(PRUNE.cards, [before, limit])).rows.map((r) => String(r.alert_id));
-        const meta =
-          ids.length > 0 && metaPrefixes.length > 0
-            ? ((await c.query(SQL.pruneMeta, [[...metaPrefixes], ids])).rowCount ?? 0)
-            : 0;
-        return { deleted: ids.length, tables: { cards: ids.length, meta } };
-      });
-    },
-    async listQuietIds() {
-      return (await query(SQL.quietIds)).map((r) => ({
-        alertId: String(r.alert_id),
-        state: String(r.state) as CardState,
-      }));
-    },
-    async getMeta(key) {
-      const [r] = await query(SQL.getMeta, [key]);
-      return r ? String(r.value) : null;
-    },
-    async setMeta(key, value) {
-      await query(SQL.setMeta, [key, value]);
     },
     async ping() {
       await query('SELECT 1');

@@ -476,8 +476,6 @@ export function renderStatusReply(alert: Alert, ctx: StatusReplyContext): CardVi
     blocks: [section(BLOCKS.reply, `${mark} ${line(`*${idOf(alert)}*`)}${why}`)],
   };
 }
-/** Closing is one status change among others; the same note serves it. */
-export const renderClosedReply = renderStatusReply;
 
 function describeChange(status: string): { mark: string; verb: (id: string) => string } {
   if (isClosedStatus(status)) return { mark: CLOSED_MARK, verb: (id) => `closed ${id} as ${CLOSED_AS[status]}` };

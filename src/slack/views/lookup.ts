@@ -73,16 +73,16 @@ function shareBlock(alert: AlertWithTimeline): ActionsBlock | null {
   };
 }
 
+/** The live card's view, as a channel shows it. */
+function liveCard(alert: AlertWithTimeline, ctx: Omit<LookupContext, 'notice'>): CardView {
+  const { alertUrl, closeOpensForm, lastAction } = ctx;
+  const [escalation, verdict] = [escalationFrom(alert), latestVerdict(alert.timeline)];
+  return renderAlertCard(alert, { alertUrl, interactive: true, closeOpensForm, lastAction, escalation, verdict });
+}
+
 /** The ephemeral look-up answer (at most ~22 blocks). */
 export function renderLookup(alert: AlertWithTimeline, ctx: LookupContext): CardView {
-  const card = renderAlertCard(alert, {
-    alertUrl: ctx.alertUrl,
-    interactive: true,
-    closeOpensForm: ctx.closeOpensForm,
-    lastAction: ctx.lastAction,
-    escalation: escalationFrom(alert),
-    verdict: latestVerdict(alert.timeline),
-  });
+  const card = liveCard(alert, ctx);
   const long = longDescription(alert);
   const cardBlocks = card.blocks.flatMap((b): KnownBlock[] => {
     if (b.block_id !== BLOCKS.cardDescription) return [b];
@@ -106,14 +106,7 @@ export function renderSharedCard(
   alert: AlertWithTimeline,
   ctx: Omit<LookupContext, 'notice'> & { sharedBy: string; at: string },
 ): CardView {
-  const card = renderAlertCard(alert, {
-    alertUrl: ctx.alertUrl,
-    interactive: true,
-    closeOpensForm: ctx.closeOpensForm,
-    lastAction: ctx.lastAction,
-    escalation: escalationFrom(alert),
-    verdict: latestVerdict(alert.timeline),
-  });
+  const card = liveCard(alert, ctx);
   const who = SLACK_USER_ID.test(ctx.sharedBy) ? `<@${ctx.sharedBy}>` : 'someone';
   const shared: ContextBlock = {
     type: 'context',

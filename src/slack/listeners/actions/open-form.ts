@@ -1,11 +1,12 @@
 /**
- * Opening the reason modal and the edit modal from a card. The modal is opened at once with the
+ * Opening the reason, edit, note and disagree modals from a card. The modal is opened at once with the
  * click's trigger_id (it expires after 3 s) showing "Loading COT-1…"; access is checked and the alert
  * read only then, and the modal updated in place with the form — or with why there is none.
  */
 import type { WebClient } from '@slack/web-api';
 import { isClosed, isLive } from '../../../core/alert.ts';
 import { classifySlackError } from '../../../core/slack-errors.ts';
+import { latestVerdict } from '../../../core/verdict.ts';
 import type { Logger } from '../../../log.ts';
 import { type Place, whoSet } from '../../../service/card-sync.ts';
 import { VIEWS } from '../../ids.ts';
@@ -13,6 +14,7 @@ import { alreadyClosed, formNotOpened, statusName } from '../../messages.ts';
 import type { ActionPayload, Disposition, ModalMeta } from '../../payloads.ts';
 import { CLOSE_VERB, renderCloseModal } from '../../views/close-modal.ts';
 import { EDIT_VERB, renderEditModal } from '../../views/edit-modal.ts';
+import { DISAGREE_VERB, NOTE_VERB, renderNoteModal } from '../../views/note-modal.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { failureText } from './change-answers.ts';
@@ -20,7 +22,31 @@ import type { Surface } from './surface.ts';
 
 type View = Parameters<WebClient['views']['open']>[0]['view'];
 
-export type FormKind = 'close' | 'edit';
+type Loaded = Extract<Awaited<ReturnType<ListenerDeps['useCases']['loadForm']>>, { ok: true }>;
+const FORMS = {
+  close: {
+    callbackId: VIEWS.closeModal,
+    verb: CLOSE_VERB,
+    render: (l: Loaded, m: ModalMeta) => renderCloseModal(l.alert, m),
+  },
+  edit: {
+    callbackId: VIEWS.editModal,
+    verb: EDIT_VERB,
+    render: (l: Loaded, m: ModalMeta) => renderEditModal(l.alert, m),
+  },
+  note: {
+    callbackId: VIEWS.noteModal,
+    verb: NOTE_VERB,
+    render: (l: Loaded, m: ModalMeta) => renderNoteModal('note', l.alert, m, { verdict: latestVerdict(l.timeline) }),
+  },
+  disagree: {
+    callbackId: VIEWS.disagreeModal,
+    verb: DISAGREE_VERB,
+    render: (l: Loaded, m: ModalMeta) =>
+      renderNoteModal('disagree', l.alert, m, { verdict: latestVerdict(l.timeline) }),
+  },
+};
+export type FormKind = keyof typeof FORMS;
 
 export async function openForm(
   kind: FormKind,
@@ -36,8 +62,7 @@ export async function openForm(
   },
 ): Promise<void> {
   const { deps, client, userId, surface, logger } = ctx;
-  const callbackId = kind === 'close' ? VIEWS.closeModal : VIEWS.editModal;
-  const verb = kind === 'close' ? CLOSE_VERB : EDIT_VERB;
+  const { callbackId, verb } = FORMS[kind];
   const record = await deps.store.get(p.id);
   let displayId = record?.displayId ?? null;
 
@@ -100,5 +125,5 @@ export async function openForm(
     ...(place ? { c: place.channel, t: place.ts } : {}),
     ...(ctx.disposition ? { d: ctx.disposition } : {}),
   };
-  await show(kind === 'close' ? renderCloseModal(alert, meta) : renderEditModal(alert, meta));
+  await show(FORMS[kind].render(loaded, meta));
 }
