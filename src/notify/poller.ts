@@ -7,19 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { type Alert, LIVE_STATUSES } from '../core/alert.ts';
 import { createMutePlanner } from '../core/mute-plan.ts';
 import { decodeItem } from '../core/outbox.ts';
-import {
-  candidateBuffer,
-  cardChannels,
-  decideNew,
-  type PendingCard,
-  type PlanPolicy,
-  planGone,
-  planPage,
-  type StormPolicy,
-  unchanged,
-} from '../core/plan.ts';
+import { cardChannels, type PlanPolicy, planGone, planPage, unchanged } from '../core/plan.ts';
 import type { Change, Storm } from '../core/records.ts';
 import { alertIdOfKey, cardKey, type Route } from '../core/routes.ts';
+import { candidateBuffer, decideNew, type PendingCard, type StormPolicy } from '../core/storm-plan.ts';
 import { isCotoolError } from '../cotool/errors.ts';
 import type { Logger } from '../log.ts';
 import type { CardRenderer, CotoolClient, Store } from '../ports.ts';

@@ -39,21 +39,16 @@ import type { CotoolClient, SlackPerson, SlackView, SlackWorkspace } from '../po
 import type { AccessRefusal } from './access.ts';
 import {
   type Actor,
-  afterWrite,
-  dropIntent,
   type FormLoad,
   fetchAlert,
-  finishChange,
-  holdIntent,
-  keepsIntent,
   loadForForm,
   noteThread,
   type Place,
   type TriageDeps,
   type TriageFailure,
   withClaim,
-  writeOrReread,
 } from './card-sync.ts';
+import { afterWrite, dropIntent, finishChange, holdIntent, keepsIntent, writeOrReread } from './change-run.ts';
 
 export type Answer = 'yes' | 'no';
 export type { QuestionFacts };

@@ -16,8 +16,8 @@
 import type { Alert, KnownAlertStatus, TimelineEntry } from '../core/alert.ts';
 import { buildReason, type Reason } from '../core/attribution.ts';
 import type { CardRecord } from '../core/records.ts';
+import { type Actor, type Place, syncCard, type TriageDeps, type TriageFailure, whoSet } from './card-sync.ts';
 import {
-  type Actor,
   afterWrite,
   type ChangeInput,
   type ChangeStart,
@@ -26,14 +26,9 @@ import {
   finishChange,
   holdIntent,
   keepsIntent,
-  type Place,
   runChange,
-  syncCard,
-  type TriageDeps,
-  type TriageFailure,
-  whoSet,
   writeOrReread,
-} from './card-sync.ts';
+} from './change-run.ts';
 
 export type ChangeStatusInput = ChangeInput & {
   status: KnownAlertStatus;

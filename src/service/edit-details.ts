@@ -6,8 +6,8 @@
  * part of it. The card is redrawn and its thread says what changed.
  */
 import type { Alert, DetailsPatch } from '../core/alert.ts';
+import { type Actor, syncCard, type TriageDeps, type TriageFailure } from './card-sync.ts';
 import {
-  type Actor,
   afterWrite,
   type ChangeInput,
   type ChangeStart,
@@ -17,11 +17,8 @@ import {
   holdIntent,
   keepsIntent,
   runChange,
-  syncCard,
-  type TriageDeps,
-  type TriageFailure,
   writeOrReread,
-} from './card-sync.ts';
+} from './change-run.ts';
 
 export type EditDetailsInput = ChangeInput & {
   /** The submitted title; undefined when the form had no title input. */

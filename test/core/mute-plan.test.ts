@@ -8,9 +8,10 @@ import type { Alert } from '../../src/core/alert.ts';
 import { createMutePlanner, MUTE_IDS_PER_REPLY, type PlanMute } from '../../src/core/mute-plan.ts';
 import type { BreakThrough } from '../../src/core/mutes.ts';
 import { type MuteIdsPayload, MuteIdsPayloadSchema } from '../../src/core/outbox.ts';
-import { decideNew, type PageInput, type PlanPolicy, planPage, unchanged } from '../../src/core/plan.ts';
+import { type PageInput, type PlanPolicy, planPage, unchanged } from '../../src/core/plan.ts';
 import type { CardRecord, Change } from '../../src/core/records.ts';
 import { parseRoutes, type Route } from '../../src/core/routes.ts';
+import { decideNew } from '../../src/core/storm-plan.ts';
 import { alert } from '../support/alerts.ts';
 
 const NOW = Date.parse('2026-12-06T12:00:00.000Z');

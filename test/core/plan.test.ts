@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.ts';
 import { PRIORITY } from '../../src/core/outbox.ts';
-import {
-  type Candidate,
-  type ChannelInput,
-  candidateBuffer,
-  decideNew,
-  type PageInput,
-  type PendingCard,
-  type PlanPolicy,
-  planGone,
-  planPage,
-  unchanged,
-} from '../../src/core/plan.ts';
+import { type Candidate, type PageInput, type PlanPolicy, planGone, planPage, unchanged } from '../../src/core/plan.ts';
 import type { CardRecord, Change, Storm } from '../../src/core/records.ts';
 import { parseRoutes } from '../../src/core/routes.ts';
+import { type ChannelInput, candidateBuffer, decideNew, type PendingCard } from '../../src/core/storm-plan.ts';
 import { alert } from '../support/alerts.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
