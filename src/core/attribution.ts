@@ -87,8 +87,11 @@ const HEADS: Record<NoteKind, string> = {
 /** Event type of the thread reply that confirms a note (src/ports.ts EVENT_TYPES.note). */
 export const NOTE_EVENT_TYPE = 'cotool_note';
 
-/** The comment's body: "Note from Slack by Jane Doe (<@U…>): words", within Cotool's 20,000 characters. */
-export function noteBody(kind: NoteKind, actor: { id: string; name: string }, words: string): string {
+/**
+ * How a comment written from Slack names its author: "Jane Doe (<@U…>)" — the name cleaned, without
+ * the characters that would make it look like a mention, and the id only when it is one.
+ */
+export function authorOf(actor: { id: string; name: string }): string {
   const name =
     truncate(
       cleanTyped(actor.name)
@@ -96,8 +99,12 @@ export function noteBody(kind: NoteKind, actor: { id: string; name: string }, wo
         .replace(/[<>()]/g, ''),
       NAME_MAX,
     ) || 'a Slack user';
-  const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
-  const head = `${HEADS[kind]} by ${name}${id}`;
+  return `${name}${SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : ''}`;
+}
+
+/** The comment's body: "Note from Slack by Jane Doe (<@U…>): words", within Cotool's 20,000 characters. */
+export function noteBody(kind: NoteKind, actor: { id: string; name: string }, words: string): string {
+  const head = `${HEADS[kind]} by ${authorOf(actor)}`;
   return `${head}: ${truncate(cleanTyped(words), COMMENT_MAX - head.length - 2)}`;
 }
 

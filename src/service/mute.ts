@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert } from '../core/alert.ts';
-import { cleanTyped } from '../core/attribution.ts';
+import { authorOf, cleanTyped } from '../core/attribution.ts';
 import { detectionKeyOf, type MuteChoice, muteEnd } from '../core/mutes.ts';
 import { muteEndItem, muteMessageItem, muteUpdateItem } from '../core/outbox.ts';
 import type { Mute } from '../core/records.ts';
@@ -24,8 +24,6 @@ import type { Actor } from './card-sync.ts';
 
 /** What the modal accepts as a reason (src/slack/views/mute.ts MUTE_REASON_MAX says the same). */
 export const REASON_MAX = 500;
-const NAME_MAX = 80;
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 /** The escalated group of a storm's digest (src/notify/digest.ts ESCALATED_GROUP): no detection to mute. */
 const ESCALATED_GROUP = 'escalated';
 
@@ -88,17 +86,10 @@ export function muteCommentBody(
   actor: Actor,
   m: { detectionName: string; channel: string; choice: MuteChoice; createdAt: number; until: number; reason: string },
 ): string {
-  const name =
-    truncate(
-      cleanTyped(actor.name)
-        .replace(/\s+/g, ' ')
-        .replace(/[<>()]/g, ''),
-      NAME_MAX,
-    ) || 'a Slack user';
-  const id = SLACK_USER_ID.test(actor.id) ? ` (<@${actor.id}>)` : '';
+  const author = authorOf(actor);
   const detection = truncate(cleanTyped(m.detectionName).replace(/\s+/g, ' '), 200);
   const span = CHOICE_WORDS[m.choice] || spanWords(m.until - m.createdAt);
-  const head = `Detection “${detection}” muted from Slack by ${name}${id} in channel ${m.channel} for ${span}, until ${new Date(m.until).toISOString()}`;
+  const head = `Detection “${detection}” muted from Slack by ${author} in channel ${m.channel} for ${span}, until ${new Date(m.until).toISOString()}`;
   return `${head}: ${truncate(cleanTyped(m.reason), 20_000 - head.length - 2)}`;
 }
 

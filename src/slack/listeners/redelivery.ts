@@ -5,6 +5,9 @@ import type { ListenerDeps } from './deps.ts';
 export const REDELIVERY_WINDOW_MS = 10 * 60_000;
 
 /** True the first time this delivery is seen; false for Slack's redelivery of the same interaction. */
-export function firstDelivery(deps: Pick<ListenerDeps, 'store' | 'clock'>, key: string): Promise<boolean> {
+export function firstDelivery(
+  deps: { store: Pick<ListenerDeps['store'], 'firstTime'>; clock: () => number },
+  key: string,
+): Promise<boolean> {
   return deps.store.firstTime(key, deps.clock(), REDELIVERY_WINDOW_MS);
 }

@@ -39,11 +39,12 @@ import {
   staleCard,
   unexpectedError,
 } from '../../messages.ts';
-import { type AskMeta, decodeAction, decodeAnswerMeta, decodeAskMeta, decodeQuestionRef } from '../../payloads.ts';
+import { type AskMeta, decodeAnswerMeta, decodeAskMeta, decodeQuestionRef } from '../../payloads.ts';
 import { mrkdwn, oneLine } from '../../text.ts';
 import { askUserModal, readAskForm } from '../../views/ask-user-modal.ts';
 import { answerModal, readAnswerForm } from '../../views/question-dm.ts';
 import { loadingModal, noticeModal, workingModal } from '../../views/triage-modal.ts';
+import { onCardButton } from './card-button.ts';
 import { surfaceOf } from './surface.ts';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
@@ -97,20 +98,12 @@ export function registerAskUserListeners(app: App, deps: AskUserListenerDeps): v
   }
 
   // ---- "Ask the user…" on the card: the modal at once, then who the alert names.
-  app.action({ type: 'block_actions', action_id: ACTIONS.askUser }, async (args: ClickArgs) => {
-    const { ack, body, action, client, respond } = args;
-    await ack();
-    const userId = body.user.id;
-    const surface = surfaceOf(body, { client, respond, logger: log });
-    try {
-      const decoded = decodeAction(action.type === 'button' ? action.value : undefined);
-      if (!decoded.ok || decoded.value.op !== OPS.askUser) {
-        log.warn({ userId, reason: decoded.ok ? 'op_mismatch' : decoded.reason }, 'an ask button that does not decode');
-        await surface.tell(cardOutOfDate());
-        return;
-      }
-      const p = decoded.value;
-      if (!(await firstDelivery(`interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+  onCardButton(
+    app,
+    deps,
+    { actionId: ACTIONS.askUser, op: OPS.askUser, what: 'ask', logger: log },
+    async ({ args, userId, surface, value: p }) => {
+      const { body, client } = args;
       let displayId = (await deps.store.get(p.id))?.displayId ?? null;
       let viewId: string | undefined;
       try {
@@ -175,13 +168,8 @@ export function registerAskUserListeners(app: App, deps: AskUserListenerDeps): v
           ...(notice ? { notice } : {}),
         }),
       );
-    } catch (err) {
-      const ref = newRef();
-      log.error({ ref, err, userId }, 'the ask button failed unexpectedly');
-      await surface.tell(unexpectedError(ref));
-    }
-  });
-
+    },
+  );
   // ---- The ask modal's submission: who can be asked is checked before the ack (field errors).
   app.view({ type: 'view_submission', callback_id: VIEWS.askUserModal }, async (args: SubmitArgs) => {
     const { ack, body, view, client } = args;

@@ -26,11 +26,12 @@ import {
   unmuted,
 } from '../../messages.ts';
 import { breakThroughIn } from '../../mute-render.ts';
-import { decodeAction, decodeDigestMute, decodeMuteRef, type MuteMeta, muteKeyFits, muteName } from '../../payloads.ts';
+import { decodeDigestMute, decodeMuteRef, type MuteMeta, muteKeyFits, muteName } from '../../payloads.ts';
 import { muteList, muteModal } from '../../views/mute.ts';
 import { loadingModal, noticeModal } from '../../views/triage-modal.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { firstDelivery } from '../redelivery.ts';
+import { onCardButton } from './card-button.ts';
 import { failureText } from './change-answers.ts';
 import { surfaceOf } from './surface.ts';
 
@@ -89,20 +90,12 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
   }
 
   // ---- "Mute detection…" on a card
-  app.action({ type: 'block_actions', action_id: ACTIONS.mute }, async (args: ClickArgs) => {
-    const { ack, body, action, client, respond } = args;
-    await ack();
-    const userId = body.user.id;
-    const surface = surfaceOf(body, { client, respond, logger: log });
-    try {
-      const decoded = decodeAction(action.type === 'button' ? action.value : undefined);
-      if (!decoded.ok || decoded.value.op !== OPS.mute) {
-        log.warn({ userId }, 'a mute button carried a value that does not decode');
-        await surface.tell(cardOutOfDate());
-        return;
-      }
-      const p = decoded.value;
-      if (!(await firstDelivery(deps, `interaction:${userId}:${action.action_ts}:${action.action_id}`))) return;
+  onCardButton(
+    app,
+    deps,
+    { actionId: ACTIONS.mute, op: OPS.mute, what: 'mute', logger: log },
+    async ({ args, userId, surface, value: p }) => {
+      const { client } = args;
       const record = await deps.store.get(p.id);
       const displayId = record?.displayId ?? null;
       const viewId = await openLoading(args, displayId, surface.tell);
@@ -137,12 +130,8 @@ export function registerMuteActions(app: App, deps: ListenerDeps): void {
         stormId: null,
       };
       await show(await form(meta, alert.displayId));
-    } catch (err) {
-      const ref = newRef();
-      log.error({ ref, err, userId }, 'the mute button failed unexpectedly');
-      await surface.tell(unexpectedError(ref));
-    }
-  });
+    },
+  );
 
   // ---- "Mute detection…" on a digest group
   app.action({ type: 'block_actions', action_id: ACTIONS.digestMute }, async (args: ClickArgs) => {
