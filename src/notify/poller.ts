@@ -27,7 +27,7 @@ export type PollerDeps = {
   storm: StormPolicy;
   health: HealthState;
   logger: Logger;
-  metrics?: Metrics;
+  metrics: Metrics;
   clock?: () => number;
   /** Only the leader polls. */
   isLeader?: () => boolean;
@@ -183,7 +183,7 @@ export function createPoller(deps: PollerDeps) {
     // The mutes holding now, read once per cycle: new alerts of a muted detection get no card.
     const mutes = await store.activeMutes();
     const muter = createMutePlanner(mutes, started);
-    deps.metrics?.mutesActive.set(mutes.filter((m) => m.endedAt === null && started < m.until).length);
+    deps.metrics.mutesActive.set(mutes.filter((m) => m.endedAt === null && started < m.until).length);
     try {
       const pages = cotool.listRawAlertPages({ status: LIVE_STATUSES }, { maxPages: MAX_PAGES });
       for await (const page of pages) {
@@ -239,7 +239,7 @@ export function createPoller(deps: PollerDeps) {
           report.changes += r.applied;
           report.conflicts += r.conflicts;
           report.muted += r.applied;
-          deps.metrics?.alertsMuted.inc(r.applied);
+          deps.metrics.alertsMuted.inc(r.applied);
         }
         await apply(held.length > 0 ? planned.changes.filter((c) => c.mute?.op !== 'count') : planned.changes, report);
         for (const c of planned.candidates) {
@@ -305,17 +305,17 @@ export function createPoller(deps: PollerDeps) {
       report.queued += decision.cards;
       report.digested += decision.digested + decision.folded;
       if (decision.digested + decision.folded > 0) {
-        deps.metrics?.digestedAlerts.inc({ channel }, decision.digested + decision.folded);
+        deps.metrics.digestedAlerts.inc({ channel }, decision.digested + decision.folded);
       }
       if (decision.stormStarted) {
-        deps.metrics?.stormActive.set({ channel }, 1);
+        deps.metrics.stormActive.set({ channel }, 1);
         log.warn(
           { channel, stormId: decision.stormStarted },
           'alert storm: new alerts beyond the most urgent go to one digest',
         );
       }
       if (decision.stormEnded) {
-        deps.metrics?.stormActive.set({ channel }, 0);
+        deps.metrics.stormActive.set({ channel }, 0);
         log.info({ channel, stormId: decision.stormEnded }, 'alert storm over');
       }
     }
@@ -362,11 +362,11 @@ export function createPoller(deps: PollerDeps) {
             const cpu = process.cpuUsage(cpu0);
             report.cpuMs = (cpu.user + cpu.system) / 1000;
             if (!report.follower) {
-              deps.metrics?.pollCpu.inc(report.cpuMs / 1000);
-              deps.metrics?.pollChanges.inc(report.changes);
+              deps.metrics.pollCpu.inc(report.cpuMs / 1000);
+              deps.metrics.pollChanges.inc(report.changes);
             }
             if (!report.follower && (report.ok || !stopping)) {
-              deps.metrics?.observePoll({ ...report, durationMs: clock() - started }, clock());
+              deps.metrics.observePoll({ ...report, durationMs: clock() - started }, clock());
             }
             return report;
           })

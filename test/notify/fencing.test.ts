@@ -133,6 +133,7 @@ async function replica(db: Db, owner: string, clock: () => number, slack: SlackP
     metrics: createMetrics(),
   });
   const sender = createSender({
+    metrics: createMetrics(),
     store: f.store,
     slack,
     render: {} as CardRenderer,

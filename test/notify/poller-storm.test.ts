@@ -3,6 +3,7 @@
  * the active storms (a leader hand-over), opening a second one conflicts; the poller writes nothing of
  * that channel's plan and plans again, into the existing storm, at the next poll.
  */
+
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.ts';
 import { createLogger } from '../../src/log.ts';
@@ -10,6 +11,7 @@ import { createPoller } from '../../src/notify/poller.ts';
 import type { CotoolClient, RawAlertPage, Store } from '../../src/ports.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { createHealth } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { alert } from '../support/alerts.ts';
 
 const CHANNEL = 'C0STORM';
@@ -31,6 +33,7 @@ function cotoolWith(alerts: Alert[]): Pick<CotoolClient, 'listRawAlertPages' | '
 
 function pollerOn(store: Store, alerts: Alert[]) {
   return createPoller({
+    metrics: createMetrics(),
     store,
     cotool: cotoolWith(alerts),
     render: { fingerprint: (a) => `fp:${a.id}` },

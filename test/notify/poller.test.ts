@@ -2,6 +2,7 @@
  * The poll cycle on a fake clock: the real poller, the real Cotool client (its `fetch` served from
  * memory), the real SQLite store in memory. What a cycle writes is read back from the store.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outboxKey } from '../../src/core/outbox.ts';
 import { createCotoolClient } from '../../src/cotool/client.ts';
@@ -11,6 +12,7 @@ import { signalling } from '../../src/notify/sender/signal.ts';
 import type { Store } from '../../src/ports.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { createHealth, type HealthState } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { type CotoolAlert, makeAlert } from '../e2e/fakes/cotool.ts';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
@@ -55,6 +57,7 @@ function world() {
   const health: HealthState = createHealth('socket');
   let leader = true;
   const poller = createPoller({
+    metrics: createMetrics(),
     store,
     cotool,
     render: { fingerprint: (a) => `${a.status}|${a.severity}|${a.title}|${a.updatedAt}` },

@@ -4,6 +4,7 @@
  * queued before that message is out waits for it (an id list needs its thread); the end is its own
  * top-level message.
  */
+
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { muteEndItem, muteIdsItem, muteMessageItem, muteUpdateItem } from '../../src/core/outbox.ts';
@@ -16,6 +17,7 @@ import { createSlackPort } from '../../src/slack/port.ts';
 import { createCardRenderer } from '../../src/slack/render.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { createHealth } from '../../src/telemetry/health.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { config } from '../service/fakes.ts';
 
 const CHANNEL = 'C0ALERTS';
@@ -56,6 +58,7 @@ async function setup() {
   );
   const grant = await store.tryLease('poller', 'test', 3_600_000);
   sender = createSender({
+    metrics: createMetrics(),
     store,
     fence: () => ({ lease: 'poller', token: grant.token }),
     slack: port,

@@ -263,6 +263,7 @@ export async function triageHarness(overrides: Partial<Alert> = {}, opts: { card
   }
   const grant = await raw.tryLease('poller', 'test-sender', 3_600_000);
   redraw = createSender({
+    metrics: createMetrics(),
     store: raw,
     fence: () => ({ lease: 'poller', token: grant.token }),
     slack: { ...slack.port, findMessage: async () => 'absent' },
@@ -367,6 +368,7 @@ export async function drainOutbox(
   // The sender sends under the poller's lease (its fence).
   const grant = await h.store.tryLease('poller', 'test-sender', 3_600_000);
   const sender = createSender({
+    metrics: createMetrics(),
     store: h.store,
     fence: () => ({ lease: 'poller', token: grant.token }),
     slack: {

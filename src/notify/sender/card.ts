@@ -103,7 +103,7 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
     const place = sent.done;
     log.info({ alertId: a.id, displayId: a.displayId, channel: place.channel, ts: place.ts }, 'card posted');
     stats.posted++;
-    metrics?.cardsPosted.inc();
+    metrics.cardsPosted.inc();
     if (refusedWith) fellBack(item, refusedWith);
     // The minimal card carries the card's metadata: found again after a crash, updated later.
     return announced(await complete(item, [posted(place.channel, place.ts)]), place.channel, place.ts);
@@ -180,7 +180,7 @@ async function recordUpdate(
   channel: string,
 ): Promise<Outcome> {
   s.stats.updated++;
-  s.metrics?.cardsUpdated.inc();
+  s.metrics.cardsUpdated.inc();
   const now = await s.store.get(rec.alertId);
   const changes: Change[] = [{ card: { op: 'update', alertId: rec.alertId, expectVersion: rec.version, set } }];
   if (now && now.version !== rec.version && !payload.refresh) {

@@ -51,7 +51,7 @@ export async function sendEscalation(s: Shared, item: ItemOf<'escalation'>, pace
     key: item.key,
   });
   if (refused) return refused;
-  s.metrics?.escalationsAnnounced.inc();
+  s.metrics.escalationsAnnounced.inc();
   s.stats.notices++;
   log.info({ alertId: payload.alertId, displayId: payload.alert.displayId }, 'escalation announced');
   return complete(item);

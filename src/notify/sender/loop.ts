@@ -233,14 +233,14 @@ export function createSender(deps: SenderDeps) {
     const seen = new Set<string>();
     for (const d of depth) {
       if (d.lane === 'post') ensureLoop('post', d.channel);
-      metrics?.outboxDepth.set({ channel: d.channel, lane: d.lane }, d.count);
+      metrics.outboxDepth.set({ channel: d.channel, lane: d.lane }, d.count);
       seen.add(`${d.channel}|${d.lane}`);
       reported.add(`${d.channel}|${d.lane}`);
     }
     for (const pair of reported) {
       if (seen.has(pair)) continue;
       const [channel = '', lane = 'post'] = pair.split('|');
-      metrics?.outboxDepth.set({ channel, lane }, 0);
+      metrics.outboxDepth.set({ channel, lane }, 0);
     }
   }
   /**

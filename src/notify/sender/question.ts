@@ -118,7 +118,7 @@ async function unreachable(s: Shared, item: ItemOf<'question_dm'>, q: Question, 
     { questionId: q.id, alertId: q.alertId, slackError: code },
     'Slack refused the question DM; the person cannot be reached',
   );
-  s.metrics?.questions.inc({ outcome: 'unreachable' });
+  s.metrics.questions.inc({ outcome: 'unreachable' });
   return complete(item, [{ question: { op: 'timeout', id: q.id, at: now }, enqueue: note }]);
 }
 

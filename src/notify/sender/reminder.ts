@@ -61,6 +61,6 @@ export async function sendReminder(s: Shared, item: ItemOf<'reminder'>, pacer: P
   });
   if (refused) return refused;
   log.info({ alertId: p.alertId, displayId: alert.displayId, n: p.n }, 'reminder sent');
-  metrics?.remindersSent.inc();
+  metrics.remindersSent.inc();
   return complete(item, done);
 }

@@ -35,7 +35,7 @@ export type SenderDeps = {
   cotool: Pick<CotoolClient, 'getAlert' | 'listTimeline'>;
   health: HealthState;
   logger: Logger;
-  metrics?: Metrics;
+  metrics: Metrics;
   owner: string;
   pace: { postRatePerSec: number; postBurst: number; updatesPerMinute: number };
   /** THREAD_TIMELINE: which new Cotool timeline entries thread notes tell (default all). */
@@ -219,7 +219,7 @@ export function createShared(deps: SenderDeps) {
       case 'pause':
         stats.rateLimited++;
         pacer.pause(action.until);
-        metrics?.slackRateLimited.inc({ method });
+        metrics.slackRateLimited.inc({ method });
         log.warn(
           { key: item.key, channel: item.channel, retryAfterSec: (action.until - now) / 1000 },
           'Slack rate limit: pausing',
@@ -246,7 +246,7 @@ export function createShared(deps: SenderDeps) {
             f.hint ?? `Slack refused ${method} for good: ${f.code}; the message is kept and retried until fixed`,
           );
         }
-        metrics?.slackOperatorProblems.inc({ code: f.code });
+        metrics.slackOperatorProblems.inc({ code: f.code });
         noteSlackProblem(
           health,
           {
@@ -283,7 +283,7 @@ export function createShared(deps: SenderDeps) {
           { key: item.key, kind: item.kind, slackError: f.code },
           `Slack refused ${method} for its content; not sent (the alert's card still shows it)`,
         );
-        metrics?.fallbackMessages.inc({ kind: item.kind, fallback: 'none' });
+        metrics.fallbackMessages.inc({ kind: item.kind, fallback: 'none' });
         return complete(item);
       }
     }
@@ -291,7 +291,7 @@ export function createShared(deps: SenderDeps) {
 
   /** A fallback went out (Slack had refused the full message with `code`): counted, listed on /readyz. */
   function fellBack(item: OutboxItem, code: string): void {
-    metrics?.fallbackMessages.inc({ kind: item.kind, fallback: 'minimal' });
+    metrics.fallbackMessages.inc({ kind: item.kind, fallback: 'minimal' });
     noteSlackProblem(
       health,
       {
