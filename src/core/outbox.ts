@@ -347,7 +347,7 @@ function build<K extends OutboxKind>(
   payload: PayloadOf[K],
 ): NewOutboxItem {
   const { key, channel, cardKey, priority, orderAt } = at;
-  return { key, kind, lane, channel, alertId: cardKey, priority, orderAt, payload: JSON.stringify(payload) };
+  return { key, kind, lane, channel, cardKey, priority, orderAt, payload: JSON.stringify(payload) };
 }
 
 /** A new alert's card, on its channel's post lane. */

@@ -110,7 +110,8 @@ export type NewOutboxItem = {
   kind: OutboxKind;
   lane: OutboxLane;
   channel: string;
-  alertId: string | null;
+  /** The card the item is for (its record's key: the alert id, or the alert id and channel of a copy); null: none. */
+  cardKey: string | null;
   /** Lower first. */
   priority: number;
   /** Within a priority, lower (older) first: epoch ms. */

@@ -122,13 +122,13 @@ export function createPoller(deps: PollerDeps) {
     // Only cards surely not in Slack may be folded into a digest: one whose earlier attempt has an
     // unknown outcome is looked up by the sender first (the store refuses to dequeue it anyway).
     const items = (await store.listOutbox({ kind: 'card' })).filter(
-      (i) => i.state === 'pending' && !i.unknown && i.alertId,
+      (i) => i.state === 'pending' && !i.unknown && i.cardKey,
     );
     const out = new Map<string, PendingCard[]>();
     if (items.length === 0) return out;
-    const records = await store.getMany(items.map((i) => i.alertId as string));
+    const records = await store.getMany(items.map((i) => i.cardKey as string));
     for (const i of items) {
-      const record = records.get(i.alertId as string);
+      const record = records.get(i.cardKey as string);
       if (record?.state !== 'queued') continue;
       const decoded = decodeItem(i);
       // Unreadable (the sender drops it): left out of the storm's planning.

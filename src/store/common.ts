@@ -354,13 +354,13 @@ function* applyOne(S: Sql, ch: Change, t: number): Steps<void> {
   yield* nextMoveWrites(S, ch);
   for (const m of ch.meta ?? []) yield* count(S.setMeta, [m.key, m.value]);
   for (const i of ch.enqueue ?? []) {
-    const { key, kind, lane, channel, alertId, priority, orderAt, payload } = i;
-    const values = [key, kind, lane, channel, alertId, priority, orderAt, payload, t, i.notBefore ?? 0];
+    const { key, kind, lane, channel, cardKey, priority, orderAt, payload } = i;
+    const values = [key, kind, lane, channel, cardKey, priority, orderAt, payload, t, i.notBefore ?? 0];
     yield* count(S.enqueue, [...values, i.holdMs ?? null]);
   }
   for (const i of ch.settle ?? []) {
-    const { key, kind, lane, channel, alertId, priority, orderAt, payload } = i;
-    yield* count(S.settle, [key, kind, lane, channel, alertId, priority, orderAt, payload, t, i.notBefore ?? 0]);
+    const { key, kind, lane, channel, cardKey, priority, orderAt, payload } = i;
+    yield* count(S.settle, [key, kind, lane, channel, cardKey, priority, orderAt, payload, t, i.notBefore ?? 0]);
   }
 }
 

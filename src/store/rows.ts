@@ -57,7 +57,7 @@ export function toItem(r: Row): OutboxItem {
     kind: String(r.kind) as OutboxItem['kind'],
     lane: String(r.lane) as OutboxItem['lane'],
     channel: String(r.channel),
-    alertId: str(r.alert_id),
+    cardKey: str(r.alert_id),
     priority: Number(r.priority),
     orderAt: Number(r.order_at),
     payload: String(r.payload),

@@ -137,7 +137,7 @@ describe('planPage', () => {
           kind: 'thread_note',
           lane: 'post',
           channel: CH,
-          alertId: a.id,
+          cardKey: a.id,
           priority: PRIORITY.note,
           orderAt: NOW,
         });
@@ -242,7 +242,7 @@ describe('planPage', () => {
     const p = page([changed], [record(a), record(a, { alertId: copy, channel: room, ts: '2.2' })], { warRooms });
     expect(p.keys).toEqual([a.id, copy]);
     const updates = p.changes.flatMap((c) => (c.enqueue ?? []).filter((i) => i.kind === 'card_update'));
-    expect(updates.map((i) => [i.channel, i.alertId])).toEqual([
+    expect(updates.map((i) => [i.channel, i.cardKey])).toEqual([
       [CH, a.id],
       [room, copy],
     ]);
@@ -535,7 +535,7 @@ describe('reminders (the primary card of a critical or high alert)', () => {
       key: `reminder:${a.id}:1`,
       lane: 'post',
       channel: CH,
-      alertId: a.id,
+      cardKey: a.id,
       holdMs: 15 * 60_000,
       notBefore: NOW + 15 * 60_000,
     });

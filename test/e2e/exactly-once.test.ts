@@ -76,7 +76,7 @@ describe('exactly once', () => {
             kind: 'card_update',
             lane: 'update',
             channel: CHANNEL,
-            alertId: a.id,
+            cardKey: a.id,
             priority: PRIORITY.escalation,
             orderAt: Date.now(),
             payload: JSON.stringify({ alertId: a.id, alert: stale }),

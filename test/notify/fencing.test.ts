@@ -165,7 +165,7 @@ const reply = (n: number): NewOutboxItem => ({
   kind: 'reply',
   lane: 'post',
   channel: CHANNEL,
-  alertId: `a${n}`,
+  cardKey: `a${n}`,
   priority: 5,
   orderAt: n,
   payload: JSON.stringify({ alertId: `a${n}`, threadTs: '1.0', view: { text: `note ${n}`, blocks: [] } }),

@@ -97,7 +97,7 @@ function world() {
       Object.assign(a, over, { updatedAt: new Date(now).toISOString() });
     },
     async outbox() {
-      return (await store.listOutbox()).map((i) => `${i.kind}:${i.alertId ?? JSON.parse(i.payload).stormId}`);
+      return (await store.listOutbox()).map((i) => `${i.kind}:${i.cardKey ?? JSON.parse(i.payload).stormId}`);
     },
   };
 }
@@ -198,7 +198,7 @@ describe('poll cycle', () => {
     expect(r).toMatchObject({ ok: true, queued: 2, digested: 6 });
     const [storm] = await w.store.activeStorms();
     expect(storm?.channel).toBe(CH);
-    const cards = (await w.store.listOutbox({ kind: 'card' })).map((i) => i.alertId).sort();
+    const cards = (await w.store.listOutbox({ kind: 'card' })).map((i) => i.cardKey).sort();
     expect(cards).toEqual(crit.map((a) => a.id).sort());
     expect((await w.store.listOutbox({ kind: 'digest' })).map((i) => i.key)).toEqual([
       outboxKey.digest(storm?.id ?? ''),
@@ -234,7 +234,7 @@ describe('poll cycle', () => {
     expect(members).toContain(unsent.id);
     expect(members).not.toContain(sent.id);
     expect(await w.store.get(sent.id)).toMatchObject({ state: 'queued', stormId: null });
-    expect((await w.store.listOutbox({ kind: 'card' })).find((i) => i.alertId === sent.id)?.unknown).toBe(true);
+    expect((await w.store.listOutbox({ kind: 'card' })).find((i) => i.cardKey === sent.id)?.unknown).toBe(true);
   });
 
   it('an unparseable listing counts as a failed poll and keeps what earlier pages recorded', async () => {

@@ -73,7 +73,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       kind: 'card',
       lane: 'post',
       channel: 'C1',
-      alertId: null,
+      cardKey: null,
       priority: 10,
       orderAt: 100,
       payload: `{"k":"${key}"}`,
@@ -405,7 +405,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       it('dequeue deletes pending items; a claimed (or missing) one rolls the whole change back', async () => {
         const s = await fresh();
         await s.apply([
-          { ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' }), item('upd:a1', { lane: 'update' })] },
+          { ...insert('a1'), enqueue: [item('card:a1', { cardKey: 'a1' }), item('upd:a1', { lane: 'update' })] },
         ]);
         // A pending item is dequeued with the card write.
         expect(
@@ -436,7 +436,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
       it('dequeue refuses an item whose earlier attempt has an unknown outcome (it may be in Slack)', async () => {
         const s = await fresh();
-        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { cardKey: 'a1' })] }]);
         expect((await claim(s))?.key).toBe('card:a1');
         // Slack answered 5xx: the item is pending again, its outcome unknown.
         expect(await retry(s, 'card:a1', 'p1', 0, true)).toBe(true);
@@ -513,7 +513,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         now = 4_242;
         await s.apply([
           {
-            enqueue: [item('esc:a1', { kind: 'escalation', channel: 'C7', alertId: 'a1', priority: 1, orderAt: 77 })],
+            enqueue: [item('esc:a1', { kind: 'escalation', channel: 'C7', cardKey: 'a1', priority: 1, orderAt: 77 })],
           },
         ]);
         expect(await s.listOutbox()).toEqual([
@@ -522,7 +522,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
             kind: 'escalation',
             lane: 'post',
             channel: 'C7',
-            alertId: 'a1',
+            cardKey: 'a1',
             priority: 1,
             orderAt: 77,
             payload: '{"k":"esc:a1"}',
@@ -638,7 +638,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
       it('completeOutbox deletes the item and applies its changes, only for the owner', async () => {
         const s = await fresh();
-        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' })] }]);
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { cardKey: 'a1' })] }]);
         const i = await claim(s, 'me');
         const done: Change[] = [
           {
@@ -662,7 +662,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const s = await fresh();
         await posted(s, 'a1', '5.5');
         await s.setMeta('timeline:a1', 'old');
-        await s.apply([{ enqueue: [item('note:a1:timeline', { kind: 'thread_note', alertId: 'a1' })] }]);
+        await s.apply([{ enqueue: [item('note:a1:timeline', { kind: 'thread_note', cardKey: 'a1' })] }]);
         const i = await claim(s, 'me');
         const cursor = { meta: [{ key: 'timeline:a1', value: '{"id":"e2","createdAt":"t2"}' }] };
         expect(await complete(s, 'note:a1:timeline', 'someone-else', i?.rev ?? 0, [cursor])).toBe(false);
@@ -970,7 +970,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
     describe('fencing', () => {
       it('the lease token moves on takeover; claim, refresh, retry and completion under the old token are refused', async () => {
         const s = await fresh();
-        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { alertId: 'a1' }), item('k2'), item('k3')] }]);
+        await s.apply([{ ...insert('a1'), enqueue: [item('card:a1', { cardKey: 'a1' }), item('k2'), item('k3')] }]);
         const g1 = await s.tryLease('poller', 'old', 1_000);
         const old: Fence = { lease: 'poller', token: g1.token };
         const mine = await s.claimNext({ lane: 'post', owner: 'old', staleMs: 60_000, fence: old });
@@ -1237,7 +1237,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
 
       it('close requests: recorded with their message item in one change; a pending one conflicts, and nothing is queued', async () => {
         const s = await fresh();
-        const msg = (id: string) => item(`close_request:${id}`, { kind: 'close_request', alertId: 'a1' });
+        const msg = (id: string) => item(`close_request:${id}`, { kind: 'close_request', cardKey: 'a1' });
         expect(await s.apply([{ closeRequest: request('r1', { expiresAt: 5_000 }), enqueue: [msg('r1')] }])).toEqual({
           applied: 1,
           conflicts: 0,
@@ -1338,11 +1338,11 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
       });
       const ask = (q: NewQuestion, key = `dm:${q.id}`): Change => ({
         question: { op: 'ask', q },
-        enqueue: [item(key, { kind: 'reply', alertId: q.alertId })],
+        enqueue: [item(key, { kind: 'reply', cardKey: q.alertId })],
       });
       const answer = (id: string, userId: string, a: 'yes' | 'no' = 'yes', at = 5_000): Change => ({
         question: { op: 'answer', id, userId, answer: a, note: a === 'no' ? 'not me' : null, at },
-        enqueue: [item(`answer:${id}:${userId}:${at}`, { kind: 'thread_note', alertId: 'a1' })],
+        enqueue: [item(`answer:${id}:${userId}:${at}`, { kind: 'thread_note', cardKey: 'a1' })],
       });
       const keys = async (s: Store) => (await s.listOutbox()).map((i) => i.key).sort();
       const ONE = { applied: 1, conflicts: 0 };
@@ -1400,7 +1400,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         // Timed out: no answer after it, and no second timeout.
         const timeout: Change = {
           question: { op: 'timeout', id: 'q2', at: 9_000 },
-          enqueue: [item('timeout:q2', { kind: 'thread_note', alertId: 'a1' })],
+          enqueue: [item('timeout:q2', { kind: 'thread_note', cardKey: 'a1' })],
         };
         expect(await s.apply([timeout])).toEqual(ONE);
         expect(await s.apply([{ ...timeout, enqueue: [item('timeout:q2:again')] }])).toEqual(CONFLICT);
@@ -1490,7 +1490,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const counted = (alertId: string, muteId = 'm1'): Change => ({
           ...insert(alertId, { state: 'muted', muteId }),
           mute: { op: 'count', id: muteId, alertId, displayId: `COT-${alertId}` },
-          enqueue: [item(`mute_ids:${muteId}`, { kind: 'digest_ids', alertId: null })],
+          enqueue: [item(`mute_ids:${muteId}`, { kind: 'digest_ids', cardKey: null })],
         });
         expect(await s.apply([counted('a1'), counted('a2')])).toEqual({ applied: 2, conflicts: 0 });
         expect(await s.get('a1')).toMatchObject({ state: 'muted', muteId: 'm1', channel: 'C1' });
@@ -1564,7 +1564,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const s = await fresh();
         const open = (w: WarRoom): Change => ({
           warRoom: w,
-          enqueue: [item(`war_room:${w.alertId}:${w.channel}`, { kind: 'thread_note', alertId: w.alertId })],
+          enqueue: [item(`war_room:${w.alertId}:${w.channel}`, { kind: 'thread_note', cardKey: w.alertId })],
         });
         expect(await s.apply([open(room('a1'))])).toEqual(ONE);
         expect(await s.getWarRoom('a1')).toEqual(room('a1'));
@@ -1606,7 +1606,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         const v = (await s.get('a1'))?.version;
         const remind = (n: number): Change => ({
           reminder: { cardKey: 'a1', n },
-          enqueue: [item(`reminder:a1:${n}`, { kind: 'thread_note', alertId: 'a1' })],
+          enqueue: [item(`reminder:a1:${n}`, { kind: 'thread_note', cardKey: 'a1' })],
         });
         expect(await s.apply([remind(2)])).toEqual(CONFLICT); // not before the first
         expect(await s.apply([remind(1)])).toEqual(ONE);
@@ -1771,8 +1771,8 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         now = 1_700;
         await posted(s, 'live', 'ts-live', 1_700); // not final
         await s.apply([
-          { enqueue: [item('card_update:with-item', { alertId: 'with-item', lane: 'update' })] },
-          { enqueue: [item('card:queued-waiting', { alertId: 'queued-waiting' })] },
+          { enqueue: [item('card_update:with-item', { cardKey: 'with-item', lane: 'update' })] },
+          { enqueue: [item('card:queued-waiting', { cardKey: 'queued-waiting' })] },
         ]);
         await s.addCloseRequest(
           {
@@ -1840,7 +1840,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
           { storm: { op: 'end', id: 'storm-recent', at: 50_000 } },
         ]);
         await s.apply([
-          { enqueue: [item('digest_update:storm-waiting', { kind: 'digest_update', lane: 'update', alertId: null })] },
+          { enqueue: [item('digest_update:storm-waiting', { kind: 'digest_update', lane: 'update', cardKey: null })] },
         ]);
         // No storm row is deleted while it still has members.
         expect(await s.prune({ kind: 'storms', before: 10_000, limit: 10 })).toEqual({
@@ -1887,7 +1887,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         await s.moveCloseRequest('decided-old', 'pending', 'rejected', { by, at: 2_000 });
         await s.moveCloseRequest('decided-held', 'pending', 'approved', { by, at: 2_000 });
         await s.moveCloseRequest('decided-recent', 'pending', 'approved', { by, at: 50_000 });
-        await s.apply([{ enqueue: [item('reply:a4:x', { kind: 'reply', alertId: 'a4' })] }]);
+        await s.apply([{ enqueue: [item('reply:a4:x', { kind: 'reply', cardKey: 'a4' })] }]);
         expect(await pruneAll(s, 'close_requests', 10_000)).toEqual([2]);
         expect(await s.getCloseRequest('decided-old')).toBeNull();
         expect(await s.getCloseRequest('pending-expired')).toBeNull();
@@ -1923,7 +1923,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
           { question: { op: 'timeout', id: 'timed-out-old', at: 2_000 } },
           { question: { op: 'answer', id: 'answered-held', userId: 'U9', answer: 'no', note: null, at: 2_000 } },
           { question: { op: 'answer', id: 'answered-recent', userId: 'U9', answer: 'yes', note: null, at: 50_000 } },
-          { enqueue: [item('answer:a4', { kind: 'thread_note', alertId: 'a4' })] },
+          { enqueue: [item('answer:a4', { kind: 'thread_note', cardKey: 'a4' })] },
         ]);
         expect(await pruneAll(s, 'questions', 10_000, 1)).toEqual([1, 1, 0]);
         expect(await s.getQuestion('answered-old')).toBeNull();
@@ -2068,13 +2068,13 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         await s.apply([
           {
             enqueue: [
-              item('card_update:closed-old', { channel: 'C1', lane: 'update', alertId: 'closed-old' }),
-              item('card:live-queued', { channel: 'C2', alertId: 'live-queued' }),
-              item('card_update:closed-new', { channel: 'C3', lane: 'update', alertId: 'closed-new' }),
-              item('note:closed-old:never-tried', { channel: 'C4', alertId: 'closed-old' }),
+              item('card_update:closed-old', { channel: 'C1', lane: 'update', cardKey: 'closed-old' }),
+              item('card:live-queued', { channel: 'C2', cardKey: 'live-queued' }),
+              item('card_update:closed-new', { channel: 'C3', lane: 'update', cardKey: 'closed-new' }),
+              item('note:closed-old:never-tried', { channel: 'C4', cardKey: 'closed-old' }),
               item('digest_update:storm-ended', { channel: 'C5', lane: 'update', kind: 'digest_update' }),
               item('digest_update:storm-open', { channel: 'C6', lane: 'update', kind: 'digest_update' }),
-              item('escalation:closed-old:u1', { channel: 'C7', alertId: 'closed-old' }),
+              item('escalation:closed-old:u1', { channel: 'C7', cardKey: 'closed-old' }),
             ],
           },
         ]);
@@ -2087,7 +2087,7 @@ export function storeContract(name: string, open: OpenStore, cleanup: () => Prom
         await new Promise((r) => setTimeout(r, 10)); // its retry is due (1 ms on the database's clock)
         expect(await claim(s, 'p1', { channel: 'C7' })).not.toBeNull(); // being sent right now: kept
         now = 60_000;
-        await s.apply([{ enqueue: [item('card_update:closed-old:late', { channel: 'C8', alertId: 'closed-old' })] }]);
+        await s.apply([{ enqueue: [item('card_update:closed-old:late', { channel: 'C8', cardKey: 'closed-old' })] }]);
         await failedOnce(s, 'C8', 60_000);
 
         expect(await pruneAll(s, 'outbox', 10_000)).toEqual([2]);

@@ -179,7 +179,7 @@ describe.skipIf(!adminUrl)('PostgreSQL store', () => {
               kind: 'card',
               lane: 'post',
               channel: 'C',
-              alertId: null,
+              cardKey: null,
               priority: 0,
               orderAt: 1_790_000_000_999,
               payload: '{}',

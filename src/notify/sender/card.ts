@@ -18,11 +18,11 @@ import type { Fallback, Outcome, Shared } from './shared.ts';
 type CardItem = ItemOf<'card'> | ItemOf<'card_update'>;
 
 /** The alert a card item names: a card claimed by the first release carries no payload (its card key's alert). */
-const alertIdOf = (item: CardItem): string => item.data.alertId ?? alertIdOfKey(item.alertId ?? '');
+const alertIdOf = (item: CardItem): string => item.data.alertId ?? alertIdOfKey(item.cardKey ?? '');
 
 export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): Promise<Outcome> {
   const { store, slack, render, log, clock, stats, metrics, complete, retry, failed, fellBack, backoff } = s;
-  const key = item.alertId ?? '';
+  const key = item.cardKey ?? '';
   const rec = await store.get(key);
   const alertId = alertIdOf(item);
   if (!rec) return complete(item);
@@ -112,7 +112,7 @@ export async function sendCard(s: Shared, item: ItemOf<'card'>, pacer: Pacer): P
 }
 
 export async function sendCardUpdate(s: Shared, item: ItemOf<'card_update'>, pacer: Pacer): Promise<Outcome> {
-  const rec = await s.store.get(item.alertId ?? '');
+  const rec = await s.store.get(item.cardKey ?? '');
   if (!rec) return s.complete(item);
   return updateCard(s, item, rec, pacer);
 }

@@ -14,7 +14,7 @@ import type { Outcome, Shared } from './shared.ts';
 
 export async function sendEscalation(s: Shared, item: ItemOf<'escalation'>, pacer: Pacer): Promise<Outcome> {
   const { store, render, log, complete, retry } = s;
-  const rec = await store.get(item.alertId ?? '');
+  const rec = await store.get(item.cardKey ?? '');
   const payload = item.data;
   if (!rec || (rec.state !== 'posted' && rec.state !== 'queued')) return complete(item);
   // The notice is a reply to the card: wait for the card.

@@ -15,7 +15,7 @@ import type { Outcome, Shared } from './shared.ts';
 export async function sendReminder(s: Shared, item: ItemOf<'reminder'>, pacer: Pacer): Promise<Outcome> {
   const { store, render, log, clock, complete, retry, backoff, metrics } = s;
   const p = item.data;
-  const key = item.alertId ?? '';
+  const key = item.cardKey ?? '';
   const rec = await store.get(key);
   // No card, someone acted or owns it, or this one was sent already: nothing to remind of.
   if (rec?.state !== 'posted' || !rec.ts || !rec.channel) return complete(item);

@@ -277,7 +277,7 @@ export function createShared(deps: SenderDeps) {
             { key: item.key, slackError: f.code },
             'the message was deleted in Slack; it will no longer be updated',
           );
-          return complete(item, item.alertId && item.kind === 'card_update' ? [finalChange(item.alertId)] : []);
+          return complete(item, item.cardKey && item.kind === 'card_update' ? [finalChange(item.cardKey)] : []);
         }
         log.error(
           { key: item.key, kind: item.kind, slackError: f.code },
@@ -299,7 +299,7 @@ export function createShared(deps: SenderDeps) {
         kind: 'fallback',
         channel: item.channel,
         code,
-        detail: `${item.kind} ${item.alertId ?? item.key} refused with ${code}: sent as its minimal text version`,
+        detail: `${item.kind} ${item.cardKey ?? item.key} refused with ${code}: sent as its minimal text version`,
       },
       new Date(clock()),
     );

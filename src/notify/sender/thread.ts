@@ -31,7 +31,7 @@ import { type Outcome, type Shared, TIMELINE_MAX_PAGES } from './shared.ts';
  */
 export async function sendThreadNote(s: Shared, item: ItemOf<'thread_note'>, pacer: Pacer): Promise<Outcome> {
   const { store, render, cotool, log, clock, complete, retry, backoff } = s;
-  const cardKey = item.alertId ?? '';
+  const cardKey = item.cardKey ?? '';
   const payload = item.data;
   const mode = s.deps.threadTimeline ?? 'all';
   const rec = await store.get(cardKey);
